@@ -1,0 +1,53 @@
+// The codecs of Kafka record batches (attributes bits 0-2) over whole buffers.
+//
+// Wire formats, as the Java client writes and reads them:
+//  - gzip:   a gzip stream (RFC 1952), zlib's deflate.
+//  - snappy: xerial framing: the 16-byte header 82 'S' 'N' 'A' 'P' 'P' 'Y' 00, int32 version
+//            1, int32 compatible version 1, then blocks of at most 32 KiB of input, each a
+//            big-endian int32 length and a raw snappy block. Reading also accepts a bare
+//            raw snappy block (what some other clients write).
+//  - lz4:    the LZ4 *frame* format, 64 KiB independent blocks (Kafka's Java reader
+//            decompresses every block on its own, so linked blocks must not be written).
+//  - zstd:   a zstd frame; reading is streaming, so frames without a content size work.
+// Decompression accepts concatenated gzip members and lz4/zstd frames.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace kwire::protocol {
+
+enum class compression : std::uint8_t { none = 0, gzip = 1, snappy = 2, lz4 = 3, zstd = 4 };
+
+// "none", "gzip", "snappy", "lz4", "zstd"; an id outside 0..4 gives "unknown".
+std::string_view compression_name(compression codec) noexcept;
+// The codec of one of those names (exact, lower case), or nullopt.
+std::optional<compression> parse_compression(std::string_view name) noexcept;
+
+// Asks for each codec's usual level: gzip 6, lz4 the fast (non-HC) compressor, zstd 3.
+inline constexpr int default_compression_level = std::numeric_limits<int>::min();
+
+// Compresses `in` and appends the result to `out`. Levels are the codecs' own (gzip 0-9,
+// lz4 < 3 fast and 3-12 HC, zstd up to 22 and negative for faster); snappy has none.
+// Errors: unknown_compression, oversized (input above 2 GiB - 1, beyond any record batch),
+// compression_failed (e.g. a gzip level outside -1..9). On error `out` is left as it was.
+std::error_code compress(compression codec, std::span<const std::uint8_t> in,
+                         std::vector<std::uint8_t>& out,
+                         int level = default_compression_level);
+
+// Decompresses `in` and appends the result to `out`, appending at most `max_output` bytes:
+// data that would decompress to more fails with errc::oversized once the limit is reached,
+// having allocated no more than about max_output bytes (the defence against decompression
+// bombs). zstd may in addition allocate its window, which it caps at 128 MiB.
+// Errors: unknown_compression, oversized, decompression_failed (corrupt, truncated or
+// trailing data). On error `out` is left as it was.
+std::error_code decompress(compression codec, std::span<const std::uint8_t> in,
+                           std::vector<std::uint8_t>& out, std::size_t max_output);
+
+}  // namespace kwire::protocol

@@ -1,0 +1,376 @@
+// Record batch codecs on top of zlib, snappy, lz4 (frame API) and zstd (streaming API).
+#include "kwire/protocol/compression.hpp"
+
+#include <lz4frame.h>
+#include <snappy.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <memory>
+
+#include "kwire/protocol/errors.hpp"
+
+namespace kwire::protocol {
+namespace {
+
+// Kafka batches are int32-sized; larger inputs also would not fit zlib's 32-bit counters.
+constexpr std::size_t kMaxInput = static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max());
+
+constexpr int kGzipWindowBits = 15 + 16;  // 32 KiB window, gzip wrapper (not zlib's)
+constexpr int kGzipMemLevel = 8;
+constexpr int kLz4DefaultLevel = 0;  // fast compressor, as Kafka uses by default
+constexpr int kZstdDefaultLevel = 3;
+
+constexpr std::array<std::uint8_t, 8> kXerialMagic = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
+constexpr std::size_t kXerialHeaderSize = 16;  // magic, int32 version, int32 compatible version
+constexpr std::int32_t kXerialVersion = 1;
+constexpr std::size_t kXerialBlockSize = 32 * 1024;  // snappy-java's default block size
+
+void put_be32(std::uint8_t* p, std::uint32_t v) noexcept {
+  p[0] = static_cast<std::uint8_t>(v >> 24);
+  p[1] = static_cast<std::uint8_t>(v >> 16);
+  p[2] = static_cast<std::uint8_t>(v >> 8);
+  p[3] = static_cast<std::uint8_t>(v);
+}
+std::uint32_t get_be32(const std::uint8_t* p) noexcept {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+         std::uint32_t{p[3]};
+}
+
+// Undoes a failed append: `out` goes back to the size it had on entry.
+class append_guard {
+ public:
+  explicit append_guard(std::vector<std::uint8_t>& out) noexcept : out_(out), base_(out.size()) {}
+  ~append_guard() {
+    if (!committed_) out_.resize(base_);
+  }
+  append_guard(const append_guard&) = delete;
+  append_guard& operator=(const append_guard&) = delete;
+  std::size_t base() const noexcept { return base_; }
+  std::error_code commit(std::size_t appended) noexcept {
+    out_.resize(base_ + appended);
+    committed_ = true;
+    return {};
+  }
+
+ private:
+  std::vector<std::uint8_t>& out_;
+  std::size_t base_;
+  bool committed_ = false;
+};
+
+// Output space for a streaming decoder that never holds more than `limit` decoded bytes.
+// Space grows geometrically (by exact reserve, so capacity stays close to what is used);
+// once the limit is reached, room() hands out a one-byte probe: a decoder that still
+// writes into it has more output than allowed.
+class bounded_output {
+ public:
+  bounded_output(std::vector<std::uint8_t>& out, std::size_t base, std::size_t limit,
+                 std::size_t size_hint)
+      : out_(out), base_(base), limit_(limit), next_grow_(std::clamp<std::size_t>(size_hint, 4096, 1 << 20)) {}
+
+  std::span<std::uint8_t> room() {
+    if (written_ == allocated_ && allocated_ < limit_) grow();
+    if (written_ == allocated_) return {probe_.data(), probe_.size()};
+    return {out_.data() + base_ + written_, allocated_ - written_};
+  }
+  void commit(std::size_t n) noexcept {
+    if (written_ == allocated_) overflowed_ |= n > 0;
+    else written_ += n;
+  }
+  bool overflowed() const noexcept { return overflowed_; }
+  std::size_t written() const noexcept { return written_; }
+
+ private:
+  void grow() {
+    std::size_t step = std::min(next_grow_, limit_ - allocated_);
+    allocated_ += step;
+    next_grow_ = allocated_;  // doubles the total each time
+    if (out_.capacity() < base_ + allocated_) out_.reserve(base_ + allocated_);
+    out_.resize(base_ + allocated_);
+  }
+
+  std::vector<std::uint8_t>& out_;
+  std::size_t base_;
+  std::size_t limit_;
+  std::size_t next_grow_;
+  std::size_t allocated_ = 0;
+  std::size_t written_ = 0;
+  bool overflowed_ = false;
+  std::array<std::uint8_t, 1> probe_{};
+};
+
+// ---- gzip ---------------------------------------------------------------------------------
+
+std::error_code gzip_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
+                              int level) {
+  if (level == default_compression_level) level = Z_DEFAULT_COMPRESSION;
+  z_stream zs{};
+  if (deflateInit2(&zs, level, Z_DEFLATED, kGzipWindowBits, kGzipMemLevel, Z_DEFAULT_STRATEGY) != Z_OK)
+    return errc::compression_failed;
+  std::unique_ptr<z_stream, int (*)(z_stream*)> cleanup(&zs, deflateEnd);
+  append_guard guard(out);
+  const std::size_t bound = deflateBound(&zs, static_cast<uLong>(in.size()));
+  out.resize(guard.base() + bound);
+  zs.next_in = const_cast<Bytef*>(in.data());
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = out.data() + guard.base();
+  zs.avail_out = static_cast<uInt>(bound);
+  if (deflate(&zs, Z_FINISH) != Z_STREAM_END) return errc::compression_failed;
+  return guard.commit(bound - zs.avail_out);
+}
+
+std::error_code gzip_decompress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
+                                std::size_t max_output) {
+  z_stream zs{};
+  if (inflateInit2(&zs, kGzipWindowBits) != Z_OK) return errc::decompression_failed;
+  std::unique_ptr<z_stream, int (*)(z_stream*)> cleanup(&zs, inflateEnd);
+  append_guard guard(out);
+  bounded_output sink(out, guard.base(), max_output, in.size() * 4);
+  zs.next_in = const_cast<Bytef*>(in.data());
+  zs.avail_in = static_cast<uInt>(in.size());
+  for (;;) {
+    std::span<std::uint8_t> room = sink.room();
+    zs.next_out = room.data();
+    zs.avail_out = static_cast<uInt>(std::min<std::size_t>(room.size(), 1u << 30));
+    const uInt offered = zs.avail_out;
+    const int rc = inflate(&zs, Z_NO_FLUSH);
+    sink.commit(offered - zs.avail_out);
+    if (sink.overflowed()) return errc::oversized;
+    if (rc == Z_STREAM_END) {
+      if (zs.avail_in == 0) break;
+      // Another gzip member follows (concatenated streams are valid gzip).
+      if (inflateReset(&zs) != Z_OK) return errc::decompression_failed;
+      continue;
+    }
+    if (rc == Z_BUF_ERROR && zs.avail_in == 0) return errc::decompression_failed;  // truncated
+    if (rc != Z_OK && rc != Z_BUF_ERROR) return errc::decompression_failed;
+  }
+  return guard.commit(sink.written());
+}
+
+// ---- snappy -------------------------------------------------------------------------------
+
+std::error_code snappy_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out) {
+  append_guard guard(out);
+  const std::size_t blocks = (in.size() + kXerialBlockSize - 1) / kXerialBlockSize;
+  out.resize(guard.base() + kXerialHeaderSize +
+             blocks * (4 + snappy::MaxCompressedLength(kXerialBlockSize)));
+  std::uint8_t* p = out.data() + guard.base();
+  std::memcpy(p, kXerialMagic.data(), kXerialMagic.size());
+  put_be32(p + 8, kXerialVersion);
+  put_be32(p + 12, kXerialVersion);  // compatible version
+  p += kXerialHeaderSize;
+  for (std::size_t at = 0; at < in.size(); at += kXerialBlockSize) {
+    const std::size_t chunk = std::min(kXerialBlockSize, in.size() - at);
+    std::size_t compressed = 0;
+    snappy::RawCompress(reinterpret_cast<const char*>(in.data() + at), chunk,
+                        reinterpret_cast<char*>(p + 4), &compressed);
+    put_be32(p, static_cast<std::uint32_t>(compressed));
+    p += 4 + compressed;
+  }
+  return guard.commit(static_cast<std::size_t>(p - (out.data() + guard.base())));
+}
+
+// One raw snappy block appended to out; `budget` is what max_output still allows.
+std::error_code snappy_raw_block(std::span<const std::uint8_t> block, std::vector<std::uint8_t>& out,
+                                 std::size_t& budget) {
+  const char* src = reinterpret_cast<const char*>(block.data());
+  std::size_t length = 0;
+  if (!snappy::GetUncompressedLength(src, block.size(), &length)) return errc::decompression_failed;
+  if (length > budget) return errc::oversized;
+  const std::size_t at = out.size();
+  if (out.capacity() < at + length) out.reserve(at + length);  // exact: no 2x overshoot
+  out.resize(at + length);
+  if (!snappy::RawUncompress(src, block.size(), reinterpret_cast<char*>(out.data() + at)))
+    return errc::decompression_failed;
+  budget -= length;
+  return {};
+}
+
+std::error_code snappy_decompress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
+                                  std::size_t max_output) {
+  append_guard guard(out);
+  std::size_t budget = max_output;
+  const bool xerial = in.size() >= kXerialMagic.size() &&
+                      std::memcmp(in.data(), kXerialMagic.data(), kXerialMagic.size()) == 0;
+  if (!xerial) {
+    if (auto ec = snappy_raw_block(in, out, budget)) return ec;
+    return guard.commit(max_output - budget);
+  }
+  if (in.size() < kXerialHeaderSize) return errc::decompression_failed;
+  // First pass: split into blocks and add up their declared sizes, so that the output is
+  // checked against the limit and allocated once.
+  std::size_t total = 0;
+  std::span<const std::uint8_t> rest = in.subspan(kXerialHeaderSize);
+  while (!rest.empty()) {
+    if (rest.size() < 4) return errc::decompression_failed;
+    const std::size_t length = get_be32(rest.data());
+    if (length > rest.size() - 4) return errc::decompression_failed;
+    std::size_t block_output = 0;
+    if (!snappy::GetUncompressedLength(reinterpret_cast<const char*>(rest.data() + 4), length,
+                                       &block_output))
+      return errc::decompression_failed;
+    if (block_output > max_output - total) return errc::oversized;
+    total += block_output;
+    rest = rest.subspan(4 + length);
+  }
+  out.reserve(guard.base() + total);
+  rest = in.subspan(kXerialHeaderSize);
+  while (!rest.empty()) {
+    const std::size_t length = get_be32(rest.data());
+    if (auto ec = snappy_raw_block(rest.subspan(4, length), out, budget)) return ec;
+    rest = rest.subspan(4 + length);
+  }
+  return guard.commit(max_output - budget);
+}
+
+// ---- lz4 ----------------------------------------------------------------------------------
+
+std::error_code lz4_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out, int level) {
+  LZ4F_preferences_t prefs;
+  std::memset(&prefs, 0, sizeof prefs);
+  prefs.frameInfo.blockSizeID = LZ4F_max64KB;
+  prefs.frameInfo.blockMode = LZ4F_blockIndependent;
+  prefs.compressionLevel = level == default_compression_level ? kLz4DefaultLevel : level;
+  append_guard guard(out);
+  const std::size_t bound = LZ4F_compressFrameBound(in.size(), &prefs);
+  out.resize(guard.base() + bound);
+  const std::size_t written =
+      LZ4F_compressFrame(out.data() + guard.base(), bound, in.data(), in.size(), &prefs);
+  if (LZ4F_isError(written)) return errc::compression_failed;
+  return guard.commit(written);
+}
+
+std::error_code lz4_decompress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
+                               std::size_t max_output) {
+  LZ4F_dctx* raw_ctx = nullptr;
+  if (LZ4F_isError(LZ4F_createDecompressionContext(&raw_ctx, LZ4F_VERSION)))
+    return errc::decompression_failed;
+  std::unique_ptr<LZ4F_dctx, LZ4F_errorCode_t (*)(LZ4F_dctx*)> ctx(raw_ctx, LZ4F_freeDecompressionContext);
+  append_guard guard(out);
+  bounded_output sink(out, guard.base(), max_output, in.size() * 4);
+  const std::uint8_t* src = in.data();
+  std::size_t src_left = in.size();
+  if (src_left == 0) return errc::decompression_failed;
+  for (;;) {
+    std::span<std::uint8_t> room = sink.room();
+    std::size_t produced = room.size();
+    std::size_t consumed = src_left;
+    const std::size_t hint = LZ4F_decompress(ctx.get(), room.data(), &produced, src, &consumed, nullptr);
+    if (LZ4F_isError(hint)) return errc::decompression_failed;
+    sink.commit(produced);
+    if (sink.overflowed()) return errc::oversized;
+    src += consumed;
+    src_left -= consumed;
+    if (hint == 0 && src_left == 0) break;  // frame complete, nothing follows
+    if (consumed == 0 && produced == 0) return errc::decompression_failed;  // stuck
+    // Input used up mid-frame with space left over: the frame is truncated.
+    if (src_left == 0 && produced < room.size()) return errc::decompression_failed;
+  }
+  return guard.commit(sink.written());
+}
+
+// ---- zstd ---------------------------------------------------------------------------------
+
+std::error_code zstd_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out, int level) {
+  std::unique_ptr<ZSTD_CCtx, std::size_t (*)(ZSTD_CCtx*)> ctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  if (!ctx) return errc::compression_failed;
+  append_guard guard(out);
+  const std::size_t bound = ZSTD_compressBound(in.size());
+  out.resize(guard.base() + bound);
+  const std::size_t written =
+      ZSTD_compressCCtx(ctx.get(), out.data() + guard.base(), bound, in.data(), in.size(),
+                        level == default_compression_level ? kZstdDefaultLevel : level);
+  if (ZSTD_isError(written)) return errc::compression_failed;
+  return guard.commit(written);
+}
+
+std::error_code zstd_decompress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
+                                std::size_t max_output) {
+  std::unique_ptr<ZSTD_DCtx, std::size_t (*)(ZSTD_DCtx*)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!ctx) return errc::decompression_failed;
+  append_guard guard(out);
+  // A declared content size, when present and plausible, sizes the output in one step.
+  std::size_t hint = in.size() * 4;
+  const unsigned long long declared = ZSTD_getFrameContentSize(in.data(), in.size());
+  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR && declared <= max_output)
+    hint = static_cast<std::size_t>(declared);
+  bounded_output sink(out, guard.base(), max_output, hint);
+  ZSTD_inBuffer input{in.data(), in.size(), 0};
+  if (in.empty()) return errc::decompression_failed;
+  for (;;) {
+    std::span<std::uint8_t> room = sink.room();
+    ZSTD_outBuffer output{room.data(), room.size(), 0};
+    const std::size_t consumed_before = input.pos;
+    const std::size_t remaining_hint = ZSTD_decompressStream(ctx.get(), &output, &input);
+    if (ZSTD_isError(remaining_hint)) return errc::decompression_failed;
+    sink.commit(output.pos);
+    if (sink.overflowed()) return errc::oversized;
+    const bool input_done = input.pos == input.size;
+    if (remaining_hint == 0 && input_done) break;  // last frame complete and flushed
+    if (output.pos == 0 && input.pos == consumed_before) return errc::decompression_failed;  // stuck
+    if (input_done && output.pos < output.size) return errc::decompression_failed;  // truncated
+  }
+  return guard.commit(sink.written());
+}
+
+std::error_code copy_bounded(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
+                             std::size_t max_output) {
+  if (in.size() > max_output) return errc::oversized;
+  out.insert(out.end(), in.begin(), in.end());
+  return {};
+}
+
+}  // namespace
+
+std::string_view compression_name(compression codec) noexcept {
+  switch (codec) {
+    case compression::none: return "none";
+    case compression::gzip: return "gzip";
+    case compression::snappy: return "snappy";
+    case compression::lz4: return "lz4";
+    case compression::zstd: return "zstd";
+  }
+  return "unknown";
+}
+
+std::optional<compression> parse_compression(std::string_view name) noexcept {
+  for (auto codec : {compression::none, compression::gzip, compression::snappy, compression::lz4,
+                     compression::zstd})
+    if (name == compression_name(codec)) return codec;
+  return std::nullopt;
+}
+
+std::error_code compress(compression codec, std::span<const std::uint8_t> in,
+                         std::vector<std::uint8_t>& out, int level) {
+  if (in.size() > kMaxInput) return errc::oversized;
+  switch (codec) {
+    case compression::none:
+      out.insert(out.end(), in.begin(), in.end());
+      return {};
+    case compression::gzip: return gzip_compress(in, out, level);
+    case compression::snappy: return snappy_compress(in, out);
+    case compression::lz4: return lz4_compress(in, out, level);
+    case compression::zstd: return zstd_compress(in, out, level);
+  }
+  return errc::unknown_compression;
+}
+
+std::error_code decompress(compression codec, std::span<const std::uint8_t> in,
+                           std::vector<std::uint8_t>& out, std::size_t max_output) {
+  if (in.size() > kMaxInput) return errc::oversized;
+  switch (codec) {
+    case compression::none: return copy_bounded(in, out, max_output);
+    case compression::gzip: return gzip_decompress(in, out, max_output);
+    case compression::snappy: return snappy_decompress(in, out, max_output);
+    case compression::lz4: return lz4_decompress(in, out, max_output);
+    case compression::zstd: return zstd_decompress(in, out, max_output);
+  }
+  return errc::unknown_compression;
+}
+
+}  // namespace kwire::protocol
