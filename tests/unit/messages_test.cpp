@@ -224,3 +224,53 @@ TEST(Messages, RecordsFieldRefersIntoTheInputBuffer) {
   EXPECT_LT(rec->data, wire.data() + wire.size());
   EXPECT_EQ(*rec, kp::byte_view(batch));
 }
+
+#include "kwire/protocol/frame.hpp"
+
+TEST(Framing, RequestFrameHasSizeHeaderAndBody) {
+  kp::ApiVersionsRequest req;
+  req.client_software_name = "kw";
+  req.client_software_version = "1";
+  bytes frame;
+  ASSERT_FALSE(kp::encode_request(frame, req, 3, 0x01020304, "cli"));
+  const bytes expected = {
+      0, 0, 0, 20,                   // size of what follows
+      0, 18, 0, 3,                   // api key 18, version 3
+      1, 2, 3, 4,                    // correlation id
+      0, 3, 'c', 'l', 'i',           // client id: classic nullable string even in header v2
+      0,                             // header tagged fields
+      3, 'k', 'w', 2, '1', 0,        // body
+  };
+  EXPECT_EQ(frame, expected);
+  std::error_code ec;
+  EXPECT_EQ(kp::complete_frame_size(frame, ec), frame.size());
+  EXPECT_FALSE(kp::complete_frame_size(std::span(frame).first(10), ec).has_value());
+  EXPECT_FALSE(ec);
+}
+
+TEST(Framing, OversizedOrNegativeFrameSizeIsAnError) {
+  std::error_code ec;
+  const bytes negative = {0xff, 0xff, 0xff, 0xfe};
+  EXPECT_FALSE(kp::complete_frame_size(negative, ec).has_value());
+  EXPECT_EQ(ec, kp::errc::oversized);
+  const bytes big = {0x10, 0, 0, 0};
+  EXPECT_FALSE(kp::complete_frame_size(big, ec, 1024).has_value());
+  EXPECT_EQ(ec, kp::errc::oversized);
+}
+
+TEST(Framing, ResponseHeaderVersionDependsOnTheApi) {
+  // ApiVersions v3 response: header v0 (no tagged fields) even though the body is flexible.
+  const bytes payload = {0, 0, 0, 9, /*error*/ 0, 0, /*api keys: empty*/ 1, /*throttle*/ 0, 0, 0, 0,
+                         /*tags*/ 0};
+  kp::ApiVersionsResponse resp;
+  std::int32_t correlation = 0;
+  ASSERT_FALSE(kp::decode_response(payload, 3, resp, &correlation));
+  EXPECT_EQ(correlation, 9);
+  // Metadata v9 response: header v1 carries a tagged-field section.
+  kp::MetadataResponse meta;
+  const bytes meta_payload = {0, 0, 0, 1, /*header tags*/ 0, /*throttle*/ 0, 0, 0, 0, /*brokers*/ 1,
+                              /*cluster id null*/ 0, /*controller*/ 0, 0, 0, 1, /*topics*/ 1,
+                              /*cluster ops*/ 0, 0, 0, 0, /*tags*/ 0};
+  ASSERT_FALSE(kp::decode_response(meta_payload, 9, meta, &correlation));
+  EXPECT_EQ(meta.controller_id, 1);
+}

@@ -1,0 +1,95 @@
+// Request and response framing: int32 size prefix, request header (v1/v2) or response
+// header (v0/v1), body. Pure functions over buffers; the connection layer owns the I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "kwire/protocol/messages.hpp"
+
+namespace kwire::protocol {
+
+// The largest frame kwire accepts from a broker unless told otherwise (Kafka's own
+// socket.request.max.bytes default is 100 MiB).
+inline constexpr std::size_t default_max_frame_size = 100 * 1024 * 1024;
+
+// Appends one complete request frame (size, header, body) to `out`. On error nothing
+// usable is appended (out is restored to its previous size).
+template <class Request>
+std::error_code encode_request(std::vector<std::uint8_t>& out, const Request& body,
+                               std::int16_t api_version, std::int32_t correlation_id,
+                               std::string_view client_id) {
+  const std::size_t start = out.size();
+  out.resize(start + 4);
+  RequestHeader header;
+  header.request_api_key = Request::api_key;
+  header.request_api_version = api_version;
+  header.correlation_id = correlation_id;
+  header.client_id = std::string(client_id);
+  writer w(out);
+  header.write(w, request_header_version(Request::api_key, api_version));
+  std::error_code ec = w.error();
+  if (!ec) ec = body.encode(out, api_version);
+  if (ec) {
+    out.resize(start);
+    return ec;
+  }
+  const auto size = static_cast<std::uint32_t>(out.size() - start - 4);
+  const std::uint8_t be[4] = {static_cast<std::uint8_t>(size >> 24), static_cast<std::uint8_t>(size >> 16),
+                              static_cast<std::uint8_t>(size >> 8), static_cast<std::uint8_t>(size)};
+  std::memcpy(out.data() + start, be, 4);
+  return {};
+}
+
+// Looks at the front of a receive buffer: the size of the first complete frame including
+// its 4-byte prefix, nullopt while more bytes are needed, or an error when the announced
+// size is negative or above max_frame_size.
+inline std::optional<std::size_t> complete_frame_size(std::span<const std::uint8_t> buffered,
+                                                      std::error_code& ec,
+                                                      std::size_t max_frame_size = default_max_frame_size) {
+  ec.clear();
+  if (buffered.size() < 4) return std::nullopt;
+  reader r(buffered.first(4));
+  const std::int32_t size = r.int32();
+  if (size < 0 || static_cast<std::size_t>(size) > max_frame_size) {
+    ec = errc::oversized;
+    return std::nullopt;
+  }
+  if (buffered.size() - 4 < static_cast<std::size_t>(size)) return std::nullopt;
+  return static_cast<std::size_t>(size) + 4;
+}
+
+// A response frame's payload (without the size prefix) split into header and body.
+struct response_frame {
+  std::int32_t correlation_id = 0;
+  std::span<const std::uint8_t> body;
+};
+
+// Reads the response header for the API and version the request used. The header's
+// tagged fields (v1) are skipped.
+inline std::error_code split_response(std::span<const std::uint8_t> payload, std::int16_t api_key,
+                                      std::int16_t api_version, response_frame& out) {
+  reader r(payload);
+  ResponseHeader header;
+  header.read(r, response_header_version(api_key, api_version));
+  if (!r.ok()) return r.error();
+  out.correlation_id = header.correlation_id;
+  out.body = payload.subspan(payload.size() - r.remaining());
+  return {};
+}
+
+// Decodes a response body; the response refers into `payload` (records fields).
+template <class Response>
+std::error_code decode_response(std::span<const std::uint8_t> payload, std::int16_t api_version,
+                                Response& response, std::int32_t* correlation_id = nullptr) {
+  response_frame frame;
+  if (auto ec = split_response(payload, Response::api_key, api_version, frame)) return ec;
+  if (correlation_id) *correlation_id = frame.correlation_id;
+  return response.decode(frame.body, api_version);
+}
+
+}  // namespace kwire::protocol
