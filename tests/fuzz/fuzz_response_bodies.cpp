@@ -1,0 +1,6 @@
+// libFuzzer: every response body decoder, at every version (see message_fuzz.hpp).
+#include "message_fuzz.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  return kwire::fuzz::fuzz_one<false>(data, size);
+}
