@@ -274,3 +274,18 @@ TEST(Framing, ResponseHeaderVersionDependsOnTheApi) {
   ASSERT_FALSE(kp::decode_response(meta_payload, 9, meta, &correlation));
   EXPECT_EQ(meta.controller_id, 1);
 }
+
+TEST(Framing, ApiVersionsFallsBackToV0WhenTheBrokerRejectsTheVersion) {
+  // What a broker that only knows ApiVersions v0-3 sends for a v5 request: header v0, v0 body.
+  const bytes payload = {0, 0, 0, 7,            // correlation id
+                         0, 35,                 // UNSUPPORTED_VERSION
+                         0, 0, 0, 1,            // one api (int32 array, v0)
+                         0, 18, 0, 0, 0, 3};    // ApiVersions 0-3
+  kp::ApiVersionsResponse resp;
+  std::int32_t correlation = 0;
+  ASSERT_FALSE(kp::decode_api_versions_response(payload, 5, resp, &correlation));
+  EXPECT_EQ(correlation, 7);
+  EXPECT_EQ(resp.error_code, 35);
+  ASSERT_EQ(resp.api_keys.size(), 1u);
+  EXPECT_EQ(resp.api_keys[0].max_version, 3);
+}

@@ -93,3 +93,24 @@ std::error_code decode_response(std::span<const std::uint8_t> payload, std::int1
 }
 
 }  // namespace kwire::protocol
+
+namespace kwire::protocol {
+
+// ApiVersions needs one exception: a broker that does not support the requested version
+// answers with a v0 body carrying UNSUPPORTED_VERSION and its own version ranges (KIP-511),
+// so the client can retry at a version the broker knows. Decodes either form.
+inline std::error_code decode_api_versions_response(std::span<const std::uint8_t> payload,
+                                                    std::int16_t requested_version,
+                                                    ApiVersionsResponse& response,
+                                                    std::int32_t* correlation_id = nullptr) {
+  response_frame frame;
+  if (auto ec = split_response(payload, ApiVersionsResponse::api_key, requested_version, frame)) return ec;
+  if (correlation_id) *correlation_id = frame.correlation_id;
+  reader peek(frame.body);
+  const std::int16_t error = peek.int16();
+  if (peek.ok() && error == static_cast<std::int16_t>(broker_error::unsupported_version))
+    return response.decode(frame.body, 0);
+  return response.decode(frame.body, requested_version);
+}
+
+}  // namespace kwire::protocol

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# ctest fixture: start or stop the local Kafka cluster the integration tests share.
+#   broker_fixture.sh up NODES DIR | down DIR
+# Exit 77 (ctest: skipped) when Java is missing, saying so; the tests then skip themselves.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+case "${1:-}" in
+  up)
+    nodes=$2 dir=$3
+    rm -f "$dir/bootstrap"
+    if ! command -v java >/dev/null; then
+      echo "SKIP: no java on PATH, so no local Kafka broker: integration tests will be skipped" >&2
+      exit 77
+    fi
+    "$root/scripts/kafka-local.sh" down --dir "$dir" >/dev/null 2>&1 || true
+    "$root/scripts/kafka-local.sh" up --nodes "$nodes" --dir "$dir" | tail -1 | sed 's/^bootstrap=//' > "$dir.bootstrap"
+    mv "$dir.bootstrap" "$dir/bootstrap"
+    echo "broker(s) up (Kafka ${KWIRE_KAFKA_VERSION:-default}): $(cat "$dir/bootstrap")"
+    ;;
+  down)
+    "$root/scripts/kafka-local.sh" down --dir "$2"
+    ;;
+  *)
+    echo "usage: broker_fixture.sh up NODES DIR | down DIR" >&2
+    exit 2
+    ;;
+esac
