@@ -54,11 +54,19 @@ struct join_constants {
 };
 using join_table = std::array<join_constants, kMaxStreamBytes / 8 + 1>;
 
+// Built incrementally (one multiplication per entry) to stay well inside the compilers'
+// constexpr evaluation limits.
 constexpr join_table make_join_table() {
   join_table table{};
-  for (std::size_t words = kMinStreamBytes / 8; words < table.size(); ++words) {
-    table[words].shift_one_stream = x_to_the_mod_p(64 * words - 33);
-    table[words].shift_two_streams = x_to_the_mod_p(128 * words - 33);
+  constexpr std::size_t first = kMinStreamBytes / 8;
+  const std::uint32_t x_to_the_64 = x_to_the_mod_p(64);
+  const std::uint32_t x_to_the_128 = x_to_the_mod_p(128);
+  std::uint32_t one = x_to_the_mod_p(64 * first - 33);
+  std::uint32_t two = x_to_the_mod_p(128 * first - 33);
+  for (std::size_t words = first; words < table.size(); ++words) {
+    table[words] = {one, two};
+    one = multiply_mod_p(one, x_to_the_64);
+    two = multiply_mod_p(two, x_to_the_128);
   }
   return table;
 }

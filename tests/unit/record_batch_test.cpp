@@ -599,4 +599,6 @@ TEST(RecordBatch, OffsetsAndTimestampsWrapInsteadOfOverflowing) {
   ASSERT_FALSE(result.error);
   EXPECT_EQ(result.records.at(1).offset, std::numeric_limits<std::int64_t>::min());
   EXPECT_EQ(result.records.at(1).timestamp, std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(result.batches.at(0).last_offset(), std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(result.batches.at(0).next_offset(), std::numeric_limits<std::int64_t>::min() + 1);
 }

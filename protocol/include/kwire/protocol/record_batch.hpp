@@ -95,8 +95,14 @@ struct record_batch_header {
   bool is_transactional() const noexcept { return attributes & batch_attribute::transactional; }
   bool is_control() const noexcept { return attributes & batch_attribute::control; }
   bool has_delete_horizon() const noexcept { return attributes & batch_attribute::delete_horizon; }
-  std::int64_t last_offset() const noexcept { return base_offset + last_offset_delta; }
-  std::int64_t next_offset() const noexcept { return last_offset() + 1; }
+  // Wrapping (not undefined) when corrupt data puts base_offset near the int64 limits.
+  std::int64_t last_offset() const noexcept {
+    return static_cast<std::int64_t>(static_cast<std::uint64_t>(base_offset) +
+                                     static_cast<std::uint64_t>(std::int64_t{last_offset_delta}));
+  }
+  std::int64_t next_offset() const noexcept {
+    return static_cast<std::int64_t>(static_cast<std::uint64_t>(last_offset()) + 1);
+  }
   std::size_t size_in_bytes() const noexcept {
     return static_cast<std::size_t>(batch_length) + record_batch_overhead;
   }
