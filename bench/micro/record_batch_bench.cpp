@@ -27,8 +27,9 @@ struct workload {
 };
 
 workload make_workload(std::size_t record_size) {
-  static constexpr std::string_view words[] = {"kafka ", "record ", "batch ", "offset ", "order-id=",
-                                               "customer ", "status:ok ", "timestamp "};
+  static constexpr std::string_view words[] = {"kafka ",     "record ",   "batch ",
+                                               "offset ",    "order-id=", "customer ",
+                                               "status:ok ", "timestamp "};
   workload w;
   w.record_size = record_size;
   w.records = record_size >= 1024 ? 1000 : 150;

@@ -17,7 +17,8 @@ namespace kwire::protocol {
 namespace {
 
 // Kafka batches are int32-sized; larger inputs also would not fit zlib's 32-bit counters.
-constexpr std::size_t kMaxInput = static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max());
+constexpr std::size_t kMaxInput =
+    static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max());
 
 constexpr int kGzipWindowBits = 15 + 16;  // 32 KiB window, gzip wrapper (not zlib's)
 constexpr int kGzipMemLevel = 8;
@@ -70,7 +71,10 @@ class bounded_output {
  public:
   bounded_output(std::vector<std::uint8_t>& out, std::size_t base, std::size_t limit,
                  std::size_t size_hint)
-      : out_(out), base_(base), limit_(limit), next_grow_(std::clamp<std::size_t>(size_hint, 4096, 1 << 20)) {}
+      : out_(out),
+        base_(base),
+        limit_(limit),
+        next_grow_(std::clamp<std::size_t>(size_hint, 4096, 1 << 20)) {}
 
   std::span<std::uint8_t> room() {
     if (written_ == allocated_ && allocated_ < limit_) grow();
@@ -78,8 +82,11 @@ class bounded_output {
     return {out_.data() + base_ + written_, allocated_ - written_};
   }
   void commit(std::size_t n) noexcept {
-    if (written_ == allocated_) overflowed_ |= n > 0;
-    else written_ += n;
+    if (written_ < allocated_) {
+      written_ += n;
+    } else {
+      overflowed_ |= n > 0;  // the decoder wrote into the probe
+    }
   }
   bool overflowed() const noexcept { return overflowed_; }
   std::size_t written() const noexcept { return written_; }
@@ -109,8 +116,9 @@ std::error_code gzip_compress(std::span<const std::uint8_t> in, std::vector<std:
                               int level) {
   if (level == default_compression_level) level = Z_DEFAULT_COMPRESSION;
   z_stream zs{};
-  if (deflateInit2(&zs, level, Z_DEFLATED, kGzipWindowBits, kGzipMemLevel, Z_DEFAULT_STRATEGY) != Z_OK)
-    return errc::compression_failed;
+  const int rc =
+      deflateInit2(&zs, level, Z_DEFLATED, kGzipWindowBits, kGzipMemLevel, Z_DEFAULT_STRATEGY);
+  if (rc != Z_OK) return errc::compression_failed;
   std::unique_ptr<z_stream, int (*)(z_stream*)> cleanup(&zs, deflateEnd);
   append_guard guard(out);
   const std::size_t bound = deflateBound(&zs, static_cast<uLong>(in.size()));
@@ -176,8 +184,8 @@ std::error_code snappy_compress(std::span<const std::uint8_t> in, std::vector<st
 }
 
 // One raw snappy block appended to out; `budget` is what max_output still allows.
-std::error_code snappy_raw_block(std::span<const std::uint8_t> block, std::vector<std::uint8_t>& out,
-                                 std::size_t& budget) {
+std::error_code snappy_raw_block(std::span<const std::uint8_t> block,
+                                 std::vector<std::uint8_t>& out, std::size_t& budget) {
   const char* src = reinterpret_cast<const char*>(block.data());
   std::size_t length = 0;
   if (!snappy::GetUncompressedLength(src, block.size(), &length)) return errc::decompression_failed;
@@ -230,7 +238,8 @@ std::error_code snappy_decompress(std::span<const std::uint8_t> in, std::vector<
 
 // ---- lz4 ----------------------------------------------------------------------------------
 
-std::error_code lz4_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out, int level) {
+std::error_code lz4_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
+                             int level) {
   LZ4F_preferences_t prefs;
   std::memset(&prefs, 0, sizeof prefs);
   prefs.frameInfo.blockSizeID = LZ4F_max64KB;
@@ -250,7 +259,8 @@ std::error_code lz4_decompress(std::span<const std::uint8_t> in, std::vector<std
   LZ4F_dctx* raw_ctx = nullptr;
   if (LZ4F_isError(LZ4F_createDecompressionContext(&raw_ctx, LZ4F_VERSION)))
     return errc::decompression_failed;
-  std::unique_ptr<LZ4F_dctx, LZ4F_errorCode_t (*)(LZ4F_dctx*)> ctx(raw_ctx, LZ4F_freeDecompressionContext);
+  std::unique_ptr<LZ4F_dctx, LZ4F_errorCode_t (*)(LZ4F_dctx*)> ctx(raw_ctx,
+                                                                   LZ4F_freeDecompressionContext);
   append_guard guard(out);
   bounded_output sink(out, guard.base(), max_output, in.size() * 4);
   const std::uint8_t* src = in.data();
@@ -260,7 +270,8 @@ std::error_code lz4_decompress(std::span<const std::uint8_t> in, std::vector<std
     std::span<std::uint8_t> room = sink.room();
     std::size_t produced = room.size();
     std::size_t consumed = src_left;
-    const std::size_t hint = LZ4F_decompress(ctx.get(), room.data(), &produced, src, &consumed, nullptr);
+    const std::size_t hint =
+        LZ4F_decompress(ctx.get(), room.data(), &produced, src, &consumed, nullptr);
     if (LZ4F_isError(hint)) return errc::decompression_failed;
     sink.commit(produced);
     if (sink.overflowed()) return errc::oversized;
@@ -276,7 +287,8 @@ std::error_code lz4_decompress(std::span<const std::uint8_t> in, std::vector<std
 
 // ---- zstd ---------------------------------------------------------------------------------
 
-std::error_code zstd_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out, int level) {
+std::error_code zstd_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
+                              int level) {
   std::unique_ptr<ZSTD_CCtx, std::size_t (*)(ZSTD_CCtx*)> ctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
   if (!ctx) return errc::compression_failed;
   append_guard guard(out);
@@ -297,7 +309,8 @@ std::error_code zstd_decompress(std::span<const std::uint8_t> in, std::vector<st
   // A declared content size, when present and plausible, sizes the output in one step.
   std::size_t hint = in.size() * 4;
   const unsigned long long declared = ZSTD_getFrameContentSize(in.data(), in.size());
-  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR && declared <= max_output)
+  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR &&
+      declared <= max_output)
     hint = static_cast<std::size_t>(declared);
   bounded_output sink(out, guard.base(), max_output, hint);
   ZSTD_inBuffer input{in.data(), in.size(), 0};
@@ -312,7 +325,8 @@ std::error_code zstd_decompress(std::span<const std::uint8_t> in, std::vector<st
     if (sink.overflowed()) return errc::oversized;
     const bool input_done = input.pos == input.size;
     if (remaining_hint == 0 && input_done) break;  // last frame complete and flushed
-    if (output.pos == 0 && input.pos == consumed_before) return errc::decompression_failed;  // stuck
+    if (output.pos == 0 && input.pos == consumed_before)
+      return errc::decompression_failed;                                            // stuck
     if (input_done && output.pos < output.size) return errc::decompression_failed;  // truncated
   }
   return guard.commit(sink.written());
@@ -329,11 +343,16 @@ std::error_code copy_bounded(std::span<const std::uint8_t> in, std::vector<std::
 
 std::string_view compression_name(compression codec) noexcept {
   switch (codec) {
-    case compression::none: return "none";
-    case compression::gzip: return "gzip";
-    case compression::snappy: return "snappy";
-    case compression::lz4: return "lz4";
-    case compression::zstd: return "zstd";
+    case compression::none:
+      return "none";
+    case compression::gzip:
+      return "gzip";
+    case compression::snappy:
+      return "snappy";
+    case compression::lz4:
+      return "lz4";
+    case compression::zstd:
+      return "zstd";
   }
   return "unknown";
 }
@@ -352,10 +371,14 @@ std::error_code compress(compression codec, std::span<const std::uint8_t> in,
     case compression::none:
       out.insert(out.end(), in.begin(), in.end());
       return {};
-    case compression::gzip: return gzip_compress(in, out, level);
-    case compression::snappy: return snappy_compress(in, out);
-    case compression::lz4: return lz4_compress(in, out, level);
-    case compression::zstd: return zstd_compress(in, out, level);
+    case compression::gzip:
+      return gzip_compress(in, out, level);
+    case compression::snappy:
+      return snappy_compress(in, out);
+    case compression::lz4:
+      return lz4_compress(in, out, level);
+    case compression::zstd:
+      return zstd_compress(in, out, level);
   }
   return errc::unknown_compression;
 }
@@ -364,11 +387,16 @@ std::error_code decompress(compression codec, std::span<const std::uint8_t> in,
                            std::vector<std::uint8_t>& out, std::size_t max_output) {
   if (in.size() > kMaxInput) return errc::oversized;
   switch (codec) {
-    case compression::none: return copy_bounded(in, out, max_output);
-    case compression::gzip: return gzip_decompress(in, out, max_output);
-    case compression::snappy: return snappy_decompress(in, out, max_output);
-    case compression::lz4: return lz4_decompress(in, out, max_output);
-    case compression::zstd: return zstd_decompress(in, out, max_output);
+    case compression::none:
+      return copy_bounded(in, out, max_output);
+    case compression::gzip:
+      return gzip_decompress(in, out, max_output);
+    case compression::snappy:
+      return snappy_decompress(in, out, max_output);
+    case compression::lz4:
+      return lz4_decompress(in, out, max_output);
+    case compression::zstd:
+      return zstd_decompress(in, out, max_output);
   }
   return errc::unknown_compression;
 }

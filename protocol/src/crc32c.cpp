@@ -18,7 +18,8 @@ constexpr slice_tables make_slice_tables() {
   slice_tables tables{};
   for (std::uint32_t byte = 0; byte < 256; ++byte) {
     std::uint32_t crc = byte;
-    for (int bit = 0; bit < 8; ++bit) crc = (crc & 1) ? (crc >> 1) ^ kCastagnoliReflected : crc >> 1;
+    for (int bit = 0; bit < 8; ++bit)
+      crc = (crc & 1) ? (crc >> 1) ^ kCastagnoliReflected : crc >> 1;
     tables[0][byte] = crc;
   }
   for (std::size_t k = 1; k < 8; ++k)

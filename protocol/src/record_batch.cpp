@@ -30,7 +30,8 @@ constexpr std::size_t kMinRecordBodySize = kMinRecordSize - 1;
 // Smallest header: key length and value length.
 constexpr std::size_t kMinHeaderSize = 2;
 
-constexpr std::size_t kInt32Max = static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max());
+constexpr std::size_t kInt32Max =
+    static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max());
 
 template <class T>
 void store_be(std::uint8_t* p, T v) noexcept {
@@ -73,7 +74,8 @@ void read_header(reader& in, header_view& out) noexcept {
     return;
   }
   const std::uint8_t* key = in.take(static_cast<std::size_t>(key_length));
-  out.key = key ? std::string_view(reinterpret_cast<const char*>(key), static_cast<std::size_t>(key_length))
+  out.key = key ? std::string_view(reinterpret_cast<const char*>(key),
+                                   static_cast<std::size_t>(key_length))
                 : std::string_view();
   out.value = read_nullable_bytes(in);
 }
@@ -168,7 +170,8 @@ bool record_cursor::next(record_view& out) noexcept {
   min_offset_delta_ = std::int64_t{out.offset_delta} + 1;
 
   out.offset = wrapping_add(base_offset_, out.offset_delta);
-  out.timestamp = log_append_time_ ? *log_append_time_ : wrapping_add(base_timestamp_, out.timestamp_delta);
+  out.timestamp =
+      log_append_time_ ? *log_append_time_ : wrapping_add(base_timestamp_, out.timestamp_delta);
   out.headers = header_range({headers_begin, static_cast<std::size_t>(body_end - headers_begin)},
                              static_cast<std::uint32_t>(header_count));
   pos_ = body_end;
@@ -251,7 +254,8 @@ bool record_batch_reader::next(record_batch_view& batch) {
   return true;
 }
 
-std::error_code parse_control_record_key(const record_view& record, control_record_key& out) noexcept {
+std::error_code parse_control_record_key(const record_view& record,
+                                         control_record_key& out) noexcept {
   if (!record.key || record.key->size() < 4) return errc::invalid_record;
   out.version = load_be<std::int16_t>(record.key->data());
   if (out.version < 0) return errc::invalid_record;
@@ -304,15 +308,17 @@ std::size_t record_body_size(std::int64_t timestamp_delta, std::int32_t offset_d
                      nullable_bytes_size(key) + nullable_bytes_size(value) +
                      varint_size(static_cast<std::int32_t>(headers.size()));
   for (const header_view& h : headers)
-    body += varint_size(static_cast<std::int32_t>(h.key.size())) + h.key.size() + nullable_bytes_size(h.value);
+    body += varint_size(static_cast<std::int32_t>(h.key.size())) + h.key.size() +
+            nullable_bytes_size(h.value);
   return body;
 }
 }  // namespace
 
-std::size_t record_batch_builder::encoded_record_size(std::int64_t timestamp, optional_bytes key,
-                                                      optional_bytes value,
-                                                      std::span<const header_view> headers) const noexcept {
-  const std::int64_t timestamp_delta = record_count_ == 0 ? 0 : wrapping_sub(timestamp, base_timestamp_);
+std::size_t record_batch_builder::encoded_record_size(
+    std::int64_t timestamp, optional_bytes key, optional_bytes value,
+    std::span<const header_view> headers) const noexcept {
+  const std::int64_t timestamp_delta =
+      record_count_ == 0 ? 0 : wrapping_sub(timestamp, base_timestamp_);
   const std::size_t body = record_body_size(timestamp_delta, record_count_, key, value, headers);
   return varlong_size(static_cast<std::int64_t>(body)) + body;
 }
@@ -376,9 +382,11 @@ void record_batch_builder::set_producer(std::int64_t producer_id, std::int16_t p
   options_.base_sequence = base_sequence;
 }
 
-void record_batch_builder::write_header(std::uint8_t* batch, std::size_t batch_size) const noexcept {
+void record_batch_builder::write_header(std::uint8_t* batch,
+                                        std::size_t batch_size) const noexcept {
   std::int16_t attributes = static_cast<std::int16_t>(options_.codec);
-  if (options_.timestamp_kind == timestamp_type::log_append_time) attributes |= batch_attribute::log_append_time;
+  if (options_.timestamp_kind == timestamp_type::log_append_time)
+    attributes |= batch_attribute::log_append_time;
   if (options_.transactional) attributes |= batch_attribute::transactional;
   if (options_.control) attributes |= batch_attribute::control;
   store_be<std::int64_t>(batch, options_.base_offset);
@@ -440,8 +448,10 @@ std::error_code restamp_producer(std::span<std::uint8_t> batch, std::int64_t pro
                                  std::int16_t producer_epoch, std::int32_t base_sequence) noexcept {
   if (batch.size() < record_batch_header_size) return errc::truncated;
   if (static_cast<std::int8_t>(batch[kMagicAt]) != record_batch_magic) return errc::invalid_magic;
-  const std::int32_t batch_length = load_be<std::int32_t>(batch.data() + record_batch_length_offset);
-  if (batch_length < 0 || static_cast<std::size_t>(batch_length) + record_batch_overhead != batch.size())
+  const std::int32_t batch_length =
+      load_be<std::int32_t>(batch.data() + record_batch_length_offset);
+  if (batch_length < 0 ||
+      static_cast<std::size_t>(batch_length) + record_batch_overhead != batch.size())
     return errc::invalid_length;
   std::uint8_t* p = batch.data();
   store_be<std::int64_t>(p + kProducerIdAt, producer_id);

@@ -16,9 +16,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   std::vector<std::uint8_t> out = {0x42};
   const std::error_code ec = kp::decompress(kCodec, input, out, kMaxOutput);
-  if (out.empty() || out[0] != 0x42) std::abort();        // existing bytes are kept
-  if (ec && out.size() != 1) std::abort();                // and nothing is left on error
-  if (out.size() - 1 > kMaxOutput) std::abort();          // the limit holds
+  if (out.empty() || out[0] != 0x42) std::abort();  // existing bytes are kept
+  if (ec && out.size() != 1) std::abort();          // and nothing is left on error
+  if (out.size() - 1 > kMaxOutput) std::abort();    // the limit holds
 
   std::vector<std::uint8_t> packed, back;
   if (kp::compress(kCodec, input, packed)) std::abort();

@@ -29,7 +29,8 @@ void mix_bytes(summary& s, const kp::optional_bytes& b) {
   for (std::uint8_t c : *b) mix(s, c);
 }
 
-summary read_all(std::span<const std::uint8_t> data, bool verify_crc, std::vector<std::uint8_t>& scratch) {
+summary read_all(std::span<const std::uint8_t> data, bool verify_crc,
+                 std::vector<std::uint8_t>& scratch) {
   summary s;
   kp::record_batch_reader reader(data, scratch,
                                  {.verify_crc = verify_crc, .max_decompressed_size = 1 << 20});
@@ -61,7 +62,8 @@ summary read_all(std::span<const std::uint8_t> data, bool verify_crc, std::vecto
         kp::control_record_key key;
         kp::end_txn_marker marker;
         if (!kp::parse_control_record_key(r, key)) mix(s, static_cast<std::uint64_t>(key.type));
-        if (!kp::parse_end_txn_marker(r, marker)) mix(s, static_cast<std::uint64_t>(marker.coordinator_epoch));
+        if (!kp::parse_end_txn_marker(r, marker))
+          mix(s, static_cast<std::uint64_t>(marker.coordinator_epoch));
       }
     }
     if (cursor.error()) {

@@ -21,7 +21,7 @@ constexpr kp::compression kRealCodecs[] = {kp::compression::gzip, kp::compressio
 
 // Text-like data: compressible, but not trivially.
 bytes sample(std::size_t n, std::uint32_t seed = 1) {
-  static constexpr std::string_view words[] = {"kafka ", "record ", "batch ", "offset ",
+  static constexpr std::string_view words[] = {"kafka ",     "record ", "batch ", "offset ",
                                                "partition ", "leader ", "epoch ", "zstd "};
   std::mt19937 rng(seed);
   bytes out;
@@ -38,7 +38,8 @@ bytes sample(std::size_t n, std::uint32_t seed = 1) {
   return out;
 }
 
-bytes compressed(kp::compression codec, const bytes& in, int level = kp::default_compression_level) {
+bytes compressed(kp::compression codec, const bytes& in,
+                 int level = kp::default_compression_level) {
   bytes out;
   EXPECT_FALSE(kp::compress(codec, in, out, level)) << kp::compression_name(codec);
   return out;
@@ -63,10 +64,12 @@ TEST(Compression, EveryCodecRoundTripsAtSeveralSizes) {
       const bytes in = sample(n, static_cast<std::uint32_t>(n));
       bytes packed = compressed(codec, in);
       bytes out = {0xAA};  // decompress appends: the existing byte must stay
-      ASSERT_FALSE(kp::decompress(codec, packed, out, n)) << kp::compression_name(codec) << " " << n;
+      ASSERT_FALSE(kp::decompress(codec, packed, out, n))
+          << kp::compression_name(codec) << " " << n;
       ASSERT_EQ(out.size(), n + 1);
       EXPECT_EQ(out[0], 0xAA);
-      EXPECT_TRUE(std::equal(in.begin(), in.end(), out.begin() + 1)) << kp::compression_name(codec) << n;
+      EXPECT_TRUE(std::equal(in.begin(), in.end(), out.begin() + 1))
+          << kp::compression_name(codec) << n;
       if (codec != kp::compression::none && n >= 100000) {
         EXPECT_LT(packed.size(), n / 2);
       }
@@ -76,14 +79,18 @@ TEST(Compression, EveryCodecRoundTripsAtSeveralSizes) {
 
 TEST(Compression, LevelsArePassedThrough) {
   const bytes in = sample(200000);
-  for (auto [codec, level] : {std::pair{kp::compression::gzip, 1}, {kp::compression::gzip, 9},
-                              {kp::compression::lz4, 1}, {kp::compression::lz4, 9},
-                              {kp::compression::zstd, -5}, {kp::compression::zstd, 19}}) {
+  for (auto [codec, level] : {std::pair{kp::compression::gzip, 1},
+                              {kp::compression::gzip, 9},
+                              {kp::compression::lz4, 1},
+                              {kp::compression::lz4, 9},
+                              {kp::compression::zstd, -5},
+                              {kp::compression::zstd, 19}}) {
     bytes packed = compressed(codec, in, level), out;
     ASSERT_FALSE(kp::decompress(codec, packed, out, in.size()));
     EXPECT_EQ(out, in);
   }
-  EXPECT_LT(compressed(kp::compression::zstd, in, 19).size(), compressed(kp::compression::zstd, in, -5).size());
+  EXPECT_LT(compressed(kp::compression::zstd, in, 19).size(),
+            compressed(kp::compression::zstd, in, -5).size());
   bytes out = {1, 2};
   EXPECT_EQ(kp::compress(kp::compression::gzip, in, out, 42), kp::errc::compression_failed);
   EXPECT_EQ(out, (bytes{1, 2}));
@@ -113,8 +120,9 @@ TEST(Compression, WireHeadersMatchWhatKafkaWrites) {
 TEST(Compression, SnappyWritesXerialFramingLikeTheJavaClient) {
   // snappy-java's SnappyOutputStream output for "foobar\n": magic, version 1, compatible
   // version 1, one block of 9 bytes (a raw snappy block: length 7, literal of 7 bytes).
-  const bytes expected = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0x00, 0, 0, 0, 1, 0, 0, 0, 1,
-                          0, 0, 0, 9, 0x07, 0x18, 'f', 'o', 'o', 'b', 'a', 'r', '\n'};
+  const bytes expected = {0x82, 'S',  'N', 'A', 'P', 'P', 'Y', 0x00, 0,   0,
+                          0,    1,    0,   0,   0,   1,   0,   0,    0,   9,
+                          0x07, 0x18, 'f', 'o', 'o', 'b', 'a', 'r',  '\n'};
   EXPECT_EQ(compressed(kp::compression::snappy, from_string("foobar\n")), expected);
   bytes out;
   ASSERT_FALSE(kp::decompress(kp::compression::snappy, expected, out, 100));
@@ -147,7 +155,8 @@ TEST(Compression, ConcatenatedStreamsDecode) {
   for (auto codec : {kp::compression::gzip, kp::compression::lz4, kp::compression::zstd}) {
     bytes packed = compressed(codec, a), second = compressed(codec, b), out;
     packed.insert(packed.end(), second.begin(), second.end());
-    ASSERT_FALSE(kp::decompress(codec, packed, out, a.size() + b.size())) << kp::compression_name(codec);
+    ASSERT_FALSE(kp::decompress(codec, packed, out, a.size() + b.size()))
+        << kp::compression_name(codec);
     bytes expected = a;
     expected.insert(expected.end(), b.begin(), b.end());
     EXPECT_EQ(out, expected);
@@ -163,7 +172,8 @@ TEST(Compression, GarbageIsRejectedWithATypedError) {
       bytes out = {9};
       auto ec = kp::decompress(codec, junk, out, 1 << 20);
       if (!ec) continue;  // random bytes can be a valid raw snappy block; that's fine
-      EXPECT_TRUE(ec == kp::errc::decompression_failed || ec == kp::errc::oversized) << ec.message();
+      EXPECT_TRUE(ec == kp::errc::decompression_failed || ec == kp::errc::oversized)
+          << ec.message();
       EXPECT_EQ(out, bytes{9}) << "output must be restored on error";
     }
     bytes out;
@@ -211,7 +221,8 @@ TEST(Compression, OutputLimitIsExact) {
         << kp::compression_name(codec);
     EXPECT_EQ(out, (bytes{1, 2, 3}));
     out.clear();
-    EXPECT_EQ(kp::decompress(codec, packed, out, 0), kp::errc::oversized) << kp::compression_name(codec);
+    EXPECT_EQ(kp::decompress(codec, packed, out, 0), kp::errc::oversized)
+        << kp::compression_name(codec);
   }
 }
 
@@ -226,10 +237,12 @@ TEST(Compression, BombsStopAtTheLimitWithoutAllocatingTheirSize) {
     bytes bomb;
     {
       const bytes zeros(size, 0);
-      bomb = compressed(codec, zeros, codec == kp::compression::gzip ? 1 : kp::default_compression_level);
+      bomb = compressed(codec, zeros,
+                        codec == kp::compression::gzip ? 1 : kp::default_compression_level);
     }
     bytes out;
-    EXPECT_EQ(kp::decompress(codec, bomb, out, kLimit), kp::errc::oversized) << kp::compression_name(codec);
+    EXPECT_EQ(kp::decompress(codec, bomb, out, kLimit), kp::errc::oversized)
+        << kp::compression_name(codec);
     EXPECT_TRUE(out.empty());
     EXPECT_LE(out.capacity(), 2 * kLimit) << kp::compression_name(codec);
   }

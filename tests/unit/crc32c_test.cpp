@@ -47,8 +47,7 @@ TEST(Crc32c, ContinuesAPreviousResult) {
   for (std::size_t split : {0u, 1u, 7u, 8u, 100u, 4096u, 9999u, 10000u}) {
     std::span<const std::uint8_t> all(data);
     EXPECT_EQ(kp::crc32c(all.subspan(split), kp::crc32c(all.first(split))), whole) << split;
-    EXPECT_EQ(kp::crc32c_portable(all.subspan(split), kp::crc32c_portable(all.first(split))),
-              whole)
+    EXPECT_EQ(kp::crc32c_portable(all.subspan(split), kp::crc32c_portable(all.first(split))), whole)
         << split;
   }
 }

@@ -21,7 +21,8 @@ std::span<const std::uint8_t> as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 std::string as_string(const kp::optional_bytes& b) {
-  return b ? std::string(reinterpret_cast<const char*>(b->data()), b->size()) : std::string("<null>");
+  return b ? std::string(reinterpret_cast<const char*>(b->data()), b->size())
+           : std::string("<null>");
 }
 
 bytes finished(kp::record_batch_builder& builder) {
@@ -48,7 +49,8 @@ struct read_result {
 };
 
 // Reads everything, touching every view, and stops at the first error (batch or record).
-read_result read_all(std::span<const std::uint8_t> data, kp::record_batch_reader_options options = {}) {
+read_result read_all(std::span<const std::uint8_t> data,
+                     kp::record_batch_reader_options options = {}) {
   read_result result;
   kp::record_batch_reader reader(data, options);
   kp::record_batch_view batch;
@@ -58,7 +60,8 @@ read_result read_all(std::span<const std::uint8_t> data, kp::record_batch_reader
     auto cursor = batch.records();
     while (cursor.next(r)) {
       owned_record o{r.offset, r.timestamp, as_string(r.key), as_string(r.value), {}};
-      for (const kp::header_view& h : r.headers) o.headers.emplace_back(std::string(h.key), as_string(h.value));
+      for (const kp::header_view& h : r.headers)
+        o.headers.emplace_back(std::string(h.key), as_string(h.value));
       EXPECT_EQ(o.headers.size(), r.headers.size());
       result.records.push_back(std::move(o));
     }
@@ -112,6 +115,7 @@ bytes make_record(const bytes& body) {
 // The expected bytes are written out from the layout in the protocol description, not from
 // the encoder: one record, key "k", value "v1", header "h" = "x", timestamp 1700000000000.
 TEST(RecordBatch, GoldenBatchMatchesTheSpecByteForByte) {
+  // clang-format off
   const bytes expected = {
       0, 0, 0, 0, 0, 0, 0, 0,                          // baseOffset 0
       0, 0, 0, 63,                                      // batchLength = 75 - 12
@@ -135,6 +139,7 @@ TEST(RecordBatch, GoldenBatchMatchesTheSpecByteForByte) {
       0x02,                                             // header count 1
       0x02, 'h', 0x02, 'x',                             // header key "h", value "x"
   };
+  // clang-format on
   kp::record_batch_builder builder;
   const kp::header_view headers[] = {{"h", as_bytes("x")}};
   EXPECT_EQ(builder.encoded_record_size(kTimestamp, as_bytes("k"), as_bytes("v1"), headers), 14u);
@@ -186,7 +191,8 @@ TEST(RecordBatch, GoldenBatchMatchesTheSpecByteForByte) {
 
 TEST(RecordBatch, NullAndEmptyKeysValuesAndHeadersAreDistinct) {
   kp::record_batch_builder builder({}, 1024);
-  const kp::header_view headers[] = {{"null-value", std::nullopt}, {"empty", as_bytes("")}, {"", as_bytes("v")}};
+  const kp::header_view headers[] = {
+      {"null-value", std::nullopt}, {"empty", as_bytes("")}, {"", as_bytes("v")}};
   builder.append(kTimestamp, std::nullopt, as_bytes("value"));
   builder.append(kTimestamp + 5, as_bytes(""), std::nullopt);
   builder.append(kTimestamp - 3, as_bytes("key"), as_bytes(""), headers);
@@ -200,7 +206,10 @@ TEST(RecordBatch, NullAndEmptyKeysValuesAndHeadersAreDistinct) {
   ASSERT_EQ(result.records.size(), 4u);
   EXPECT_EQ(result.records[0], (owned_record{0, kTimestamp, "<null>", "value", {}}));
   EXPECT_EQ(result.records[1], (owned_record{1, kTimestamp + 5, "", "<null>", {}}));
-  EXPECT_EQ(result.records[2], (owned_record{2, kTimestamp - 3, "key", "", {{"null-value", "<null>"}, {"empty", ""}, {"", "v"}}}));
+  EXPECT_EQ(
+      result.records[2],
+      (owned_record{
+          2, kTimestamp - 3, "key", "", {{"null-value", "<null>"}, {"empty", ""}, {"", "v"}}}));
   EXPECT_EQ(result.records[3], (owned_record{3, kTimestamp + 1, "<null>", "<null>", {}}));
   EXPECT_EQ(result.batches[0].max_timestamp, kTimestamp + 5);
   EXPECT_EQ(result.batches[0].base_timestamp, kTimestamp);
@@ -211,11 +220,13 @@ TEST(RecordBatch, EncodedRecordSizeIsExact) {
   std::mt19937 rng(5);
   std::string big(70000, 'x');
   for (int i = 0; i < 500; ++i) {
-    std::string key(rng() % 200, 'k'), value(rng() % 3 == 0 ? big.substr(0, rng() % 70000) : std::string(rng() % 300, 'v'));
+    std::string key(rng() % 200, 'k'),
+        value(rng() % 3 == 0 ? big.substr(0, rng() % 70000) : std::string(rng() % 300, 'v'));
     const kp::header_view headers[] = {{"a", as_bytes(value.substr(0, 10))}, {"bb", std::nullopt}};
     const std::int64_t ts = kTimestamp + static_cast<std::int64_t>(rng() % 1000000) - 500000;
     const std::size_t before = builder.size_in_bytes();
-    const std::size_t predicted = builder.encoded_record_size(ts, as_bytes(key), as_bytes(value), std::span(headers).first(i % 3));
+    const std::size_t predicted = builder.encoded_record_size(ts, as_bytes(key), as_bytes(value),
+                                                              std::span(headers).first(i % 3));
     builder.append(ts, as_bytes(key), as_bytes(value), std::span(headers).first(i % 3));
     ASSERT_EQ(builder.size_in_bytes() - before, predicted) << i;
   }
@@ -232,7 +243,8 @@ TEST(RecordBatch, ManyRecordsRoundTripWithEveryCodec) {
     std::vector<owned_record> expected;
     for (int i = 0; i < 5000; ++i) {
       std::string key = "key-" + std::to_string(i % 97);
-      std::string value = "value-" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 200), 'z');
+      std::string value =
+          "value-" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 200), 'z');
       std::string header_value = std::to_string(i * 7);
       const kp::header_view headers[] = {{"trace", as_bytes(header_value)}};
       const std::int64_t ts = kTimestamp + (i % 13) * 1000 - 6000;
@@ -330,13 +342,17 @@ TEST(RecordBatch, RestampRewritesProducerFieldsAndCrc) {
   broken[16] = 1;
   EXPECT_EQ(kp::restamp_producer(broken, 5, 6, 7), kp::errc::invalid_magic);
   EXPECT_EQ(kp::restamp_producer(std::span(restamped).first(60), 5, 6, 7), kp::errc::truncated);
-  EXPECT_EQ(kp::restamp_producer(std::span(restamped).first(70), 5, 6, 7), kp::errc::invalid_length);
+  EXPECT_EQ(kp::restamp_producer(std::span(restamped).first(70), 5, 6, 7),
+            kp::errc::invalid_length);
 }
 
 TEST(RecordBatch, ControlBatchesCarryTransactionMarkers) {
   for (auto type : {kp::control_type::commit, kp::control_type::abort}) {
-    kp::record_batch_builder builder({.transactional = true, .control = true, .base_offset = 53,
-                                      .producer_id = 9, .producer_epoch = 4});
+    kp::record_batch_builder builder({.transactional = true,
+                                      .control = true,
+                                      .base_offset = 53,
+                                      .producer_id = 9,
+                                      .producer_epoch = 4});
     builder.append_end_txn_marker(type, 11, kTimestamp);
     const bytes batch = finished(builder);
     kp::record_batch_reader reader(batch);
@@ -377,7 +393,8 @@ TEST(RecordBatch, ControlBatchesCarryTransactionMarkers) {
 
 TEST(RecordBatch, LogAppendTimeGivesEveryRecordTheMaxTimestamp) {
   // Written as a broker would: log-append-time attribute, maxTimestamp = append time.
-  const bytes records = make_record({0, 0x04, 0, 1, 1, 0});  // ts delta 2, null key/value, no headers
+  const bytes records =
+      make_record({0, 0x04, 0, 1, 1, 0});  // ts delta 2, null key/value, no headers
   bytes batch = make_batch(records, 1, 0, kp::batch_attribute::log_append_time);
   auto result = read_all(batch);
   ASSERT_FALSE(result.error) << result.error.message();
@@ -422,9 +439,11 @@ TEST(RecordBatch, BuilderResetReusesTheBuffer) {
 TEST(RecordBatch, ConcatenatedBatchesWithAnIncompleteTail) {
   bytes data;
   for (int b = 0; b < 3; ++b) {
-    kp::record_batch_builder builder({.codec = b == 1 ? kp::compression::snappy : kp::compression::none,
-                                      .base_offset = b * 10});
-    for (int i = 0; i < 3; ++i) builder.append(kTimestamp + i, as_bytes("k"), as_bytes("value " + std::to_string(b * 10 + i)));
+    kp::record_batch_builder builder(
+        {.codec = b == 1 ? kp::compression::snappy : kp::compression::none, .base_offset = b * 10});
+    for (int i = 0; i < 3; ++i)
+      builder.append(kTimestamp + i, as_bytes("k"),
+                     as_bytes("value " + std::to_string(b * 10 + i)));
     const bytes one = finished(builder);
     data.insert(data.end(), one.begin(), one.end());
   }
@@ -476,16 +495,19 @@ TEST(RecordBatch, FlippingAnyByteIsDetectedOrHarmless) {
       // Without the CRC the records themselves must be checked: no crash, typed errors.
       auto unchecked = read_all(corrupt, {.verify_crc = false});
       if (unchecked.error) {
-        EXPECT_EQ(&unchecked.error.category(), &kp::make_error_code(kp::errc::truncated).category());
+        EXPECT_EQ(&unchecked.error.category(),
+                  &kp::make_error_code(kp::errc::truncated).category());
       }
     }
   }
 }
 
 TEST(RecordBatch, FlippingBytesOfCompressedBatchesNeverCrashes) {
-  for (auto codec : {kp::compression::gzip, kp::compression::snappy, kp::compression::lz4, kp::compression::zstd}) {
+  for (auto codec : {kp::compression::gzip, kp::compression::snappy, kp::compression::lz4,
+                     kp::compression::zstd}) {
     kp::record_batch_builder builder({.codec = codec});
-    for (int i = 0; i < 20; ++i) builder.append(kTimestamp + i, as_bytes("key"), as_bytes("value value value"));
+    for (int i = 0; i < 20; ++i)
+      builder.append(kTimestamp + i, as_bytes("key"), as_bytes("value value value"));
     const bytes original = finished(builder);
     for (std::size_t i = 21; i < original.size(); ++i) {
       bytes corrupt = original;
@@ -541,7 +563,8 @@ TEST(RecordBatch, DecompressionIsBounded) {
   EXPECT_EQ(read_all(batch, {.max_decompressed_size = 1 << 20}).error, kp::errc::oversized);
   EXPECT_FALSE(read_all(batch, {.max_decompressed_size = 4 << 20}).error);
 
-  bytes garbage = make_batch({1, 2, 3, 4, 5, 6, 7, 8}, 1, 0, static_cast<std::int16_t>(kp::compression::lz4));
+  bytes garbage =
+      make_batch({1, 2, 3, 4, 5, 6, 7, 8}, 1, 0, static_cast<std::int16_t>(kp::compression::lz4));
   EXPECT_EQ(read_all(garbage).error, kp::errc::decompression_failed);
 }
 
@@ -567,14 +590,19 @@ TEST(RecordBatch, RecordLevelErrors) {
       {"key longer than record", make_record({0, 0, 0, 20, 1, 0}), 1, 0, kp::errc::truncated},
       {"value longer than record", make_record({0, 0, 0, 1, 8, 'a', 0}), 1, 0, kp::errc::truncated},
       {"negative header count", make_record({0, 0, 0, 1, 1, 1}), 1, 0, kp::errc::invalid_length},
-      {"header count beyond bytes", make_record({0, 0, 0, 1, 1, 4, 0, 1}), 1, 0, kp::errc::truncated},
+      {"header count beyond bytes", make_record({0, 0, 0, 1, 1, 4, 0, 1}), 1, 0,
+       kp::errc::truncated},
       {"null header key", make_record({0, 0, 0, 1, 1, 2, 1, 1}), 1, 0, kp::errc::invalid_length},
-      {"header value beyond record", make_record({0, 0, 0, 1, 1, 2, 0, 8}), 1, 0, kp::errc::truncated},
-      {"bytes after the last field", make_record({0, 0, 0, 1, 1, 0, 0}), 1, 0, kp::errc::trailing_bytes},
-      {"record length below minimum", bytes{0x0a, 0, 0, 0, 1, 1, 0}, 1, 0, kp::errc::invalid_length},
+      {"header value beyond record", make_record({0, 0, 0, 1, 1, 2, 0, 8}), 1, 0,
+       kp::errc::truncated},
+      {"bytes after the last field", make_record({0, 0, 0, 1, 1, 0, 0}), 1, 0,
+       kp::errc::trailing_bytes},
+      {"record length below minimum", bytes{0x0a, 0, 0, 0, 1, 1, 0}, 1, 0,
+       kp::errc::invalid_length},
       {"negative record length", bytes{0x01, 0, 0, 0, 1, 1, 0, 0}, 1, 0, kp::errc::invalid_length},
       {"record length beyond batch", bytes{0x20, 0, 0, 0, 1, 1, 0, 0}, 1, 0, kp::errc::truncated},
-      {"varint too long", bytes{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0}, 1, 0, kp::errc::invalid_varint},
+      {"varint too long", bytes{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0}, 1, 0,
+       kp::errc::invalid_varint},
       {"offset delta beyond last", make_record({0, 0, 2, 1, 1, 0}), 1, 0, kp::errc::invalid_record},
       {"offset delta negative", make_record({0, 0, 1, 1, 1, 0}), 1, 0, kp::errc::invalid_record},
       {"offset deltas not rising", twice(ok), 2, 1, kp::errc::invalid_record},

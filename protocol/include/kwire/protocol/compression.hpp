@@ -38,8 +38,7 @@ inline constexpr int default_compression_level = std::numeric_limits<int>::min()
 // Errors: unknown_compression, oversized (input above 2 GiB - 1, beyond any record batch),
 // compression_failed (e.g. a gzip level outside -1..9). On error `out` is left as it was.
 std::error_code compress(compression codec, std::span<const std::uint8_t> in,
-                         std::vector<std::uint8_t>& out,
-                         int level = default_compression_level);
+                         std::vector<std::uint8_t>& out, int level = default_compression_level);
 
 // Decompresses `in` and appends the result to `out`, appending at most `max_output` bytes:
 // data that would decompress to more fails with errc::oversized once the limit is reached,

@@ -155,7 +155,9 @@ class header_range {
   header_range() = default;
   header_range(std::span<const std::uint8_t> encoded, std::uint32_t count) noexcept
       : encoded_(encoded), count_(count) {}
-  iterator begin() const noexcept { return {encoded_.data(), encoded_.data() + encoded_.size(), count_}; }
+  iterator begin() const noexcept {
+    return {encoded_.data(), encoded_.data() + encoded_.size(), count_};
+  }
   iterator end() const noexcept { return {}; }
   std::size_t size() const noexcept { return count_; }
   bool empty() const noexcept { return count_ == 0; }
@@ -285,7 +287,8 @@ struct control_record_key {
   control_type type = control_type::abort;
 };
 // Control record key: int16 version (>= 0), int16 type. Errors: invalid_record.
-std::error_code parse_control_record_key(const record_view& record, control_record_key& out) noexcept;
+std::error_code parse_control_record_key(const record_view& record,
+                                         control_record_key& out) noexcept;
 
 struct end_txn_marker {
   std::int16_t version = 0;
