@@ -1,0 +1,661 @@
+#!/usr/bin/env bash
+# kafka-local.sh - run a throw-away Apache Kafka KRaft cluster on 127.0.0.1.
+#
+# Usage:
+#   kafka-local.sh up [--nodes N] [--dir DIR] [--security]
+#       Start N combined broker+controller nodes (N = 1 or 3; 1..5 accepted)
+#       on free loopback ports, wait until every broker is registered and
+#       serves metadata, write DIR/bootstrap and print
+#       "bootstrap=127.0.0.1:PORT[,...]" as the last stdout line.
+#   kafka-local.sh down   [--dir DIR]     stop every node, remove DIR
+#   kafka-local.sh kill N [--dir DIR]     SIGKILL node N (1-based)
+#   kafka-local.sh start N [--dir DIR]    restart node N (same config and data)
+#   kafka-local.sh status [--dir DIR]     "node N pid PID running|stopped"
+#   kafka-local.sh fetch                  only download the broker jars
+#   kafka-local.sh tool NAME [ARGS...]    run a Kafka CLI tool from the cache:
+#       topics, console-producer, console-consumer, consumer-groups, configs,
+#       metadata-quorum, broker-api-versions, get-offsets, storage, or a
+#       fully qualified main class name.
+#
+# Environment:
+#   KWIRE_KAFKA_VERSION     broker version (default 4.4.0; 3.9.2 also tested)
+#   KWIRE_KAFKA_CACHE       jar cache root (default ~/.cache/kwire); the jars
+#                           live in $KWIRE_KAFKA_CACHE/kafka-VERSION/libs
+#   KWIRE_KAFKA_QUORUM      static|dynamic KRaft quorum (default: dynamic for
+#                           4.x - controller.quorum.bootstrap.servers, static
+#                           for 3.x - controller.quorum.voters)
+#   KWIRE_KAFKA_HEAP_OPTS   broker heap (default "-Xms128m -Xmx512m")
+#   KWIRE_KAFKA_JVM_OPTS    extra broker JVM options
+#   KWIRE_KAFKA_BROKER_PROPS extra server.properties lines (newline separated)
+#   KWIRE_KAFKA_LOG_LEVEL   broker log level (default INFO; tools: WARN)
+#   KWIRE_KAFKA_UP_TIMEOUT  seconds to wait for readiness (default 90)
+#   KWIRE_KAFKA_STOP_TIMEOUT seconds between SIGTERM and SIGKILL (default 10)
+#   KWIRE_KAFKA_TOOL_TIMEOUT seconds a `tool` run may take (default 300)
+#   KWIRE_KAFKA_FETCH_TIMEOUT seconds Maven may take (default 900)
+#   JAVA_HOME / MVN         java and mvn to use (default: from PATH)
+#
+# Layout of DIR (default /tmp/kwire-kafka):
+#   cluster.env  bootstrap  node-N/{server.properties,pid,server.log,stdout.log,
+#   format.log,data/}
+set -euo pipefail
+
+readonly DEFAULT_VERSION=4.4.0
+readonly DEFAULT_DIR=/tmp/kwire-kafka
+
+SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+readonly SCRIPT_DIR
+readonly SUPPORT_DIR=$SCRIPT_DIR/kafka
+readonly POM=$SUPPORT_DIR/pom.xml
+readonly HELPER=$SUPPORT_DIR/kafka_helper.py
+
+CACHE_ROOT=${KWIRE_KAFKA_CACHE:-$HOME/.cache/kwire}
+UP_TIMEOUT=${KWIRE_KAFKA_UP_TIMEOUT:-90}
+STOP_TIMEOUT=${KWIRE_KAFKA_STOP_TIMEOUT:-10}
+TOOL_TIMEOUT=${KWIRE_KAFKA_TOOL_TIMEOUT:-300}
+FETCH_TIMEOUT=${KWIRE_KAFKA_FETCH_TIMEOUT:-900}
+HEAP_OPTS=${KWIRE_KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}
+if [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then
+  JAVA=$JAVA_HOME/bin/java
+else
+  JAVA=java
+fi
+MVN=${MVN:-mvn}
+
+# Set from the version (set_version) or from DIR/cluster.env (load_cluster).
+VERSION=
+MAJOR=
+LIBS=
+LOGGING=
+QUORUM=
+# Set by load_cluster.
+DIR=$DEFAULT_DIR
+NODES=0
+CLUSTER_ID=
+BROKER_PORTS=()
+CONTROLLER_PORTS=()
+
+log() { printf 'kafka-local: %s\n' "$*" >&2; }
+die() { printf 'kafka-local: error: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
+}
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+
+# ---------------------------------------------------------------- versions
+
+set_version() {
+  VERSION=$1
+  [[ $VERSION =~ ^([0-9]+)\.[0-9]+\.[0-9]+$ ]] \
+    || die "KWIRE_KAFKA_VERSION must look like 4.4.0, got '$VERSION'"
+  MAJOR=${BASH_REMATCH[1]}
+  ((MAJOR >= 3)) || die "Kafka $VERSION has no usable KRaft mode (need 3.x or newer)"
+  LIBS=$CACHE_ROOT/kafka-$VERSION/libs
+  if ((MAJOR >= 4)); then
+    LOGGING=log4j2   # Kafka 4 logs through Log4j 2
+    QUORUM=${KWIRE_KAFKA_QUORUM:-dynamic}
+  else
+    LOGGING=reload4j # Kafka 3 still calls the Log4j 1 API
+    QUORUM=${KWIRE_KAFKA_QUORUM:-static}
+  fi
+  [[ $QUORUM == static || $QUORUM == dynamic ]] \
+    || die "KWIRE_KAFKA_QUORUM must be static or dynamic, got '$QUORUM'"
+}
+
+# Main class for a tool alias; the classes moved between 3.9 and 4.x.
+tool_class() {
+  case $1 in
+    topics) echo org.apache.kafka.tools.TopicCommand ;;
+    console-consumer) echo org.apache.kafka.tools.consumer.ConsoleConsumer ;;
+    consumer-groups) echo org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
+    metadata-quorum) echo org.apache.kafka.tools.MetadataQuorumCommand ;;
+    get-offsets) echo org.apache.kafka.tools.GetOffsetShell ;;
+    storage) echo kafka.tools.StorageTool ;;
+    console-producer)
+      if ((MAJOR >= 4)); then echo org.apache.kafka.tools.ConsoleProducer
+      else echo kafka.tools.ConsoleProducer; fi ;;
+    broker-api-versions)
+      if ((MAJOR >= 4)); then echo org.apache.kafka.tools.BrokerApiVersionsCommand
+      else echo kafka.admin.BrokerApiVersionsCommand; fi ;;
+    configs)
+      if ((MAJOR >= 4)); then echo org.apache.kafka.tools.ConfigCommand
+      else echo kafka.admin.ConfigCommand; fi ;;
+    *.*) echo "$1" ;;
+    *) die "unknown tool '$1' (see --help)" ;;
+  esac
+}
+
+# ------------------------------------------------------------------- fetch
+
+need_cmd() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 not found: $2 (scripts/setup.sh installs it)"
+}
+
+# Copies the broker, the tools and a logging binding with all runtime jars
+# from Maven Central into $LIBS, once; later calls find the marker and return.
+ensure_libs() {
+  local marker=$LIBS/.kwire-complete
+  [[ -f $marker ]] && return 0
+  need_cmd "$MVN" "Maven fetches the Kafka jars"
+  local vdir=$CACHE_ROOT/kafka-$VERSION
+  mkdir -p -- "$vdir"
+  # Serialise concurrent fetches of the same version (parallel test jobs).
+  local lock_fd
+  exec {lock_fd}>"$vdir/.lock"
+  flock -w "$FETCH_TIMEOUT" "$lock_fd" || die "timed out waiting for $vdir/.lock"
+  if [[ -f $marker ]]; then
+    exec {lock_fd}>&-
+    return 0
+  fi
+  local stage=$vdir/libs.partial mvn_log=$vdir/mvn.log
+  rm -rf -- "$stage"
+  log "fetching Kafka $VERSION from Maven Central (log: $mvn_log)"
+  local start=$SECONDS
+  if ! timeout -k 10 "$FETCH_TIMEOUT" "$MVN" -B -ntp -f "$POM" \
+      dependency:copy-dependencies \
+      -Dkafka.version="$VERSION" -Dkafka.logging="$LOGGING" \
+      -Dkafka.libs.dir="$stage" >"$mvn_log" 2>&1; then
+    tail -n 30 -- "$mvn_log" >&2 || true
+    die "mvn could not fetch org.apache.kafka:kafka_2.13:$VERSION (see $mvn_log)"
+  fi
+  [[ -f $stage/kafka_2.13-$VERSION.jar && -f $stage/kafka-tools-$VERSION.jar ]] \
+    || die "mvn finished but $stage lacks kafka_2.13-$VERSION.jar (see $mvn_log)"
+  touch -- "$stage/.kwire-complete"
+  rm -rf -- "$LIBS"
+  mv -- "$stage" "$LIBS"
+  exec {lock_fd}>&-
+  log "fetched $(find "$LIBS" -name '*.jar' | wc -l) jars into $LIBS in $((SECONDS - start)) s"
+}
+
+# --------------------------------------------------------------- java runs
+
+log_opts() { # $1 = broker|tools, $2 = default level
+  local level=${KWIRE_KAFKA_LOG_LEVEL:-$2}
+  if [[ $LOGGING == log4j2 ]]; then
+    printf '%s\n' "-Dlog4j2.configurationFile=$SUPPORT_DIR/log4j2-$1.xml" \
+      "-Dkwire.kafka.log.level=$level"
+  else
+    printf '%s\n' "-Dlog4j.configuration=file:$SUPPORT_DIR/log4j-$1.properties" \
+      "-Dkwire.kafka.log.level=$level"
+  fi
+}
+
+# Short-lived JVM for a CLI tool: small heap, C1 only (fast start).
+run_tool() { # $1 = timeout seconds, $2 = main class, rest = arguments
+  local secs=$1 cls=$2
+  shift 2
+  local opts
+  mapfile -t opts < <(log_opts tools WARN)
+  timeout --foreground -k 5 "$secs" "$JAVA" -Xmx256m -XX:+UseSerialGC \
+    -XX:TieredStopAtLevel=1 -Djava.awt.headless=true -Djava.net.preferIPv4Stack=true "${opts[@]}" \
+    -cp "$LIBS/*" "$cls" "$@"
+}
+
+# ------------------------------------------------------------ cluster state
+
+node_dir() { printf '%s/node-%s' "$DIR" "$1"; }
+
+bootstrap_string() {
+  local i out=
+  for ((i = 1; i <= NODES; i++)); do
+    out+=${out:+,}127.0.0.1:${BROKER_PORTS[i - 1]}
+  done
+  printf '%s' "$out"
+}
+
+write_cluster_env() {
+  {
+    echo "version=$VERSION"
+    echo "nodes=$NODES"
+    echo "cluster_id=$CLUSTER_ID"
+    echo "quorum=$QUORUM"
+    echo "broker_ports=$(IFS=,; echo "${BROKER_PORTS[*]}")"
+    echo "controller_ports=$(IFS=,; echo "${CONTROLLER_PORTS[*]}")"
+  } >"$DIR/cluster.env"
+}
+
+has_cluster() { [[ -f $DIR/cluster.env ]]; }
+
+load_cluster() {
+  has_cluster || die "no cluster in $DIR (run: $0 up --dir $DIR)"
+  local key value version='' quorum=''
+  while IFS='=' read -r key value; do
+    case $key in
+      version) version=$value ;;
+      nodes) NODES=$value ;;
+      cluster_id) CLUSTER_ID=$value ;;
+      quorum) quorum=$value ;;
+      broker_ports) IFS=, read -r -a BROKER_PORTS <<<"$value" ;;
+      controller_ports) IFS=, read -r -a CONTROLLER_PORTS <<<"$value" ;;
+    esac
+  done <"$DIR/cluster.env"
+  if [[ -z $version ]] || ! is_uint "$NODES" || ((${#BROKER_PORTS[@]} != NODES)); then
+    die "$DIR/cluster.env is damaged"
+  fi
+  # The cluster keeps the version and quorum mode it was created with.
+  KWIRE_KAFKA_QUORUM=$quorum set_version "$version"
+}
+
+# -------------------------------------------------------------- processes
+
+# True when PID is a live (non-zombie) broker JVM of node $1 in $DIR.
+pid_is_node() { # $1 = node, $2 = pid
+  local pid=$2 cmdline state
+  is_uint "$pid" || return 1
+  cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
+  [[ $cmdline == *"kafka.Kafka $(node_dir "$1")/server.properties"* ]] || return 1
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ $state != Z && $state != X ]]
+}
+
+# Prints the pid of node $1 if it is running, else fails. Falls back to a
+# process-table search when the pid file is missing or stale.
+node_pid() {
+  local n=$1 pid='' f
+  f=$(node_dir "$n")/pid
+  [[ -f $f ]] && pid=$(<"$f")
+  if pid_is_node "$n" "$pid"; then
+    echo "$pid"
+    return 0
+  fi
+  for pid in $(pgrep -f -- "kafka[.]Kafka $(node_dir "$n")/server[.]properties" || true); do
+    if pid_is_node "$n" "$pid"; then
+      echo "$pid"
+      return 0
+    fi
+  done
+  return 1
+}
+
+wait_gone() { # $1 = node, $2 = pid, $3 = seconds; true when it went away
+  local deadline=$((SECONDS + $3))
+  while pid_is_node "$1" "$2"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
+start_node() {
+  local n=$1 dir opts pid
+  dir=$(node_dir "$n")
+  mapfile -t opts < <(log_opts broker INFO)
+  local -a heap extra=()
+  read -r -a heap <<<"$HEAP_OPTS"
+  [[ -n ${KWIRE_KAFKA_JVM_OPTS:-} ]] && read -r -a extra <<<"$KWIRE_KAFKA_JVM_OPTS"
+  {
+    echo "=== $(date -u +%FT%TZ) starting node $n (Kafka $VERSION)"
+  } >>"$dir/stdout.log"
+  # setsid: the broker gets its own session, so it outlives this script and
+  # the caller's process group. exec keeps $! equal to the JVM's pid.
+  (
+    cd -- "$dir"
+    exec setsid "$JAVA" "${heap[@]}" -XX:+UseSerialGC -XX:CICompilerCount=2 \
+      -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true -Djava.net.preferIPv4Stack=true \
+      -Dkafka.logs.dir="$dir" "${opts[@]}" "${extra[@]}" \
+      -cp "$LIBS/*" kafka.Kafka "$dir/server.properties"
+  ) </dev/null >>"$dir/stdout.log" 2>&1 &
+  pid=$!
+  sleep 0.3
+  if ! pid_is_node "$n" "$pid"; then
+    # setsid forked (caller ran us as a process-group leader): look it up.
+    pid=$(node_pid "$n") || { dump_logs "$n"; die "node $n exited right after start"; }
+  fi
+  echo "$pid" >"$dir/pid"
+  log "node $n started, pid $pid, broker 127.0.0.1:${BROKER_PORTS[n - 1]}"
+}
+
+dump_logs() {
+  local n dir
+  for n in "$@"; do
+    dir=$(node_dir "$n")
+    if [[ -s $dir/server.log ]]; then
+      printf '\n----- %s (last 40 lines) -----\n' "$dir/server.log" >&2
+      tail -n 40 -- "$dir/server.log" >&2 || true
+    fi
+    if [[ -s $dir/stdout.log ]]; then
+      printf '\n----- %s (last 20 lines) -----\n' "$dir/stdout.log" >&2
+      tail -n 20 -- "$dir/stdout.log" >&2 || true
+    fi
+  done
+}
+
+# Prints "controller=ID brokers=ID,..." from node $1's broker port.
+probe() {
+  python3 "$HELPER" metadata "127.0.0.1:${BROKER_PORTS[$1 - 1]}" 2 2>/dev/null
+}
+
+# Waits until each node in "$@" is running and its broker answers Metadata
+# listing itself, and (with want_all=1) until every node sees all $NODES
+# brokers. Fails with the logs' tails after $UP_TIMEOUT seconds.
+wait_ready() { # $1 = want_all (0|1), rest = nodes
+  local want_all=$1
+  shift
+  local deadline=$((SECONDS + UP_TIMEOUT)) n out ids all i pending
+  local expect=
+  for ((i = 1; i <= NODES; i++)); do expect+=${expect:+,}$i; done
+  while true; do
+    pending=()
+    for n in "$@"; do
+      if ! node_pid "$n" >/dev/null; then
+        dump_logs "$n"
+        die "node $n died while starting (logs: $(node_dir "$n"))"
+      fi
+      out=$(probe "$n") || { pending+=("$n"); continue; }
+      ids=${out#*brokers=}
+      all=0
+      [[ $ids == "$expect" ]] && all=1
+      if [[ ,$ids, != *",$n,"* || ${out%% *} == controller=-1 ]] \
+          || ((want_all && !all)); then
+        pending+=("$n")
+      fi
+    done
+    ((${#pending[@]} == 0)) && return 0
+    if ((SECONDS >= deadline)); then
+      dump_logs "$@"
+      die "node(s) ${pending[*]} not serving metadata after ${UP_TIMEOUT}s (last: ${out:-no answer}; logs: $DIR/node-*/)"
+    fi
+    sleep 1
+  done
+}
+
+# --------------------------------------------------------------- commands
+
+parse_common() { # sets DIR from --dir; leaves positional words in ARGS
+  ARGS=()
+  while (($#)); do
+    case $1 in
+      --dir) (($# >= 2)) || die "--dir needs a value"; DIR=$2; shift 2 ;;
+      --dir=*) DIR=${1#--dir=}; shift ;;
+      --nodes) (($# >= 2)) || die "--nodes needs a value"; OPT_NODES=$2; shift 2 ;;
+      --nodes=*) OPT_NODES=${1#--nodes=}; shift ;;
+      --security) OPT_SECURITY=1; shift ;;
+      -h | --help) usage; exit 0 ;;
+      -*) die "unknown option '$1' (see --help)" ;;
+      *) ARGS+=("$1"); shift ;;
+    esac
+  done
+  [[ -n $DIR ]] || die "--dir must not be empty"
+  DIR=$(realpath -m -- "$DIR")
+  [[ $DIR != / ]] || die "--dir must not be /"
+}
+
+check_node_arg() {
+  (($# == 1)) || die "expected exactly one node number"
+  if ! is_uint "$1" || (($1 < 1 || $1 > NODES)); then
+    die "node must be 1..$NODES, got '$1'"
+  fi
+}
+
+write_node_config() {
+  local n=$1 dir i voters='' bootstrap_servers='' rf min_isr
+  dir=$(node_dir "$n")
+  rf=$((NODES < 3 ? NODES : 3))
+  min_isr=$((rf >= 3 ? 2 : 1))
+  for ((i = 1; i <= NODES; i++)); do
+    voters+=${voters:+,}$i@127.0.0.1:${CONTROLLER_PORTS[i - 1]}
+    bootstrap_servers+=${bootstrap_servers:+,}127.0.0.1:${CONTROLLER_PORTS[i - 1]}
+  done
+  {
+    echo "# written by scripts/kafka-local.sh for Kafka $VERSION ($QUORUM quorum)"
+    echo "process.roles=broker,controller"
+    echo "node.id=$n"
+    if [[ $QUORUM == dynamic ]]; then
+      echo "controller.quorum.bootstrap.servers=$bootstrap_servers"
+    else
+      echo "controller.quorum.voters=$voters"
+    fi
+    echo "listeners=PLAINTEXT://127.0.0.1:${BROKER_PORTS[n - 1]},CONTROLLER://127.0.0.1:${CONTROLLER_PORTS[n - 1]}"
+    echo "advertised.listeners=PLAINTEXT://127.0.0.1:${BROKER_PORTS[n - 1]}"
+    echo "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    echo "controller.listener.names=CONTROLLER"
+    echo "inter.broker.listener.name=PLAINTEXT"
+    echo "log.dirs=$dir/data"
+    echo "num.network.threads=2"
+    echo "num.io.threads=2"
+    echo "background.threads=2"
+    echo "num.recovery.threads.per.data.dir=1"
+    echo "num.replica.fetchers=1"
+    echo "num.partitions=1"
+    echo "default.replication.factor=1"
+    echo "auto.create.topics.enable=true"
+    echo "delete.topic.enable=true"
+    echo "group.initial.rebalance.delay.ms=0"
+    echo "offsets.topic.replication.factor=$rf"
+    echo "transaction.state.log.replication.factor=$rf"
+    echo "transaction.state.log.min.isr=$min_isr"
+    if ((MAJOR >= 4)); then
+      echo "share.coordinator.state.topic.replication.factor=$rf"
+      echo "share.coordinator.state.topic.min.isr=$min_isr"
+    fi
+    if [[ -n ${KWIRE_KAFKA_BROKER_PROPS:-} ]]; then
+      echo "# KWIRE_KAFKA_BROKER_PROPS"
+      printf '%s\n' "$KWIRE_KAFKA_BROKER_PROPS"
+    fi
+  } >"$dir/server.properties"
+}
+
+format_nodes() {
+  local n i initial='' pids=() dir_ids=() args rc=0
+  if [[ $QUORUM == dynamic ]] && ((NODES > 1)); then
+    for ((i = 1; i <= NODES; i++)); do
+      dir_ids+=("$(python3 "$HELPER" uuid)")
+      initial+=${initial:+,}$i@127.0.0.1:${CONTROLLER_PORTS[i - 1]}:${dir_ids[i - 1]}
+    done
+  fi
+  for ((n = 1; n <= NODES; n++)); do
+    args=(format --cluster-id "$CLUSTER_ID" --config "$(node_dir "$n")/server.properties")
+    if [[ $QUORUM == dynamic ]]; then
+      if ((NODES == 1)); then args+=(--standalone)
+      else args+=(--initial-controllers "$initial"); fi
+    fi
+    run_tool 120 kafka.tools.StorageTool "${args[@]}" \
+      >"$(node_dir "$n")/format.log" 2>&1 &
+    pids+=($!)
+  done
+  for ((n = 1; n <= NODES; n++)); do
+    if ! wait "${pids[n - 1]}"; then
+      rc=1
+      log "formatting node $n failed:"
+      tail -n 20 -- "$(node_dir "$n")/format.log" >&2 || true
+    fi
+  done
+  ((rc == 0)) || die "kafka-storage format failed (logs: $DIR/node-*/format.log)"
+}
+
+running_nodes() {
+  local n
+  for ((n = 1; n <= NODES; n++)); do
+    node_pid "$n" >/dev/null && echo "$n"
+  done
+  return 0
+}
+
+cmd_up() {
+  OPT_NODES=1
+  OPT_SECURITY=0
+  parse_common "$@"
+  ((${#ARGS[@]} == 0)) || die "up takes no positional arguments: ${ARGS[*]}"
+  if ((OPT_SECURITY)); then
+    printf 'kafka-local: --security (TLS/SASL listeners) is not implemented yet; it belongs to the security work.\n' >&2
+    exit 2
+  fi
+  if ! is_uint "$OPT_NODES" || ((OPT_NODES < 1 || OPT_NODES > 5)); then
+    die "--nodes must be 1 or 3 (1..5 accepted), got '$OPT_NODES'"
+  fi
+  need_cmd "$JAVA" "Java 17+ runs the broker"
+  need_cmd python3 "python3 picks free ports and probes the brokers"
+  need_cmd setsid "util-linux provides setsid"
+
+  if has_cluster; then
+    load_cluster
+    local live
+    live=$(running_nodes | tr '\n' ' ')
+    [[ -z $live ]] || die "a cluster is already running in $DIR (nodes: $live); run: $0 down --dir $DIR"
+    log "removing stale cluster in $DIR"
+    rm -rf -- "$DIR"
+  elif [[ -e $DIR ]]; then
+    [[ -d $DIR && -z $(ls -A -- "$DIR") ]] \
+      || die "$DIR exists and is not a kafka-local cluster dir; refusing to touch it"
+  fi
+
+  set_version "${KWIRE_KAFKA_VERSION:-$DEFAULT_VERSION}"
+  ensure_libs
+  local t0=$SECONDS n
+  NODES=$OPT_NODES
+  mapfile -t CONTROLLER_PORTS < <(python3 "$HELPER" ports $((2 * NODES)))
+  BROKER_PORTS=("${CONTROLLER_PORTS[@]:NODES}")
+  CONTROLLER_PORTS=("${CONTROLLER_PORTS[@]:0:NODES}")
+  ((${#BROKER_PORTS[@]} == NODES)) || die "could not find free ports"
+  CLUSTER_ID=$(python3 "$HELPER" uuid)
+  mkdir -p -- "$DIR"
+  write_cluster_env
+  for ((n = 1; n <= NODES; n++)); do
+    mkdir -p -- "$(node_dir "$n")/data"
+    write_node_config "$n"
+  done
+  log "Kafka $VERSION, $NODES node(s), $QUORUM KRaft quorum, cluster $CLUSTER_ID in $DIR"
+  format_nodes
+  local nodes_list
+  mapfile -t nodes_list < <(seq 1 "$NODES")
+  # Subshell: a failure (die) in there must still stop the started nodes.
+  if ! (
+    for n in "${nodes_list[@]}"; do start_node "$n"; done
+    wait_ready 1 "${nodes_list[@]}"
+  ); then
+    log "stopping the nodes that did start (logs kept in $DIR)"
+    stop_all 5 || true
+    exit 1
+  fi
+  local bs
+  bs=$(bootstrap_string)
+  echo "$bs" >"$DIR/bootstrap"
+  log "cluster ready in $((SECONDS - t0)) s"
+  echo "bootstrap=$bs"
+}
+
+stop_all() { # $1 = seconds between SIGTERM and SIGKILL
+  local n pid deadline pids=() nodes=()
+  for ((n = 1; n <= NODES; n++)); do
+    if pid=$(node_pid "$n"); then
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+      nodes+=("$n")
+    fi
+  done
+  ((${#pids[@]})) || return 0
+  log "sent SIGTERM to node(s) ${nodes[*]}"
+  deadline=$((SECONDS + $1))
+  local i
+  for i in "${!pids[@]}"; do
+    if ! wait_gone "${nodes[i]}" "${pids[i]}" $((deadline > SECONDS ? deadline - SECONDS : 0)); then
+      log "node ${nodes[i]} still up after ${1}s: SIGKILL"
+      kill -KILL "${pids[i]}" 2>/dev/null || true
+      wait_gone "${nodes[i]}" "${pids[i]}" 10 || die "node ${nodes[i]} (pid ${pids[i]}) survived SIGKILL"
+    fi
+  done
+}
+
+cmd_down() {
+  parse_common "$@"
+  ((${#ARGS[@]} == 0)) || die "down takes no positional arguments: ${ARGS[*]}"
+  if ! has_cluster; then
+    if [[ -e $DIR ]]; then
+      die "$DIR is not a kafka-local cluster dir (no cluster.env); not removing it"
+    fi
+    log "no cluster in $DIR"
+    return 0
+  fi
+  load_cluster
+  stop_all "$STOP_TIMEOUT"
+  rm -rf -- "$DIR"
+  log "cluster stopped, $DIR removed"
+}
+
+cmd_kill() {
+  parse_common "$@"
+  load_cluster
+  check_node_arg "${ARGS[@]}"
+  local n=${ARGS[0]} pid
+  if ! pid=$(node_pid "$n"); then
+    log "node $n is not running"
+    return 0
+  fi
+  kill -KILL "$pid"
+  wait_gone "$n" "$pid" 10 || die "node $n (pid $pid) survived SIGKILL"
+  log "node $n (pid $pid) killed"
+}
+
+cmd_start() {
+  parse_common "$@"
+  load_cluster
+  check_node_arg "${ARGS[@]}"
+  local n=${ARGS[0]} pid
+  if pid=$(node_pid "$n"); then
+    log "node $n is already running (pid $pid)"
+  else
+    need_cmd "$JAVA" "Java 17+ runs the broker"
+    [[ -f $LIBS/.kwire-complete ]] || ensure_libs
+    start_node "$n"
+    wait_ready 0 "$n"
+    pid=$(node_pid "$n") || die "node $n died"
+    log "node $n serves metadata"
+  fi
+  echo "node $n pid $pid running"
+}
+
+cmd_status() {
+  parse_common "$@"
+  ((${#ARGS[@]} == 0)) || die "status takes no positional arguments: ${ARGS[*]}"
+  load_cluster
+  local n pid f
+  for ((n = 1; n <= NODES; n++)); do
+    if pid=$(node_pid "$n"); then
+      echo "node $n pid $pid running"
+    else
+      pid=-
+      f=$(node_dir "$n")/pid
+      [[ -f $f ]] && pid=$(<"$f")
+      echo "node $n pid $pid stopped"
+    fi
+  done
+}
+
+cmd_fetch() {
+  parse_common "$@"
+  ((${#ARGS[@]} == 0)) || die "fetch takes no positional arguments: ${ARGS[*]}"
+  set_version "${KWIRE_KAFKA_VERSION:-$DEFAULT_VERSION}"
+  ensure_libs
+  log "Kafka $VERSION jars ready in $LIBS"
+  echo "libs=$LIBS"
+}
+
+cmd_tool() {
+  (($# >= 1)) || die "tool needs a tool name (see --help)"
+  set_version "${KWIRE_KAFKA_VERSION:-$DEFAULT_VERSION}"
+  local cls
+  cls=$(tool_class "$1")
+  shift
+  need_cmd "$JAVA" "Java 17+ runs the Kafka tools"
+  ensure_libs
+  run_tool "$TOOL_TIMEOUT" "$cls" "$@"
+}
+
+main() {
+  (($# >= 1)) || { usage; exit 2; }
+  local verb=$1
+  shift
+  case $verb in
+    up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    kill) cmd_kill "$@" ;;
+    start) cmd_start "$@" ;;
+    status) cmd_status "$@" ;;
+    fetch) cmd_fetch "$@" ;;
+    tool) cmd_tool "$@" ;;
+    -h | --help | help) usage ;;
+    *) usage; die "unknown command '$verb'" ;;
+  esac
+}
+
+main "$@"
