@@ -70,7 +70,7 @@ TEST(Crc32c, HardwareAndPortableAgreeForEveryLengthAndAlignment) {
 TEST(Crc32c, HardwareAndPortableAgreeOnLargeBuffers) {
   if (!kp::crc32c_hardware_available()) GTEST_SKIP() << "no SSE4.2/PCLMUL on this CPU";
   auto data = random_bytes(3 * 1024 * 1024 + 123, 4);
-  for (std::size_t length : {12287u, 12288u, 12289u, 24576u, 65536u, 1048576u, 3145851u}) {
+  for (std::size_t length : {12287u, 12288u, 12289u, 24576u, 65536u, 1048576u, 3145845u}) {
     std::span<const std::uint8_t> s(data.data() + 3, length);
     EXPECT_EQ(kp::crc32c_hardware(s), kp::crc32c_portable(s)) << length;
   }

@@ -222,7 +222,8 @@ TEST(RecordBatch, EncodedRecordSizeIsExact) {
   for (int i = 0; i < 500; ++i) {
     std::string key(rng() % 200, 'k'),
         value(rng() % 3 == 0 ? big.substr(0, rng() % 70000) : std::string(rng() % 300, 'v'));
-    const kp::header_view headers[] = {{"a", as_bytes(value.substr(0, 10))}, {"bb", std::nullopt}};
+    const std::string header_value = value.substr(0, 10);
+    const kp::header_view headers[] = {{"a", as_bytes(header_value)}, {"bb", std::nullopt}};
     const std::int64_t ts = kTimestamp + static_cast<std::int64_t>(rng() % 1000000) - 500000;
     const std::size_t before = builder.size_in_bytes();
     const std::size_t predicted = builder.encoded_record_size(ts, as_bytes(key), as_bytes(value),
