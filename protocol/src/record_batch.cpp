@@ -54,30 +54,77 @@ std::int64_t wrapping_sub(std::int64_t a, std::int64_t b) noexcept {
   return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
 }
 
-// Reads a nullable byte field (varint length, -1 = null) inside a record.
-optional_bytes read_nullable_bytes(reader& in) noexcept {
-  const std::int32_t length = in.varint();
-  if (length < 0) {
-    if (length != -1) in.fail(errc::invalid_length);
-    return std::nullopt;
+// Record parsing runs once per record, so it works on raw pointers with the position in a
+// register: the sticky-error `reader` keeps its state in memory and costs about twice as
+// much per record here. Each step returns the next position, or nullptr with `error` set.
+// Values decode exactly as reader::varint()/varlong() do.
+template <class Int>
+[[gnu::always_inline]] inline const std::uint8_t* read_zigzag(const std::uint8_t* p,
+                                                              const std::uint8_t* end, Int& out,
+                                                              errc& error) noexcept {
+  static_assert(sizeof(Int) == 4 || sizeof(Int) == 8);
+  constexpr unsigned kMaxBytes = sizeof(Int) == 4 ? 5 : 10;
+  auto decode = [](std::uint64_t v) -> Int {
+    if constexpr (sizeof(Int) == 4)
+      return zigzag_decode32(static_cast<std::uint32_t>(v));
+    else
+      return zigzag_decode64(v);
+  };
+  if (p != end && *p < 0x80) [[likely]] {  // small values take one byte
+    out = decode(*p);
+    return p + 1;
   }
-  const std::uint8_t* p = in.take(static_cast<std::size_t>(length));
-  if (!p) return std::nullopt;
-  return std::span<const std::uint8_t>(p, static_cast<std::size_t>(length));
+  std::uint64_t v = 0;
+  for (unsigned i = 0; i < kMaxBytes; ++i) {
+    if (p == end) {
+      error = errc::truncated;
+      return nullptr;
+    }
+    const std::uint8_t b = *p++;
+    v |= static_cast<std::uint64_t>(b & 0x7f) << (7 * i);
+    if (!(b & 0x80)) {
+      out = decode(v);
+      return p;
+    }
+  }
+  error = errc::invalid_varint;
+  return nullptr;
 }
 
-// Reads one record header; the key must not be null.
-void read_header(reader& in, header_view& out) noexcept {
-  const std::int32_t key_length = in.varint();
-  if (key_length < 0) {
-    in.fail(errc::invalid_length);
-    return;
+// A length-prefixed byte field; -1 is null (when allowed), other negatives are invalid.
+[[gnu::always_inline]] inline const std::uint8_t* read_bytes(const std::uint8_t* p,
+                                                             const std::uint8_t* end, bool nullable,
+                                                             optional_bytes& out,
+                                                             errc& error) noexcept {
+  std::int32_t length = 0;
+  p = read_zigzag(p, end, length, error);
+  if (!p) return nullptr;
+  if (length < 0) {
+    if (length != -1 || !nullable) {
+      error = errc::invalid_length;
+      return nullptr;
+    }
+    out = std::nullopt;
+    return p;
   }
-  const std::uint8_t* key = in.take(static_cast<std::size_t>(key_length));
-  out.key = key ? std::string_view(reinterpret_cast<const char*>(key),
-                                   static_cast<std::size_t>(key_length))
-                : std::string_view();
-  out.value = read_nullable_bytes(in);
+  if (static_cast<std::size_t>(length) > static_cast<std::size_t>(end - p)) {
+    error = errc::truncated;
+    return nullptr;
+  }
+  out = std::span<const std::uint8_t>(p, static_cast<std::size_t>(length));
+  return p + length;
+}
+
+// One record header: key (never null) and nullable value.
+[[gnu::always_inline]] inline const std::uint8_t* read_header(const std::uint8_t* p,
+                                                              const std::uint8_t* end,
+                                                              header_view& out,
+                                                              errc& error) noexcept {
+  optional_bytes key;
+  p = read_bytes(p, end, false, key, error);
+  if (!p) return nullptr;
+  out.key = std::string_view(reinterpret_cast<const char*>(key->data()), key->size());
+  return read_bytes(p, end, true, out.value, error);
 }
 
 std::size_t nullable_bytes_size(const optional_bytes& b) noexcept {
@@ -120,9 +167,9 @@ std::error_code parse_record_batch_header(std::span<const std::uint8_t> batch,
 }
 
 void header_range::iterator::load() noexcept {
-  reader in(pos_, static_cast<std::size_t>(end_ - pos_));
-  read_header(in, current_);
-  pos_ = in.position();
+  errc ignored{};  // the record was checked when it was read
+  const std::uint8_t* next = read_header(pos_, end_, current_, ignored);
+  pos_ = next ? next : end_;
 }
 
 bool record_cursor::fail(std::error_code ec) noexcept {
@@ -139,30 +186,31 @@ bool record_cursor::next(record_view& out) noexcept {
   }
   if (pos_ == end_) return fail(errc::invalid_record);  // fewer records than the header says
 
-  reader framing(pos_, static_cast<std::size_t>(end_ - pos_));
-  const std::int32_t length = framing.varint();
-  if (!framing.ok()) return fail(framing.error());
+  errc error{};
+  std::int32_t length = 0;
+  const std::uint8_t* p = read_zigzag(pos_, end_, length, error);
+  if (!p) return fail(error);
   if (length < static_cast<std::int32_t>(kMinRecordBodySize)) return fail(errc::invalid_length);
-  if (static_cast<std::size_t>(length) > framing.remaining()) return fail(errc::truncated);
-
-  const std::uint8_t* body_begin = framing.position();
-  const std::uint8_t* body_end = body_begin + length;
-  reader body(body_begin, static_cast<std::size_t>(length));
-  out.attributes = body.int8();
-  out.timestamp_delta = body.varlong();
-  out.offset_delta = body.varint();
-  out.key = read_nullable_bytes(body);
-  out.value = read_nullable_bytes(body);
-  const std::int32_t header_count = body.varint();
-  if (!body.ok()) return fail(body.error());
-  if (header_count < 0) return fail(errc::invalid_length);
-  if (static_cast<std::size_t>(header_count) > body.remaining() / kMinHeaderSize)
+  if (static_cast<std::size_t>(length) > static_cast<std::size_t>(end_ - p))
     return fail(errc::truncated);
-  const std::uint8_t* headers_begin = body.position();
+
+  const std::uint8_t* const body_end = p + length;
+  out.attributes = static_cast<std::int8_t>(*p++);
+  if (!(p = read_zigzag(p, body_end, out.timestamp_delta, error))) return fail(error);
+  if (!(p = read_zigzag(p, body_end, out.offset_delta, error))) return fail(error);
+  if (!(p = read_bytes(p, body_end, true, out.key, error))) return fail(error);
+  if (!(p = read_bytes(p, body_end, true, out.value, error))) return fail(error);
+  std::int32_t header_count = 0;
+  if (!(p = read_zigzag(p, body_end, header_count, error))) return fail(error);
+  if (header_count < 0) return fail(errc::invalid_length);
+  if (static_cast<std::size_t>(header_count) >
+      static_cast<std::size_t>(body_end - p) / kMinHeaderSize)
+    return fail(errc::truncated);
+  const std::uint8_t* const headers_begin = p;
   header_view skipped;
-  for (std::int32_t i = 0; i < header_count && body.ok(); ++i) read_header(body, skipped);
-  if (!body.ok()) return fail(body.error());
-  if (body.remaining() != 0) return fail(errc::trailing_bytes);
+  for (std::int32_t i = 0; i < header_count; ++i)
+    if (!(p = read_header(p, body_end, skipped, error))) return fail(error);
+  if (p != body_end) return fail(errc::trailing_bytes);
 
   // Offset deltas rise strictly (compaction may leave gaps) up to the header's last one.
   if (out.offset_delta < min_offset_delta_ || out.offset_delta > last_offset_delta_)
