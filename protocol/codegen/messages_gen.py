@@ -130,9 +130,12 @@ def msg_name_of(msg):
 class Struct:
     def __init__(self, name, raw_fields, msg, path):
         self.name = name
-        self.cpp_name = name
+        # Nested structs live at namespace scope as <Message>_<Struct> (aliased inside the
+        # message as <Message>::<Struct>): complete before the message, so std::optional of
+        # them is default-constructible inside the message on every compiler.
+        self.cpp_name = path
         self.msg = msg
-        self.path = path  # C++ qualified name
+        self.path = path
         self.fields = [Field(f, msg) for f in raw_fields]
         reserved = RESERVED_MEMBERS if path == msg_name_of(msg) else {"write", "read", "unknown_tags"}
         for f in self.fields:
@@ -166,9 +169,9 @@ class Message:
                     raise SystemExit(f"{self.name}: struct {name} defined twice")
                 continue
             if "fields" in f.raw and f.raw["fields"] is not None and len(f.raw["fields"]) > 0:
-                sub = Struct(name, f.raw["fields"], self, f"{self.name}::{name}")
+                sub = Struct(name, f.raw["fields"], self, f"{self.name}_{name}")
             elif name in common:
-                sub = Struct(name, common[name]["fields"], self, f"{self.name}::{name}")
+                sub = Struct(name, common[name]["fields"], self, f"{self.name}_{name}")
             else:
                 raise SystemExit(f"{self.name}: unknown struct type {name}")
             self.structs[name] = sub
@@ -263,8 +266,8 @@ def is_tagged_field(f):
 
 
 def emit_struct_decl(msg, st, is_top):
-    lines = [f"  struct {st.cpp_name} {{"] if not is_top else []
-    ind = "    " if not is_top else "  "
+    lines = [f"struct {st.cpp_name} {{"] if not is_top else []
+    ind = "  "
     for f in st.fields:
         init = f.cpp_default_init()
         lines.append(f"{ind}{f.cpp_type()} {f.member}{init};")
@@ -274,7 +277,7 @@ def emit_struct_decl(msg, st, is_top):
     lines.append(f"{ind}void read(reader& r, std::int16_t version);")
     lines.append(f"{ind}bool operator==(const {st.cpp_name}&) const = default;")
     if not is_top:
-        lines.append("  };")
+        lines.append("};")
         lines.append("")
     return lines
 
@@ -372,7 +375,10 @@ def emit_struct_impl(msg, st):
 
 
 def emit_message_decl(msg):
-    lines = [f"struct {msg.name} {{"]
+    lines = []
+    for st in msg.order[:-1]:
+        lines.extend(emit_struct_decl(msg, st, False))
+    lines.append(f"struct {msg.name} {{")
     lines.append(f'  static constexpr std::string_view message_name = "{msg.name}";')
     if msg.api_key is not None:
         lines.append(f"  static constexpr std::int16_t api_key = {msg.api_key};")
@@ -380,9 +386,9 @@ def emit_message_decl(msg):
     lines.append(f"  static constexpr std::int16_t max_version = {msg.valid.hi};")
     fflex = -1 if msg.flexible.empty() else msg.flexible.lo
     lines.append(f"  static constexpr std::int16_t first_flexible_version = {fflex};")
-    lines.append("")
     for st in msg.order[:-1]:
-        lines.extend(emit_struct_decl(msg, st, False))
+        lines.append(f"  using {st.name} = {st.cpp_name};")
+    lines.append("")
     lines.extend(emit_struct_decl(msg, msg.top, True))
     lines.append("")
     lines.append("  // Appends the body at `version`; errors: unsupported_version, field_not_in_version,")
