@@ -20,7 +20,7 @@ set -euo pipefail
 # Debian packages kwire needs to build, test and benchmark. Extend here.
 KWIRE_DEB_PACKAGES=(
   build-essential cmake ninja-build pkg-config python3 git ccache
-  libboost1.81-dev libssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
+  libboost1.81-all-dev libssl-dev libsasl2-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   kcat librdkafka-dev

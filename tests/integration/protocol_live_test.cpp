@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -88,8 +89,13 @@ TEST_F(LiveBroker, MetadataCreateTopicsProduceAndFetchEveryCodec) {
   }
 
   // CreateTopics: 3 partitions, replicated on every broker up to 3.
-  const std::string topic = "kwire-live-" + std::to_string(::getpid()) + "-" +
-                            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
+  // KWIRE_LIVE_TOPIC names the topic (scripts/demo.sh reads it back with kcat); it must not
+  // exist yet.
+  const char* topic_env = std::getenv("KWIRE_LIVE_TOPIC");
+  const std::string topic = topic_env && *topic_env
+                                ? std::string(topic_env)
+                                : "kwire-live-" + std::to_string(::getpid()) + "-" +
+                                      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
   kp::CreateTopicsRequest create;
   create.topics.resize(1);
   create.topics[0].name = topic;
