@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""report.py BASE META NOTES JSONL - the Markdown table and the gnuplot chart of bench/compare.sh.
+
+Writes BASE.md, and BASE.gnuplot with its data files BASE.*.dat (compare.sh runs gnuplot on it,
+which writes BASE.png). JSONL holds one result object a line (kwire-bench's fields plus
+"scenario", "runner", "props" and, when the broker's pid was known, "broker_cpu_s"); META holds
+key=value lines about the run; NOTES one note a line.
+"""
+import json
+import os
+import sys
+
+CLIENT_ORDER = ["kwire", "librdkafka", "java"]
+
+
+def fmt(v, digits=0):
+    if v is None or (isinstance(v, (int, float)) and v < 0):
+        return "-"
+    return f"{v:,.{digits}f}"
+
+
+def per_million(r, key):
+    msgs = r.get("msgs") or 0
+    v = r.get(key)
+    if v is None or msgs <= 0:
+        return None
+    return v * 1e6 / msgs
+
+
+def load(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                rows.append(json.loads(line))
+    return rows
+
+
+def order(rows):
+    scenarios = []
+    for r in rows:
+        if r["scenario"] not in scenarios:
+            scenarios.append(r["scenario"])
+    runners = [c for c in CLIENT_ORDER if any(r["runner"] == c for r in rows)]
+    runners += sorted({r["runner"] for r in rows} - set(runners))
+    return scenarios, runners
+
+
+def describe(rows, scenario):
+    r = next(r for r in rows if r["scenario"] == scenario)
+    rate = r.get("rate") or 0
+    what = f'{r.get("mode", "?")}, {r.get("record_size", "?")}-byte records, '
+    what += f"{rate:,.0f} records/s" if rate else "unthrottled"
+    props = r.get("props", "")
+    return what + (f", {props}" if props else "")
+
+
+def markdown(base, meta, notes, rows):
+    scenarios, _ = order(rows)
+    out = [f"# kwire-bench comparison, {meta.get('started', '?')}", ""]
+    out.append("Written by `bench/compare.sh`; `bench/README.md` explains the columns and the rules.")
+    out.append("")
+    out.append("| | |")
+    out.append("| --- | --- |")
+    for key, label in [("cpu", "machine"), ("kernel", "kernel"), ("load", "load average"),
+                       ("kafka", "broker"), ("librdkafka", "librdkafka"), ("java", "Java"),
+                       ("kwire", "kwire commit"), ("common", "every producer"),
+                       ("partitions", "partitions per topic")]:
+        out.append(f"| {label} | {meta.get(key, '?')} |")
+    out.append("")
+    out.append("## Scenarios")
+    out.append("")
+    for s in scenarios:
+        out.append(f"- `{s}`: {describe(rows, s)}")
+    out.append("")
+    out.append("## Results")
+    out.append("")
+    out.append("| client | scenario | msgs/s | MB/s | CPU s / 1M rec | broker CPU s / 1M rec "
+               "| p50 ms | p99 ms | p99.9 ms | max RSS MB | records | failed |")
+    out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for s in scenarios:
+        for r in sorted((r for r in rows if r["scenario"] == s),
+                        key=lambda r: (CLIENT_ORDER + [r["runner"]]).index(r["runner"])):
+            lat_digits = 0 if r["runner"] == "java" else 2
+            rss = r.get("max_rss_kb")
+            out.append("| " + " | ".join([
+                r["runner"], s, fmt(r.get("msgs_per_s")), fmt(r.get("mb_per_s"), 1),
+                fmt(per_million(r, "cpu_s"), 2), fmt(per_million(r, "broker_cpu_s"), 2),
+                fmt(r.get("p50_ms"), lat_digits), fmt(r.get("p99_ms"), lat_digits),
+                fmt(r.get("p999_ms"), lat_digits), fmt(rss / 1024 if rss else None, 1),
+                fmt(r.get("msgs")), fmt(r.get("failed"))]) + " |")
+    out.append("")
+    if notes:
+        out.append("## Notes")
+        out.append("")
+        out += [f"- {n}" for n in notes]
+        out.append("")
+    name = os.path.basename(base)
+    out.append(f"Raw results: `{name}.jsonl`" +
+               (f"; chart: `{name}.png`." if meta.get("gnuplot") else
+                " (no chart: gnuplot is not installed)."))
+    with open(base + ".md", "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def chart(base, rows):
+    scenarios, runners = order(rows)
+    panels = [
+        ("tput", "records/s (unthrottled runs)", "%.0s%c", lambda r: r.get("msgs_per_s"),
+         lambda s: not next(r for r in rows if r["scenario"] == s).get("rate")),
+        ("p99", "p99 latency, ms (fixed-rate runs)", "%g", lambda r: r.get("p99_ms"),
+         lambda s: bool(next(r for r in rows if r["scenario"] == s).get("rate"))),
+        ("cpu", "client CPU seconds per million records", "%g",
+         lambda r: per_million(r, "cpu_s"), lambda s: True),
+    ]
+    plots = []
+    for key, title, yformat, value, wanted in panels:
+        chosen = [s for s in scenarios if wanted(s)]
+        if not chosen:
+            continue
+        path = f"{base}.{key}.dat"
+        with open(path, "w") as f:
+            f.write("scenario " + " ".join(runners) + "\n")
+            for s in chosen:
+                vals = []
+                for c in runners:
+                    r = next((r for r in rows if r["scenario"] == s and r["runner"] == c), None)
+                    v = value(r) if r else None
+                    vals.append("?" if v is None or v < 0 else f"{v:.6g}")
+                f.write(s + " " + " ".join(vals) + "\n")
+        plots.append((path, title, yformat))
+    if not plots:
+        return
+    ncol = len(runners)
+    lines = [
+        "set terminal pngcairo size %d,%d font ',10' noenhanced" % (520 * len(plots), 480),
+        f"set output '{base}.png'",
+        "set datafile missing '?'",
+        "set style data histograms",
+        "set style histogram clustered gap 1",
+        "set style fill solid 0.85 border -1",
+        "set boxwidth 0.9",
+        "set grid ytics",
+        "set yrange [0:*]",
+        "set xtics nomirror rotate by -20",
+        "set key outside bottom center horizontal",
+        f"set multiplot layout 1,{len(plots)}",
+    ]
+    for path, title, yformat in plots:
+        lines.append(f"set title '{title}'")
+        lines.append(f"set format y '{yformat}'")
+        lines.append(f"plot for [i=2:{ncol + 1}] '{path}' using i:xtic(1) title columnheader(i)")
+    lines.append("unset multiplot")
+    with open(base + ".gnuplot", "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main():
+    base, meta_path, notes_path, jsonl = sys.argv[1:5]
+    meta = {}
+    with open(meta_path) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                meta[k] = v
+    with open(notes_path) as f:
+        notes = list(dict.fromkeys(n.strip() for n in f if n.strip()))
+    rows = [r for r in load(jsonl) if "scenario" in r and "runner" in r]
+    markdown(base, meta, notes, rows)
+    if rows:
+        chart(base, rows)
+
+
+if __name__ == "__main__":
+    main()
