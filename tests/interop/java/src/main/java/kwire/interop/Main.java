@@ -13,6 +13,7 @@ import java.util.Map;
  * messages-selftest --schema-dir DIR --set ... [--only A,B]
  * batches-write     --out DIR
  * batches-dump      FILE
+ * partition-keys    --in FILE --partitions N[,N...]
  * version
  * </pre>
  */
@@ -37,6 +38,7 @@ public final class Main {
             + "  messages-selftest --schema-dir DIR --set primary|legacy-3.9.2|legacy-4.0.0 [--only Name,...]\n"
             + "  batches-write     --out DIR\n"
             + "  batches-dump      FILE\n"
+            + "  partition-keys    --in FILE --partitions N[,N...]\n"
             + "  version");
     }
 
@@ -103,6 +105,10 @@ public final class Main {
             case "batches-dump": {
                 if (args.length != 2) throw new IllegalArgumentException("batches-dump FILE");
                 return Batches.dumpFile(Path.of(args[1]));
+            }
+            case "partition-keys": {
+                Map<String, String> o = options(args, 1);
+                return Partitions.run(Path.of(need(o, "--in")), need(o, "--partitions"));
             }
             case "version":
                 System.out.println("kafka-clients " + kafkaVersion());
