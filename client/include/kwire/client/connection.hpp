@@ -1,0 +1,181 @@
+// One TCP connection to one broker: connect, ApiVersions negotiation, then pipelined
+// requests. Requests are encoded straight into a pending write buffer; every request queued
+// while a write is in flight goes out in the next single write (one syscall for many
+// requests). Responses arrive in request order (Kafka guarantees it per connection) and
+// complete the oldest in-flight request; a correlation id out of order closes the
+// connection.
+//
+// Threading: every member function must be called on the connection's executor (a strand,
+// or an io_context run by one thread); completion handlers run there too.
+// Lifetime: create() returns a shared_ptr; pending operations keep the connection alive
+// until they complete. close() fails every queued and in-flight request.
+#pragma once
+
+#include <array>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "kwire/client/detail/unique_function.hpp"
+#include "kwire/client/error.hpp"
+#include "kwire/protocol/frame.hpp"
+
+namespace kwire::client {
+
+namespace asio = boost::asio;
+
+struct broker_address {
+  std::int32_t node_id = -1;  // -1 for a bootstrap server not yet known by id
+  std::string host;
+  std::uint16_t port = 0;
+
+  std::string host_port() const;
+};
+
+// A response frame: owns its bytes; `body` points into them (so do `records` fields of a
+// response decoded from it, which stay valid as long as this object lives).
+struct response_frame {
+  std::int16_t api_key = -1;
+  std::int16_t api_version = -1;
+  std::int32_t correlation_id = 0;
+  std::vector<std::uint8_t> payload;  // everything after the size prefix
+  std::span<const std::uint8_t> body;
+};
+
+// The version range of one API as a broker advertises it.
+struct version_range {
+  std::int16_t min = -1;
+  std::int16_t max = -1;  // -1: the broker does not offer the API
+};
+
+struct connection_options {
+  std::string client_id = "kwire";
+  std::chrono::milliseconds request_timeout{30000};
+  std::chrono::milliseconds connect_timeout{10000};  // TCP connect plus ApiVersions
+  std::size_t max_response_size = protocol::default_max_frame_size;
+  int send_buffer_bytes = 131072;    // -1: OS default
+  int receive_buffer_bytes = 32768;  // -1: OS default
+};
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  using response_handler = detail::unique_function<void(std::error_code, response_frame)>;
+  using connect_handler = detail::unique_function<void(std::error_code)>;
+
+  enum class state : std::uint8_t { idle, connecting, negotiating, ready, closed };
+
+  static std::shared_ptr<connection> create(asio::any_io_executor executor, broker_address address,
+                                            connection_options options);
+  ~connection();
+
+  // Resolves, connects (each resolved address in turn), and negotiates API versions.
+  // Completes once; after an error the connection is closed.
+  void connect(connect_handler handler);
+
+  // Queues a request. `handler` gets the response frame; for a request without a response
+  // (Produce with acks=0) pass expects_response=false and the handler completes once the
+  // bytes are written. Only on a ready connection; otherwise the handler gets not_ready.
+  template <class Request>
+  void send(const Request& request, std::int16_t version, response_handler handler,
+            bool expects_response = true);
+
+  // The highest version both sides support of this API, or nullopt (also before ready).
+  std::optional<std::int16_t> version_for(std::int16_t api_key) const noexcept;
+  version_range broker_versions(std::int16_t api_key) const noexcept;
+
+  // Fails every queued and in-flight request with `reason` and closes the socket.
+  void close(std::error_code reason = make_error_code(errc::shut_down));
+
+  state current_state() const noexcept { return state_; }
+  bool ready() const noexcept { return state_ == state::ready; }
+  const broker_address& address() const noexcept { return address_; }
+  const asio::any_io_executor& get_executor() const noexcept { return executor_; }
+  // Requests written or waiting for their response.
+  std::size_t in_flight() const noexcept { return in_flight_.size() + queued_.size(); }
+  // The error that closed the connection (empty while open).
+  std::error_code close_reason() const noexcept { return close_reason_; }
+
+ private:
+  struct pending_request {
+    std::int16_t api_key;
+    std::int16_t api_version;
+    std::int32_t correlation_id;
+    bool expects_response;
+    std::chrono::steady_clock::time_point deadline;
+    response_handler handler;
+  };
+
+  connection(asio::any_io_executor executor, broker_address address, connection_options options);
+
+  using encoder =
+      detail::unique_function<std::error_code(std::vector<std::uint8_t>&, std::int32_t)>;
+  void encode_and_queue(std::int16_t api_key, std::int16_t version, bool expects_response,
+                        std::chrono::milliseconds timeout, response_handler handler,
+                        encoder encode);
+  void fail_later(response_handler handler, std::error_code ec);
+  void start_write();
+  void on_written(std::error_code ec);
+  void start_read();
+  void on_read(boost::system::error_code ec, std::size_t bytes);
+  void read_large_frame_rest();
+  bool deliver(std::vector<std::uint8_t> payload);
+  void arm_timer();
+  void on_timer();
+  void negotiate(std::int16_t version);
+  void finish_connect(std::error_code ec);
+
+  asio::any_io_executor executor_;
+  broker_address address_;
+  connection_options options_;
+  asio::ip::tcp::socket socket_;
+  asio::ip::tcp::resolver resolver_;
+  asio::steady_timer timer_;  // request deadlines
+  bool timer_armed_ = false;
+  asio::steady_timer connect_timer_;  // socket.connection.setup.timeout.ms
+  state state_ = state::idle;
+  std::error_code close_reason_;
+  connect_handler connect_handler_;
+  std::int32_t next_correlation_id_ = 1;
+
+  // Requests encoded into `pending_bytes_`, not yet handed to the socket.
+  std::vector<std::uint8_t> pending_bytes_;
+  std::deque<pending_request> queued_;
+  // Bytes being written and the number of requests they hold.
+  std::vector<std::uint8_t> writing_bytes_;
+  // Written requests that get no response (acks=0): complete when the write does.
+  std::vector<response_handler> complete_on_write_;
+  bool write_in_flight_ = false;
+  // Written requests waiting for their response, oldest first.
+  std::deque<pending_request> in_flight_;
+
+  std::vector<std::uint8_t> read_buffer_;
+  std::size_t read_used_ = 0;
+  // A frame larger than the read buffer is read straight into its own buffer.
+  std::vector<std::uint8_t> large_frame_;
+  std::size_t large_frame_filled_ = 0;
+
+  std::array<version_range, 128> broker_versions_{};
+};
+
+template <class Request>
+void connection::send(const Request& request, std::int16_t version, response_handler handler,
+                      bool expects_response) {
+  if (state_ != state::ready)
+    return fail_later(std::move(handler), make_error_code(errc::not_ready));
+  encode_and_queue(
+      Request::api_key, version, expects_response, options_.request_timeout, std::move(handler),
+      [&](std::vector<std::uint8_t>& out, std::int32_t correlation_id) {
+        return protocol::encode_request(out, request, version, correlation_id, options_.client_id);
+      });
+}
+
+}  // namespace kwire::client

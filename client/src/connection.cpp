@@ -1,0 +1,342 @@
+#include "kwire/client/connection.hpp"
+
+#include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+#include "kwire/protocol/messages.hpp"
+
+namespace kwire::client {
+namespace {
+
+constexpr std::size_t kReadBufferSize = 64 * 1024;
+
+// The Kafka name and version rules (KIP-511): alphanumerics, '.', '-'.
+constexpr std::string_view kSoftwareName = "kwire";
+constexpr std::string_view kSoftwareVersion = KWIRE_VERSION;
+
+std::int32_t load_be32(const std::uint8_t* p) noexcept {
+  return static_cast<std::int32_t>((std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+                                   (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]});
+}
+
+}  // namespace
+
+std::string broker_address::host_port() const {
+  const bool ipv6 = host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::shared_ptr<connection> connection::create(asio::any_io_executor executor,
+                                               broker_address address, connection_options options) {
+  return std::shared_ptr<connection>(
+      new connection(std::move(executor), std::move(address), std::move(options)));
+}
+
+connection::connection(asio::any_io_executor executor, broker_address address,
+                       connection_options options)
+    : executor_(std::move(executor)),
+      address_(std::move(address)),
+      options_(std::move(options)),
+      socket_(executor_),
+      resolver_(executor_),
+      timer_(executor_),
+      connect_timer_(executor_) {}
+
+connection::~connection() = default;
+
+void connection::connect(connect_handler handler) {
+  if (state_ != state::idle) {
+    asio::post(executor_,
+               [h = std::move(handler)]() mutable { h(make_error_code(errc::not_ready)); });
+    return;
+  }
+  state_ = state::connecting;
+  connect_handler_ = std::move(handler);
+  connect_timer_.expires_after(options_.connect_timeout);
+  connect_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && (self->state_ == state::connecting || self->state_ == state::negotiating))
+      self->close(make_error_code(errc::connect_timed_out));
+  });
+  resolver_.async_resolve(
+      address_.host, std::to_string(address_.port),
+      [self = shared_from_this()](boost::system::error_code ec,
+                                  asio::ip::tcp::resolver::results_type results) {
+        if (self->state_ != state::connecting) return;
+        if (ec) return self->close(ec);
+        asio::async_connect(
+            self->socket_, results,
+            [self](boost::system::error_code ec, const asio::ip::tcp::endpoint&) {
+              if (self->state_ != state::connecting) return;
+              if (ec) return self->close(ec);
+              boost::system::error_code ignored;
+              self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+              if (self->options_.send_buffer_bytes > 0)
+                self->socket_.set_option(
+                    asio::socket_base::send_buffer_size(self->options_.send_buffer_bytes), ignored);
+              if (self->options_.receive_buffer_bytes > 0)
+                self->socket_.set_option(
+                    asio::socket_base::receive_buffer_size(self->options_.receive_buffer_bytes),
+                    ignored);
+              self->state_ = state::negotiating;
+              self->start_read();
+              self->negotiate(protocol::ApiVersionsRequest::max_version);
+            });
+      });
+}
+
+void connection::negotiate(std::int16_t version) {
+  protocol::ApiVersionsRequest request;
+  if (version >= 3) {
+    request.client_software_name = std::string(kSoftwareName);
+    request.client_software_version = std::string(kSoftwareVersion);
+  }
+  encode_and_queue(
+      protocol::ApiVersionsRequest::api_key, version, true, options_.connect_timeout,
+      [self = shared_from_this(), version](std::error_code ec, response_frame frame) {
+        if (ec) return self->close(ec);
+        protocol::ApiVersionsResponse response;
+        if (auto dec = protocol::decode_api_versions_response(frame.payload, version, response))
+          return self->close(dec);
+        if (response.error_code ==
+            static_cast<std::int16_t>(protocol::broker_error::unsupported_version)) {
+          // KIP-511: the broker answered in v0 with its own range; retry at a version it knows.
+          for (const auto& api : response.api_keys) {
+            if (api.api_key == protocol::ApiVersionsRequest::api_key && api.max_version < version &&
+                api.max_version >= protocol::ApiVersionsRequest::min_version)
+              return self->negotiate(api.max_version);
+          }
+          return self->close(make_error_code(errc::broker_too_old));
+        }
+        if (response.error_code != 0)
+          return self->close(protocol::broker_error_code(response.error_code));
+        for (const auto& api : response.api_keys) {
+          if (api.api_key >= 0 &&
+              static_cast<std::size_t>(api.api_key) < self->broker_versions_.size())
+            self->broker_versions_[static_cast<std::size_t>(api.api_key)] = {api.min_version,
+                                                                             api.max_version};
+        }
+        self->finish_connect({});
+      },
+      [&request, version](std::vector<std::uint8_t>& out, std::int32_t correlation_id) {
+        return protocol::encode_request(out, request, version, correlation_id, "kwire");
+      });
+}
+
+void connection::finish_connect(std::error_code ec) {
+  connect_timer_.cancel();
+  if (!ec) state_ = state::ready;
+  if (connect_handler_) {
+    auto handler = std::move(connect_handler_);
+    connect_handler_.reset();
+    handler(ec);
+  }
+}
+
+std::optional<std::int16_t> connection::version_for(std::int16_t api_key) const noexcept {
+  if (state_ != state::ready) return std::nullopt;
+  const auto broker = broker_versions(api_key);
+  const auto* ours = protocol::find_api(api_key);
+  if (!ours || broker.max < 0) return std::nullopt;
+  const auto lo = std::max(broker.min, ours->min_version);
+  const auto hi = std::min(broker.max, ours->max_version);
+  if (hi < lo) return std::nullopt;
+  return hi;
+}
+
+version_range connection::broker_versions(std::int16_t api_key) const noexcept {
+  if (api_key < 0 || static_cast<std::size_t>(api_key) >= broker_versions_.size()) return {};
+  return broker_versions_[static_cast<std::size_t>(api_key)];
+}
+
+void connection::fail_later(response_handler handler, std::error_code ec) {
+  asio::post(executor_, [h = std::move(handler), ec]() mutable { h(ec, response_frame{}); });
+}
+
+void connection::encode_and_queue(std::int16_t api_key, std::int16_t version, bool expects_response,
+                                  std::chrono::milliseconds timeout, response_handler handler,
+                                  encoder encode) {
+  const std::int32_t correlation_id = next_correlation_id_;
+  next_correlation_id_ = next_correlation_id_ == INT32_MAX ? 1 : next_correlation_id_ + 1;
+  if (auto ec = encode(pending_bytes_, correlation_id)) return fail_later(std::move(handler), ec);
+  queued_.push_back({api_key, version, correlation_id, expects_response,
+                     std::chrono::steady_clock::now() + timeout, std::move(handler)});
+  arm_timer();
+  start_write();
+}
+
+void connection::start_write() {
+  if (write_in_flight_ || pending_bytes_.empty()) return;
+  if (state_ != state::negotiating && state_ != state::ready) return;
+  std::swap(pending_bytes_, writing_bytes_);
+  for (auto& request : queued_) {
+    if (request.expects_response)
+      in_flight_.push_back(std::move(request));
+    else
+      complete_on_write_.push_back(std::move(request.handler));
+  }
+  queued_.clear();
+  write_in_flight_ = true;
+  asio::async_write(socket_, asio::buffer(writing_bytes_),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      self->on_written(ec);
+                    });
+}
+
+void connection::on_written(std::error_code ec) {
+  write_in_flight_ = false;
+  if (state_ == state::closed) return;
+  if (ec) return close(ec);
+  writing_bytes_.clear();
+  auto done = std::move(complete_on_write_);
+  complete_on_write_.clear();
+  for (auto& handler : done) {
+    handler({}, response_frame{});
+    if (state_ == state::closed) return;
+  }
+  start_write();
+}
+
+void connection::start_read() {
+  if (read_buffer_.empty()) read_buffer_.resize(kReadBufferSize);
+  socket_.async_read_some(
+      asio::buffer(read_buffer_.data() + read_used_, read_buffer_.size() - read_used_),
+      [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
+        self->on_read(ec, bytes);
+      });
+}
+
+void connection::on_read(boost::system::error_code ec, std::size_t bytes) {
+  if (state_ == state::closed) return;
+  if (ec) {
+    return close(ec == asio::error::eof ? make_error_code(errc::connection_closed)
+                                        : std::error_code(ec));
+  }
+  read_used_ += bytes;
+  std::size_t pos = 0;
+  while (true) {
+    const std::span<const std::uint8_t> available(read_buffer_.data() + pos, read_used_ - pos);
+    std::error_code frame_ec;
+    const auto frame_size =
+        protocol::complete_frame_size(available, frame_ec, options_.max_response_size);
+    if (frame_ec) return close(make_error_code(errc::protocol_violation));
+    if (!frame_size) {
+      if (available.size() >= 4) {
+        const auto total = static_cast<std::size_t>(load_be32(available.data())) + 4;
+        if (total > read_buffer_.size()) {
+          // Too big for the read buffer: read the rest straight into the frame's own buffer.
+          large_frame_.resize(total - 4);
+          std::memcpy(large_frame_.data(), available.data() + 4, available.size() - 4);
+          large_frame_filled_ = available.size() - 4;
+          read_used_ = 0;
+          return read_large_frame_rest();
+        }
+      }
+      break;
+    }
+    std::vector<std::uint8_t> payload(available.begin() + 4,
+                                      available.begin() + static_cast<std::ptrdiff_t>(*frame_size));
+    pos += *frame_size;
+    if (!deliver(std::move(payload))) return;
+  }
+  if (pos > 0) {
+    std::memmove(read_buffer_.data(), read_buffer_.data() + pos, read_used_ - pos);
+    read_used_ -= pos;
+  }
+  start_read();
+}
+
+void connection::read_large_frame_rest() {
+  asio::async_read(socket_,
+                   asio::buffer(large_frame_.data() + large_frame_filled_,
+                                large_frame_.size() - large_frame_filled_),
+                   [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                     if (self->state_ == state::closed) return;
+                     if (ec)
+                       return self->close(ec == asio::error::eof
+                                              ? make_error_code(errc::connection_closed)
+                                              : std::error_code(ec));
+                     auto payload = std::move(self->large_frame_);
+                     self->large_frame_ = {};
+                     if (self->deliver(std::move(payload))) self->start_read();
+                   });
+}
+
+bool connection::deliver(std::vector<std::uint8_t> payload) {
+  if (in_flight_.empty() || payload.size() < 4 ||
+      load_be32(payload.data()) != in_flight_.front().correlation_id) {
+    close(make_error_code(errc::protocol_violation));
+    return false;
+  }
+  pending_request request = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  response_frame frame;
+  frame.api_key = request.api_key;
+  frame.api_version = request.api_version;
+  frame.payload = std::move(payload);
+  protocol::response_frame split;
+  if (auto ec =
+          protocol::split_response(frame.payload, request.api_key, request.api_version, split)) {
+    request.handler(ec, response_frame{});
+    close(make_error_code(errc::protocol_violation));
+    return false;
+  }
+  frame.correlation_id = split.correlation_id;
+  frame.body = split.body;
+  request.handler({}, std::move(frame));
+  return state_ != state::closed;
+}
+
+void connection::arm_timer() {
+  if (timer_armed_ || state_ == state::closed) return;
+  auto earliest = std::chrono::steady_clock::time_point::max();
+  for (const auto& r : in_flight_) earliest = std::min(earliest, r.deadline);
+  for (const auto& r : queued_) earliest = std::min(earliest, r.deadline);
+  if (earliest == std::chrono::steady_clock::time_point::max()) return;
+  timer_armed_ = true;
+  timer_.expires_at(earliest);
+  timer_.async_wait([self = shared_from_this()](boost::system::error_code) { self->on_timer(); });
+}
+
+void connection::on_timer() {
+  timer_armed_ = false;
+  if (state_ == state::closed) return;
+  const auto now = std::chrono::steady_clock::now();
+  const auto expired = [&](const pending_request& r) { return r.deadline <= now; };
+  if (std::any_of(in_flight_.begin(), in_flight_.end(), expired) ||
+      std::any_of(queued_.begin(), queued_.end(), expired)) {
+    // Responses come in order, so a late one blocks every later one: give up the connection.
+    return close(make_error_code(errc::request_timed_out));
+  }
+  arm_timer();
+}
+
+void connection::close(std::error_code reason) {
+  if (state_ == state::closed) return;
+  state_ = state::closed;
+  close_reason_ = reason;
+  boost::system::error_code ignored;
+  resolver_.cancel();
+  socket_.close(ignored);
+  timer_.cancel();
+  connect_timer_.cancel();
+  std::vector<response_handler> failed;
+  for (auto& r : in_flight_) failed.push_back(std::move(r.handler));
+  for (auto& r : queued_) failed.push_back(std::move(r.handler));
+  for (auto& h : complete_on_write_) failed.push_back(std::move(h));
+  in_flight_.clear();
+  queued_.clear();
+  complete_on_write_.clear();
+  pending_bytes_.clear();
+  for (auto& h : failed) fail_later(std::move(h), reason);
+  if (connect_handler_) {
+    auto handler = std::move(connect_handler_);
+    connect_handler_.reset();
+    asio::post(executor_, [h = std::move(handler), reason]() mutable { h(reason); });
+  }
+}
+
+}  // namespace kwire::client

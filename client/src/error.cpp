@@ -1,0 +1,87 @@
+#include "kwire/client/error.hpp"
+
+#include "kwire/protocol/messages.hpp"
+
+namespace kwire::client {
+namespace {
+
+class category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "kwire.client"; }
+  std::string message(int value) const override {
+    switch (static_cast<errc>(value)) {
+      case errc::connection_closed:
+        return "connection closed before the response arrived";
+      case errc::request_timed_out:
+        return "no response within request.timeout.ms";
+      case errc::connect_timed_out:
+        return "connection setup (TCP connect and ApiVersions) timed out";
+      case errc::broker_too_old:
+        return "the broker supports no version of a required API that kwire implements";
+      case errc::protocol_violation:
+        return "the broker sent a response the protocol does not allow";
+      case errc::not_ready:
+        return "the connection is not ready";
+      case errc::shut_down:
+        return "the client was closed";
+      case errc::buffer_exhausted:
+        return "buffer.memory is exhausted and max.block.ms passed";
+      case errc::delivery_timed_out:
+        return "delivery.timeout.ms passed before the broker acknowledged the record";
+      case errc::record_too_large:
+        return "record larger than max.request.size or the broker's message.max.bytes";
+      case errc::no_such_partition:
+        return "the topic has no such partition";
+      case errc::no_brokers:
+        return "no bootstrap server could be reached";
+      case errc::producer_fenced:
+        return "producer fenced: another producer with the same transactional.id started";
+    }
+    return "unknown kwire.client error " + std::to_string(value);
+  }
+};
+
+}  // namespace
+
+const std::error_category& client_category() noexcept {
+  static const category instance;
+  return instance;
+}
+
+bool is_retriable(std::error_code ec) noexcept {
+  if (ec.category() == client_category()) {
+    switch (static_cast<errc>(ec.value())) {
+      case errc::connection_closed:
+      case errc::request_timed_out:
+      case errc::connect_timed_out:
+      case errc::not_ready:
+      case errc::no_brokers:
+        return true;
+      default:
+        return false;
+    }
+  }
+  return protocol::is_retriable(ec);
+}
+
+std::string diagnostics::describe(std::error_code ec) const {
+  std::string out;
+  if (api_key >= 0) {
+    const auto* api = protocol::find_api(api_key);
+    out += api ? std::string(api->name) : "api " + std::to_string(api_key);
+    if (api_version >= 0) out += " v" + std::to_string(api_version);
+  }
+  if (broker_id >= 0 || !broker.empty()) {
+    out += out.empty() ? "broker" : " to broker";
+    if (broker_id >= 0) out += " " + std::to_string(broker_id);
+    if (!broker.empty()) out += " (" + broker + ")";
+  }
+  if (!topic.empty()) out += " topic " + topic;
+  if (partition >= 0) out += " partition " + std::to_string(partition);
+  if (!out.empty()) out += ": ";
+  out += ec.message();
+  if (!server_message.empty()) out += " (broker says: " + server_message + ")";
+  return out;
+}
+
+}  // namespace kwire::client

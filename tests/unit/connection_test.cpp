@@ -1,0 +1,256 @@
+// kwire::client::connection against a scripted fake broker: handshake, version choice,
+// pipelining and ordering, write coalescing, acks=0 requests, timeouts, and failures at
+// each step (refused, dropped during the handshake, dropped with requests in flight).
+#include "kwire/client/connection.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "fake_broker.hpp"
+
+namespace kc = kwire::client;
+namespace kp = kwire::protocol;
+using kwire::test::fake_action;
+using kwire::test::fake_broker;
+using kwire::test::fake_request;
+using namespace std::chrono_literals;
+
+namespace {
+
+kc::connection_options fast_options() {
+  kc::connection_options o;
+  o.client_id = "unit";
+  o.request_timeout = 2s;
+  o.connect_timeout = 2s;
+  return o;
+}
+
+// Runs the io_context until `done` or a generous bound (the test then fails, never hangs).
+template <class Pred>
+void run_until(boost::asio::io_context& io, Pred done, std::chrono::milliseconds bound = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  io.restart();
+  while (!done() && std::chrono::steady_clock::now() < deadline) io.run_for(10ms);
+}
+
+fake_action metadata_reply(const fake_request& r) {
+  kp::MetadataResponse response;
+  response.cluster_id = "c" + std::to_string(r.correlation_id);
+  return kwire::test::reply(response, r.api_version);
+}
+
+std::shared_ptr<kc::connection> connected(boost::asio::io_context& io, fake_broker& broker,
+                                          kc::connection_options options = fast_options()) {
+  auto conn = kc::connection::create(io.get_executor(), {-1, "127.0.0.1", broker.port()}, options);
+  std::optional<std::error_code> result;
+  conn->connect([&](std::error_code ec) { result = ec; });
+  run_until(io, [&] { return result.has_value(); });
+  EXPECT_TRUE(result.has_value());
+  EXPECT_FALSE(result.value_or(std::error_code{})) << result->message();
+  return conn;
+}
+
+TEST(Connection, NegotiatesTheHighestCommonVersion) {
+  boost::asio::io_context io;
+  fake_broker broker(io, metadata_reply);
+  auto conn = connected(io, broker);
+  ASSERT_TRUE(conn->ready());
+  EXPECT_EQ(conn->version_for(kp::MetadataRequest::api_key), kp::MetadataRequest::max_version);
+  ASSERT_FALSE(broker.requests().empty());
+  EXPECT_EQ(broker.requests()[0].api_key, kp::ApiVersionsRequest::api_key);
+  EXPECT_EQ(broker.requests()[0].api_version, kp::ApiVersionsRequest::max_version);
+  const auto request = broker.requests()[0].decode<kp::ApiVersionsRequest>();
+  EXPECT_EQ(request.client_software_name, "kwire");
+}
+
+TEST(Connection, RetriesApiVersionsAtTheVersionAnOldBrokerNames) {
+  boost::asio::io_context io;
+  fake_broker broker(io, [](const fake_request& r) -> fake_action {
+    if (r.api_key != kp::ApiVersionsRequest::api_key) return kwire::test::no_reply{};
+    if (r.api_version > 2) {
+      // KIP-511: an old broker answers UNSUPPORTED_VERSION in v0 with its own range.
+      kp::ApiVersionsResponse response;
+      response.error_code = static_cast<std::int16_t>(kp::broker_error::unsupported_version);
+      auto& e = response.api_keys.emplace_back();
+      e.api_key = kp::ApiVersionsRequest::api_key;
+      e.min_version = 0;
+      e.max_version = 2;
+      return kwire::test::reply(response, 0);
+    }
+    kp::ApiVersionsResponse response;
+    auto& e = response.api_keys.emplace_back();
+    e.api_key = kp::MetadataRequest::api_key;
+    e.min_version = 0;
+    e.max_version = 5;
+    return kwire::test::reply(response, r.api_version);
+  });
+  broker.script_api_versions_ = true;
+  auto conn = connected(io, broker);
+  ASSERT_TRUE(conn->ready());
+  ASSERT_EQ(broker.requests().size(), 2u);
+  EXPECT_EQ(broker.requests()[1].api_version, 2);
+  EXPECT_EQ(conn->version_for(kp::MetadataRequest::api_key), 5);
+  EXPECT_FALSE(conn->version_for(kp::ProduceRequest::api_key).has_value());
+}
+
+TEST(Connection, PipelinedRequestsCompleteInOrderAndShareWrites) {
+  boost::asio::io_context io;
+  fake_broker broker(io, metadata_reply);
+  auto conn = connected(io, broker);
+  std::vector<std::string> clusters;
+  constexpr int kRequests = 50;
+  for (int i = 0; i < kRequests; ++i) {
+    conn->send(kp::MetadataRequest{}, 12, [&](std::error_code ec, kc::response_frame frame) {
+      ASSERT_FALSE(ec) << ec.message();
+      kp::MetadataResponse response;
+      ASSERT_FALSE(response.decode(frame.body, frame.api_version));
+      clusters.push_back(response.cluster_id.value_or(""));
+    });
+  }
+  // All 50 were queued before the first write completed: at most two writes carry them.
+  EXPECT_LE(conn->in_flight(), static_cast<std::size_t>(kRequests));
+  run_until(io, [&] { return clusters.size() == kRequests; });
+  ASSERT_EQ(clusters.size(), static_cast<std::size_t>(kRequests));
+  for (int i = 0; i < kRequests; ++i)
+    EXPECT_EQ(clusters[i], "c" + std::to_string(i + 2));  // 1 = ApiVersions
+}
+
+TEST(Connection, RequestWithoutResponseCompletesWhenWritten) {
+  boost::asio::io_context io;
+  fake_broker broker(io,
+                     [](const fake_request&) -> fake_action { return kwire::test::no_reply{}; });
+  auto conn = connected(io, broker);
+  kp::ProduceRequest produce;
+  produce.acks = 0;
+  std::optional<std::error_code> result;
+  conn->send(
+      produce, 9, [&](std::error_code ec, kc::response_frame) { result = ec; }, false);
+  run_until(io, [&] { return result.has_value() && broker.requests().size() == 2; });
+  ASSERT_TRUE(result.has_value());
+  EXPECT_FALSE(*result);
+  EXPECT_EQ(conn->in_flight(), 0u);
+}
+
+TEST(Connection, SilentBrokerTimesOutAndFailsEveryRequest) {
+  boost::asio::io_context io;
+  fake_broker broker(io,
+                     [](const fake_request&) -> fake_action { return kwire::test::no_reply{}; });
+  auto options = fast_options();
+  options.request_timeout = 200ms;
+  auto conn = connected(io, broker, options);
+  std::vector<std::error_code> results;
+  for (int i = 0; i < 3; ++i)
+    conn->send(kp::MetadataRequest{}, 12,
+               [&](std::error_code ec, kc::response_frame) { results.push_back(ec); });
+  const auto start = std::chrono::steady_clock::now();
+  run_until(io, [&] { return results.size() == 3; });
+  ASSERT_EQ(results.size(), 3u);
+  for (auto ec : results) EXPECT_EQ(ec, kc::errc::request_timed_out);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 150ms);
+  EXPECT_EQ(conn->current_state(), kc::connection::state::closed);
+}
+
+TEST(Connection, DroppedConnectionFailsRequestsInFlight) {
+  boost::asio::io_context io;
+  fake_broker broker(
+      io, [](const fake_request&) -> fake_action { return kwire::test::drop_connection{}; });
+  auto conn = connected(io, broker);
+  std::optional<std::error_code> result;
+  conn->send(kp::MetadataRequest{}, 12,
+             [&](std::error_code ec, kc::response_frame) { result = ec; });
+  run_until(io, [&] { return result.has_value(); });
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(kc::is_retriable(*result)) << result->message();
+  // Later requests fail at once instead of waiting.
+  std::optional<std::error_code> later;
+  conn->send(kp::MetadataRequest{}, 12,
+             [&](std::error_code ec, kc::response_frame) { later = ec; });
+  run_until(io, [&] { return later.has_value(); });
+  EXPECT_EQ(later, kc::errc::not_ready);
+}
+
+TEST(Connection, HandshakeFailures) {
+  boost::asio::io_context io;
+  // Refused: nothing listens on the port any more.
+  std::uint16_t closed_port;
+  {
+    boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    closed_port = a.local_endpoint().port();
+  }
+  auto refused =
+      kc::connection::create(io.get_executor(), {-1, "127.0.0.1", closed_port}, fast_options());
+  std::optional<std::error_code> refused_result;
+  refused->connect([&](std::error_code ec) { refused_result = ec; });
+
+  // Dropped during ApiVersions.
+  fake_broker dropper(
+      io, [](const fake_request&) -> fake_action { return kwire::test::drop_connection{}; });
+  dropper.script_api_versions_ = true;
+  auto dropped =
+      kc::connection::create(io.get_executor(), {-1, "127.0.0.1", dropper.port()}, fast_options());
+  std::optional<std::error_code> dropped_result;
+  dropped->connect([&](std::error_code ec) { dropped_result = ec; });
+
+  // Silent during ApiVersions: connection setup timeout.
+  fake_broker silent(io,
+                     [](const fake_request&) -> fake_action { return kwire::test::no_reply{}; });
+  silent.script_api_versions_ = true;
+  auto options = fast_options();
+  options.connect_timeout = 200ms;
+  auto stalled =
+      kc::connection::create(io.get_executor(), {-1, "127.0.0.1", silent.port()}, options);
+  std::optional<std::error_code> stalled_result;
+  stalled->connect([&](std::error_code ec) { stalled_result = ec; });
+
+  run_until(io, [&] { return refused_result && dropped_result && stalled_result; });
+  ASSERT_TRUE(refused_result && dropped_result && stalled_result);
+  EXPECT_TRUE(*refused_result == std::errc::connection_refused) << refused_result->message();
+  EXPECT_EQ(*dropped_result, kc::errc::connection_closed) << dropped_result->message();
+  EXPECT_EQ(*stalled_result, kc::errc::connect_timed_out) << stalled_result->message();
+  EXPECT_FALSE(stalled->ready());
+}
+
+TEST(Connection, CloseFailsQueuedRequestsWithTheReason) {
+  boost::asio::io_context io;
+  fake_broker broker(io,
+                     [](const fake_request&) -> fake_action { return kwire::test::no_reply{}; });
+  auto conn = connected(io, broker);
+  std::vector<std::error_code> results;
+  for (int i = 0; i < 4; ++i)
+    conn->send(kp::MetadataRequest{}, 12,
+               [&](std::error_code ec, kc::response_frame) { results.push_back(ec); });
+  conn->close();
+  run_until(io, [&] { return results.size() == 4; });
+  ASSERT_EQ(results.size(), 4u);
+  for (auto ec : results) EXPECT_EQ(ec, kc::errc::shut_down);
+}
+
+TEST(Connection, LargeResponseIsReadIntoItsOwnBuffer) {
+  boost::asio::io_context io;
+  fake_broker broker(io, [](const fake_request& r) -> fake_action {
+    kp::MetadataResponse response;
+    // About 300 KiB: larger than the 64 KiB read buffer.
+    response.topics.resize(3000);
+    for (std::size_t i = 0; i < response.topics.size(); ++i)
+      response.topics[i].name = std::to_string(i) + std::string(95, 'x');
+    return kwire::test::reply(response, r.api_version);
+  });
+  auto conn = connected(io, broker);
+  std::size_t sizes[2] = {};
+  int done = 0;
+  for (int i = 0; i < 2; ++i)
+    conn->send(kp::MetadataRequest{}, 12, [&, i](std::error_code ec, kc::response_frame frame) {
+      ASSERT_FALSE(ec) << ec.message();
+      kp::MetadataResponse response;
+      const auto dec = response.decode(frame.body, frame.api_version);
+      ASSERT_FALSE(dec) << dec.message() << " payload " << frame.payload.size();
+      sizes[i] = response.topics.size();
+      ++done;
+    });
+  run_until(io, [&] { return done == 2; });
+  EXPECT_EQ(sizes[0], 3000u);
+  EXPECT_EQ(sizes[1], 3000u);
+}
+
+}  // namespace
