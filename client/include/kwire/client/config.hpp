@@ -1,0 +1,138 @@
+// Client configuration: the Java client's property names, given as strings, parsed and
+// validated once into typed structs.
+//
+//   kwire::client::producer_config config;
+//   if (auto error = parse_producer_config({{"bootstrap.servers", "localhost:9092"},
+//                                           {"linger.ms", "20"}}, config)) {
+//     std::cerr << error->message << '\n';  // e.g. linger.ms: "abc" is not an integer
+//   }
+//
+// Rules, as the Java client has them unless said otherwise:
+//  - A key given twice: the last one wins (java.util.Properties).
+//  - Values are trimmed. Booleans are "true"/"false" in any case. Enums compare exactly,
+//    except security.protocol, which ignores case (as Java does for each of them).
+//  - Every key must be known. Unlike Java, which only logs unknown keys, an unknown key,
+//    a key of another kind of client and a Java key kwire does not support yet are errors.
+//  - Cross-field rules (idempotence, delivery.timeout.ms, backoffs) follow ProducerConfig
+//    and KafkaProducer; values they adjust are listed in `warnings`, for the log.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "kwire/protocol/compression.hpp"
+
+namespace kwire::client {
+
+// Raw input: (key, value) pairs in the order given, e.g. from `-X key=value`.
+using properties = std::vector<std::pair<std::string, std::string>>;
+
+// What is wrong, for a user: `message` is a whole sentence that starts with the key, says
+// what was given and what is allowed.
+struct config_error {
+  std::string key;
+  std::string message;
+};
+
+// One entry of bootstrap.servers. `host` is a name or an address; an IPv6 address is
+// stored without the brackets it is written with ("[::1]:9092" -> host "::1").
+struct broker_address {
+  std::string host;
+  std::uint16_t port = 0;
+  bool operator==(const broker_address&) const = default;
+};
+// "host:port", or "[host]:port" when the host is an IPv6 address.
+std::string to_string(const broker_address& address);
+
+// client.dns.lookup
+enum class dns_lookup { use_all_dns_ips, resolve_canonical_bootstrap_servers_only };
+
+// security.protocol. Only plaintext is usable until the security layer exists; the others
+// are parsed so that the connection code can refuse them with a clear message.
+enum class security_protocol { plaintext, ssl, sasl_plaintext, sasl_ssl };
+
+// acks, with the values the Produce request carries.
+enum class required_acks : std::int16_t { none = 0, leader = 1, all = -1 };
+
+// Properties every client takes. Member defaults are the Java client's defaults (except
+// client.id), and describe_*() reports them from here.
+struct common_config {
+  std::vector<broker_address> bootstrap_servers;                     // bootstrap.servers (required)
+  std::string client_id = "kwire";                                   // client.id
+  std::chrono::milliseconds request_timeout{30000};                  // request.timeout.ms
+  std::chrono::milliseconds retry_backoff{100};                      // retry.backoff.ms
+  std::chrono::milliseconds retry_backoff_max{1000};                 // retry.backoff.max.ms
+  std::chrono::milliseconds reconnect_backoff{50};                   // reconnect.backoff.ms
+  std::chrono::milliseconds reconnect_backoff_max{1000};             // reconnect.backoff.max.ms
+  std::chrono::milliseconds socket_connection_setup_timeout{10000};  // ...setup.timeout.ms
+  std::chrono::milliseconds socket_connection_setup_timeout_max{30000};  // ...timeout.max.ms
+  std::chrono::milliseconds connections_max_idle{540000};  // connections.max.idle.ms; -1: never
+  std::chrono::milliseconds metadata_max_age{300000};      // metadata.max.age.ms
+  std::int32_t send_buffer_bytes = 131072;                 // send.buffer.bytes; -1: OS default
+  std::int32_t receive_buffer_bytes = 32768;               // receive.buffer.bytes; -1: OS default
+  dns_lookup client_dns_lookup = dns_lookup::use_all_dns_ips;  // client.dns.lookup
+  security_protocol security = security_protocol::plaintext;   // security.protocol
+
+  // Values parsing adjusted, or that act differently from how they read, one sentence each
+  // (what Java logs as a warning when it constructs the client). Empty normally.
+  std::vector<std::string> warnings;
+
+  bool operator==(const common_config&) const = default;
+};
+
+struct producer_config : common_config {
+  required_acks acks = required_acks::all;                               // acks
+  std::chrono::milliseconds linger{5};                                   // linger.ms
+  std::int32_t batch_size = 16384;                                       // batch.size
+  std::int64_t buffer_memory = 33554432;                                 // buffer.memory
+  protocol::compression compression_type = protocol::compression::none;  // compression.type
+  std::int32_t compression_gzip_level = -1;    // compression.gzip.level; -1: zlib's default (6)
+  std::int32_t compression_lz4_level = 9;      // compression.lz4.level
+  std::int32_t compression_zstd_level = 3;     // compression.zstd.level
+  std::chrono::milliseconds max_block{60000};  // max.block.ms
+  std::chrono::milliseconds delivery_timeout{120000};               // delivery.timeout.ms
+  std::int32_t retries = std::numeric_limits<std::int32_t>::max();  // retries
+  std::int32_t max_in_flight_requests_per_connection = 5;  // max.in.flight.requests.per.connection
+  bool enable_idempotence = true;                          // enable.idempotence
+  std::int32_t max_request_size = 1048576;                 // max.request.size
+  bool partitioner_ignore_keys = false;                    // partitioner.ignore.keys
+  std::optional<std::string> transactional_id;             // transactional.id (none by default)
+  std::chrono::milliseconds transaction_timeout{60000};    // transaction.timeout.ms
+
+  // Why idempotence is off although enable.idempotence was not set to false (it defaults on
+  // and acks or retries conflict with it, so Java turns it off quietly); empty otherwise.
+  std::string idempotence_disabled_reason;
+
+  bool operator==(const producer_config&) const = default;
+};
+
+// Parses and validates `given` into `out`. On success `out` holds every property (defaults
+// for those not given) and nullopt is returned; on error `out` is left as it was.
+std::optional<config_error> parse_common_config(const properties& given, common_config& out);
+std::optional<config_error> parse_producer_config(const properties& given, producer_config& out);
+
+// One property, for help output (`kwire ... --help-properties`) and documentation.
+struct property_description {
+  std::string_view name;
+  std::string_view type;                     // "boolean", "int32", "int64", "ms", "string", ...
+  std::optional<std::string> default_value;  // as it would be written; nullopt: none
+  std::string allowed;                       // e.g. "[0, 2147483647]", "all, -1, 0, 1"
+  std::string_view doc;                      // one line
+  bool required = false;
+};
+// Every property the client takes, common ones first, in a fixed order.
+std::vector<property_description> describe_common_config();
+std::vector<property_description> describe_producer_config();
+
+// The effective configuration as properties, in describe order, for logs. Unset optional
+// properties are left out; parsing the result gives back an equal config (but `warnings`).
+properties to_properties(const common_config& config);
+properties to_properties(const producer_config& config);
+
+}  // namespace kwire::client

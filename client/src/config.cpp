@@ -1,0 +1,916 @@
+// Client configuration: one table of property descriptors per kind of client, one generic
+// engine that parses given properties through a table, then the cross-field rules.
+//
+// A descriptor binds a Java property name to one member of the config struct; its value
+// kind (and so how the text is parsed and written back) follows from that member's type, and
+// its rule says what is allowed. A new client kind (the consumer) is a struct, a table and
+// its cross-field rules; describe and to_properties come from the table for free.
+#include "kwire/client/config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstddef>
+#include <numeric>
+#include <set>
+#include <span>
+#include <type_traits>
+
+namespace kwire::client {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr std::int64_t int32_max = std::numeric_limits<std::int32_t>::max();
+constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
+// client.id and transactional.id travel as Kafka strings, whose length is an int16.
+constexpr std::int64_t max_wire_string_bytes = std::numeric_limits<std::int16_t>::max();
+
+// --- Text ---------------------------------------------------------------------------------
+
+// Java's String.trim(), which ConfigDef applies to every value: strips chars <= ' '.
+std::string_view trim(std::string_view text) {
+  auto is_blank = [](char c) { return static_cast<unsigned char>(c) <= ' '; };
+  while (!text.empty() && is_blank(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_blank(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  return std::ranges::equal(a, b, [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+}
+
+std::string quoted(std::string_view text) { return '"' + std::string(text) + '"'; }
+
+template <class Range, class ToText>
+std::string join(const Range& items, std::string_view separator, ToText to_text) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += separator;
+    out += to_text(item);
+  }
+  return out;
+}
+
+// --- Value rules and their parsers (independent of any config struct) ----------------------
+
+enum class value_kind {
+  boolean,
+  int32,
+  int64,
+  duration,
+  string,
+  optional_string,
+  broker_list,
+  choice
+};
+
+// One written form of an enum value; the first form of a value is the one written back.
+struct named_value {
+  std::string_view name;
+  int value;
+};
+
+template <class Enum>
+constexpr named_value name_of(std::string_view name, Enum value) {
+  return {name, static_cast<int>(value)};
+}
+
+// What a property allows. Integers (durations included): [min, max], plus special_value
+// with its meaning if set. Strings: at most max bytes. Choices: one of `choices`.
+struct value_rule {
+  std::int64_t min = 0;
+  std::int64_t max = 0;
+  std::optional<std::int64_t> special_value{};
+  std::string_view special_meaning{};
+  std::span<const named_value> choices{};
+  bool ignore_case = false;
+};
+
+constexpr value_rule any_value{};
+constexpr value_rule in_range(std::int64_t min, std::int64_t max) { return {min, max}; }
+constexpr value_rule in_range_or(std::int64_t min, std::int64_t max, std::int64_t special,
+                                 std::string_view meaning) {
+  return {min, max, special, meaning};
+}
+constexpr value_rule at_most_bytes(std::int64_t max) { return {0, max}; }
+enum class letter_case { exact, ignored };
+constexpr value_rule one_of(std::span<const named_value> choices, letter_case match) {
+  return {.choices = choices, .ignore_case = match == letter_case::ignored};
+}
+
+std::string range_text(const value_rule& rule) {
+  std::string text = "[" + std::to_string(rule.min) + ", " + std::to_string(rule.max) + "]";
+  if (rule.special_value) {
+    text += " or " + std::to_string(*rule.special_value) + " (" +
+            std::string(rule.special_meaning) + ")";
+  }
+  return text;
+}
+
+std::string choices_text(const value_rule& rule) {
+  std::string text = join(rule.choices, ", ", [](const named_value& c) { return c.name; });
+  return rule.ignore_case ? text + " (in any case)" : text;
+}
+
+// Each parser takes the trimmed text and returns what is wrong with it (a phrase that
+// follows "key: "), or nullopt after storing the value.
+using problem = std::optional<std::string>;
+
+problem parse_boolean(std::string_view text, bool& out) {
+  // ConfigDef.parseType: "true"/"false", case-insensitive.
+  if (equal_ignoring_case(text, "true")) {
+    out = true;
+  } else if (equal_ignoring_case(text, "false")) {
+    out = false;
+  } else {
+    return quoted(text) + " is not a boolean (true or false)";
+  }
+  return std::nullopt;
+}
+
+// Integer.parseInt / Long.parseLong syntax: an optional sign, then decimal digits.
+problem parse_integer(const value_rule& rule, std::string_view text, std::int64_t& out) {
+  std::string_view digits = text;
+  if (digits.starts_with('+')) {
+    digits.remove_prefix(1);
+    if (digits.starts_with('-')) return quoted(text) + " is not an integer";
+  }
+  std::int64_t value = 0;
+  const char* end = digits.data() + digits.size();
+  const auto [stop, ec] = std::from_chars(digits.data(), end, value);
+  const bool well_formed = stop == end && !digits.empty();
+  if (ec == std::errc::result_out_of_range && well_formed) {
+    return std::string(text) + " is out of range " + range_text(rule);
+  }
+  if (ec != std::errc{} || !well_formed) return quoted(text) + " is not an integer";
+  if ((value < rule.min || value > rule.max) && value != rule.special_value) {
+    return std::string(text) + " is out of range " + range_text(rule);
+  }
+  out = value;
+  return std::nullopt;
+}
+
+problem parse_string(const value_rule& rule, std::string_view text, std::string& out) {
+  if (std::cmp_greater(text.size(), rule.max)) {
+    return std::to_string(text.size()) + " bytes is longer than the " + std::to_string(rule.max) +
+           " allowed";
+  }
+  out = text;
+  return std::nullopt;
+}
+
+problem parse_choice(const value_rule& rule, std::string_view text, int& out) {
+  for (const named_value& choice : rule.choices) {
+    if (rule.ignore_case ? equal_ignoring_case(text, choice.name) : text == choice.name) {
+      out = choice.value;
+      return std::nullopt;
+    }
+  }
+  return quoted(text) + " is not one of " + choices_text(rule);
+}
+
+std::string_view choice_name(const value_rule& rule, int value) {
+  const auto found = std::ranges::find(rule.choices, value, &named_value::value);
+  return found == rule.choices.end() ? std::string_view("?") : found->name;
+}
+
+bool is_host_name(std::string_view host) {
+  return !host.empty() && std::ranges::all_of(host, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_';
+  });
+}
+
+// An IPv6 address as written between brackets, with an optional %zone; loose on purpose:
+// the resolver has the last word, this only keeps out what cannot be an address.
+bool is_ipv6_text(std::string_view host) {
+  const std::string_view address = host.substr(0, host.find('%'));
+  const std::string_view zone =
+      host.size() > address.size() ? host.substr(address.size() + 1) : std::string_view("-");
+  const bool address_chars = std::ranges::all_of(address, [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+           c == '.';
+  });
+  return address.find(':') != std::string_view::npos && address_chars && is_host_name(zone);
+}
+
+// One bootstrap.servers entry: host:port or [ipv6]:port, port 1..65535.
+problem parse_broker_address(std::string_view entry, broker_address& out) {
+  std::string_view host;
+  std::string_view port;
+  if (entry.starts_with('[')) {
+    const std::size_t close = entry.find(']');
+    if (close == std::string_view::npos || entry.substr(close + 1, 1) != ":") {
+      return quoted(entry) + " is not [address]:port";
+    }
+    host = entry.substr(1, close - 1);
+    port = entry.substr(close + 2);
+    if (!is_ipv6_text(host)) return quoted(entry) + " does not hold an IPv6 address in brackets";
+  } else {
+    const std::size_t colon = entry.rfind(':');
+    if (colon == std::string_view::npos) return quoted(entry) + " has no port (write host:port)";
+    host = entry.substr(0, colon);
+    port = entry.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      return quoted(entry) + " is ambiguous (write an IPv6 address in brackets, as [::1]:9092)";
+    }
+    if (!is_host_name(host)) return quoted(entry) + " does not start with a host name or address";
+  }
+  unsigned number = 0;
+  const auto [stop, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (ec != std::errc{} || stop != port.data() + port.size() || number < 1 || number > 65535) {
+    return quoted(entry) + " has port " + quoted(port) + ", not a number in [1, 65535]";
+  }
+  out = {std::string(host), static_cast<std::uint16_t>(number)};
+  return std::nullopt;
+}
+
+// ConfigDef's LIST type with ValidList.anyNonDuplicateValues(false, false), as
+// bootstrap.servers has it: split at commas, items trimmed, none empty, none twice.
+problem parse_broker_list(std::string_view text, std::vector<broker_address>& out) {
+  if (text.empty()) return std::string("is empty (give host:port[,host:port...])");
+  std::vector<broker_address> addresses;
+  for (std::size_t start = 0; start <= text.size();) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string_view item = trim(text.substr(start, comma - start));
+    if (item.empty()) return quoted(text) + " has an empty entry";
+    broker_address address;
+    if (auto error = parse_broker_address(item, address)) return error;
+    if (std::ranges::find(addresses, address) != addresses.end()) {
+      return quoted(item) + " is listed twice";
+    }
+    addresses.push_back(std::move(address));
+    start = comma + 1;
+  }
+  out = std::move(addresses);
+  return std::nullopt;
+}
+
+// --- Descriptors: a property name bound to a member of Config ------------------------------
+
+enum class presence { optional, required };
+
+template <class Config>
+struct property {
+  std::string_view name{};
+  value_kind kind = value_kind::string;
+  value_rule rule{};
+  std::string_view doc{};
+  bool required = false;
+  // Parses the trimmed text into the bound member.
+  problem (*assign)(const value_rule&, std::string_view text, Config&) = nullptr;
+  // The member as it would be written; nullopt when unset.
+  std::optional<std::string> (*render)(const value_rule&, const Config&) = nullptr;
+};
+
+template <class Config, auto member>
+using member_type = std::remove_cvref_t<decltype(std::declval<Config&>().*member)>;
+
+template <class T>
+constexpr value_kind kind_of() {
+  if constexpr (std::is_same_v<T, bool>) {
+    return value_kind::boolean;
+  } else if constexpr (std::is_same_v<T, std::int32_t>) {
+    return value_kind::int32;
+  } else if constexpr (std::is_same_v<T, std::int64_t>) {
+    return value_kind::int64;
+  } else if constexpr (std::is_same_v<T, milliseconds>) {
+    return value_kind::duration;
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return value_kind::string;
+  } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+    return value_kind::optional_string;
+  } else if constexpr (std::is_same_v<T, std::vector<broker_address>>) {
+    return value_kind::broker_list;
+  } else {
+    static_assert(std::is_enum_v<T>, "a config member of a type no value kind handles");
+    return value_kind::choice;
+  }
+}
+
+template <class Config, auto member>
+problem assign_member(const value_rule& rule, std::string_view text, Config& config) {
+  using T = member_type<Config, member>;
+  T& field = config.*member;
+  if constexpr (std::is_same_v<T, bool>) {
+    return parse_boolean(text, field);
+  } else if constexpr (std::is_same_v<T, milliseconds> || std::is_integral_v<T>) {
+    std::int64_t value = 0;
+    if (auto error = parse_integer(rule, text, value)) return error;
+    field = T(value);  // the rule's range keeps the value within T
+    return std::nullopt;
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return parse_string(rule, text, field);
+  } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+    // ConfigDef.NonEmptyString: an optional string is either absent or non-empty.
+    if (text.empty()) return std::string("is empty (leave the property out to unset it)");
+    std::string value;
+    if (auto error = parse_string(rule, text, value)) return error;
+    field = std::move(value);
+    return std::nullopt;
+  } else if constexpr (std::is_same_v<T, std::vector<broker_address>>) {
+    return parse_broker_list(text, field);
+  } else {
+    static_assert(std::is_enum_v<T>);
+    int value = 0;
+    if (auto error = parse_choice(rule, text, value)) return error;
+    field = static_cast<T>(value);
+    return std::nullopt;
+  }
+}
+
+template <class Config, auto member>
+std::optional<std::string> render_member(const value_rule& rule, const Config& config) {
+  using T = member_type<Config, member>;
+  const T& field = config.*member;
+  if constexpr (std::is_same_v<T, bool>) {
+    return field ? "true" : "false";
+  } else if constexpr (std::is_same_v<T, milliseconds>) {
+    return std::to_string(field.count());
+  } else if constexpr (std::is_integral_v<T>) {
+    return std::to_string(field);
+  } else if constexpr (std::is_same_v<T, std::string> ||
+                       std::is_same_v<T, std::optional<std::string>>) {
+    return field;
+  } else if constexpr (std::is_same_v<T, std::vector<broker_address>>) {
+    if (field.empty()) return std::nullopt;
+    return join(field, ",", [](const broker_address& a) { return to_string(a); });
+  } else {
+    return std::string(choice_name(rule, static_cast<int>(field)));
+  }
+}
+
+template <class Config, auto member>
+constexpr property<Config> bind(std::string_view name, value_rule rule, std::string_view doc,
+                                presence need = presence::optional) {
+  return {.name = name,
+          .kind = kind_of<member_type<Config, member>>(),
+          .rule = rule,
+          .doc = doc,
+          .required = need == presence::required,
+          .assign = &assign_member<Config, member>,
+          .render = &render_member<Config, member>};
+}
+
+template <class T, std::size_t N, std::size_t M>
+constexpr std::array<T, N + M> concat(const std::array<T, N>& first,
+                                      const std::array<T, M>& second) {
+  std::array<T, N + M> out{};
+  std::ranges::copy(first, out.begin());
+  std::ranges::copy(second, out.begin() + N);
+  return out;
+}
+
+// --- The tables -----------------------------------------------------------------------------
+
+constexpr std::array dns_lookup_names{
+    name_of("use_all_dns_ips", dns_lookup::use_all_dns_ips),
+    name_of("resolve_canonical_bootstrap_servers_only",
+            dns_lookup::resolve_canonical_bootstrap_servers_only),
+};
+constexpr std::array security_protocol_names{
+    name_of("PLAINTEXT", security_protocol::plaintext),
+    name_of("SSL", security_protocol::ssl),
+    name_of("SASL_PLAINTEXT", security_protocol::sasl_plaintext),
+    name_of("SASL_SSL", security_protocol::sasl_ssl),
+};
+constexpr std::array acks_names{
+    name_of("all", required_acks::all),
+    name_of("-1", required_acks::all),
+    name_of("0", required_acks::none),
+    name_of("1", required_acks::leader),
+};
+constexpr std::array compression_names{
+    name_of("none", protocol::compression::none),     name_of("gzip", protocol::compression::gzip),
+    name_of("snappy", protocol::compression::snappy), name_of("lz4", protocol::compression::lz4),
+    name_of("zstd", protocol::compression::zstd),
+};
+
+// Ranges are those of the Java ConfigDef (an INT property's maximum is 2^31-1, a LONG's
+// 2^63-1) unless a comment says otherwise. Enums compare exactly where Java uses ValidString
+// and in any case where it uses CaseInsensitiveValidString (security.protocol).
+template <class Config>
+constexpr auto common_properties() {
+  using c = common_config;
+  return std::array{
+      bind<Config, &c::bootstrap_servers>(
+          "bootstrap.servers", any_value,
+          "Brokers to fetch the cluster's metadata from first: host:port[,host:port...].",
+          presence::required),
+      bind<Config, &c::client_id>("client.id", at_most_bytes(max_wire_string_bytes),
+                                  "Sent with every request, so that brokers can tell this client "
+                                  "apart in logs and quotas."),
+      bind<Config, &c::request_timeout>(
+          "request.timeout.ms", in_range(0, int32_max),
+          "How long to wait for a response before retrying or failing the request."),
+      bind<Config, &c::retry_backoff>(
+          "retry.backoff.ms", in_range(0, int64_max),
+          "First wait before retrying a failed request; doubles up to retry.backoff.max.ms."),
+      bind<Config, &c::retry_backoff_max>(
+          "retry.backoff.max.ms", in_range(0, int64_max),
+          "Longest wait between retries of a request (with 20% jitter)."),
+      bind<Config, &c::reconnect_backoff>(
+          "reconnect.backoff.ms", in_range(0, int64_max),
+          "First wait before reconnecting to a broker; doubles up to reconnect.backoff.max.ms."),
+      bind<Config, &c::reconnect_backoff_max>(
+          "reconnect.backoff.max.ms", in_range(0, int64_max),
+          "Longest wait between connection attempts to a broker (with 20% jitter); when only "
+          "reconnect.backoff.ms is given, it is that."),
+      // Java does not validate the two setup timeouts; a negative timeout means nothing.
+      bind<Config, &c::socket_connection_setup_timeout>(
+          "socket.connection.setup.timeout.ms", in_range(0, int64_max),
+          "How long a connection attempt may take; doubles on each failure up to the max."),
+      bind<Config, &c::socket_connection_setup_timeout_max>(
+          "socket.connection.setup.timeout.max.ms", in_range(0, int64_max),
+          "Longest a connection attempt may take (with 20% jitter)."),
+      // Java does not validate it either; its Selector takes any negative value as "never".
+      bind<Config, &c::connections_max_idle>(
+          "connections.max.idle.ms", in_range(-1, int64_max),
+          "Close connections idle this long; -1 never closes them."),
+      bind<Config, &c::metadata_max_age>(
+          "metadata.max.age.ms", in_range(0, int64_max),
+          "Refresh metadata at least this often, to find new brokers and partitions."),
+      bind<Config, &c::send_buffer_bytes>("send.buffer.bytes", in_range(-1, int32_max),
+                                          "TCP send buffer (SO_SNDBUF); -1 keeps the OS default."),
+      bind<Config, &c::receive_buffer_bytes>(
+          "receive.buffer.bytes", in_range(-1, int32_max),
+          "TCP receive buffer (SO_RCVBUF); -1 keeps the OS default."),
+      bind<Config, &c::client_dns_lookup>(
+          "client.dns.lookup", one_of(dns_lookup_names, letter_case::exact),
+          "use_all_dns_ips tries every address a name resolves to; "
+          "resolve_canonical_bootstrap_servers_only also expands bootstrap names first."),
+      bind<Config, &c::security>(
+          "security.protocol", one_of(security_protocol_names, letter_case::ignored),
+          "How to talk to brokers; only PLAINTEXT works until TLS and SASL support lands."),
+  };
+}
+
+constexpr auto common_table = common_properties<common_config>();
+
+constexpr auto producer_table = concat(common_properties<producer_config>(), [] {
+  using p = producer_config;
+  return std::array{
+      bind<p, &p::acks>("acks", one_of(acks_names, letter_case::exact),
+                        "Acknowledgements a write waits for: all (every in-sync replica, "
+                        "also written -1), 1 (the leader) or 0 (none)."),
+      bind<p, &p::linger>("linger.ms", in_range(0, int64_max),
+                          "How long to wait for more records before sending a batch that "
+                          "is not full."),
+      bind<p, &p::batch_size>("batch.size", in_range(0, int32_max),
+                              "Largest batch per partition, in bytes (0: a record per batch)."),
+      bind<p, &p::buffer_memory>("buffer.memory", in_range(0, int64_max),
+                                 "Bytes of records waiting to be sent; when full, send() "
+                                 "blocks up to max.block.ms."),
+      bind<p, &p::compression_type>("compression.type",
+                                    one_of(compression_names, letter_case::exact),
+                                    "Codec for record batches."),
+      // GzipCompression.LevelValidator: 1..9, or Deflater.DEFAULT_COMPRESSION (-1).
+      bind<p, &p::compression_gzip_level>("compression.gzip.level",
+                                          in_range_or(1, 9, -1, "zlib's default level"),
+                                          "Compression level when compression.type is gzip."),
+      bind<p, &p::compression_lz4_level>("compression.lz4.level", in_range(1, 17),
+                                         "Compression level when compression.type is lz4."),
+      bind<p, &p::compression_zstd_level>(
+          "compression.zstd.level", in_range(-131072, 22),
+          "Compression level when compression.type is zstd; negative is faster."),
+      bind<p, &p::max_block>("max.block.ms", in_range(0, int64_max),
+                             "How long send() and the transaction calls may block for "
+                             "metadata or buffer space."),
+      bind<p, &p::delivery_timeout>(
+          "delivery.timeout.ms", in_range(0, int32_max),
+          "Time from send() to success or failure, retries included; at least linger.ms + "
+          "request.timeout.ms."),
+      bind<p, &p::retries>("retries", in_range(0, int32_max),
+                           "How often to retry a failed produce; prefer delivery.timeout.ms "
+                           "to bound retrying."),
+      bind<p, &p::max_in_flight_requests_per_connection>(
+          "max.in.flight.requests.per.connection", in_range(1, int32_max),
+          "Unacknowledged requests per connection; at most 5 with idempotence."),
+      bind<p, &p::enable_idempotence>(
+          "enable.idempotence", any_value,
+          "Write each record once despite retries; needs acks=all, retries > 0 and at most 5 "
+          "in flight. On by default, and then turned off quietly by acks or retries."),
+      bind<p, &p::max_request_size>("max.request.size", in_range(0, int32_max),
+                                    "Largest produce request in bytes; also caps an "
+                                    "uncompressed batch."),
+      bind<p, &p::partitioner_ignore_keys>(
+          "partitioner.ignore.keys", any_value,
+          "Spread keyed records like unkeyed ones instead of hashing their keys."),
+      bind<p, &p::transactional_id>(
+          "transactional.id", at_most_bytes(max_wire_string_bytes),
+          "Enables transactions under this id (needs idempotence); unset: no transactions."),
+      // Java leaves the range to the broker, which refuses 0 and negative timeouts
+      // (INVALID_TRANSACTION_TIMEOUT); refusing them here says so before connecting.
+      bind<p, &p::transaction_timeout>(
+          "transaction.timeout.ms", in_range(1, int32_max),
+          "How long a transaction may stay open before the coordinator aborts it; at most "
+          "the broker's transaction.max.timeout.ms."),
+  };
+}());
+
+// An int32 member takes whatever its rule's range allows, so the range must fit it.
+template <class Table>
+constexpr bool int32_ranges_fit(const Table& table) {
+  constexpr std::int64_t int32_min = std::numeric_limits<std::int32_t>::min();
+  return std::ranges::all_of(table, [](const auto& p) {
+    const auto fits = [](std::int64_t v) { return v >= int32_min && v <= int32_max; };
+    return p.kind != value_kind::int32 ||
+           (fits(p.rule.min) && fits(p.rule.max) && fits(p.rule.special_value.value_or(0)));
+  });
+}
+static_assert(int32_ranges_fit(common_table) && int32_ranges_fit(producer_table));
+
+// Keys that only a consumer takes (Java ConsumerConfig), so that a producer given one says
+// so. The consumer's own table replaces this list when the consumer lands.
+constexpr auto consumer_keys = std::to_array<std::string_view>({
+    "allow.auto.create.topics",
+    "auto.commit.interval.ms",
+    "auto.offset.reset",
+    "check.crcs",
+    "client.rack",
+    "default.api.timeout.ms",
+    "enable.auto.commit",
+    "exclude.internal.topics",
+    "fetch.max.bytes",
+    "fetch.max.wait.ms",
+    "fetch.min.bytes",
+    "group.id",
+    "group.instance.id",
+    "group.protocol",
+    "group.remote.assignor",
+    "heartbeat.interval.ms",
+    "isolation.level",
+    "key.deserializer",
+    "max.partition.fetch.bytes",
+    "max.poll.interval.ms",
+    "max.poll.records",
+    "partition.assignment.strategy",
+    "session.timeout.ms",
+    "value.deserializer",
+});
+
+// Java client keys kwire knows but does not honour: an honest message instead of "unknown".
+struct unsupported_key {
+  std::string_view key;  // a whole key, or a prefix when it ends with '.'
+  std::string_view why;  // follows the key in the message
+};
+constexpr std::array unsupported_keys{
+    unsupported_key{"ssl.", "is not supported yet (TLS comes with the security layer)"},
+    unsupported_key{"sasl.", "is not supported yet (SASL comes with the security layer)"},
+    unsupported_key{"security.providers",
+                    "is not supported yet (TLS comes with the security layer)"},
+    unsupported_key{"key.serializer",
+                    "is not supported: kwire takes keys and values as bytes, serialize them "
+                    "before sending"},
+    unsupported_key{"value.serializer",
+                    "is not supported: kwire takes keys and values as bytes, serialize them "
+                    "before sending"},
+    unsupported_key{"partitioner.class", "is not supported: kwire cannot load Java classes"},
+    unsupported_key{"interceptor.classes", "is not supported: kwire cannot load Java classes"},
+    unsupported_key{"metric.reporters", "is not supported: kwire cannot load Java classes"},
+    unsupported_key{"config.providers", "is not supported: kwire cannot load Java classes"},
+    unsupported_key{"metrics.", "is not supported yet (kwire has no metrics yet)"},
+    unsupported_key{"enable.metrics.push", "is not supported yet (kwire has no metrics yet)"},
+    unsupported_key{"auto.include.jmx.reporter", "is not supported: kwire has no JMX"},
+    unsupported_key{"partitioner.adaptive.partitioning.enable", "is not supported yet"},
+    unsupported_key{"partitioner.availability.timeout.ms", "is not supported yet"},
+    unsupported_key{"metadata.max.idle.ms", "is not supported yet"},
+    unsupported_key{"metadata.recovery.strategy", "is not supported yet"},
+    unsupported_key{"metadata.recovery.rebootstrap.trigger.ms", "is not supported yet"},
+    unsupported_key{"bootstrap.resolve.timeout.ms", "is not supported yet"},
+    unsupported_key{"transaction.two.phase.commit.enable", "is not supported yet"},
+};
+
+// --- Unknown keys ---------------------------------------------------------------------------
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  std::iota(row.begin(), row.end(), std::size_t{0});
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t substituted = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      diagonal = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substituted});
+    }
+  }
+  return row[b.size()];
+}
+
+// The known name closest to `key`, if it is close enough to be a typo: case, '_' or '-' for
+// '.', and a quarter of the name's length (1 to 3) in edits.
+std::optional<std::string_view> closest_name(std::string_view key,
+                                             std::span<const std::string_view> names) {
+  std::string normalized(key);
+  for (char& c : normalized) c = (c == '_' || c == '-') ? '.' : ascii_lower(c);
+  std::optional<std::string_view> best;
+  std::size_t best_distance = 0;
+  for (std::string_view name : names) {
+    const std::size_t distance = edit_distance(normalized, name);
+    const std::size_t allowed = std::clamp<std::size_t>(name.size() / 4, 1, 3);
+    if (distance <= allowed && (!best || distance < best_distance)) {
+      best = name;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+template <class Table>
+bool table_has(const Table& table, std::string_view key) {
+  return std::ranges::find(table, key, &Table::value_type::name) != table.end();
+}
+
+// `role` is what the table configures ("producer"); the other roles' keys are checked so
+// that a key given to the wrong kind of client says so.
+template <class Config>
+config_error unknown_key_error(const std::string& key, std::string_view role,
+                               std::span<const property<Config>> table) {
+  const auto not_here = [&](std::string_view owner) {
+    return config_error{key, key + " is a " + std::string(owner) + " property, not a " +
+                                 std::string(role) + " property"};
+  };
+  if (role != "producer" && table_has(producer_table, key)) return not_here("producer");
+  if (role != "consumer" && std::ranges::find(consumer_keys, key) != consumer_keys.end()) {
+    return not_here("consumer");
+  }
+  for (const unsupported_key& entry : unsupported_keys) {
+    const bool matches =
+        entry.key.ends_with('.') ? std::string_view(key).starts_with(entry.key) : key == entry.key;
+    if (matches) return {key, key + " " + std::string(entry.why)};
+  }
+  std::vector<std::string_view> names;
+  for (const property<Config>& p : table) names.push_back(p.name);
+  std::string message = "unknown property " + quoted(key);
+  if (auto suggestion = closest_name(key, names)) {
+    message += " (did you mean " + quoted(*suggestion) + "?)";
+  }
+  return {key, std::move(message)};
+}
+
+// --- The engine -----------------------------------------------------------------------------
+
+// The keys the user gave, for rules that depend on whether a value was set or defaulted
+// (Java: AbstractConfig.originals().containsKey).
+using key_set = std::set<std::string, std::less<>>;
+
+template <class Config>
+std::optional<config_error> assign_properties(std::span<const property<Config>> table,
+                                              std::string_view role, const properties& given,
+                                              Config& config, key_set& given_keys) {
+  for (auto entry = given.begin(); entry != given.end(); ++entry) {
+    const std::string& key = entry->first;
+    const std::string& value = entry->second;
+    // The last of a repeated key wins, as in java.util.Properties.
+    const bool repeated_later =
+        std::any_of(entry + 1, given.end(), [&](const auto& later) { return later.first == key; });
+    if (repeated_later) continue;
+    const auto found = std::ranges::find(table, key, &property<Config>::name);
+    if (found == table.end()) return unknown_key_error(key, role, table);
+    if (auto error = found->assign(found->rule, trim(value), config)) {
+      return config_error{key, key + ": " + *error};
+    }
+    given_keys.insert(key);
+  }
+  for (const property<Config>& p : table) {
+    if (p.required && !given_keys.contains(p.name)) {
+      return config_error{std::string(p.name), std::string(p.name) + " is required"};
+    }
+  }
+  return std::nullopt;
+}
+
+template <class Config>
+std::vector<property_description> describe(std::span<const property<Config>> table) {
+  static constexpr auto type_name = [](value_kind kind) -> std::string_view {
+    switch (kind) {
+      case value_kind::boolean:
+        return "boolean";
+      case value_kind::int32:
+        return "int32";
+      case value_kind::int64:
+        return "int64";
+      case value_kind::duration:
+        return "ms";
+      case value_kind::string:
+        return "string";
+      case value_kind::optional_string:
+        return "string";
+      case value_kind::broker_list:
+        return "list";
+      case value_kind::choice:
+        return "enum";
+    }
+    return "?";
+  };
+  const Config defaults{};
+  std::vector<property_description> out;
+  for (const property<Config>& p : table) {
+    std::string allowed;
+    switch (p.kind) {
+      case value_kind::boolean:
+        allowed = "true, false";
+        break;
+      case value_kind::int32:
+      case value_kind::int64:
+      case value_kind::duration:
+        allowed = range_text(p.rule);
+        break;
+      case value_kind::string:
+        allowed = "at most " + std::to_string(p.rule.max) + " bytes";
+        break;
+      case value_kind::optional_string:
+        allowed = "non-empty, at most " + std::to_string(p.rule.max) + " bytes";
+        break;
+      case value_kind::broker_list:
+        allowed = "host:port[,host:port...], IPv6 as [::1]:9092";
+        break;
+      case value_kind::choice:
+        allowed = choices_text(p.rule);
+        break;
+    }
+    out.push_back({.name = p.name,
+                   .type = type_name(p.kind),
+                   .default_value = p.required ? std::nullopt : p.render(p.rule, defaults),
+                   .allowed = std::move(allowed),
+                   .doc = p.doc,
+                   .required = p.required});
+  }
+  return out;
+}
+
+template <class Config>
+properties render_all(std::span<const property<Config>> table, const Config& config) {
+  properties out;
+  for (const property<Config>& p : table) {
+    if (auto value = p.render(p.rule, config)) out.emplace_back(p.name, std::move(*value));
+  }
+  return out;
+}
+
+// --- Cross-field rules ----------------------------------------------------------------------
+
+std::string ms_text(milliseconds value) { return std::to_string(value.count()) + " ms"; }
+
+void apply_common_rules(common_config& config, const key_set& given) {
+  // CommonClientConfigs.postProcessReconnectBackoffConfigs: reconnect.backoff.ms given
+  // without reconnect.backoff.max.ms turns exponential reconnect backoff off.
+  if (given.contains("reconnect.backoff.ms") && !given.contains("reconnect.backoff.max.ms")) {
+    config.reconnect_backoff_max = config.reconnect_backoff;
+    config.warnings.push_back(
+        "reconnect.backoff.max.ms set to reconnect.backoff.ms (" +
+        ms_text(config.reconnect_backoff) +
+        "): only reconnect.backoff.ms was given, so reconnect backoff does not grow");
+  }
+  // CommonClientConfigs.warnDisablingExponentialBackoff: a start above the maximum makes the
+  // maximum a constant (ExponentialBackoff never exceeds it).
+  if (config.retry_backoff > config.retry_backoff_max) {
+    config.warnings.push_back("retry.backoff.ms (" + ms_text(config.retry_backoff) +
+                              ") is above retry.backoff.max.ms, so every retry waits " +
+                              ms_text(config.retry_backoff_max));
+  }
+  if (config.socket_connection_setup_timeout > config.socket_connection_setup_timeout_max) {
+    config.warnings.push_back("socket.connection.setup.timeout.ms (" +
+                              ms_text(config.socket_connection_setup_timeout) +
+                              ") is above socket.connection.setup.timeout.max.ms, so every "
+                              "connection attempt may take " +
+                              ms_text(config.socket_connection_setup_timeout_max));
+  }
+}
+
+// The most unacknowledged batches per partition the broker remembers for deduplication
+// (ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION_FOR_IDEMPOTENCE).
+constexpr std::int32_t max_in_flight_for_idempotence = 5;
+
+// ProducerConfig.postProcessAndValidateIdempotenceConfigs, step by step: with idempotence
+// on, retries == 0 or acks != all is an error when enable.idempotence was given, else
+// turns idempotence off; more than 5 in flight is an error either way (Java checks it
+// before turning idempotence off); a transactional.id needs idempotence.
+std::optional<config_error> apply_idempotence_rules(producer_config& config, const key_set& given) {
+  const bool idempotence_given = given.contains("enable.idempotence");
+  if (config.enable_idempotence) {
+    std::vector<std::string> conflicts;
+    if (config.retries == 0) {
+      if (idempotence_given) {
+        return config_error{"retries",
+                            "retries: 0 conflicts with enable.idempotence=true (the idempotent "
+                            "producer needs retries > 0)"};
+      }
+      conflicts.emplace_back("retries=0");
+    }
+    if (config.acks != required_acks::all) {
+      const std::string acks(
+          choice_name(one_of(acks_names, letter_case::exact), static_cast<int>(config.acks)));
+      if (idempotence_given) {
+        return config_error{"acks", "acks: " + acks +
+                                        " conflicts with enable.idempotence=true (the idempotent "
+                                        "producer needs acks=all)"};
+      }
+      conflicts.push_back("acks=" + acks);
+    }
+    if (config.max_in_flight_requests_per_connection > max_in_flight_for_idempotence) {
+      return config_error{
+          "max.in.flight.requests.per.connection",
+          "max.in.flight.requests.per.connection: " +
+              std::to_string(config.max_in_flight_requests_per_connection) +
+              " is above 5, the most the idempotent producer allows" +
+              (idempotence_given ? std::string() : std::string(" (idempotence is on by default)")) +
+              "; set enable.idempotence=false to allow more"};
+    }
+    if (!conflicts.empty()) {
+      config.enable_idempotence = false;
+      config.idempotence_disabled_reason =
+          join(conflicts, " and ", [](const std::string& s) { return s; });
+      config.warnings.push_back("idempotence turned off because of " +
+                                config.idempotence_disabled_reason +
+                                " (it needs acks=all and retries > 0); set "
+                                "enable.idempotence=false to say so");
+    }
+  }
+  if (config.transactional_id && !config.enable_idempotence) {
+    const std::string why =
+        config.idempotence_disabled_reason.empty()
+            ? std::string("enable.idempotence is false")
+            : "idempotence is off because of " + config.idempotence_disabled_reason;
+    return config_error{"transactional.id",
+                        "transactional.id needs the idempotent producer, but " + why};
+  }
+  return std::nullopt;
+}
+
+// KafkaProducer.configureDeliveryTimeout: delivery.timeout.ms must cover linger.ms +
+// request.timeout.ms (sum capped at 2^31-1, linger.ms first capped the same); an explicit
+// value below is an error, the default is raised to the sum.
+std::optional<config_error> apply_delivery_timeout_rule(producer_config& config,
+                                                        const key_set& given) {
+  const std::int64_t linger = std::min(config.linger.count(), int32_max);
+  const std::int64_t least = std::min(linger + config.request_timeout.count(), int32_max);
+  if (config.delivery_timeout.count() >= least) return std::nullopt;
+  if (given.contains("delivery.timeout.ms")) {
+    return config_error{"delivery.timeout.ms",
+                        "delivery.timeout.ms: " + std::to_string(config.delivery_timeout.count()) +
+                            " is less than linger.ms + request.timeout.ms (" +
+                            std::to_string(least) + ")"};
+  }
+  config.warnings.push_back("delivery.timeout.ms raised from " + ms_text(config.delivery_timeout) +
+                            " to linger.ms + request.timeout.ms (" + ms_text(milliseconds{least}) +
+                            ")");
+  config.delivery_timeout = milliseconds{least};
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string to_string(const broker_address& address) {
+  const bool ipv6 = address.host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
+}
+
+std::optional<config_error> parse_common_config(const properties& given, common_config& out) {
+  common_config config;
+  key_set given_keys;
+  if (auto error = assign_properties<common_config>(common_table, "common client", given, config,
+                                                    given_keys)) {
+    return error;
+  }
+  apply_common_rules(config, given_keys);
+  out = std::move(config);
+  return std::nullopt;
+}
+
+std::optional<config_error> parse_producer_config(const properties& given, producer_config& out) {
+  producer_config config;
+  key_set given_keys;
+  if (auto error = assign_properties<producer_config>(producer_table, "producer", given, config,
+                                                      given_keys)) {
+    return error;
+  }
+  // Java's order: ProducerConfig's post-processing, then KafkaProducer's constructor.
+  apply_common_rules(config, given_keys);
+  if (auto error = apply_idempotence_rules(config, given_keys)) return error;
+  if (auto error = apply_delivery_timeout_rule(config, given_keys)) return error;
+  out = std::move(config);
+  return std::nullopt;
+}
+
+std::vector<property_description> describe_common_config() {
+  return describe<common_config>(common_table);
+}
+
+std::vector<property_description> describe_producer_config() {
+  return describe<producer_config>(producer_table);
+}
+
+properties to_properties(const common_config& config) {
+  return render_all<common_config>(common_table, config);
+}
+
+properties to_properties(const producer_config& config) {
+  return render_all<producer_config>(producer_table, config);
+}
+
+}  // namespace kwire::client
