@@ -337,6 +337,11 @@ void connection::close(std::error_code reason) {
     connect_handler_.reset();
     asio::post(executor_, [h = std::move(handler), reason]() mutable { h(reason); });
   }
+  if (closed_listener_) {
+    auto listener = std::move(closed_listener_);
+    closed_listener_.reset();
+    asio::post(executor_, [l = std::move(listener), reason]() mutable { l(reason); });
+  }
 }
 
 }  // namespace kwire::client

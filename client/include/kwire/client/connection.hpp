@@ -92,6 +92,10 @@ class connection : public std::enable_shared_from_this<connection> {
   std::optional<std::int16_t> version_for(std::int16_t api_key) const noexcept;
   version_range broker_versions(std::int16_t api_key) const noexcept;
 
+  // Called once, with the reason, when the connection closes for any reason (also after
+  // a failed connect). One listener; a later call replaces it.
+  void on_closed(connect_handler listener) { closed_listener_ = std::move(listener); }
+
   // Fails every queued and in-flight request with `reason` and closes the socket.
   void close(std::error_code reason = make_error_code(errc::shut_down));
 
@@ -144,6 +148,7 @@ class connection : public std::enable_shared_from_this<connection> {
   state state_ = state::idle;
   std::error_code close_reason_;
   connect_handler connect_handler_;
+  connect_handler closed_listener_;
   std::int32_t next_correlation_id_ = 1;
 
   // Requests encoded into `pending_bytes_`, not yet handed to the socket.
