@@ -248,7 +248,7 @@ void cluster::handle_metadata(std::error_code ec, const response_frame& frame) {
   for (const auto& b : response.brokers) {
     metadata_.brokers.push_back({b.node_id, b.host, static_cast<std::uint16_t>(b.port), b.rack});
     auto& n = nodes_[b.node_id];
-    const broker_address address{b.node_id, b.host, static_cast<std::uint16_t>(b.port)};
+    const broker_endpoint address{b.node_id, b.host, static_cast<std::uint16_t>(b.port)};
     if (n.address.host != address.host || n.address.port != address.port) {
       if (n.conn) n.conn->close(make_error_code(errc::connection_closed));
       n = node{};

@@ -25,18 +25,18 @@ std::int32_t load_be32(const std::uint8_t* p) noexcept {
 
 }  // namespace
 
-std::string broker_address::host_port() const {
+std::string broker_endpoint::host_port() const {
   const bool ipv6 = host.find(':') != std::string::npos;
   return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 std::shared_ptr<connection> connection::create(asio::any_io_executor executor,
-                                               broker_address address, connection_options options) {
+                                               broker_endpoint address, connection_options options) {
   return std::shared_ptr<connection>(
       new connection(std::move(executor), std::move(address), std::move(options)));
 }
 
-connection::connection(asio::any_io_executor executor, broker_address address,
+connection::connection(asio::any_io_executor executor, broker_endpoint address,
                        connection_options options)
     : executor_(std::move(executor)),
       address_(std::move(address)),

@@ -64,7 +64,7 @@ struct cluster_metadata {
 };
 
 struct cluster_options {
-  std::vector<broker_address> bootstrap;
+  std::vector<broker_endpoint> bootstrap;
   connection_options connection;
   std::chrono::milliseconds reconnect_backoff{50};
   std::chrono::milliseconds reconnect_backoff_max{1000};
@@ -107,7 +107,7 @@ class cluster : public std::enable_shared_from_this<cluster> {
 
  private:
   struct node {
-    broker_address address;
+    broker_endpoint address;
     std::shared_ptr<connection> conn;
     int failures = 0;
     std::chrono::steady_clock::time_point next_attempt{};

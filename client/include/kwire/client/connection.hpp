@@ -33,7 +33,7 @@ namespace kwire::client {
 
 namespace asio = boost::asio;
 
-struct broker_address {
+struct broker_endpoint {
   std::int32_t node_id = -1;  // -1 for a bootstrap server not yet known by id
   std::string host;
   std::uint16_t port = 0;
@@ -73,7 +73,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   enum class state : std::uint8_t { idle, connecting, negotiating, ready, closed };
 
-  static std::shared_ptr<connection> create(asio::any_io_executor executor, broker_address address,
+  static std::shared_ptr<connection> create(asio::any_io_executor executor, broker_endpoint address,
                                             connection_options options);
   ~connection();
 
@@ -101,7 +101,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   state current_state() const noexcept { return state_; }
   bool ready() const noexcept { return state_ == state::ready; }
-  const broker_address& address() const noexcept { return address_; }
+  const broker_endpoint& address() const noexcept { return address_; }
   const asio::any_io_executor& get_executor() const noexcept { return executor_; }
   // Requests written or waiting for their response.
   std::size_t in_flight() const noexcept { return in_flight_.size() + queued_.size(); }
@@ -118,7 +118,7 @@ class connection : public std::enable_shared_from_this<connection> {
     response_handler handler;
   };
 
-  connection(asio::any_io_executor executor, broker_address address, connection_options options);
+  connection(asio::any_io_executor executor, broker_endpoint address, connection_options options);
 
   using encoder =
       detail::unique_function<std::error_code(std::vector<std::uint8_t>&, std::int32_t)>;
@@ -138,7 +138,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void finish_connect(std::error_code ec);
 
   asio::any_io_executor executor_;
-  broker_address address_;
+  broker_endpoint address_;
   connection_options options_;
   asio::ip::tcp::socket socket_;
   asio::ip::tcp::resolver resolver_;
