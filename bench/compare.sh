@@ -123,6 +123,10 @@ BROKER_DIR=
 RUN_ID=$(date -u +%H%M%S)
 cleanup() {
   local rc=$?
+  if [[ -z ${REPORTED:-} && -s ${JSONL:-} ]]; then
+    cp -- "$JSONL" "$OUT/$(date -u +%F)-partial.jsonl" \
+      && log "stopped early: the results so far are in $OUT/$(date -u +%F)-partial.jsonl"
+  fi
   if [[ -n $BROKER_DIR ]]; then
     log "stopping the broker"
     "$KAFKA_LOCAL" down --dir "$BROKER_DIR" >/dev/null 2>&1 || log "could not stop the broker in $BROKER_DIR"
@@ -281,7 +285,7 @@ else:
     r.update(msgs=msgs, failed=max(n - msgs, 0), bytes=int(mb * 2**20), secs=secs,
              msgs_per_s=msgs / secs if secs else 0, mb_per_s=mb / secs if secs else 0,
              p50_ms=-1, p99_ms=-1, p999_ms=-1)
-print(json.dumps(r))
+print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}))
 EOF
 }
 
@@ -394,7 +398,9 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 # ------------------------------------------------------------------ report
 
 section=$(IFS=-; echo "${modes_run[*]:-produce}")
-base=$OUT/$(date -u +%F)-$section$( ((QUICK)) && echo -quick)
+suffix=
+((QUICK)) && suffix=-quick
+base=$OUT/$(date -u +%F)-$section$suffix
 cp -- "$JSONL" "$base.jsonl"
 {
   echo "started=$date_start"
@@ -425,5 +431,6 @@ else
   log "gnuplot is missing: no chart (add gnuplot-nox to scripts/setup.sh's package list)"
   rm -f -- "$base.gnuplot" "$base".*.dat
 fi
+REPORTED=1
 log "table: $base.md"
 cat -- "$base.md"
