@@ -70,8 +70,7 @@ class fake_broker {
   using script = std::function<fake_action(const fake_request&)>;
 
   fake_broker(asio::io_context& io, script s)
-      : io_(io),
-        acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+      : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
         script_(std::move(s)) {
     accept();
   }
@@ -172,7 +171,6 @@ class fake_broker {
   bool script_api_versions_ = false;
 
  private:
-  asio::io_context& io_;
   tcp::acceptor acceptor_;
   script script_;
   int accepted_ = 0;
