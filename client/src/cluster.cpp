@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
+#include "kwire/client/detail/backoff.hpp"
 #include "kwire/protocol/messages.hpp"
 
 namespace kwire::client {
@@ -80,14 +81,8 @@ void cluster::schedule_refresh(std::chrono::milliseconds delay) {
 }
 
 std::chrono::milliseconds cluster::backoff(int failures) {
-  // reconnect.backoff.ms doubled per consecutive failure up to reconnect.backoff.max.ms,
-  // with +-20% jitter so that many clients do not reconnect in lockstep.
-  auto base = options_.reconnect_backoff.count();
-  for (int i = 1; i < failures && base < options_.reconnect_backoff_max.count(); ++i) base *= 2;
-  base = std::min<std::int64_t>(base, options_.reconnect_backoff_max.count());
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  return std::chrono::milliseconds(
-      static_cast<std::int64_t>(static_cast<double>(base) * jitter(random_)));
+  return detail::jittered_backoff(options_.reconnect_backoff, options_.reconnect_backoff_max,
+                                  failures, random_);
 }
 
 void cluster::connect(std::int32_t node_id, node& n) {

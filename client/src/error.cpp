@@ -61,6 +61,11 @@ bool is_retriable(std::error_code ec) noexcept {
         return false;
     }
   }
+  // Network failures reported by the OS: the broker may be back, or another one leads.
+  for (auto e : {std::errc::connection_reset, std::errc::connection_refused, std::errc::broken_pipe,
+                 std::errc::connection_aborted, std::errc::timed_out, std::errc::host_unreachable,
+                 std::errc::network_unreachable, std::errc::network_down, std::errc::not_connected})
+    if (ec == e) return true;
   return protocol::is_retriable(ec);
 }
 

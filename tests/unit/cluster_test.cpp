@@ -12,16 +12,10 @@ namespace kp = kwire::protocol;
 using kwire::test::fake_action;
 using kwire::test::fake_broker;
 using kwire::test::fake_request;
+using kwire::test::run_until;
 using namespace std::chrono_literals;
 
 namespace {
-
-template <class Pred>
-void run_until(boost::asio::io_context& io, Pred done, std::chrono::milliseconds bound = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + bound;
-  io.restart();
-  while (!done() && std::chrono::steady_clock::now() < deadline) io.run_for(5ms);
-}
 
 std::uint16_t dead_port(boost::asio::io_context& io) {
   boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});

@@ -14,6 +14,7 @@ namespace kp = kwire::protocol;
 using kwire::test::fake_action;
 using kwire::test::fake_broker;
 using kwire::test::fake_request;
+using kwire::test::run_until;
 using namespace std::chrono_literals;
 
 namespace {
@@ -24,14 +25,6 @@ kc::connection_options fast_options() {
   o.request_timeout = 2s;
   o.connect_timeout = 2s;
   return o;
-}
-
-// Runs the io_context until `done` or a generous bound (the test then fails, never hangs).
-template <class Pred>
-void run_until(boost::asio::io_context& io, Pred done, std::chrono::milliseconds bound = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + bound;
-  io.restart();
-  while (!done() && std::chrono::steady_clock::now() < deadline) io.run_for(10ms);
 }
 
 fake_action metadata_reply(const fake_request& r) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/asio.hpp>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -63,6 +64,17 @@ inline reply_body api_versions_reply(const fake_request& request) {
     entry.max_version = api.max_version;
   }
   return reply(response, request.api_version);
+}
+
+// Runs the io_context until `done` or the bound passes (the test then fails on its own
+// checks, never hangs).
+template <class Pred>
+void run_until(asio::io_context& io, Pred done,
+               std::chrono::milliseconds bound = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  io.restart();
+  while (!done() && std::chrono::steady_clock::now() < deadline)
+    io.run_for(std::chrono::milliseconds(5));
 }
 
 class fake_broker {

@@ -1,0 +1,166 @@
+// The Kafka producer: per-partition batching (linger.ms, batch.size), a hard memory bound
+// (buffer.memory), idempotence (producer id, per-partition sequences, epoch bump), retries
+// in order, and a delivery report per record.
+//
+//   kwire::client::producer p(io.get_executor(), config);
+//   p.send({.topic = "t", .key = k, .value = v}, [](std::error_code ec, const delivery_report& r)
+//   {...}); co_await p.async_send(record, asio::use_awaitable);   // or use_future, or a callback
+//   p.flush();  p.close(5s);
+//
+// Threading: send() may be called from any thread. Everything else happens on a strand of
+// the executor given to the constructor, and delivery callbacks run there, in order per
+// partition. No thread is created; the application runs the io_context.
+//
+// Records are copied once, into their batch; the record's spans need to live only during
+// send(). No allocation per record once batches have reached their working size.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <system_error>
+
+#include "kwire/client/config.hpp"
+#include "kwire/client/detail/unique_function.hpp"
+#include "kwire/client/error.hpp"
+#include "kwire/client/partitioner.hpp"
+#include "kwire/protocol/record_batch.hpp"
+
+namespace kwire::client {
+
+namespace asio = boost::asio;
+
+struct producer_record {
+  // Every member has an initializer, so designated initializers may leave any out.
+  std::string_view topic{};
+  std::int32_t partition = -1;  // -1: the partitioner decides
+  protocol::optional_bytes key{};
+  protocol::optional_bytes value{};
+  std::span<const protocol::header_view> headers{};
+  std::int64_t timestamp = -1;  // CreateTime in ms; -1: now
+};
+
+struct delivery_report {
+  std::string_view topic;  // valid as long as the producer
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;     // -1 when unknown (acks=0, or an error)
+  std::int64_t timestamp = -1;  // the record's CreateTime, or the broker's LogAppendTime
+};
+
+using delivery_callback =
+    detail::unique_function<void(std::error_code, const delivery_report&), 48>;
+
+namespace detail {
+class producer_impl;
+}
+
+class producer {
+ public:
+  // The configuration comes from parse_producer_config(); it is not validated again.
+  producer(asio::any_io_executor executor, producer_config config);
+  // Starts a close without waiting: records not yet delivered fail with shut_down. The
+  // shutdown runs on the io_context, which must run afterwards for it to complete and free
+  // the producer's memory (prefer async_close, then destroy).
+  ~producer();
+  producer(const producer&) = delete;
+  producer& operator=(const producer&) = delete;
+
+  // Appends the record to its partition's batch; `callback` runs once with the outcome, on
+  // the producer's strand. An error returned here means the record was not accepted and the
+  // callback will not run: record_too_large, no_such_partition (a known topic without that
+  // partition), buffer_exhausted (buffer.memory full for max.block.ms; immediately when
+  // called on the producer's strand, which must not block), shut_down.
+  std::error_code send(const producer_record& record, delivery_callback callback);
+
+  // send() with an Asio completion token; signature void(error_code, delivery_report).
+  template <class Token>
+  auto async_send(const producer_record& record, Token&& token);
+
+  // Sends every batch now (ignores linger.ms) and completes when every record given to
+  // send() before the call has completed. Signature void().
+  template <class Token>
+  auto async_flush(Token&& token);
+  // Blocking flush: needs another thread running the io_context; never from its threads.
+  void flush();
+
+  // Stops accepting records, delivers what it can within `timeout`, fails the rest with
+  // shut_down, and closes the connections. Signature void().
+  template <class Token>
+  auto async_close(std::chrono::milliseconds timeout, Token&& token);
+  // Blocking close: needs another thread running the io_context; never from its threads.
+  void close(std::chrono::milliseconds timeout);
+
+  const producer_config& config() const noexcept;
+  // Bytes of buffer.memory in use (batches and records waiting for metadata).
+  std::int64_t buffered_bytes() const noexcept;
+  // Use a custom partitioner for records that name no partition (before the first send).
+  void set_partitioner(std::shared_ptr<partitioner> custom);
+
+ private:
+  void start_flush(detail::unique_function<void()> done);
+  void start_close(std::chrono::milliseconds timeout, detail::unique_function<void()> done);
+
+  std::shared_ptr<detail::producer_impl> impl_;
+};
+
+template <class Token>
+auto producer::async_send(const producer_record& record, Token&& token) {
+  return asio::async_initiate<Token, void(std::error_code, delivery_report)>(
+      [this, &record](auto handler) {
+        // The handler runs on its own associated executor (the caller's, typically).
+        auto work = asio::make_work_guard(asio::get_associated_executor(handler));
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        auto complete = [shared, work = std::move(work)](std::error_code ec,
+                                                         const delivery_report& report) mutable {
+          auto ex = work.get_executor();
+          asio::dispatch(ex, [shared, ec, report]() mutable { (*shared)(ec, report); });
+          work.reset();
+        };
+        if (auto ec = send(record, std::move(complete))) {
+          // Not accepted: complete with the error.
+          delivery_report report{record.topic, record.partition, -1, -1};
+          auto ex = asio::get_associated_executor(*shared);
+          asio::dispatch(ex, [shared, ec, report]() mutable { (*shared)(ec, report); });
+        }
+      },
+      token);
+}
+
+template <class Token>
+auto producer::async_flush(Token&& token) {
+  return asio::async_initiate<Token, void()>(
+      [this](auto handler) {
+        auto work = asio::make_work_guard(asio::get_associated_executor(handler));
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        start_flush([shared, work = std::move(work)]() mutable {
+          auto ex = work.get_executor();
+          asio::dispatch(ex, [shared]() mutable { (*shared)(); });
+          work.reset();
+        });
+      },
+      token);
+}
+
+template <class Token>
+auto producer::async_close(std::chrono::milliseconds timeout, Token&& token) {
+  return asio::async_initiate<Token, void()>(
+      [this, timeout](auto handler) {
+        auto work = asio::make_work_guard(asio::get_associated_executor(handler));
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        start_close(timeout, [shared, work = std::move(work)]() mutable {
+          auto ex = work.get_executor();
+          asio::dispatch(ex, [shared]() mutable { (*shared)(); });
+          work.reset();
+        });
+      },
+      token);
+}
+
+}  // namespace kwire::client

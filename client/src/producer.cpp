@@ -1,0 +1,977 @@
+// The producer: the accumulator (send() from any thread, under one mutex) and the sender (on
+// the strand: drains ready batches per broker into Produce requests, handles responses,
+// retries in sequence order, idempotence).
+//
+// Lock rule: mutex_ guards every topic/partition/batch queue, the memory count and the pool.
+// Batches taken out of a queue for sending ("in flight") are touched by the strand only.
+// Callbacks run on the strand with mutex_ released.
+#include "kwire/client/producer.hpp"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <random>
+
+#include "kwire/client/cluster.hpp"
+#include "kwire/client/detail/backoff.hpp"
+#include "kwire/protocol/messages.hpp"
+
+namespace kwire::client {
+namespace detail {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using protocol::broker_error;
+
+std::int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool is(std::error_code ec, broker_error e) { return ec == protocol::make_error_code(e); }
+
+// Errors after which the partition's leader may have moved: refresh metadata before retrying.
+bool suggests_stale_metadata(std::error_code ec) {
+  return is(ec, broker_error::not_leader_or_follower) ||
+         is(ec, broker_error::unknown_topic_or_partition) ||
+         is(ec, broker_error::leader_not_available) || is(ec, broker_error::fenced_leader_epoch) ||
+         is(ec, broker_error::kafka_storage_error) || ec.category() == client_category();
+}
+
+}  // namespace
+
+struct topic_state;
+
+struct batch {
+  topic_state* topic = nullptr;
+  std::int32_t partition = -1;
+  protocol::record_batch_builder builder;
+  std::vector<delivery_callback> callbacks;
+  std::vector<std::int64_t> timestamps;
+  clock::time_point created{};
+  std::uint64_t generation = 0;  // flush generation at creation
+  std::int64_t reserved = 0;     // bytes counted against buffer.memory
+  int attempts = 0;
+  clock::time_point retry_at{};
+  std::int32_t base_sequence = -1;  // -1: not assigned (assigned at the first drain)
+  bool full = false;                // a record did not fit: send without waiting for linger
+};
+
+struct partition_state {
+  std::deque<batch*> queue;        // oldest first; the back is open for appends unless full
+  std::int32_t in_flight = 0;      // batches in Produce requests (strand)
+  std::int32_t next_sequence = 0;  // (strand)
+  std::int32_t leader = -1;
+};
+
+// A record that arrived before its topic's metadata: kept in its encoded form until the
+// partition count is known.
+struct pending_record {
+  topic_state* topic = nullptr;
+  std::size_t offset = 0;     // into topic_state::pending_bytes
+  std::int64_t reserved = 0;  // bytes of buffer.memory; 0 once released
+  std::int32_t partition = -1;
+  std::int64_t timestamp = 0;
+  clock::time_point created{};
+  std::uint64_t generation = 0;
+  delivery_callback callback;
+};
+
+struct topic_state {
+  explicit topic_state(std::string n, std::int32_t batch_size)
+      : name(std::move(n)), sticky(batch_size) {}
+  std::string name;
+  protocol::uuid topic_id{};
+  std::int32_t partition_count = -1;  // -1: no metadata yet
+  std::error_code error;              // last topic-level error from metadata
+  std::vector<partition_state> partitions;
+  std::vector<std::int32_t> with_leader;
+  sticky_partition_state sticky;
+  std::vector<std::uint8_t> pending_bytes;
+  std::deque<pending_record> pending;
+};
+
+class producer_impl : public std::enable_shared_from_this<producer_impl> {
+ public:
+  producer_impl(asio::any_io_executor executor, producer_config config)
+      : config_(std::move(config)),
+        strand_(asio::make_strand(std::move(executor))),
+        timer_(strand_),
+        random_(std::random_device{}()) {
+    cluster_options options;
+    for (const auto& a : config_.bootstrap_servers)
+      options.bootstrap.push_back({-1, a.host, a.port});
+    options.connection.client_id = config_.client_id;
+    options.connection.request_timeout = config_.request_timeout;
+    options.connection.connect_timeout = config_.socket_connection_setup_timeout;
+    options.connection.send_buffer_bytes = config_.send_buffer_bytes;
+    options.connection.receive_buffer_bytes = config_.receive_buffer_bytes;
+    options.reconnect_backoff = config_.reconnect_backoff;
+    options.reconnect_backoff_max = config_.reconnect_backoff_max;
+    options.retry_backoff = config_.retry_backoff;
+    options.metadata_max_age = config_.metadata_max_age;
+    cluster_ = cluster::create(strand_, std::move(options));
+    idempotent_ = config_.enable_idempotence;
+    batch_options_.codec = config_.compression_type;
+    if (config_.compression_type == protocol::compression::zstd)
+      batch_options_.compression_level = config_.compression_zstd_level;
+    else if (config_.compression_type == protocol::compression::gzip &&
+             config_.compression_gzip_level >= 0)
+      batch_options_.compression_level = config_.compression_gzip_level;
+  }
+
+  void start() {
+    auto self = shared_from_this();
+    cluster_->on_metadata([weak = weak_from_this()](const cluster_metadata& m) {
+      if (auto self = weak.lock()) self->on_metadata(m);
+    });
+    cluster_->on_connection([weak = weak_from_this()](std::int32_t, std::error_code) {
+      if (auto self = weak.lock()) self->drain();
+    });
+    asio::post(strand_, [self] { self->cluster_->start(); });
+  }
+
+  const producer_config& config() const noexcept { return config_; }
+  std::int64_t buffered_bytes() const {
+    std::lock_guard lock(mutex_);
+    return memory_used_;
+  }
+  void set_partitioner(std::shared_ptr<partitioner> p) {
+    std::lock_guard lock(mutex_);
+    custom_partitioner_ = std::move(p);
+  }
+
+  // ---------------------------------------------------------------- accumulator
+
+  std::error_code send(const producer_record& record, delivery_callback& callback) {
+    const std::int64_t timestamp = record.timestamp >= 0 ? record.timestamp : wall_clock_ms();
+    const auto record_size =
+        size_probe_.encoded_record_size(timestamp, record.key, record.value, record.headers);
+    if (record_size + protocol::record_batch_header_size >
+        static_cast<std::size_t>(config_.max_request_size))
+      return make_error_code(errc::record_too_large);
+    const bool on_strand = strand_.running_in_this_thread();
+    std::unique_lock lock(mutex_);
+    if (closing_) return make_error_code(errc::shut_down);
+    topic_state& topic = topic_locked(record.topic);
+    if (topic.partition_count < 0) {
+      return hold_pending_locked(lock, topic, record, timestamp, record_size, callback, !on_strand);
+    }
+    std::int32_t partition = record.partition;
+    if (partition >= topic.partition_count) return make_error_code(errc::no_such_partition);
+    bool sticky = false;
+    if (partition < 0) {
+      const topic_partitions parts{topic.partition_count, topic.with_leader};
+      if (custom_partitioner_) {
+        partition = custom_partitioner_->partition(topic.name, record.key, record.value, parts);
+        if (partition < 0 || partition >= topic.partition_count)
+          return make_error_code(errc::no_such_partition);
+      } else {
+        const auto choice = built_in_partition(record.key, config_.partitioner_ignore_keys,
+                                               topic.sticky, parts, random_);
+        partition = choice.partition;
+        sticky = choice.sticky;
+      }
+    }
+    auto ec =
+        append_locked(lock, topic, partition, timestamp, record.key, record.value, record.headers,
+                      record_size, callback, !on_strand, clock::now(), generation_);
+    if (!ec && sticky) {
+      const topic_partitions parts{topic.partition_count, topic.with_leader};
+      topic.sticky.record_appended(partition, static_cast<std::int32_t>(record_size), parts,
+                                   random_);
+    }
+    return ec;
+  }
+
+  // ---------------------------------------------------------------- flush and close
+
+  void start_flush(unique_function<void()> done) {
+    asio::post(strand_, [self = shared_from_this(), d = std::move(done)]() mutable {
+      std::uint64_t target;
+      {
+        std::lock_guard lock(self->mutex_);
+        target = self->generation_++;
+      }
+      self->flush_waiters_.push_back({target, std::move(d)});
+      self->check_flush_waiters();
+      self->drain();
+    });
+  }
+
+  // Stops accepting records; delivers what it can within `timeout` (a flush), then fails the
+  // rest and closes the connections; then `done`.
+  void close_async(std::chrono::milliseconds timeout, unique_function<void()> done) {
+    {
+      std::lock_guard lock(mutex_);
+      closing_ = true;
+      memory_freed_.notify_all();  // senders blocked on buffer.memory give up
+    }
+    asio::post(strand_, [self = shared_from_this(), timeout, d = std::move(done)]() mutable {
+      struct close_state {
+        unique_function<void()> done;
+        bool finished = false;
+      };
+      auto state = std::make_shared<close_state>(close_state{std::move(d)});
+      auto finish = [self, state] {
+        if (state->finished) return;
+        state->finished = true;
+        self->shut_down();
+        if (state->done) state->done();
+      };
+      if (self->closed_) return finish();
+      std::uint64_t target;
+      {
+        std::lock_guard lock(self->mutex_);
+        target = self->generation_++;
+      }
+      self->flush_waiters_.push_back({target, finish});
+      auto timer = std::make_shared<asio::steady_timer>(self->strand_, timeout);
+      timer->async_wait([timer, finish](boost::system::error_code) mutable { finish(); });
+      self->check_flush_waiters();
+      self->drain();
+    });
+  }
+
+  // Fails everything not yet delivered; closes the connections. Strand.
+  void shut_down() {
+    std::vector<std::pair<batch*, std::error_code>> failed;
+    std::vector<pending_record> failed_pending;
+    {
+      std::lock_guard lock(mutex_);
+      closing_ = true;
+      closed_ = true;
+      for (auto& [name, topic] : topics_) {
+        for (auto& p : topic->partitions) {
+          for (auto* b : p.queue) failed.emplace_back(b, make_error_code(errc::shut_down));
+          p.queue.clear();
+        }
+        for (auto& r : topic->pending) failed_pending.push_back(std::move(r));
+        topic->pending.clear();
+      }
+    }
+    for (auto& [b, ec] : failed) fail_batch(b, ec, {});
+    for (auto& r : failed_pending) fail_pending(r, make_error_code(errc::shut_down));
+    // In-flight batches complete with shut_down from the connections' close.
+    timer_.cancel();
+    cluster_->close();
+    auto waiters = std::move(flush_waiters_);
+    flush_waiters_.clear();
+    for (auto& w : waiters) w.done();
+  }
+
+ private:
+  struct flush_waiter {
+    std::uint64_t generation;
+    unique_function<void()> done;
+  };
+
+  topic_state& topic_locked(std::string_view name) {
+    auto it = topics_.find(name);
+    if (it != topics_.end()) return *it->second;
+    auto& t = topics_[std::string(name)];
+    t = std::make_unique<topic_state>(std::string(name), config_.batch_size);
+    asio::post(strand_, [self = shared_from_this(), n = std::string(name)] {
+      self->cluster_->want_topic(n);
+    });
+    return *t;
+  }
+
+  // Waits (off the strand) until `bytes` fit in buffer.memory, then counts them.
+  std::error_code reserve_locked(std::unique_lock<std::mutex>& lock, std::int64_t bytes,
+                                 bool may_block) {
+    if (memory_used_ + bytes > config_.buffer_memory) {
+      if (bytes > config_.buffer_memory) return make_error_code(errc::record_too_large);
+      if (!may_block) return make_error_code(errc::buffer_exhausted);
+      const auto deadline = clock::now() + config_.max_block;
+      while (memory_used_ + bytes > config_.buffer_memory) {
+        if (memory_freed_.wait_until(lock, deadline) == std::cv_status::timeout &&
+            memory_used_ + bytes > config_.buffer_memory)
+          return make_error_code(errc::buffer_exhausted);
+        if (closing_) return make_error_code(errc::shut_down);
+      }
+    }
+    memory_used_ += bytes;
+    return {};
+  }
+
+  void release_locked(std::int64_t bytes) {
+    memory_used_ -= bytes;
+    memory_freed_.notify_all();
+  }
+
+  batch* new_batch_locked() {
+    batch* b;
+    if (!pool_.empty()) {
+      b = pool_.back();
+      pool_.pop_back();
+      b->builder.reset(batch_options_);
+    } else {
+      owned_.push_back(std::make_unique<batch>());
+      b = owned_.back().get();
+      b->builder.reset(batch_options_);
+    }
+    b->callbacks.clear();
+    b->timestamps.clear();
+    b->attempts = 0;
+    b->base_sequence = -1;
+    b->full = false;
+    return b;
+  }
+
+  std::error_code append_locked(std::unique_lock<std::mutex>& lock, topic_state& topic,
+                                std::int32_t partition, std::int64_t timestamp,
+                                const protocol::optional_bytes& key,
+                                const protocol::optional_bytes& value,
+                                std::span<const protocol::header_view> headers,
+                                std::size_t record_size, delivery_callback& callback,
+                                bool may_block, clock::time_point created,
+                                std::uint64_t generation) {
+    auto* p = &topic.partitions[static_cast<std::size_t>(partition)];
+    batch* open = p->queue.empty() ? nullptr : p->queue.back();
+    bool wake_now = false;
+    if (open && open->builder.size_in_bytes() + record_size >
+                    static_cast<std::size_t>(std::max(config_.batch_size, 1))) {
+      if (open->builder.empty()) {
+        // An empty batch can take one record of any size allowed by max.request.size.
+      } else {
+        open->full = true;
+        open = nullptr;
+        wake_now = true;
+      }
+    }
+    if (!open) {
+      const auto reserve = static_cast<std::int64_t>(
+          std::max<std::size_t>(static_cast<std::size_t>(config_.batch_size),
+                                record_size + protocol::record_batch_header_size));
+      if (auto ec = reserve_locked(lock, reserve, may_block)) return ec;
+      if (closing_) {
+        release_locked(reserve);
+        return make_error_code(errc::shut_down);
+      }
+      // The wait above may have let other threads change the queue.
+      p = &topic.partitions[static_cast<std::size_t>(partition)];
+      open = new_batch_locked();
+      open->topic = &topic;
+      open->partition = partition;
+      open->reserved = reserve;
+      open->created = created;
+      open->generation = generation;
+      p->queue.push_back(open);
+      ++incomplete_[generation];
+      wake_now = true;  // the sender arms the linger timer for it
+    }
+    open->builder.append(timestamp, key, value, headers);
+    open->callbacks.push_back(std::move(callback));
+    open->timestamps.push_back(timestamp);
+    if (open->builder.size_in_bytes() >= static_cast<std::size_t>(config_.batch_size)) {
+      open->full = true;
+      wake_now = true;
+    }
+    if (wake_now) wake();
+    return {};
+  }
+
+  // Pending record layout: key, value (int32 length, -1 = null, bytes), int32 header count,
+  // headers (key: int32 length + bytes; value as above).
+  static void put_bytes(std::vector<std::uint8_t>& out, const protocol::optional_bytes& b) {
+    const std::int32_t len = b ? static_cast<std::int32_t>(b->size()) : -1;
+    const auto at = out.size();
+    out.resize(at + 4);
+    std::memcpy(out.data() + at, &len, 4);
+    if (b) out.insert(out.end(), b->begin(), b->end());
+  }
+  static protocol::optional_bytes get_bytes(const std::uint8_t*& pos) {
+    std::int32_t len;
+    std::memcpy(&len, pos, 4);
+    pos += 4;
+    if (len < 0) return std::nullopt;
+    std::span<const std::uint8_t> out(pos, static_cast<std::size_t>(len));
+    pos += len;
+    return out;
+  }
+
+  std::error_code hold_pending_locked(std::unique_lock<std::mutex>& lock, topic_state& topic,
+                                      const producer_record& record, std::int64_t timestamp,
+                                      std::size_t record_size, delivery_callback& callback,
+                                      bool may_block) {
+    if (auto ec = reserve_locked(lock, static_cast<std::int64_t>(record_size), may_block))
+      return ec;
+    pending_record r;
+    r.topic = &topic;
+    r.reserved = static_cast<std::int64_t>(record_size);
+    r.offset = topic.pending_bytes.size();
+    r.partition = record.partition;
+    r.timestamp = timestamp;
+    r.created = clock::now();
+    r.generation = generation_;
+    r.callback = std::move(callback);
+    put_bytes(topic.pending_bytes, record.key);
+    put_bytes(topic.pending_bytes, record.value);
+    const auto count = static_cast<std::int32_t>(record.headers.size());
+    const auto at = topic.pending_bytes.size();
+    topic.pending_bytes.resize(at + 4);
+    std::memcpy(topic.pending_bytes.data() + at, &count, 4);
+    for (const auto& h : record.headers) {
+      put_bytes(topic.pending_bytes,
+                std::span(reinterpret_cast<const std::uint8_t*>(h.key.data()), h.key.size()));
+      put_bytes(topic.pending_bytes, h.value);
+    }
+    topic.pending.push_back(std::move(r));
+    ++incomplete_[generation_];
+    return {};
+  }
+
+  // Moves a topic's pending records into batches once its partitions are known. Returns the
+  // records that cannot be placed, with their errors. Strand, lock held.
+  void place_pending_locked(std::unique_lock<std::mutex>& lock, topic_state& topic,
+                            std::vector<std::pair<pending_record, std::error_code>>& failed) {
+    std::vector<protocol::header_view> headers;
+    while (!topic.pending.empty()) {
+      pending_record r = std::move(topic.pending.front());
+      topic.pending.pop_front();
+      const std::uint8_t* pos = topic.pending_bytes.data() + r.offset;
+      const auto key = get_bytes(pos);
+      const auto value = get_bytes(pos);
+      std::int32_t count;
+      std::memcpy(&count, pos, 4);
+      pos += 4;
+      headers.clear();
+      for (std::int32_t i = 0; i < count; ++i) {
+        const auto hk = get_bytes(pos);
+        const auto hv = get_bytes(pos);
+        headers.push_back(
+            {std::string_view(reinterpret_cast<const char*>(hk->data()), hk->size()), hv});
+      }
+      const auto size = size_probe_.encoded_record_size(r.timestamp, key, value, headers);
+      release_locked(r.reserved);
+      r.reserved = 0;
+      std::int32_t partition = r.partition;
+      if (partition >= topic.partition_count) {
+        failed.emplace_back(std::move(r), make_error_code(errc::no_such_partition));
+        continue;
+      }
+      bool sticky = false;
+      const topic_partitions parts{topic.partition_count, topic.with_leader};
+      if (partition < 0) {
+        if (custom_partitioner_) {
+          partition = custom_partitioner_->partition(topic.name, key, value, parts);
+        } else {
+          const auto choice = built_in_partition(key, config_.partitioner_ignore_keys, topic.sticky,
+                                                 parts, random_);
+          partition = choice.partition;
+          sticky = choice.sticky;
+        }
+        if (partition < 0 || partition >= topic.partition_count) {
+          failed.emplace_back(std::move(r), make_error_code(errc::no_such_partition));
+          continue;
+        }
+      }
+      if (auto ec = append_locked(lock, topic, partition, r.timestamp, key, value, headers, size,
+                                  r.callback, false, r.created, r.generation)) {
+        failed.emplace_back(std::move(r), ec);
+        continue;
+      }
+      decrement_incomplete_locked(r.generation);  // now counted with its batch
+      if (sticky)
+        topic.sticky.record_appended(partition, static_cast<std::int32_t>(size), parts, random_);
+    }
+    topic.pending_bytes.clear();
+  }
+
+  // ---------------------------------------------------------------- sender (strand)
+
+  void wake() {
+    if (!wake_posted_.exchange(true))
+      asio::post(strand_, [self = shared_from_this()] { self->drain(); });
+  }
+
+  void on_metadata(const cluster_metadata& m) {
+    std::vector<std::pair<pending_record, std::error_code>> failed;
+    {
+      std::unique_lock lock(mutex_);
+      for (auto& [name, topic] : topics_) {
+        const auto* t = m.topic(name);
+        if (!t) continue;
+        topic->error = protocol::broker_error_code(t->error_code);
+        if (t->error_code != 0) {
+          if (!protocol::is_retriable(topic->error)) {
+            for (auto& r : topic->pending) failed.emplace_back(std::move(r), topic->error);
+            topic->pending.clear();
+            topic->pending_bytes.clear();
+          }
+          continue;
+        }
+        topic->topic_id = t->topic_id;
+        const auto count = static_cast<std::int32_t>(t->partitions.size());
+        if (count > static_cast<std::int32_t>(topic->partitions.size()))
+          topic->partitions.resize(static_cast<std::size_t>(count));
+        topic->partition_count = std::max(topic->partition_count, count);
+        topic->with_leader.clear();
+        for (const auto& p : t->partitions) {
+          topic->partitions[static_cast<std::size_t>(p.partition)].leader = p.leader;
+          if (p.leader >= 0) topic->with_leader.push_back(p.partition);
+        }
+        if (!topic->pending.empty()) place_pending_locked(lock, *topic, failed);
+      }
+    }
+    for (auto& [r, ec] : failed) fail_pending(r, ec);
+    drain();
+  }
+
+  // Fails a record that never reached a batch (strand, lock not held).
+  void fail_pending(pending_record& r, std::error_code ec) {
+    delivery_report report;
+    report.topic = r.topic->name;
+    report.partition = r.partition;
+    report.timestamp = r.timestamp;
+    if (r.callback) r.callback(ec, report);
+    {
+      std::lock_guard lock(mutex_);
+      if (r.reserved > 0) release_locked(r.reserved);
+      r.reserved = 0;
+      decrement_incomplete_locked(r.generation);
+    }
+    check_flush_waiters();
+  }
+
+  void decrement_incomplete_locked(std::uint64_t generation) {
+    auto it = incomplete_.find(generation);
+    if (it != incomplete_.end() && --it->second <= 0) incomplete_.erase(it);
+  }
+
+  void check_flush_waiters() {
+    if (flush_waiters_.empty()) return;
+    std::uint64_t oldest_incomplete;
+    {
+      std::lock_guard lock(mutex_);
+      oldest_incomplete = incomplete_.empty() ? std::numeric_limits<std::uint64_t>::max()
+                                              : incomplete_.begin()->first;
+    }
+    while (!flush_waiters_.empty() && flush_waiters_.front().generation < oldest_incomplete) {
+      auto w = std::move(flush_waiters_.front());
+      flush_waiters_.pop_front();
+      w.done();
+    }
+  }
+
+  // Completes a batch's records (strand, lock not held) and returns it to the pool.
+  void complete_batch(batch* b, std::error_code ec, std::int64_t base_offset,
+                      std::int64_t log_append_time, const diagnostics& diag) {
+    (void)diag;
+    delivery_report report;
+    report.topic = b->topic->name;
+    report.partition = b->partition;
+    for (std::size_t i = 0; i < b->callbacks.size(); ++i) {
+      report.offset = ec || base_offset < 0 ? -1 : base_offset + static_cast<std::int64_t>(i);
+      report.timestamp = log_append_time >= 0 ? log_append_time : b->timestamps[i];
+      if (b->callbacks[i]) b->callbacks[i](ec, report);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      b->callbacks.clear();
+      release_locked(b->reserved);
+      decrement_incomplete_locked(b->generation);
+      pool_.push_back(b);
+    }
+    check_flush_waiters();
+  }
+
+  void fail_batch(batch* b, std::error_code ec, const diagnostics& diag) {
+    complete_batch(b, ec, -1, -1, diag);
+  }
+
+  std::chrono::milliseconds retry_backoff(int attempts) {
+    return jittered_backoff(config_.retry_backoff, config_.retry_backoff_max, attempts, random_);
+  }
+
+  void drain() {
+    wake_posted_.store(false);
+    if (closed_) return;
+    const auto now = clock::now();
+    auto next_wakeup = clock::time_point::max();
+    std::vector<batch*> expired;
+    std::vector<std::pair<pending_record, std::error_code>> expired_pending;
+    std::map<std::int32_t, std::vector<batch*>> by_node;
+    std::map<std::int32_t, std::shared_ptr<connection>> connections;
+    const bool flushing = !flush_waiters_.empty();
+    const bool producer_id_ready = !idempotent_ || (producer_id_ >= 0 && !epoch_bump_needed_);
+    {
+      std::unique_lock lock(mutex_);
+      for (auto& [name, topic] : topics_) {
+        // Records still waiting for metadata expire too.
+        while (!topic->pending.empty() &&
+               topic->pending.front().created + config_.delivery_timeout <= now) {
+          auto& r = topic->pending.front();
+          expired_pending.emplace_back(
+              std::move(r),
+              topic->error ? topic->error : make_error_code(errc::delivery_timed_out));
+          topic->pending.pop_front();
+        }
+        if (!topic->pending.empty())
+          next_wakeup =
+              std::min(next_wakeup, topic->pending.front().created + config_.delivery_timeout);
+        for (std::int32_t pi = 0; pi < static_cast<std::int32_t>(topic->partitions.size()); ++pi) {
+          auto& p = topic->partitions[static_cast<std::size_t>(pi)];
+          // Expire batches that waited longer than delivery.timeout.ms (never in-flight ones).
+          while (!p.queue.empty() && p.queue.front()->created + config_.delivery_timeout <= now) {
+            batch* b = p.queue.front();
+            p.queue.pop_front();
+            if (idempotent_ && b->base_sequence >= 0) epoch_bump_needed_ = true;  // a sequence gap
+            expired.push_back(b);
+          }
+          if (p.queue.empty()) continue;
+          batch* b = p.queue.front();
+          next_wakeup = std::min(next_wakeup, b->created + config_.delivery_timeout);
+          if (!producer_id_ready) continue;
+          if (b->attempts > 0 && b->retry_at > now) {
+            next_wakeup = std::min(next_wakeup, b->retry_at);
+            continue;
+          }
+          const bool ready = b->full || p.queue.size() > 1 || b->attempts > 0 || flushing ||
+                             closing_ || now >= b->created + config_.linger;
+          if (!ready) {
+            next_wakeup = std::min(next_wakeup, b->created + config_.linger);
+            continue;
+          }
+          if (p.leader < 0) continue;  // metadata refresh brings us back
+          if (idempotent_ &&
+              p.in_flight >= std::min(config_.max_in_flight_requests_per_connection, 5))
+            continue;
+          auto conn_it = connections.find(p.leader);
+          if (conn_it == connections.end())
+            conn_it = connections.emplace(p.leader, cluster_->ready_connection(p.leader)).first;
+          if (!conn_it->second) continue;  // the connection listener brings us back
+          if (node_in_flight_[p.leader] >= config_.max_in_flight_requests_per_connection) continue;
+          auto& list = by_node[p.leader];
+          std::size_t request_bytes = 0;
+          for (auto* x : list) request_bytes += x->builder.size_in_bytes();
+          if (!list.empty() && request_bytes + b->builder.size_in_bytes() >
+                                   static_cast<std::size_t>(config_.max_request_size)) {
+            next_wakeup = now;  // more next round
+            continue;
+          }
+          p.queue.pop_front();
+          ++p.in_flight;
+          list.push_back(b);
+        }
+      }
+    }
+    for (auto* b : expired) fail_batch(b, make_error_code(errc::delivery_timed_out), {});
+    for (auto& [r, ec] : expired_pending) fail_pending(r, ec);
+    if (idempotent_ && (producer_id_ < 0 || epoch_bump_needed_)) init_producer_id();
+    for (auto& [node, batches] : by_node) {
+      if (!batches.empty()) send_produce(node, connections[node], std::move(batches));
+    }
+    arm_timer(next_wakeup);
+  }
+
+  void arm_timer(clock::time_point at) {
+    if (at == clock::time_point::max()) return;
+    if (timer_armed_ && at >= timer_at_) return;
+    timer_armed_ = true;
+    timer_at_ = at;
+    timer_.expires_at(at);
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) return;
+      self->timer_armed_ = false;
+      self->drain();
+    });
+  }
+
+  void send_produce(std::int32_t node, const std::shared_ptr<connection>& conn,
+                    std::vector<batch*> batches) {
+    const auto version = conn->version_for(protocol::ProduceRequest::api_key);
+    if (!version || *version < 3) {
+      for (auto* b : batches) {
+        {
+          std::lock_guard lock(mutex_);
+          --b->topic->partitions[static_cast<std::size_t>(b->partition)].in_flight;
+        }
+        fail_batch(b, make_error_code(errc::broker_too_old), {});
+      }
+      return;
+    }
+    protocol::ProduceRequest request;
+    request.transactional_id.reset();
+    request.acks = static_cast<std::int16_t>(config_.acks);
+    request.timeout_ms = static_cast<std::int32_t>(config_.request_timeout.count());
+    for (auto* b : batches) {
+      auto& p = b->topic->partitions[static_cast<std::size_t>(b->partition)];
+      if (!b->builder.finished()) {
+        if (idempotent_) b->builder.set_producer(producer_id_, producer_epoch_, p.next_sequence);
+        if (auto ec = b->builder.finish()) {
+          {
+            std::lock_guard lock(mutex_);
+            --p.in_flight;
+          }
+          fail_batch(b, ec, {});
+          continue;
+        }
+        if (idempotent_) {
+          b->base_sequence = p.next_sequence;
+          p.next_sequence += b->builder.record_count();
+        }
+      } else if (idempotent_) {
+        if (b->base_sequence < 0) {
+          b->base_sequence = p.next_sequence;
+          p.next_sequence += b->builder.record_count();
+        }
+        b->builder.restamp_producer(producer_id_, producer_epoch_, b->base_sequence);
+      }
+      protocol::ProduceRequest::TopicProduceData* topic_data = nullptr;
+      for (auto& t : request.topic_data)
+        if (t.name == b->topic->name) topic_data = &t;
+      if (!topic_data) {
+        topic_data = &request.topic_data.emplace_back();
+        if (*version >= 13)
+          topic_data->topic_id = b->topic->topic_id;
+        else
+          topic_data->name = b->topic->name;
+        topic_data->name = b->topic->name;
+      }
+      auto& pd = topic_data->partition_data.emplace_back();
+      pd.index = b->partition;
+      pd.records = protocol::byte_view(b->builder.bytes());
+    }
+    // v13 carries topic ids only; the name was kept above for matching.
+    if (*version >= 13)
+      for (auto& t : request.topic_data) t.name.clear();
+    std::erase_if(batches, [](batch* b) { return !b->builder.finished(); });
+    if (batches.empty()) return;
+    ++node_in_flight_[node];
+    const bool expects_response = config_.acks != required_acks::none;
+    conn->send(
+        request, *version,
+        [self = shared_from_this(), node, batches = std::move(batches), version = *version](
+            std::error_code ec, response_frame frame) mutable {
+          self->handle_produce(node, version, std::move(batches), ec, std::move(frame));
+        },
+        expects_response);
+  }
+
+  void handle_produce(std::int32_t node, std::int16_t version, std::vector<batch*> batches,
+                      std::error_code ec, response_frame frame) {
+    --node_in_flight_[node];
+    diagnostics diag;
+    diag.broker_id = node;
+    diag.api_key = protocol::ProduceRequest::api_key;
+    diag.api_version = version;
+    if (!ec && config_.acks == required_acks::none) {
+      for (auto* b : batches) finish_attempt(b, {}, -1, -1, diag);
+      return drain();
+    }
+    protocol::ProduceResponse response;
+    if (!ec) ec = response.decode(frame.body, frame.api_version);
+    if (ec) {
+      for (auto* b : batches) finish_attempt(b, ec, -1, -1, diag);
+      cluster_->request_refresh();
+      return drain();
+    }
+    for (auto* b : batches) {
+      const protocol::ProduceResponse_PartitionProduceResponse* found = nullptr;
+      for (const auto& t : response.responses) {
+        const bool same_topic =
+            version >= 13 ? t.topic_id == b->topic->topic_id : t.name == b->topic->name;
+        if (!same_topic) continue;
+        for (const auto& p : t.partition_responses)
+          if (p.index == b->partition) found = &p;
+      }
+      if (!found) {
+        finish_attempt(b, make_error_code(errc::protocol_violation), -1, -1, diag);
+        continue;
+      }
+      diag.topic = b->topic->name;
+      diag.partition = b->partition;
+      diag.server_message = found->error_message.value_or("");
+      finish_attempt(b, protocol::broker_error_code(found->error_code), found->base_offset,
+                     found->log_append_time_ms, diag);
+    }
+    drain();
+  }
+
+  // One produce attempt of a batch ended: deliver, retry in order, or fail.
+  void finish_attempt(batch* b, std::error_code ec, std::int64_t base_offset,
+                      std::int64_t log_append_time, const diagnostics& diag) {
+    auto& p = b->topic->partitions[static_cast<std::size_t>(b->partition)];
+    if (is(ec, broker_error::duplicate_sequence_number)) ec.clear();  // already written
+    if (!ec) {
+      {
+        std::lock_guard lock(mutex_);
+        --p.in_flight;
+      }
+      return complete_batch(b, {}, base_offset, log_append_time, diag);
+    }
+    const bool sequence_trouble = is(ec, broker_error::out_of_order_sequence_number) ||
+                                  is(ec, broker_error::unknown_producer_id) ||
+                                  is(ec, broker_error::invalid_producer_epoch);
+    if (idempotent_ && sequence_trouble) epoch_bump_needed_ = true;
+    const bool retriable = is_retriable(ec) || (idempotent_ && sequence_trouble);
+    const auto now = clock::now();
+    if (retriable && !closed_ && b->attempts < config_.retries &&
+        now < b->created + config_.delivery_timeout) {
+      if (suggests_stale_metadata(ec)) cluster_->request_refresh();
+      std::lock_guard lock(mutex_);
+      --p.in_flight;
+      ++b->attempts;
+      b->retry_at = now + retry_backoff(b->attempts);
+      // Back to the front, in sequence order among the batches already retried.
+      auto pos = p.queue.begin();
+      while (pos != p.queue.end() && (*pos)->base_sequence >= 0 &&
+             (*pos)->base_sequence < b->base_sequence)
+        ++pos;
+      p.queue.insert(pos, b);
+      return;
+    }
+    if (idempotent_ && b->base_sequence >= 0) epoch_bump_needed_ = true;  // a sequence gap
+    {
+      std::lock_guard lock(mutex_);
+      --p.in_flight;
+    }
+    complete_batch(b, ec, -1, -1, diag);
+  }
+
+  // InitProducerId: a new producer id, or (KIP-360) an epoch bump of the current one once
+  // nothing is in flight; then every unacknowledged batch gets new sequences from 0.
+  void init_producer_id() {
+    if (init_in_flight_ || closed_) return;
+    if (epoch_bump_needed_) {
+      for (const auto& [node, count] : node_in_flight_)
+        if (count > 0) return;  // handle_produce drains again
+    }
+    std::shared_ptr<connection> conn;
+    for (const auto& b : cluster_->metadata().brokers) {
+      conn = cluster_->ready_connection(b.node_id);
+      if (conn) break;
+    }
+    if (!conn) return;  // connection listener / metadata brings us back
+    const auto version = conn->version_for(protocol::InitProducerIdRequest::api_key);
+    if (!version) {
+      producer_error_ = make_error_code(errc::broker_too_old);
+      return;
+    }
+    protocol::InitProducerIdRequest request;
+    request.transactional_id.reset();
+    request.transaction_timeout_ms = static_cast<std::int32_t>(config_.transaction_timeout.count());
+    if (epoch_bump_needed_ && producer_id_ >= 0 && *version >= 3) {
+      request.producer_id = producer_id_;
+      request.producer_epoch = producer_epoch_;
+    }
+    init_in_flight_ = true;
+    conn->send(
+        request, *version,
+        [self = shared_from_this(), version = *version](std::error_code ec, response_frame frame) {
+          self->init_in_flight_ = false;
+          protocol::InitProducerIdResponse response;
+          if (!ec) ec = response.decode(frame.body, version);
+          if (!ec) ec = protocol::broker_error_code(response.error_code);
+          if (ec) {
+            if (!self->closed_) self->arm_timer(clock::now() + self->config_.retry_backoff);
+            return;
+          }
+          self->producer_id_ = response.producer_id;
+          self->producer_epoch_ = response.producer_epoch;
+          if (self->epoch_bump_needed_) self->reset_sequences();
+          self->epoch_bump_needed_ = false;
+          self->drain();
+        });
+  }
+
+  void reset_sequences() {
+    std::lock_guard lock(mutex_);
+    for (auto& [name, topic] : topics_)
+      for (auto& p : topic->partitions) {
+        p.next_sequence = 0;
+        for (auto* b : p.queue) b->base_sequence = -1;
+      }
+  }
+
+  producer_config config_;
+  asio::strand<asio::any_io_executor> strand_;
+  std::shared_ptr<cluster> cluster_;
+  asio::steady_timer timer_;
+  bool timer_armed_ = false;
+  clock::time_point timer_at_{};
+  protocol::record_batch_options batch_options_;
+  protocol::record_batch_builder size_probe_;  // only for encoded_record_size (const)
+  bool idempotent_ = true;
+
+  // Guarded by mutex_.
+  mutable std::mutex mutex_;
+  std::condition_variable memory_freed_;
+  std::map<std::string, std::unique_ptr<topic_state>, std::less<>> topics_;
+  std::vector<std::unique_ptr<batch>> owned_;
+  std::vector<batch*> pool_;
+  std::int64_t memory_used_ = 0;
+  std::uint64_t generation_ = 0;
+  std::map<std::uint64_t, std::int64_t> incomplete_;  // by flush generation
+  std::shared_ptr<partitioner> custom_partitioner_;
+  partition_random random_;
+  bool closing_ = false;
+
+  // Strand only.
+  std::atomic<bool> wake_posted_{false};
+  bool closed_ = false;
+  std::map<std::int32_t, int> node_in_flight_;
+  std::deque<flush_waiter> flush_waiters_;
+  std::int64_t producer_id_ = -1;
+  std::int16_t producer_epoch_ = -1;
+  bool epoch_bump_needed_ = false;
+  bool init_in_flight_ = false;
+  std::error_code producer_error_;
+};
+
+}  // namespace detail
+
+producer::producer(asio::any_io_executor executor, producer_config config)
+    : impl_(std::make_shared<detail::producer_impl>(std::move(executor), std::move(config))) {
+  impl_->start();
+}
+
+producer::~producer() {
+  // Does not wait: the strand finishes the shutdown (the impl lives until it has).
+  if (impl_) impl_->close_async(std::chrono::milliseconds(0), nullptr);
+}
+
+std::error_code producer::send(const producer_record& record, delivery_callback callback) {
+  return impl_->send(record, callback);
+}
+
+void producer::start_flush(detail::unique_function<void()> done) {
+  impl_->start_flush(std::move(done));
+}
+
+void producer::flush() {
+  std::promise<void> done;
+  auto future = done.get_future();
+  start_flush([&done] { done.set_value(); });
+  future.wait();
+}
+
+void producer::close(std::chrono::milliseconds timeout) {
+  std::promise<void> done;
+  auto future = done.get_future();
+  impl_->close_async(timeout, [&done] { done.set_value(); });
+  future.wait();
+}
+
+void producer::start_close(std::chrono::milliseconds timeout,
+                           detail::unique_function<void()> done) {
+  impl_->close_async(timeout, std::move(done));
+}
+
+const producer_config& producer::config() const noexcept { return impl_->config(); }
+std::int64_t producer::buffered_bytes() const noexcept { return impl_->buffered_bytes(); }
+void producer::set_partitioner(std::shared_ptr<partitioner> custom) {
+  impl_->set_partitioner(std::move(custom));
+}
+
+}  // namespace kwire::client

@@ -1,0 +1,436 @@
+// The producer against a scripted fake broker that keeps a log per partition and checks
+// producer ids and sequences as Kafka does (duplicates answered with the original offset,
+// gaps refused with OUT_OF_ORDER_SEQUENCE_NUMBER). Faults are injected at every request
+// (connection dropped before or after the broker appended, NOT_LEADER, out-of-order), and
+// each test checks that every acknowledged record is in the log exactly once, in order.
+#include "kwire/client/producer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "fake_broker.hpp"
+
+namespace kc = kwire::client;
+namespace kp = kwire::protocol;
+using kwire::test::fake_action;
+using kwire::test::fake_broker;
+using kwire::test::fake_request;
+using kwire::test::run_until;
+using namespace std::chrono_literals;
+
+namespace {
+
+void close_and_wait(boost::asio::io_context& io, kc::producer& p) {
+  bool closed = false;
+  p.async_close(1s, [&] { closed = true; });
+  run_until(io, [&] { return closed; });
+  EXPECT_TRUE(closed);
+}
+
+std::span<const std::uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+// What a fault script may do with one Produce request.
+enum class produce_fault { none, drop_before_append, drop_after_append, not_leader, out_of_order };
+
+// A one-broker Kafka: metadata for every requested topic with `partitions` partitions (except
+// topics named "missing-*"), InitProducerId, and Produce with Kafka's idempotence checks.
+struct fake_kafka {
+  std::uint16_t port = 0;
+  int partitions = 3;
+  std::map<std::int32_t, std::vector<std::string>> log;  // partition -> values, in offset order
+  std::int64_t producer_id = 4000;
+  std::int16_t epoch = 0;
+  int init_requests = 0;
+  int produce_requests = 0;
+  std::vector<std::pair<std::int64_t, std::int16_t>> bump_requests;  // (pid, epoch) sent
+  struct partition_producer {
+    std::int16_t epoch = -1;
+    std::int32_t last_sequence = -1;
+    std::map<std::int32_t, std::int64_t> offset_of_sequence;  // first sequence -> base offset
+  };
+  std::map<std::int32_t, partition_producer> producers;
+  std::function<produce_fault(int produce_index)> fault = [](int) { return produce_fault::none; };
+
+  fake_action operator()(const fake_request& r) {
+    switch (r.api_key) {
+      case kp::MetadataRequest::api_key:
+        return metadata(r);
+      case kp::InitProducerIdRequest::api_key: {
+        ++init_requests;
+        const auto req = r.decode<kp::InitProducerIdRequest>();
+        kp::InitProducerIdResponse resp;
+        if (req.producer_id >= 0) {
+          bump_requests.emplace_back(req.producer_id, req.producer_epoch);
+          ++epoch;
+        }
+        resp.producer_id = producer_id;
+        resp.producer_epoch = epoch;
+        return kwire::test::reply(resp, r.api_version);
+      }
+      case kp::ProduceRequest::api_key:
+        return produce(r);
+    }
+    return kwire::test::no_reply{};
+  }
+
+  fake_action metadata(const fake_request& r) {
+    const auto req = r.decode<kp::MetadataRequest>();
+    kp::MetadataResponse resp;
+    auto& b = resp.brokers.emplace_back();
+    b.node_id = 1;
+    b.host = "127.0.0.1";
+    b.port = port;
+    resp.controller_id = 1;
+    for (const auto& t :
+         req.topics.value_or(std::vector<kp::MetadataRequest::MetadataRequestTopic>{})) {
+      auto& topic = resp.topics.emplace_back();
+      topic.name = t.name;
+      topic.topic_id.bytes[15] = 7;
+      if (t.name->rfind("missing", 0) == 0) {
+        topic.error_code = static_cast<std::int16_t>(kp::broker_error::unknown_topic_or_partition);
+        continue;
+      }
+      for (int p = 0; p < partitions; ++p) {
+        auto& part = topic.partitions.emplace_back();
+        part.partition_index = p;
+        part.leader_id = 1;
+        part.leader_epoch = 0;
+      }
+    }
+    return kwire::test::reply(resp, r.api_version);
+  }
+
+  fake_action produce(const fake_request& r) {
+    const int index = produce_requests++;
+    const auto f = fault(index);
+    if (f == produce_fault::drop_before_append) return kwire::test::drop_connection{};
+    const auto req = r.decode<kp::ProduceRequest>();
+    kp::ProduceResponse resp;
+    for (const auto& t : req.topic_data) {
+      auto& tr = resp.responses.emplace_back();
+      tr.name = t.name;
+      tr.topic_id = t.topic_id;
+      for (const auto& pd : t.partition_data) {
+        auto& pr = tr.partition_responses.emplace_back();
+        pr.index = pd.index;
+        if (f == produce_fault::not_leader) {
+          pr.error_code = static_cast<std::int16_t>(kp::broker_error::not_leader_or_follower);
+          continue;
+        }
+        if (f == produce_fault::out_of_order) {
+          pr.error_code = static_cast<std::int16_t>(kp::broker_error::out_of_order_sequence_number);
+          continue;
+        }
+        append(pd.index, *pd.records, pr);
+      }
+    }
+    if (f == produce_fault::drop_after_append) return kwire::test::drop_connection{};
+    return kwire::test::reply(resp, r.api_version);
+  }
+
+  void append(std::int32_t partition, kp::byte_view records,
+              kp::ProduceResponse::PartitionProduceResponse& pr) {
+    kp::record_batch_reader reader(std::span(records.data, records.size));
+    kp::record_batch_view batch;
+    while (reader.next(batch)) {
+      const auto& h = batch.header();
+      auto& state = producers[partition];
+      if (h.producer_id >= 0) {
+        if (h.producer_epoch != state.epoch) {
+          // A new epoch starts its sequences at 0.
+          if (h.base_sequence != 0) {
+            pr.error_code =
+                static_cast<std::int16_t>(kp::broker_error::out_of_order_sequence_number);
+            return;
+          }
+          state = {h.producer_epoch, -1, {}};
+        }
+        if (auto it = state.offset_of_sequence.find(h.base_sequence);
+            it != state.offset_of_sequence.end()) {
+          pr.base_offset = it->second;  // a duplicate: the original offset, nothing appended
+          continue;
+        }
+        if (h.base_sequence != state.last_sequence + 1) {
+          pr.error_code = static_cast<std::int16_t>(kp::broker_error::out_of_order_sequence_number);
+          return;
+        }
+        state.last_sequence = h.base_sequence + h.record_count - 1;
+        state.offset_of_sequence[h.base_sequence] =
+            static_cast<std::int64_t>(log[partition].size());
+      }
+      pr.base_offset = static_cast<std::int64_t>(log[partition].size());
+      kp::record_view rec;
+      for (auto c = batch.records(); c.next(rec);)
+        log[partition].emplace_back(reinterpret_cast<const char*>(rec.value->data()),
+                                    rec.value->size());
+    }
+    if (reader.error())
+      pr.error_code = static_cast<std::int16_t>(kp::broker_error::corrupt_message);
+  }
+};
+
+kc::producer_config config_for(std::uint16_t port, kc::properties extra = {}) {
+  kc::properties props{{"bootstrap.servers", "127.0.0.1:" + std::to_string(port)},
+                       {"linger.ms", "2"},
+                       {"retry.backoff.ms", "5"},
+                       {"retry.backoff.max.ms", "20"},
+                       {"reconnect.backoff.ms", "5"},
+                       {"reconnect.backoff.max.ms", "20"},
+                       {"request.timeout.ms", "2000"},
+                       {"delivery.timeout.ms", "8000"}};
+  props.insert(props.end(), extra.begin(), extra.end());
+  kc::producer_config config;
+  auto error = kc::parse_producer_config(props, config);
+  EXPECT_FALSE(error) << error->message;
+  return config;
+}
+
+struct outcome {
+  std::error_code ec;
+  kc::delivery_report report;
+  bool done = false;
+};
+
+// Sends `count` records "v<i>" with key "k<i % 7>" and waits for every delivery report.
+std::vector<outcome> send_all(boost::asio::io_context& io, kc::producer& p, int count,
+                              std::string_view topic = "t") {
+  std::vector<outcome> out(static_cast<std::size_t>(count));
+  std::vector<std::string> values, keys;
+  for (int i = 0; i < count; ++i) {
+    values.push_back("v" + std::to_string(i));
+    keys.push_back("k" + std::to_string(i % 7));
+  }
+  int done = 0;
+  for (int i = 0; i < count; ++i) {
+    auto ec = p.send({.topic = topic,
+                      .key = bytes(keys[static_cast<std::size_t>(i)]),
+                      .value = bytes(values[static_cast<std::size_t>(i)])},
+                     [&out, &done, i](std::error_code ec, const kc::delivery_report& r) {
+                       auto& o = out[static_cast<std::size_t>(i)];
+                       EXPECT_FALSE(o.done) << "record " << i << " reported twice";
+                       o = {ec, r, true};
+                       ++done;
+                     });
+    EXPECT_FALSE(ec) << ec.message();
+    if (ec) ++done;
+  }
+  run_until(
+      io, [&] { return done == count; }, 20s);
+  EXPECT_EQ(done, count);
+  return out;
+}
+
+// Every record acknowledged: in the log exactly once, at its reported offset; per partition
+// in send order.
+void expect_exactly_once_in_order(const fake_kafka& kafka, const std::vector<outcome>& outcomes) {
+  std::map<std::int32_t, std::int64_t> last_offset;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const auto& o = outcomes[i];
+    ASSERT_TRUE(o.done);
+    ASSERT_FALSE(o.ec) << "record " << i << ": " << o.ec.message();
+    const auto& log = kafka.log.at(o.report.partition);
+    ASSERT_LT(o.report.offset, static_cast<std::int64_t>(log.size()));
+    EXPECT_EQ(log[static_cast<std::size_t>(o.report.offset)], "v" + std::to_string(i));
+    auto [it, inserted] = last_offset.emplace(o.report.partition, o.report.offset);
+    if (!inserted) {
+      EXPECT_GT(o.report.offset, it->second) << "record " << i << " reordered";
+      it->second = o.report.offset;
+    }
+  }
+  std::size_t total = 0;
+  for (const auto& [p, values] : kafka.log) total += values.size();
+  EXPECT_EQ(total, outcomes.size()) << "duplicates in the log";
+  std::set<std::string> distinct;
+  for (const auto& [p, values] : kafka.log) distinct.insert(values.begin(), values.end());
+  EXPECT_EQ(distinct.size(), total);
+}
+
+TEST(Producer, DeliversEveryRecordInOrderWithOffsets) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kc::producer p(io.get_executor(), config_for(broker.port()));
+  auto outcomes = send_all(io, p, 2000);
+  expect_exactly_once_in_order(kafka, outcomes);
+  EXPECT_EQ(kafka.init_requests, 1);
+  // Keyed records: the same key always in the same partition.
+  std::map<int, std::int32_t> partition_of_key;
+  for (int i = 0; i < 2000; ++i) {
+    auto [it, inserted] =
+        partition_of_key.emplace(i % 7, outcomes[static_cast<std::size_t>(i)].report.partition);
+    EXPECT_EQ(it->second, outcomes[static_cast<std::size_t>(i)].report.partition);
+  }
+  // Batching: far fewer requests than records.
+  EXPECT_LT(kafka.produce_requests, 200);
+  EXPECT_EQ(p.buffered_bytes(), 0);
+  close_and_wait(io, p);
+}
+
+class ProducerFault : public ::testing::TestWithParam<std::tuple<produce_fault, int>> {};
+
+TEST_P(ProducerFault, EveryRecordExactlyOnceInOrder) {
+  const auto [fault, at] = GetParam();
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kafka.fault = [fault = fault, at = at](int index) {
+    return index == at || index == at + 3 ? fault : produce_fault::none;
+  };
+  kc::producer p(io.get_executor(), config_for(broker.port(), {{"batch.size", "200"}}));
+  auto outcomes = send_all(io, p, 300);
+  expect_exactly_once_in_order(kafka, outcomes);
+  if (fault == produce_fault::out_of_order) {
+    EXPECT_GE(kafka.bump_requests.size(), 1u);  // KIP-360 epoch bump with the current id
+    if (!kafka.bump_requests.empty()) {
+      EXPECT_EQ(kafka.bump_requests[0].first, kafka.producer_id);
+    }
+  }
+  close_and_wait(io, p);
+}
+
+INSTANTIATE_TEST_SUITE_P(AtEachRequest, ProducerFault,
+                         ::testing::Combine(::testing::Values(produce_fault::drop_before_append,
+                                                              produce_fault::drop_after_append,
+                                                              produce_fault::not_leader,
+                                                              produce_fault::out_of_order),
+                                            ::testing::Values(0, 1, 4)));
+
+TEST(Producer, ConnectionDroppedAtEachHandshakeStepStillDelivers) {
+  // Drop the connection at the Nth request of any kind (ApiVersions, Metadata,
+  // InitProducerId, Produce), once.
+  for (int drop_at = 0; drop_at < 6; ++drop_at) {
+    SCOPED_TRACE("drop at request " + std::to_string(drop_at));
+    boost::asio::io_context io;
+    fake_kafka kafka;
+    int seen = 0;
+    fake_broker broker(io, [&](const fake_request& r) -> fake_action {
+      if (seen++ == drop_at) return kwire::test::drop_connection{};
+      if (r.api_key == kp::ApiVersionsRequest::api_key) return kwire::test::api_versions_reply(r);
+      return kafka(r);
+    });
+    broker.script_api_versions_ = true;
+    kafka.port = broker.port();
+    kc::producer p(io.get_executor(), config_for(broker.port()));
+    auto outcomes = send_all(io, p, 50);
+    expect_exactly_once_in_order(kafka, outcomes);
+    close_and_wait(io, p);
+  }
+}
+
+TEST(Producer, UnknownTopicFailsAfterDeliveryTimeout) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kc::producer p(io.get_executor(), config_for(broker.port(), {{"delivery.timeout.ms", "2100"},
+                                                               {"request.timeout.ms", "2000"},
+                                                               {"linger.ms", "5"}}));
+  const auto start = std::chrono::steady_clock::now();
+  auto outcomes = send_all(io, p, 3, "missing-topic");
+  for (const auto& o : outcomes) {
+    ASSERT_TRUE(o.done);
+    EXPECT_EQ(o.ec, kp::make_error_code(kp::broker_error::unknown_topic_or_partition))
+        << o.ec.message();
+    EXPECT_EQ(o.report.topic, "missing-topic");
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 2000ms);
+  EXPECT_EQ(p.buffered_bytes(), 0);
+}
+
+TEST(Producer, RejectsBadRecordsAtOnce) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kc::producer p(io.get_executor(), config_for(broker.port(), {{"max.request.size", "1000"}}));
+  const std::string big(2000, 'x');
+  EXPECT_EQ(p.send({.topic = "t", .value = bytes(big)}, nullptr), kc::errc::record_too_large);
+  send_all(io, p, 1);  // metadata now known
+  EXPECT_EQ(p.send({.topic = "t", .partition = 3, .value = bytes("x")}, nullptr),
+            kc::errc::no_such_partition);
+  close_and_wait(io, p);
+  EXPECT_EQ(p.send({.topic = "t", .value = bytes("x")}, nullptr), kc::errc::shut_down);
+}
+
+TEST(Producer, BufferMemoryIsAHardBound) {
+  boost::asio::io_context io;
+  // A broker that never answers Produce: batches stay in memory.
+  fake_kafka kafka;
+  fake_broker broker(io, [&](const fake_request& r) -> fake_action {
+    if (r.api_key == kp::ProduceRequest::api_key) return kwire::test::no_reply{};
+    return kafka(r);
+  });
+  kafka.port = broker.port();
+  kc::producer p(io.get_executor(), config_for(broker.port(), {{"buffer.memory", "65536"},
+                                                               {"batch.size", "16384"},
+                                                               {"max.block.ms", "50"}}));
+  send_all(io, p, 0);
+  const std::string value(1000, 'v');
+  int accepted = 0;
+  std::error_code refused;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 200 && !refused; ++i) {
+    refused = p.send({.topic = "t", .partition = i % 3, .value = bytes(value)}, nullptr);
+    if (!refused) ++accepted;
+    io.poll();
+  }
+  EXPECT_EQ(refused, kc::errc::buffer_exhausted);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 50ms);  // waited max.block.ms
+  EXPECT_LE(p.buffered_bytes(), 65536);
+  EXPECT_GT(accepted, 10);
+  EXPECT_LT(accepted, 66);
+  close_and_wait(io, p);
+}
+
+TEST(Producer, AcksZeroReportsWithoutOffsets) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kc::producer p(io.get_executor(), config_for(broker.port(), {{"acks", "0"}}));
+  auto outcomes = send_all(io, p, 100);
+  for (const auto& o : outcomes) {
+    EXPECT_FALSE(o.ec);
+    EXPECT_EQ(o.report.offset, -1);
+  }
+  run_until(io, [&] {
+    std::size_t total = 0;
+    for (auto& [pt, v] : kafka.log) total += v.size();
+    return total == 100;
+  });
+  EXPECT_EQ(kafka.init_requests, 0);  // acks=0 turns idempotence off
+  close_and_wait(io, p);
+}
+
+TEST(Producer, FlushSendsWithoutWaitingForLinger) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kc::producer p(io.get_executor(), config_for(broker.port(), {{"linger.ms", "60000"},
+                                                               {"delivery.timeout.ms", "120000"}}));
+  int delivered = 0;
+  for (int i = 0; i < 10; ++i)
+    ASSERT_FALSE(p.send({.topic = "t", .value = bytes("x")},
+                        [&](std::error_code ec, const kc::delivery_report&) {
+                          EXPECT_FALSE(ec);
+                          ++delivered;
+                        }));
+  bool flushed = false;
+  p.async_flush([&] { flushed = true; });
+  const auto start = std::chrono::steady_clock::now();
+  run_until(io, [&] { return flushed; });
+  EXPECT_TRUE(flushed);
+  EXPECT_EQ(delivered, 10);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  close_and_wait(io, p);
+}
+
+}  // namespace
