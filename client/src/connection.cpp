@@ -31,7 +31,8 @@ std::string broker_endpoint::host_port() const {
 }
 
 std::shared_ptr<connection> connection::create(asio::any_io_executor executor,
-                                               broker_endpoint address, connection_options options) {
+                                               broker_endpoint address,
+                                               connection_options options) {
   return std::shared_ptr<connection>(
       new connection(std::move(executor), std::move(address), std::move(options)));
 }

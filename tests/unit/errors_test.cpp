@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "kwire/protocol/errors.hpp"
+
+#include <gtest/gtest.h>
 
 namespace kp = kwire::protocol;
 

@@ -1,12 +1,13 @@
 // Generated message types: round trips at every version, golden bytes written from the
 // protocol description, version rules (non-default fields, nulls, tagged fields), and
 // hostile input (every truncation of every message fails cleanly).
+#include "kwire/protocol/messages.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "kwire/protocol/messages.hpp"
 #include "kwire/protocol/test_fill.hpp"
 
 namespace kp = kwire::protocol;
@@ -38,7 +39,8 @@ void round_trip_every_version(round_trip_stats& stats) {
     for (std::size_t cut = 0; cut < wire.size(); ++cut) {
       T partial;
       auto ec = partial.decode(std::span(wire.data(), cut), static_cast<std::int16_t>(v));
-      EXPECT_TRUE(ec) << "prefix of " << cut << "/" << wire.size() << " bytes decoded without error";
+      EXPECT_TRUE(ec) << "prefix of " << cut << "/" << wire.size()
+                      << " bytes decoded without error";
     }
     ++stats.cases;
   }
@@ -64,8 +66,8 @@ TEST(Messages, ApiTableCoversEveryRequestKey) {
 }
 
 TEST(Messages, HeaderVersionsFollowFlexibility) {
-  EXPECT_EQ(kp::request_header_version(3, 8), 1);   // Metadata v8 is not flexible
-  EXPECT_EQ(kp::request_header_version(3, 9), 2);   // v9 is
+  EXPECT_EQ(kp::request_header_version(3, 8), 1);  // Metadata v8 is not flexible
+  EXPECT_EQ(kp::request_header_version(3, 9), 2);  // v9 is
   EXPECT_EQ(kp::response_header_version(3, 9), 1);
   EXPECT_EQ(kp::response_header_version(18, 3), 0);  // ApiVersions always answers with v0
   EXPECT_EQ(kp::request_header_version(18, 3), 2);
@@ -79,9 +81,9 @@ TEST(Messages, GoldenApiVersionsRequestV3) {
   bytes wire;
   ASSERT_FALSE(req.encode(wire, 3));
   const bytes expected = {
-      0x03, 'k', 'w',            // compact string: length+1 = 3
-      0x04, '1', '.', '0',       // compact string "1.0"
-      0x00,                      // no tagged fields
+      0x03, 'k', 'w',       // compact string: length+1 = 3
+      0x04, '1', '.', '0',  // compact string "1.0"
+      0x00,                 // no tagged fields
   };
   EXPECT_EQ(wire, expected);
 }
@@ -99,13 +101,13 @@ TEST(Messages, GoldenMetadataRequestV1AndV9) {
   bytes v9;
   ASSERT_FALSE(req.encode(v9, 9));
   const bytes expected9 = {
-      0x02,        // compact array: 1 element
-      0x02, 't',   // compact nullable string "t"
-      0x00,        // element's tagged fields
-      0x01,        // AllowAutoTopicCreation = true (default)
-      0x00,        // IncludeClusterAuthorizedOperations = false (v8-10)
-      0x00,        // IncludeTopicAuthorizedOperations = false
-      0x00,        // message tagged fields
+      0x02,       // compact array: 1 element
+      0x02, 't',  // compact nullable string "t"
+      0x00,       // element's tagged fields
+      0x01,       // AllowAutoTopicCreation = true (default)
+      0x00,       // IncludeClusterAuthorizedOperations = false (v8-10)
+      0x00,       // IncludeTopicAuthorizedOperations = false
+      0x00,       // message tagged fields
   };
   EXPECT_EQ(v9, expected9);
 
@@ -119,20 +121,20 @@ TEST(Messages, GoldenMetadataRequestV1AndV9) {
 
 TEST(Messages, GoldenProduceResponseV9) {
   const bytes wire = {
-      0x02,                          // responses: 1
-      0x02, 'x',                     // name "x"
-      0x02,                          // partition responses: 1
-      0x00, 0x00, 0x00, 0x03,        // index 3
-      0x00, 0x00,                    // error 0
-      0, 0, 0, 0, 0, 0, 0, 42,       // base offset 42
+      0x02,                                            // responses: 1
+      0x02, 'x',                                       // name "x"
+      0x02,                                            // partition responses: 1
+      0x00, 0x00, 0x00, 0x03,                          // index 3
+      0x00, 0x00,                                      // error 0
+      0,    0,    0,    0,    0,    0,    0,    42,    // base offset 42
       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  // log append time -1
-      0, 0, 0, 0, 0, 0, 0, 7,        // log start offset 7
-      0x01,                          // record errors: empty compact array
-      0x00,                          // error message: null
-      0x00,                          // partition tagged fields
-      0x00,                          // topic tagged fields
-      0x00, 0x00, 0x00, 0x05,        // throttle 5 ms
-      0x00,                          // tagged fields
+      0,    0,    0,    0,    0,    0,    0,    7,     // log start offset 7
+      0x01,                                            // record errors: empty compact array
+      0x00,                                            // error message: null
+      0x00,                                            // partition tagged fields
+      0x00,                                            // topic tagged fields
+      0x00, 0x00, 0x00, 0x05,                          // throttle 5 ms
+      0x00,                                            // tagged fields
   };
   kp::ProduceResponse resp;
   ASSERT_FALSE(resp.decode(wire, 9));
@@ -234,12 +236,12 @@ TEST(Framing, RequestFrameHasSizeHeaderAndBody) {
   bytes frame;
   ASSERT_FALSE(kp::encode_request(frame, req, 3, 0x01020304, "cli"));
   const bytes expected = {
-      0, 0, 0, 20,                   // size of what follows
-      0, 18, 0, 3,                   // api key 18, version 3
-      1, 2, 3, 4,                    // correlation id
-      0, 3, 'c', 'l', 'i',           // client id: classic nullable string even in header v2
-      0,                             // header tagged fields
-      3, 'k', 'w', 2, '1', 0,        // body
+      0, 0,   0,   20,           // size of what follows
+      0, 18,  0,   3,            // api key 18, version 3
+      1, 2,   3,   4,            // correlation id
+      0, 3,   'c', 'l', 'i',     // client id: classic nullable string even in header v2
+      0,                         // header tagged fields
+      3, 'k', 'w', 2,   '1', 0,  // body
   };
   EXPECT_EQ(frame, expected);
   std::error_code ec;
@@ -260,7 +262,8 @@ TEST(Framing, OversizedOrNegativeFrameSizeIsAnError) {
 
 TEST(Framing, ResponseHeaderVersionDependsOnTheApi) {
   // ApiVersions v3 response: header v0 (no tagged fields) even though the body is flexible.
-  const bytes payload = {0, 0, 0, 9, /*error*/ 0, 0, /*api keys: empty*/ 1, /*throttle*/ 0, 0, 0, 0,
+  const bytes payload = {0,         0, 0, 9, /*error*/ 0, 0, /*api keys: empty*/ 1, /*throttle*/ 0,
+                         0,         0, 0,
                          /*tags*/ 0};
   kp::ApiVersionsResponse resp;
   std::int32_t correlation = 0;
@@ -268,19 +271,37 @@ TEST(Framing, ResponseHeaderVersionDependsOnTheApi) {
   EXPECT_EQ(correlation, 9);
   // Metadata v9 response: header v1 carries a tagged-field section.
   kp::MetadataResponse meta;
-  const bytes meta_payload = {0, 0, 0, 1, /*header tags*/ 0, /*throttle*/ 0, 0, 0, 0, /*brokers*/ 1,
-                              /*cluster id null*/ 0, /*controller*/ 0, 0, 0, 1, /*topics*/ 1,
-                              /*cluster ops*/ 0, 0, 0, 0, /*tags*/ 0};
+  const bytes meta_payload = {0,
+                              0,
+                              0,
+                              1,
+                              /*header tags*/ 0,
+                              /*throttle*/ 0,
+                              0,
+                              0,
+                              0,
+                              /*brokers*/ 1,
+                              /*cluster id null*/ 0,
+                              /*controller*/ 0,
+                              0,
+                              0,
+                              1,
+                              /*topics*/ 1,
+                              /*cluster ops*/ 0,
+                              0,
+                              0,
+                              0,
+                              /*tags*/ 0};
   ASSERT_FALSE(kp::decode_response(meta_payload, 9, meta, &correlation));
   EXPECT_EQ(meta.controller_id, 1);
 }
 
 TEST(Framing, ApiVersionsFallsBackToV0WhenTheBrokerRejectsTheVersion) {
   // What a broker that only knows ApiVersions v0-3 sends for a v5 request: header v0, v0 body.
-  const bytes payload = {0, 0, 0, 7,            // correlation id
-                         0, 35,                 // UNSUPPORTED_VERSION
-                         0, 0, 0, 1,            // one api (int32 array, v0)
-                         0, 18, 0, 0, 0, 3};    // ApiVersions 0-3
+  const bytes payload = {0, 0,  0, 7,         // correlation id
+                         0, 35,               // UNSUPPORTED_VERSION
+                         0, 0,  0, 1,         // one api (int32 array, v0)
+                         0, 18, 0, 0, 0, 3};  // ApiVersions 0-3
   kp::ApiVersionsResponse resp;
   std::int32_t correlation = 0;
   ASSERT_FALSE(kp::decode_api_versions_response(payload, 5, resp, &correlation));
