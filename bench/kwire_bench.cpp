@@ -1,0 +1,162 @@
+// kwire-bench: throughput and latency of kwire's producer (INTERFACES.md, bench/README.md).
+//   kwire-bench produce -b B -t T -n RECORDS -s SIZE [--rate R] [-X prop=value]...
+// The command line, payload, pacing, histogram and JSON line are shared with rdkafka-bench
+// (bench/peers), so both clients do exactly the same work. One thread sends; one thread runs
+// the io_context (kwire's network I/O and delivery callbacks).
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "kwire/client/config.hpp"
+#include "kwire/client/producer.hpp"
+#include "peers/bench_common.hpp"
+#include "peers/payload.hpp"
+
+namespace kb = kwire::bench;
+namespace kc = kwire::client;
+
+namespace {
+
+std::atomic<bool> g_stop{false};  // set by SIGINT/SIGTERM: finish early and report
+
+void note(const char* fmt, auto... args) {
+  std::fprintf(stderr, "kwire-bench: ");
+  std::fprintf(stderr, fmt, args...);
+  std::fputc('\n', stderr);
+}
+
+struct delivery_state {
+  kb::LatencyHistogram latency;  // written by the io thread only
+  std::atomic<std::uint64_t> delivered{0};
+  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::int64_t> last_ns{0};
+  std::error_code first_error;  // io thread
+};
+
+int run_produce(const kb::Args& a) {
+  kc::properties props{{"bootstrap.servers", a.bootstrap}};
+  props.insert(props.end(), a.props.begin(), a.props.end());
+  kc::producer_config config;
+  if (auto error = kc::parse_producer_config(props, config)) {
+    note("%s", error->message.c_str());
+    return 2;
+  }
+  boost::asio::io_context io(1);
+  auto work = boost::asio::make_work_guard(io);
+  std::thread network([&io] { io.run(); });
+  auto state = std::make_unique<delivery_state>();
+  auto producer = std::make_unique<kc::producer>(io.get_executor(), config);
+
+  note("produce %llu x %zu B to %s at %s, %s", static_cast<unsigned long long>(a.records), a.size,
+       a.topic.c_str(), a.bootstrap.c_str(),
+       a.rate > 0 ? (std::to_string(static_cast<long long>(a.rate)) + " records/s").c_str()
+                  : "unthrottled");
+  std::vector<char> value(a.size);
+  const auto value_bytes = [&] {
+    return std::span(reinterpret_cast<const std::uint8_t*>(value.data()), value.size());
+  };
+  const std::int64_t start = kb::now_ns();
+  const std::int64_t deadline =
+      start +
+      static_cast<std::int64_t>(
+          (a.timeout_s > 0 ? a.timeout_s : 60 + 1e-4 * static_cast<double>(a.records)) * 1e9);
+  const kb::Pacer pacer(a.rate, start);
+  std::uint64_t sent = 0, refused = 0;
+  std::int64_t next_progress = start + 1'000'000'000;
+  for (std::uint64_t i = 0; i < a.records && !g_stop; ++i) {
+    std::int64_t intended;
+    if (pacer.paced()) {
+      intended = pacer.intended(i);
+      if (intended > kb::now_ns()) kb::sleep_until_ns(pacer.wake(i));
+    } else {
+      intended = kb::now_ns();
+    }
+    kb::fill_payload(value, i);
+    auto* s = state.get();
+    const auto ec = producer->send({.topic = a.topic, .value = value_bytes()},
+                                   [s, intended](std::error_code ec, const kc::delivery_report&) {
+                                     const std::int64_t now = kb::now_ns();
+                                     s->last_ns.store(now, std::memory_order_relaxed);
+                                     if (ec) {
+                                       if (s->failed.fetch_add(1, std::memory_order_relaxed) == 0)
+                                         s->first_error = ec;
+                                       return;
+                                     }
+                                     s->latency.record(now - intended);
+                                     s->delivered.fetch_add(1, std::memory_order_relaxed);
+                                   });
+    if (ec) {
+      if (refused++ == 0) note("send refused: %s", ec.message().c_str());
+    } else {
+      ++sent;
+    }
+    if ((i & 1023) == 0) {
+      const std::int64_t now = kb::now_ns();
+      if (now > deadline) {
+        note("timed out after %llu records", static_cast<unsigned long long>(i));
+        break;
+      }
+      if (now >= next_progress) {
+        note("%llu/%llu acknowledged", static_cast<unsigned long long>(state->delivered.load()),
+             static_cast<unsigned long long>(a.records));
+        next_progress = now + 1'000'000'000;
+      }
+    }
+  }
+  // Wait for every delivery report (bounded by the deadline).
+  while (state->delivered.load() + state->failed.load() < sent && !g_stop &&
+         kb::now_ns() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const std::int64_t end = state->last_ns.load() ? state->last_ns.load() : kb::now_ns();
+  producer->close(std::chrono::milliseconds(1000));
+  producer.reset();
+  work.reset();
+  network.join();
+  if (state->failed.load())
+    note("%llu records failed, the first with: %s",
+         static_cast<unsigned long long>(state->failed.load()),
+         state->first_error.message().c_str());
+
+  kb::Result r;
+  r.client = "kwire";
+  r.mode = a.mode;
+  r.topic = a.topic;
+  r.msgs = state->delivered.load();
+  r.failed = a.records - r.msgs;
+  r.bytes = r.msgs * a.size;
+  r.record_size = a.size;
+  r.rate = a.rate;
+  r.secs = static_cast<double>(end - start) / 1e9;
+  r.latency = &state->latency;
+  r.usage = kb::process_usage();
+  std::fflush(stderr);
+  std::printf("%s\n", kb::result_json(r).c_str());
+  std::fflush(stdout);
+  return r.failed == 0 && !g_stop ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  kb::Args args;
+  if (auto error = kb::parse_args(argc, argv, args)) {
+    std::fprintf(stderr, "kwire-bench: %s\n%s", error->c_str(),
+                 kb::usage_text("kwire-bench").c_str());
+    return 2;
+  }
+  std::signal(SIGINT, [](int) { g_stop = true; });
+  std::signal(SIGTERM, [](int) { g_stop = true; });
+  kb::tighten_timer_slack();
+  switch (args.mode) {
+    case kb::Mode::produce:
+      return run_produce(args);
+    default:
+      std::fprintf(stderr, "kwire-bench: %s is not implemented yet (it comes with the consumer)\n",
+                   kb::mode_name(args.mode));
+      return 2;
+  }
+}
