@@ -63,6 +63,7 @@ struct batch {
   clock::time_point retry_at{};
   std::int32_t base_sequence = -1;  // -1: not assigned (assigned at the first drain)
   bool full = false;                // a record did not fit: send without waiting for linger
+  bool sealed = false;              // drained once: never appended to again, even when retried
 };
 
 struct partition_state {
@@ -324,6 +325,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     b->attempts = 0;
     b->base_sequence = -1;
     b->full = false;
+    b->sealed = false;
     return b;
   }
 
@@ -336,7 +338,8 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
                                 bool may_block, clock::time_point created,
                                 std::uint64_t generation) {
     auto* p = &topic.partitions[static_cast<std::size_t>(partition)];
-    batch* open = p->queue.empty() ? nullptr : p->queue.back();
+    // A retried batch back in the queue is sealed: its bytes were sent and must not change.
+    batch* open = p->queue.empty() || p->queue.back()->sealed ? nullptr : p->queue.back();
     bool wake_now = false;
     if (open && open->builder.size_in_bytes() + record_size >
                     static_cast<std::size_t>(std::max(config_.batch_size, 1))) {
@@ -660,6 +663,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
             continue;
           }
           p.queue.pop_front();
+          b->sealed = true;
           ++p.in_flight;
           list.push_back(b);
         }

@@ -434,3 +434,36 @@ TEST(Producer, FlushSendsWithoutWaitingForLinger) {
 }
 
 }  // namespace
+
+namespace {
+
+// A batch waiting for its retry is sealed: a record sent meanwhile goes into a new batch
+// behind it (not into the bytes already sent once).
+TEST(Producer, RecordsSentDuringARetryBackoffGoIntoANewBatch) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kafka.fault = [](int index) {
+    return index == 0 ? produce_fault::not_leader : produce_fault::none;
+  };
+  kc::producer p(io.get_executor(), config_for(broker.port(), {{"retry.backoff.ms", "300"},
+                                                               {"retry.backoff.max.ms", "300"}}));
+  std::vector<outcome> out(2);
+  const auto send = [&](int i, std::string value) {
+    auto keep = std::make_shared<std::string>(std::move(value));
+    ASSERT_FALSE(p.send({.topic = "t", .partition = 0, .value = bytes(*keep)},
+                        [&out, i, keep](std::error_code ec, const kc::delivery_report& r) {
+                          out[static_cast<std::size_t>(i)] = {ec, r, true};
+                        }));
+  };
+  send(0, "v0");
+  run_until(io, [&] { return kafka.produce_requests == 1; });
+  ASSERT_EQ(kafka.produce_requests, 1);  // answered NOT_LEADER: v0 waits for its retry
+  send(1, "v1");
+  run_until(io, [&] { return out[0].done && out[1].done; });
+  expect_exactly_once_in_order(kafka, out);
+  close_and_wait(io, p);
+}
+
+}  // namespace
