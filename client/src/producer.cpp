@@ -67,9 +67,10 @@ struct batch {
 };
 
 struct partition_state {
-  std::deque<batch*> queue;        // oldest first; the back is open for appends unless full
-  std::int32_t in_flight = 0;      // batches in Produce requests (strand)
-  std::int32_t next_sequence = 0;  // (strand)
+  std::deque<batch*> queue;               // oldest first; the back is open for appends unless full
+  std::int32_t in_flight = 0;             // batches in Produce requests (strand)
+  std::int32_t next_sequence = 0;         // (strand)
+  std::int32_t last_acked_sequence = -1;  // last sequence the broker acknowledged (strand)
   std::int32_t leader = -1;
 };
 
@@ -649,6 +650,9 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
           if (idempotent_ &&
               p.in_flight >= std::min(config_.max_in_flight_requests_per_connection, 5))
             continue;
+          // A retry waits until nothing of its partition is in flight, so that the broker
+          // sees the retried sequences in order (fewer OUT_OF_ORDER round trips).
+          if (idempotent_ && b->base_sequence >= 0 && p.in_flight > 0) continue;
           auto conn_it = connections.find(p.leader);
           if (conn_it == connections.end())
             conn_it = connections.emplace(p.leader, cluster_->ready_connection(p.leader)).first;
@@ -808,6 +812,9 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     auto& p = b->topic->partitions[static_cast<std::size_t>(b->partition)];
     if (is(ec, broker_error::duplicate_sequence_number)) ec.clear();  // already written
     if (!ec) {
+      if (idempotent_ && b->base_sequence >= 0)
+        p.last_acked_sequence =
+            std::max(p.last_acked_sequence, b->base_sequence + b->builder.record_count() - 1);
       {
         std::lock_guard lock(mutex_);
         --p.in_flight;
@@ -817,7 +824,16 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     const bool sequence_trouble = is(ec, broker_error::out_of_order_sequence_number) ||
                                   is(ec, broker_error::unknown_producer_id) ||
                                   is(ec, broker_error::invalid_producer_epoch);
-    if (idempotent_ && sequence_trouble) epoch_bump_needed_ = true;
+    if (idempotent_ && sequence_trouble) {
+      // OUT_OF_ORDER for a batch behind an unresolved one (an earlier batch still in flight
+      // or retrying) only means "not yet": retry with the same sequence. A new epoch would
+      // renumber batches the broker may already hold, and so duplicate them. The epoch is
+      // bumped (KIP-360) only when the broker lost our producer state, or refuses the very
+      // next sequence after everything acknowledged.
+      const bool next_expected = b->base_sequence == p.last_acked_sequence + 1;
+      if (!is(ec, broker_error::out_of_order_sequence_number) || next_expected)
+        epoch_bump_needed_ = true;
+    }
     const bool retriable = is_retriable(ec) || (idempotent_ && sequence_trouble);
     const auto now = clock::now();
     if (retriable && !closed_ && b->attempts < config_.retries &&
@@ -894,6 +910,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     for (auto& [name, topic] : topics_)
       for (auto& p : topic->partitions) {
         p.next_sequence = 0;
+        p.last_acked_sequence = -1;
         for (auto* b : p.queue) b->base_sequence = -1;
       }
   }
