@@ -1,68 +1,60 @@
-// kwire: the command-line client. Subcommands grow with the library; each one validates its
-// arguments up front and exits 0 on success, 1 on a runtime failure, 2 on a usage error.
-#include <cstdio>
+// kwire: the command-line client. `kwire COMMAND [options]`; each command validates its
+// arguments up front and exits 0 on success, 1 on a runtime failure, 2 on a usage or
+// configuration error.
 #include <iostream>
 #include <span>
-#include <string>
 #include <string_view>
 #include <vector>
 
-#include "kwire/protocol/messages.hpp"
+#include "cli.hpp"
 
 namespace {
 
-constexpr int exit_ok = 0;
-constexpr int exit_usage = 2;
+struct command {
+  std::string_view name;
+  std::string_view summary;
+  int (*run)(std::span<const std::string_view>);
+};
+
+constexpr command commands[] = {
+    {"produce", "records from standard input, one a line, to a topic", kwire::cli::run_produce},
+    {"metadata", "brokers, controller, topics, partitions, leaders, replicas, ISR",
+     kwire::cli::run_metadata},
+    {"protocol", "every Kafka API kwire implements, with its version range (no broker)",
+     kwire::cli::run_protocol},
+};
 
 void print_usage(std::ostream& out) {
-  out << "usage: kwire <command> [options]\n"
-         "commands:\n"
-         "  protocol [--json]   every Kafka API kwire implements, with its version range\n";
-}
-
-int run_protocol(std::span<const std::string_view> args) {
-  bool json = false;
-  for (auto a : args) {
-    if (a == "--json") {
-      json = true;
-    } else {
-      std::cerr << "kwire protocol: unknown option '" << a << "' (allowed: --json)\n";
-      return exit_usage;
-    }
+  out << "usage: kwire COMMAND [options]      (kwire COMMAND --help for its options)\n"
+         "commands:\n";
+  for (const auto& c : commands) {
+    out << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary << '\n';
   }
-  const auto apis = kwire::protocol::implemented_apis();
-  if (json) {
-    std::cout << '[';
-    bool first = true;
-    for (const auto& a : apis) {
-      std::cout << (first ? "" : ",") << "{\"api_key\":" << a.key << ",\"name\":\"" << a.name
-                << "\",\"min\":" << a.min_version << ",\"max\":" << a.max_version << '}';
-      first = false;
-    }
-    std::cout << "]\n";
-    return exit_ok;
-  }
-  std::printf("%-7s %-40s %4s %4s %9s\n", "api_key", "name", "min", "max", "flexible");
-  for (const auto& a : apis) {
-    std::string flexible = a.first_flexible_version < 0 ? "never" : std::to_string(a.first_flexible_version) + "+";
-    std::printf("%-7d %-40.*s %4d %4d %9s\n", a.key, static_cast<int>(a.name.size()), a.name.data(),
-                a.min_version, a.max_version, flexible.c_str());
-  }
-  return exit_ok;
+  out << "exit status: 0 success, 1 runtime failure, 2 usage or configuration error\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-    print_usage(args.empty() ? std::cerr : std::cout);
-    return args.empty() ? exit_usage : exit_ok;
+  if (args.empty()) {
+    print_usage(std::cerr);
+    return kwire::cli::exit_usage;
   }
-  const std::string_view command = args[0];
-  const auto rest = std::span(args).subspan(1);
-  if (command == "protocol") return run_protocol(rest);
-  std::cerr << "kwire: unknown command '" << command << "'\n";
+  std::string_view name = args[0];
+  auto rest = std::span<const std::string_view>(args).subspan(1);
+  const std::string_view help_flag = "--help";
+  if (name == "help" && !rest.empty()) {
+    // `kwire help COMMAND` is `kwire COMMAND --help`.
+    name = rest[0];
+    rest = std::span(&help_flag, 1);
+  } else if (name == "-h" || name == "--help" || name == "help") {
+    print_usage(std::cout);
+    return kwire::cli::exit_ok;
+  }
+  for (const auto& c : commands)
+    if (c.name == name) return c.run(rest);
+  std::cerr << "kwire: unknown command '" << name << "'\n";
   print_usage(std::cerr);
-  return exit_usage;
+  return kwire::cli::exit_usage;
 }

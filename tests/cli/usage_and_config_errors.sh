@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# kwire's exit codes and messages where no broker is needed: help (0), usage and property
+# errors (2, naming what was wrong), and runtime failures against a closed port (1).
+#   usage_and_config_errors.sh KWIRE_BINARY
+set -uo pipefail
+kwire=${1:?usage: usage_and_config_errors.sh KWIRE_BINARY}
+# Nothing listens on port 1 of the loopback: connecting fails at once.
+closed=127.0.0.1:1
+failures=0
+checks=0
+out=$(mktemp)
+err=$(mktemp)
+trap 'rm -f "$out" "$err"' EXIT
+
+# expect STATUS TEXT [ARGS...]: `kwire ARGS` (stdin empty) exits with STATUS and prints TEXT
+# (a fixed string) on stdout or stderr.
+expect() {
+  local status=$1 text=$2
+  shift 2
+  checks=$((checks + 1))
+  "$kwire" "$@" </dev/null >"$out" 2>"$err"
+  local got=$?
+  if [[ $got != "$status" ]] || ! grep -qF -- "$text" "$out" "$err"; then
+    failures=$((failures + 1))
+    echo "FAIL: kwire $* -> exit $got (want $status), output lacks '$text':"
+    sed 's/^/  stdout: /' "$out"
+    sed 's/^/  stderr: /' "$err"
+  fi
+}
+
+# Help.
+expect 0 "usage: kwire COMMAND" --help
+expect 0 "usage: kwire COMMAND" help
+expect 2 "usage: kwire COMMAND"
+expect 2 "unknown command 'bogus'" bogus
+expect 0 "usage: kwire produce" produce --help
+expect 0 "usage: kwire produce" help produce
+expect 0 "usage: kwire metadata" metadata -h
+expect 0 "usage: kwire protocol" protocol --help
+expect 0 "linger.ms" produce --help-properties
+expect 0 "request.timeout.ms" metadata --help-properties
+
+# Usage errors: exit 2, naming the option.
+expect 2 "-b BOOTSTRAP is required" produce -t t
+expect 2 "-t TOPIC is required" produce -b "$closed"
+expect 2 "unknown option '--bogus'" produce -b "$closed" -t t --bogus
+expect 2 "unexpected argument 'extra'" produce -b "$closed" -t t extra
+expect 2 "option -t needs a value" produce -b "$closed" -t
+expect 2 "option --abort takes no value" produce -b "$closed" -t t --abort=yes
+expect 2 "-p: 'two' is not an int32" produce -b "$closed" -t t -p two
+expect 2 "-p: a partition is -1 or more" produce -b "$closed" -t t -p -2
+expect 2 "-z: unknown codec 'brotli'" produce -b "$closed" -t t -z brotli
+expect 2 "-H expects NAME=VALUE or NAME, got '=v'" produce -b "$closed" -t t -H =v
+expect 2 "-X expects PROPERTY=VALUE, got 'acks'" produce -b "$closed" -t t -X acks
+expect 2 "-k: the key delimiter is empty" produce -b "$closed" -t t -k ''
+expect 2 "needs one or two hex digits" produce -b "$closed" -t t -k '\xZZ'
+expect 2 "-Z needs -k" produce -b "$closed" -t t -Z
+expect 2 "-b BOOTSTRAP is required" metadata
+expect 2 "unknown option '-p'" metadata -b "$closed" -p 1
+expect 2 "option --json takes no value" protocol --json=yes
+
+# Property errors: exit 2 with the configuration's message, which names the property.
+expect 2 "unknown property \"no.such.property\"" produce -b "$closed" -t t -X no.such.property=1
+expect 2 "linger.ms" produce -b "$closed" -t t -X linger.ms=soon
+expect 2 "acks" produce -b "$closed" -t t -X acks=most
+expect 2 "bootstrap.servers" produce -b no-port -t t
+expect 2 "--help-properties" produce -b "$closed" -t t -X batch.size=-5
+expect 2 "acks" metadata -b "$closed" -X acks=all
+expect 2 "request.timeout.ms" metadata -b "$closed" -X request.timeout.ms=forever
+# Transactions come with their own issue: a clear refusal, not a silent non-transactional run.
+expect 2 "transactions are not implemented yet" produce -b "$closed" -t t -X transactional.id=tx
+expect 2 "transactions are not implemented yet" produce -b "$closed" -t t --abort
+
+# Runtime failures (exit 1). Metadata names each bootstrap server and what happened.
+expect 1 "127.0.0.1:1: Connection refused" \
+  metadata -b "$closed,localhost:1" -X request.timeout.ms=1500
+expect 1 "localhost:1: Connection refused" \
+  metadata -b "$closed,localhost:1" -X request.timeout.ms=1500
+# No input: nothing to send, exit 0 at once even without a broker.
+expect 0 "0 records produced, 0 failed" produce -b "$closed" -t t
+# Records that cannot be delivered: each one's reason, the summary, exit 1.
+checks=$((checks + 1))
+started=$SECONDS
+printf 'one\ntwo\n' | "$kwire" produce -X bootstrap.servers="$closed" --topic=t -k: -Z \
+  -X request.timeout.ms=1000 -X delivery.timeout.ms=1500 -X linger.ms=0 >"$out" 2>"$err"
+status=$?
+if [[ $status != 1 ]] || ! grep -qF "0 records produced, 2 failed" "$err" ||
+  [[ $(grep -cF "delivery.timeout.ms passed" "$err") != 2 ]] || ((SECONDS - started > 10)); then
+  failures=$((failures + 1))
+  echo "FAIL: undeliverable records: exit $status after $((SECONDS - started)) s; stderr:"
+  sed 's/^/  /' "$err"
+fi
+
+# SIGTERM (or SIGINT) stops the input; what was read is still delivered or failed, exit 1.
+checks=$((checks + 1))
+fifo=$(mktemp -u)
+mkfifo "$fifo"
+"$kwire" produce -b "$closed" -t t -X request.timeout.ms=1000 -X delivery.timeout.ms=1500 \
+  -X linger.ms=0 <"$fifo" >"$out" 2>"$err" &
+producer_pid=$!
+exec 3>"$fifo"
+printf 'one\n' >&3
+sleep 2 # time to start and install the handler; the input stays open
+kill -TERM "$producer_pid"
+wait "$producer_pid"
+status=$?
+exec 3>&-
+rm -f "$fifo"
+if [[ $status != 1 ]] || ! grep -qF "interrupted: no input read after line 1" "$err" ||
+  ! grep -qF "0 records produced, 1 failed" "$err"; then
+  failures=$((failures + 1))
+  echo "FAIL: SIGTERM while reading: exit $status; stderr:"
+  sed 's/^/  /' "$err"
+fi
+
+if ((failures > 0)); then
+  echo "$failures of $checks checks failed"
+  exit 1
+fi
+echo "all $checks checks passed"

@@ -1,0 +1,39 @@
+# Sourced by the cli_*.sh integration tests: skip rules, the fixture's broker, and tools.
+# Sets: kwire (the binary, $1 of the test), root (the repository), work (a scratch directory
+# removed on exit), run_id (unique per run, for topic names); use_fixture_broker sets the rest.
+set -euo pipefail
+kwire=${1:?usage: $0 KWIRE_BINARY (KWIRE_BOOTSTRAP_FILE from the broker fixture)}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+
+# need_tool NAME WHY: skip unless NAME is on PATH.
+need_tool() {
+  command -v "$1" >/dev/null || skip "no $1 on PATH ($2)"
+}
+
+# After the need_tool checks: sets bootstrap and fixture_dir from the fixture, or skips.
+use_fixture_broker() {
+  local bootstrap_file=${KWIRE_BOOTSTRAP_FILE:-}
+  [[ -n $bootstrap_file ]] || skip "KWIRE_BOOTSTRAP_FILE is not set (run through ctest's fixture)"
+  [[ -s $bootstrap_file ]] || skip "no broker: $bootstrap_file is missing (the fixture skipped)"
+  bootstrap=$(cat "$bootstrap_file")
+  fixture_dir=$(dirname "$bootstrap_file")
+}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+run_id="$(date +%s)-$$"
+
+# A Kafka CLI tool (topics, console-consumer, ...) of the fixture's Kafka version.
+kafka_tool() {
+  "$root/scripts/kafka-local.sh" tool "$@"
+}
+
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}

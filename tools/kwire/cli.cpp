@@ -1,0 +1,178 @@
+#include "cli.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+namespace kwire::cli {
+
+void parse_options(std::span<const std::string_view> args, std::span<const option> options) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    std::string_view name;
+    std::optional<std::string_view> attached_value;
+    const option* found = nullptr;
+    if (arg.starts_with("--") && arg.size() > 2) {
+      const auto equals = arg.find('=');
+      name = arg.substr(0, equals);
+      if (equals != std::string_view::npos) attached_value = arg.substr(equals + 1);
+      for (const auto& o : options)
+        if (!o.long_name.empty() && o.long_name == name) found = &o;
+    } else if (arg.size() >= 2 && arg[0] == '-') {
+      name = arg.substr(0, 2);
+      if (arg.size() > 2) attached_value = arg.substr(2);
+      for (const auto& o : options)
+        if (!o.short_name.empty() && o.short_name == name) found = &o;
+    } else {
+      throw usage_error("unexpected argument '" + std::string(arg) + "'");
+    }
+    if (!found) throw usage_error("unknown option '" + std::string(arg) + "'");
+    if (found->value_name.empty()) {
+      if (attached_value) throw usage_error("option " + std::string(name) + " takes no value");
+      found->apply({});
+    } else if (attached_value) {
+      found->apply(*attached_value);
+    } else if (i + 1 < args.size()) {
+      found->apply(args[++i]);
+    } else {
+      throw usage_error("option " + std::string(name) + " needs a value (" +
+                        std::string(found->value_name) + ")");
+    }
+  }
+}
+
+std::pair<std::string, std::string> split_property(std::string_view assignment) {
+  const auto equals = assignment.find('=');
+  if (equals == std::string_view::npos || equals == 0)
+    throw usage_error("-X expects PROPERTY=VALUE, got '" + std::string(assignment) + "'");
+  return {std::string(assignment.substr(0, equals)), std::string(assignment.substr(equals + 1))};
+}
+
+std::string unescape_delimiter(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      out += text[i];
+      continue;
+    }
+    const char escaped = text[i + 1];
+    if (escaped == 'n' || escaped == 't' || escaped == 'r' || escaped == '\\') {
+      out += escaped == 'n' ? '\n' : escaped == 't' ? '\t' : escaped == 'r' ? '\r' : '\\';
+      ++i;
+    } else if (escaped == 'x') {
+      unsigned value = 0;
+      const char* digits = text.data() + i + 2;
+      const char* end = text.data() + std::min(text.size(), i + 4);
+      const auto [stop, ec] = std::from_chars(digits, end, value, 16);
+      if (ec != std::errc{} || stop == digits)
+        throw usage_error("'\\x' in a delimiter needs one or two hex digits");
+      out += static_cast<char>(value);
+      i += 1 + static_cast<std::size_t>(stop - digits);
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+std::int32_t parse_int32(std::string_view text, std::string_view what) {
+  std::int32_t value = 0;
+  const auto [stop, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || stop != text.data() + text.size() || text.empty())
+    throw usage_error(std::string(what) + ": '" + std::string(text) + "' is not an int32");
+  return value;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+          out += escaped;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+void print_properties(std::ostream& out,
+                      const std::vector<client::property_description>& properties) {
+  for (const auto& p : properties) {
+    out << p.name << " (" << p.type;
+    if (p.required) out << ", required";
+    if (p.default_value) out << ", default " << *p.default_value;
+    if (!p.allowed.empty()) out << ", allowed " << p.allowed;
+    out << ")\n    " << p.doc << '\n';
+  }
+}
+
+int run_command(std::string_view command, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const property_error& e) {
+    std::cerr << "kwire " << command << ": " << e.what() << "\n(see 'kwire " << command
+              << " --help-properties')\n";
+    return exit_usage;
+  } catch (const usage_error& e) {
+    std::cerr << "kwire " << command << ": " << e.what() << "\n(see 'kwire " << command
+              << " --help')\n";
+    return exit_usage;
+  }
+}
+
+int run_client_command(client_command& command, std::span<const std::string_view> args,
+                       std::vector<option> own_options, const std::function<int()>& body) {
+  return run_command(command.name, [&] {
+    bool bootstrap_given = false;
+    bool help = false;
+    bool help_properties = false;
+    auto& options = own_options;
+    options.push_back({"-b", "--bootstrap-server", "HOST:PORT", [&](std::string_view v) {
+                         command.properties.emplace_back("bootstrap.servers", v);
+                         bootstrap_given = true;
+                       }});
+    options.push_back({"-X", "--property", "NAME=VALUE", [&](std::string_view v) {
+                         auto property = split_property(v);
+                         bootstrap_given = bootstrap_given || property.first == "bootstrap.servers";
+                         command.properties.push_back(std::move(property));
+                       }});
+    options.push_back({"-h", "--help", "", [&](std::string_view) { help = true; }});
+    options.push_back(
+        {"", "--help-properties", "", [&](std::string_view) { help_properties = true; }});
+    parse_options(args, options);
+    if (help) {
+      std::cout << command.usage;
+      return exit_ok;
+    }
+    if (help_properties) {
+      print_properties(std::cout, command.describe_properties());
+      return exit_ok;
+    }
+    if (!bootstrap_given) throw usage_error("-b BOOTSTRAP is required (the brokers to start from)");
+    return body();
+  });
+}
+
+}  // namespace kwire::cli

@@ -1,0 +1,86 @@
+// What every kwire subcommand shares: exit codes, option parsing, -X properties, kcat's
+// delimiter escapes and JSON strings. Each command lives in its own cmd_*.cpp.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "kwire/client/config.hpp"
+
+namespace kwire::cli {
+
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1;
+inline constexpr int exit_usage = 2;
+
+// A mistake in the command line or the configuration; the message names what was wrong.
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// A property that parse_*_config() rejected; the hint points to --help-properties.
+struct property_error : usage_error {
+  using usage_error::usage_error;
+};
+
+// One option of a command. Values are given as "-b VALUE", "-bVALUE", "--long VALUE" or
+// "--long=VALUE"; a flag (empty value_name) takes none.
+struct option {
+  std::string_view short_name;                        // "-b", or empty
+  std::string_view long_name;                         // "--bootstrap-server", or empty
+  std::string_view value_name;                        // "HOST:PORT", or empty for a flag
+  std::function<void(std::string_view value)> apply;  // may throw usage_error
+};
+
+// Applies `options` to `args` in order. Throws usage_error for an unknown option, a missing
+// value, a value given to a flag, or a positional argument.
+void parse_options(std::span<const std::string_view> args, std::span<const option> options);
+
+// "name=value" of -X; throws usage_error when there is no '=' or no name.
+std::pair<std::string, std::string> split_property(std::string_view assignment);
+
+// kcat's delimiter escapes: \n \t \r \\ and \xNN (one or two hex digits); anything else is
+// taken as it is.
+std::string unescape_delimiter(std::string_view text);
+
+// A decimal int32, or usage_error naming `what`.
+std::int32_t parse_int32(std::string_view text, std::string_view what);
+
+// Appends `text` as a quoted JSON string.
+void append_json_string(std::string& out, std::string_view text);
+
+// The --help-properties listing: one property a paragraph, with type, default and range.
+void print_properties(std::ostream& out,
+                      const std::vector<client::property_description>& properties);
+
+// Runs a command's body: a usage_error is printed as "kwire COMMAND: message" with a hint
+// to --help, and becomes exit status 2.
+int run_command(std::string_view command, const std::function<int()>& body);
+
+// A command that talks to brokers. Besides its own options it takes -b, -X, -h/--help and
+// --help-properties; -b and -X (and options such as -z that set a property) append to
+// `properties` in command-line order, so the last one of a key wins.
+struct client_command {
+  std::string_view name;   // "produce"
+  std::string_view usage;  // the --help text
+  std::vector<client::property_description> (*describe_properties)();
+  client::properties properties;
+};
+
+// Parses `args` with `own_options` and the shared ones; prints the help or the properties
+// when asked; otherwise requires a bootstrap and returns body(). Usage errors exit 2.
+int run_client_command(client_command& command, std::span<const std::string_view> args,
+                       std::vector<option> own_options, const std::function<int()>& body);
+
+// The subcommands, each given the arguments after its name.
+int run_protocol(std::span<const std::string_view> args);
+int run_produce(std::span<const std::string_view> args);
+int run_metadata(std::span<const std::string_view> args);
+
+}  // namespace kwire::cli
