@@ -471,8 +471,11 @@ constexpr auto producer_table = concat(common_properties<producer_config>(), [] 
       bind<p, &p::compression_gzip_level>("compression.gzip.level",
                                           in_range_or(1, 9, -1, "zlib's default level"),
                                           "Compression level when compression.type is gzip."),
+      // Java's range; kwire's default is 1 (lz4's fast compressor, as librdkafka uses) where
+      // Java's is 9: levels 3 and up select lz4's much slower high-compression mode.
       bind<p, &p::compression_lz4_level>("compression.lz4.level", in_range(1, 17),
-                                         "Compression level when compression.type is lz4."),
+                                         "Compression level when compression.type is lz4: 1-2 fast "
+                                         "(default 1), 3-17 high compression."),
       bind<p, &p::compression_zstd_level>(
           "compression.zstd.level", in_range(-131072, 22),
           "Compression level when compression.type is zstd; negative is faster."),

@@ -89,7 +89,9 @@ struct pending_record {
 
 struct topic_state {
   explicit topic_state(std::string n, std::int32_t batch_size)
-      : name(std::move(n)), sticky(batch_size) {}
+      : name(std::move(n)),
+        sticky(batch_size),
+        batch_target(static_cast<std::size_t>(batch_size)) {}
   std::string name;
   protocol::uuid topic_id{};
   std::int32_t partition_count = -1;  // -1: no metadata yet
@@ -97,6 +99,10 @@ struct topic_state {
   std::vector<partition_state> partitions;
   std::vector<std::int32_t> with_leader;
   sticky_partition_state sticky;
+  // batch.size counts compressed bytes (as in Java): batches are filled up to batch.size
+  // divided by the topic's observed compression ratio, in uncompressed bytes.
+  std::size_t batch_target;
+  double compression_ratio = 1.0;
   std::vector<std::uint8_t> pending_bytes;
   std::deque<pending_record> pending;
 };
@@ -125,6 +131,8 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     batch_options_.codec = config_.compression_type;
     if (config_.compression_type == protocol::compression::zstd)
       batch_options_.compression_level = config_.compression_zstd_level;
+    else if (config_.compression_type == protocol::compression::lz4)
+      batch_options_.compression_level = config_.compression_lz4_level;
     else if (config_.compression_type == protocol::compression::gzip &&
              config_.compression_gzip_level >= 0)
       batch_options_.compression_level = config_.compression_gzip_level;
@@ -220,12 +228,14 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     asio::post(strand_, [self = shared_from_this(), timeout, d = std::move(done)]() mutable {
       struct close_state {
         unique_function<void()> done;
+        std::unique_ptr<asio::steady_timer> timer;  // the timeout; cancelled when done early
         bool finished = false;
       };
-      auto state = std::make_shared<close_state>(close_state{std::move(d)});
+      auto state = std::make_shared<close_state>(close_state{std::move(d), nullptr});
       auto finish = [self, state] {
         if (state->finished) return;
         state->finished = true;
+        if (state->timer) state->timer->cancel();
         self->shut_down();
         if (state->done) state->done();
       };
@@ -236,8 +246,10 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
         target = self->generation_++;
       }
       self->flush_waiters_.push_back({target, finish});
-      auto timer = std::make_shared<asio::steady_timer>(self->strand_, timeout);
-      timer->async_wait([timer, finish](boost::system::error_code) mutable { finish(); });
+      state->timer = std::make_unique<asio::steady_timer>(self->strand_, timeout);
+      state->timer->async_wait([finish](boost::system::error_code ec) mutable {
+        if (!ec) finish();
+      });
       self->check_flush_waiters();
       self->drain();
     });
@@ -342,8 +354,8 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     // A retried batch back in the queue is sealed: its bytes were sent and must not change.
     batch* open = p->queue.empty() || p->queue.back()->sealed ? nullptr : p->queue.back();
     bool wake_now = false;
-    if (open && open->builder.size_in_bytes() + record_size >
-                    static_cast<std::size_t>(std::max(config_.batch_size, 1))) {
+    const std::size_t target = std::max<std::size_t>(topic.batch_target, 1);
+    if (open && open->builder.size_in_bytes() + record_size > target) {
       if (open->builder.empty()) {
         // An empty batch can take one record of any size allowed by max.request.size.
       } else {
@@ -354,8 +366,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     }
     if (!open) {
       const auto reserve = static_cast<std::int64_t>(
-          std::max<std::size_t>(static_cast<std::size_t>(config_.batch_size),
-                                record_size + protocol::record_batch_header_size));
+          std::max<std::size_t>(target, record_size + protocol::record_batch_header_size));
       if (auto ec = reserve_locked(lock, reserve, may_block)) return ec;
       if (closing_) {
         release_locked(reserve);
@@ -376,7 +387,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     open->builder.append(timestamp, key, value, headers);
     open->callbacks.push_back(std::move(callback));
     open->timestamps.push_back(timestamp);
-    if (open->builder.size_in_bytes() >= static_cast<std::size_t>(config_.batch_size)) {
+    if (open->builder.size_in_bytes() >= target) {
       open->full = true;
       wake_now = true;
     }
@@ -728,6 +739,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
           b->base_sequence = p.next_sequence;
           p.next_sequence += b->builder.record_count();
         }
+        if (batch_options_.codec != protocol::compression::none) learn_compression_ratio(*b);
       } else if (idempotent_) {
         if (b->base_sequence < 0) {
           b->base_sequence = p.next_sequence;
@@ -903,6 +915,26 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
           self->epoch_bump_needed_ = false;
           self->drain();
         });
+  }
+
+  // Follows the topic's compression ratio: up at once when batches compress worse (never an
+  // oversized batch for long), down slowly when they compress better.
+  void learn_compression_ratio(const batch& b) {
+    const auto uncompressed = b.builder.size_in_bytes();
+    // Small batches (sent by linger.ms with a few records) compress worse than full ones and
+    // would hold the estimate up for nothing.
+    if (uncompressed < b.topic->batch_target / 2) return;
+    const double observed = std::clamp(
+        static_cast<double>(b.builder.bytes().size()) / static_cast<double>(uncompressed), 0.05,
+        1.0);
+    std::lock_guard lock(mutex_);
+    topic_state& t = *b.topic;
+    t.compression_ratio =
+        observed > t.compression_ratio ? observed : 0.75 * t.compression_ratio + 0.25 * observed;
+    const double batch_size = std::max(config_.batch_size, 1);
+    const double most = std::min(8.0 * batch_size, static_cast<double>(config_.max_request_size));
+    t.batch_target = static_cast<std::size_t>(
+        std::clamp(batch_size / t.compression_ratio, batch_size, std::max(most, batch_size)));
   }
 
   void reset_sequences() {

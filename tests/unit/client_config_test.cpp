@@ -72,7 +72,7 @@ TEST(ClientConfig, DefaultsAreTheJavaProducerDefaults) {
   EXPECT_EQ(config.buffer_memory, 33554432);
   EXPECT_EQ(config.compression_type, kwire::protocol::compression::none);
   EXPECT_EQ(config.compression_gzip_level, -1);
-  EXPECT_EQ(config.compression_lz4_level, 9);
+  EXPECT_EQ(config.compression_lz4_level, 1);  // deliberately not Java's 9 (see config.cpp)
   EXPECT_EQ(config.compression_zstd_level, 3);
   EXPECT_EQ(config.max_block, milliseconds(60000));
   EXPECT_EQ(config.delivery_timeout, milliseconds(120000));

@@ -54,6 +54,7 @@ struct fake_kafka {
     std::map<std::int32_t, std::int64_t> offset_of_sequence;  // first sequence -> base offset
   };
   std::map<std::int32_t, partition_producer> producers;
+  std::vector<std::pair<std::size_t, std::size_t>> batch_sizes;  // (wire, records uncompressed)
   std::function<produce_fault(int produce_index)> fault = [](int) { return produce_fault::none; };
 
   fake_action operator()(const fake_request& r) {
@@ -139,6 +140,7 @@ struct fake_kafka {
     kp::record_batch_view batch;
     while (reader.next(batch)) {
       const auto& h = batch.header();
+      batch_sizes.emplace_back(batch.wire_bytes().size(), batch.records_section().size());
       auto& state = producers[partition];
       if (h.producer_id >= 0) {
         if (h.producer_epoch != state.epoch) {
@@ -463,6 +465,33 @@ TEST(Producer, RecordsSentDuringARetryBackoffGoIntoANewBatch) {
   send(1, "v1");
   run_until(io, [&] { return out[0].done && out[1].done; });
   expect_exactly_once_in_order(kafka, out);
+  close_and_wait(io, p);
+}
+
+}  // namespace
+
+namespace {
+
+// batch.size counts compressed bytes, as in Java: once the producer has seen how well the
+// topic compresses, a batch holds more than batch.size of records and still sends about
+// batch.size on the wire.
+TEST(Producer, CompressedBatchesFillBatchSizeAfterCompression) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kc::producer p(io.get_executor(), config_for(broker.port(), {{"compression.type", "lz4"},
+                                                               {"batch.size", "4096"},
+                                                               {"linger.ms", "50"}}));
+  // The first round teaches the producer the ratio; the second round's batches use it.
+  for (int round = 0; round < 2; ++round) {
+    kafka.batch_sizes.clear();
+    for (const auto& o : send_all(io, p, 3000)) ASSERT_FALSE(o.ec) << o.ec.message();
+  }
+  ASSERT_GT(kafka.batch_sizes.size(), 3u);
+  const auto& [wire, records] = kafka.batch_sizes.front();
+  EXPECT_GT(records, 4096u * 3 / 2) << "wire " << wire;
+  EXPECT_LE(wire, 4096u * 5 / 4);
   close_and_wait(io, p);
 }
 

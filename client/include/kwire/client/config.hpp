@@ -93,7 +93,7 @@ struct producer_config : common_config {
   std::int64_t buffer_memory = 33554432;                                 // buffer.memory
   protocol::compression compression_type = protocol::compression::none;  // compression.type
   std::int32_t compression_gzip_level = -1;    // compression.gzip.level; -1: zlib's default (6)
-  std::int32_t compression_lz4_level = 9;      // compression.lz4.level
+  std::int32_t compression_lz4_level = 1;      // compression.lz4.level (Java: 9; see config.cpp)
   std::int32_t compression_zstd_level = 3;     // compression.zstd.level
   std::chrono::milliseconds max_block{60000};  // max.block.ms
   std::chrono::milliseconds delivery_timeout{120000};               // delivery.timeout.ms
