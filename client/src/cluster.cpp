@@ -299,4 +299,19 @@ void cluster::close() {
     if (n.conn) n.conn->close(make_error_code(errc::shut_down));
 }
 
+cluster_options cluster_options_for(const common_config& config) {
+  cluster_options options;
+  for (const auto& a : config.bootstrap_servers) options.bootstrap.push_back({-1, a.host, a.port});
+  options.connection.client_id = config.client_id;
+  options.connection.request_timeout = config.request_timeout;
+  options.connection.connect_timeout = config.socket_connection_setup_timeout;
+  options.connection.send_buffer_bytes = config.send_buffer_bytes;
+  options.connection.receive_buffer_bytes = config.receive_buffer_bytes;
+  options.reconnect_backoff = config.reconnect_backoff;
+  options.reconnect_backoff_max = config.reconnect_backoff_max;
+  options.retry_backoff = config.retry_backoff;
+  options.metadata_max_age = config.metadata_max_age;
+  return options;
+}
+
 }  // namespace kwire::client

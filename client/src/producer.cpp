@@ -15,8 +15,10 @@
 #include <cstring>
 #include <deque>
 #include <future>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 
 #include "kwire/client/cluster.hpp"
@@ -103,6 +105,8 @@ struct topic_state {
   // divided by the topic's observed compression ratio, in uncompressed bytes.
   std::size_t batch_target;
   double compression_ratio = 1.0;
+  // Set when the broker refused a batch as too large: batches stay below it from then on.
+  std::size_t split_limit = std::numeric_limits<std::size_t>::max();
   std::vector<std::uint8_t> pending_bytes;
   std::deque<pending_record> pending;
 };
@@ -114,18 +118,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
         strand_(asio::make_strand(std::move(executor))),
         timer_(strand_),
         random_(std::random_device{}()) {
-    cluster_options options;
-    for (const auto& a : config_.bootstrap_servers)
-      options.bootstrap.push_back({-1, a.host, a.port});
-    options.connection.client_id = config_.client_id;
-    options.connection.request_timeout = config_.request_timeout;
-    options.connection.connect_timeout = config_.socket_connection_setup_timeout;
-    options.connection.send_buffer_bytes = config_.send_buffer_bytes;
-    options.connection.receive_buffer_bytes = config_.receive_buffer_bytes;
-    options.reconnect_backoff = config_.reconnect_backoff;
-    options.reconnect_backoff_max = config_.reconnect_backoff_max;
-    options.retry_backoff = config_.retry_backoff;
-    options.metadata_max_age = config_.metadata_max_age;
+    cluster_options options = cluster_options_for(config_);
     cluster_ = cluster::create(strand_, std::move(options));
     idempotent_ = config_.enable_idempotence;
     batch_options_.codec = config_.compression_type;
@@ -193,7 +186,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     }
     auto ec =
         append_locked(lock, topic, partition, timestamp, record.key, record.value, record.headers,
-                      record_size, callback, !on_strand, clock::now(), generation_);
+                      record_size, callback, !on_strand, std::nullopt, generation_);
     if (!ec && sticky) {
       const topic_partitions parts{topic.partition_count, topic.with_leader};
       topic.sticky.record_appended(partition, static_cast<std::int32_t>(record_size), parts,
@@ -348,7 +341,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
                                 const protocol::optional_bytes& value,
                                 std::span<const protocol::header_view> headers,
                                 std::size_t record_size, delivery_callback& callback,
-                                bool may_block, clock::time_point created,
+                                bool may_block, std::optional<clock::time_point> created,
                                 std::uint64_t generation) {
     auto* p = &topic.partitions[static_cast<std::size_t>(partition)];
     // A retried batch back in the queue is sealed: its bytes were sent and must not change.
@@ -378,7 +371,8 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       open->topic = &topic;
       open->partition = partition;
       open->reserved = reserve;
-      open->created = created;
+      // Read the clock only when a batch opens: it costs tens of ns per call, per record.
+      open->created = created ? *created : clock::now();
       open->generation = generation;
       p->queue.push_back(open);
       ++incomplete_[generation];
@@ -548,6 +542,10 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     report.topic = r.topic->name;
     report.partition = r.partition;
     report.timestamp = r.timestamp;
+    auto details = std::make_shared<diagnostics>();
+    details->topic = r.topic->name;
+    details->partition = r.partition;
+    report.error_details = std::move(details);
     if (r.callback) r.callback(ec, report);
     {
       std::lock_guard lock(mutex_);
@@ -581,10 +579,19 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   // Completes a batch's records (strand, lock not held) and returns it to the pool.
   void complete_batch(batch* b, std::error_code ec, std::int64_t base_offset,
                       std::int64_t log_append_time, const diagnostics& diag) {
-    (void)diag;
     delivery_report report;
     report.topic = b->topic->name;
     report.partition = b->partition;
+    if (ec) {
+      auto details = std::make_shared<diagnostics>(diag);
+      if (details->topic.empty()) details->topic = b->topic->name;
+      if (details->partition < 0) details->partition = b->partition;
+      if (details->broker.empty() && details->broker_id >= 0 && cluster_) {
+        if (const auto* broker = cluster_->metadata().broker(details->broker_id))
+          details->broker = broker->host + ':' + std::to_string(broker->port);
+      }
+      report.error_details = std::move(details);
+    }
     for (std::size_t i = 0; i < b->callbacks.size(); ++i) {
       report.offset = ec || base_offset < 0 ? -1 : base_offset + static_cast<std::int64_t>(i);
       report.timestamp = log_append_time >= 0 ? log_append_time : b->timestamps[i];
@@ -833,6 +840,13 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       }
       return complete_batch(b, {}, base_offset, log_append_time, diag);
     }
+    if ((is(ec, broker_error::message_too_large) || is(ec, broker_error::record_list_too_large)) &&
+        b->builder.record_count() > 1 && !closed_) {
+      // The broker's limit (message.max.bytes, or the topic's max.message.bytes) is below
+      // this batch: send its records again in halves, as Java does, until single records
+      // are left, which then fail alone.
+      if (split_and_requeue(b)) return;
+    }
     const bool sequence_trouble = is(ec, broker_error::out_of_order_sequence_number) ||
                                   is(ec, broker_error::unknown_producer_id) ||
                                   is(ec, broker_error::invalid_producer_epoch);
@@ -869,6 +883,82 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       --p.in_flight;
     }
     complete_batch(b, ec, -1, -1, diag);
+  }
+
+  // Re-encodes a batch the broker refused as too large into batches of half its size, put
+  // back at the front of the partition's queue. An idempotent batch's sequence range is
+  // handed on, contiguous, so the halves fill exactly the range the broker did not accept.
+  // False when the batch cannot be read back (then it fails as it is).
+  bool split_and_requeue(batch* b) {
+    std::vector<std::uint8_t> scratch;
+    protocol::record_batch_reader reader(b->builder.bytes(), scratch);
+    protocol::record_batch_view view;
+    if (!reader.next(view)) return false;
+    {
+      // Check the whole batch first: nothing moves unless every record reads back.
+      std::size_t count = 0;
+      protocol::record_view r;
+      auto cursor = view.records();
+      while (cursor.next(r)) ++count;
+      if (cursor.error() || count != b->callbacks.size()) return false;
+    }
+    const std::size_t target = std::max<std::size_t>(b->builder.size_in_bytes() / 2, 1);
+    std::vector<batch*> parts;
+    std::vector<protocol::header_view> headers;
+    {
+      std::lock_guard lock(mutex_);
+      std::size_t index = 0;
+      protocol::record_view r;
+      for (auto cursor = view.records(); cursor.next(r); ++index) {
+        headers.assign(r.headers.begin(), r.headers.end());
+        if (parts.empty() ||
+            (!parts.back()->builder.empty() &&
+             parts.back()->builder.size_in_bytes() + parts.back()->builder.encoded_record_size(
+                                                         r.timestamp, r.key, r.value, headers) >
+                 target)) {
+          batch* part = new_batch_locked();
+          part->topic = b->topic;
+          part->partition = b->partition;
+          part->created = b->created;  // delivery.timeout.ms still counts from the first send
+          part->generation = b->generation;
+          part->reserved = 0;
+          part->retry_at = {};
+          part->attempts = b->attempts + 1;
+          part->full = true;
+          part->sealed = true;
+          if (!parts.empty()) ++incomplete_[b->generation];  // the first part takes b's place
+          parts.push_back(part);
+        }
+        batch* part = parts.back();
+        part->builder.append(r.timestamp, r.key, r.value, headers);
+        part->callbacks.push_back(std::move(b->callbacks[index]));
+        part->timestamps.push_back(b->timestamps[index]);
+      }
+      parts.front()->reserved = b->reserved;  // memory moves with the records
+      // Later batches of the topic stay below the size the broker refused.
+      topic_state& topic = *b->topic;
+      topic.split_limit = std::min(topic.split_limit, target);
+      topic.batch_target = std::min(topic.batch_target, topic.split_limit);
+      std::int32_t sequence = b->base_sequence;
+      for (auto* part : parts) {
+        if (idempotent_ && sequence >= 0) {
+          part->base_sequence = sequence;
+          part->builder.set_producer(producer_id_, producer_epoch_, sequence);
+          sequence += part->builder.record_count();
+        }
+        part->builder.finish();
+      }
+      auto& p = b->topic->partitions[static_cast<std::size_t>(b->partition)];
+      --p.in_flight;
+      auto pos = p.queue.begin();
+      while (pos != p.queue.end() && (*pos)->base_sequence >= 0 &&
+             (*pos)->base_sequence < b->base_sequence)
+        ++pos;
+      p.queue.insert(pos, parts.begin(), parts.end());
+      b->callbacks.clear();
+      pool_.push_back(b);
+    }
+    return true;
   }
 
   // InitProducerId: a new producer id, or (KIP-360) an epoch bump of the current one once
@@ -933,8 +1023,10 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
         observed > t.compression_ratio ? observed : 0.75 * t.compression_ratio + 0.25 * observed;
     const double batch_size = std::max(config_.batch_size, 1);
     const double most = std::min(8.0 * batch_size, static_cast<double>(config_.max_request_size));
-    t.batch_target = static_cast<std::size_t>(
-        std::clamp(batch_size / t.compression_ratio, batch_size, std::max(most, batch_size)));
+    t.batch_target =
+        std::min(t.split_limit,
+                 static_cast<std::size_t>(std::clamp(batch_size / t.compression_ratio, batch_size,
+                                                     std::max(most, batch_size))));
   }
 
   void reset_sequences() {

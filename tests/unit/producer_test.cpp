@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -56,6 +57,9 @@ struct fake_kafka {
   std::map<std::int32_t, partition_producer> producers;
   std::vector<std::pair<std::size_t, std::size_t>> batch_sizes;  // (wire, records uncompressed)
   std::function<produce_fault(int produce_index)> fault = [](int) { return produce_fault::none; };
+  // message.max.bytes: a larger record set is refused with MESSAGE_TOO_LARGE.
+  std::size_t max_batch_bytes = std::numeric_limits<std::size_t>::max();
+  int too_large_refusals = 0;
 
   fake_action operator()(const fake_request& r) {
     switch (r.api_key) {
@@ -125,6 +129,13 @@ struct fake_kafka {
         }
         if (f == produce_fault::out_of_order) {
           pr.error_code = static_cast<std::int16_t>(kp::broker_error::out_of_order_sequence_number);
+          continue;
+        }
+        if (pd.records->size > max_batch_bytes) {
+          ++too_large_refusals;
+          pr.error_code = static_cast<std::int16_t>(kp::broker_error::message_too_large);
+          pr.error_message = "batch of " + std::to_string(pd.records->size) +
+                             " bytes is larger than " + std::to_string(max_batch_bytes);
           continue;
         }
         append(pd.index, *pd.records, pr);
@@ -496,3 +507,60 @@ TEST(Producer, CompressedBatchesFillBatchSizeAfterCompression) {
 }
 
 }  // namespace
+
+TEST(Producer, SplitsBatchesTheBrokerRefusesAsTooLargeAndKeepsOrder) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  kafka.max_batch_bytes = 400;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kc::producer p(io.get_executor(), config_for(broker.port(), {{"linger.ms", "20"}}));
+  auto outcomes = send_all(io, p, 600);
+  expect_exactly_once_in_order(kafka, outcomes);
+  EXPECT_GT(kafka.too_large_refusals, 0);
+  for (const auto& [wire, uncompressed] : kafka.batch_sizes) EXPECT_LE(wire, 400u);
+  close_and_wait(io, p);
+}
+
+TEST(Producer, ARecordTooLargeForTheBrokerFailsAloneWithDiagnostics) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  kafka.max_batch_bytes = 400;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kc::producer p(io.get_executor(), config_for(broker.port(), {{"linger.ms", "50"}}));
+  const std::string big(500, 'b');
+  std::vector<outcome> out(3);
+  int done = 0;
+  auto record = [&](std::size_t i, std::string_view value) {
+    auto ec = p.send({.topic = "t", .partition = 1, .value = bytes(std::string(value))},
+                     [&, i](std::error_code ec, const kc::delivery_report& r) {
+                       out[i] = {ec, r, true};
+                       ++done;
+                     });
+    ASSERT_FALSE(ec) << ec.message();
+  };
+  // One batch: small, too large, small. The small ones are delivered.
+  record(0, "v0");
+  record(1, big);
+  record(2, "v2");
+  run_until(
+      io, [&] { return done == 3; }, 10s);
+  ASSERT_EQ(done, 3);
+  EXPECT_FALSE(out[0].ec) << out[0].ec.message();
+  EXPECT_FALSE(out[2].ec) << out[2].ec.message();
+  EXPECT_LT(out[0].report.offset, out[2].report.offset);
+  EXPECT_EQ(out[1].ec, kp::make_error_code(kp::broker_error::message_too_large));
+  EXPECT_EQ(out[1].report.offset, -1);
+  ASSERT_TRUE(out[1].report.error_details);
+  const auto& d = *out[1].report.error_details;
+  EXPECT_EQ(d.broker_id, 1);
+  EXPECT_EQ(d.broker, "127.0.0.1:" + std::to_string(broker.port()));
+  EXPECT_EQ(d.api_key, kp::ProduceRequest::api_key);
+  EXPECT_EQ(d.topic, "t");
+  EXPECT_EQ(d.partition, 1);
+  EXPECT_NE(d.server_message.find("larger than 400"), std::string::npos) << d.server_message;
+  EXPECT_FALSE(out[0].report.error_details);
+  EXPECT_EQ(kafka.log[1], (std::vector<std::string>{"v0", "v2"}));
+  close_and_wait(io, p);
+}

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kwire/client/config.hpp"
 #include "kwire/client/connection.hpp"
 #include "kwire/protocol/buffer.hpp"
 
@@ -73,6 +74,9 @@ struct cluster_options {
   bool allow_auto_topic_creation = true;
   bool all_topics = false;  // fetch every topic (kwire metadata), not only wanted ones
 };
+
+// The options every client kind takes from its common configuration.
+cluster_options cluster_options_for(const common_config& config);
 
 class cluster : public std::enable_shared_from_this<cluster> {
  public:

@@ -52,6 +52,9 @@ struct delivery_report {
   std::int32_t partition = -1;
   std::int64_t offset = -1;     // -1 when unknown (acks=0, or an error)
   std::int64_t timestamp = -1;  // the record's CreateTime, or the broker's LogAppendTime
+  // With an error: where it happened (broker, request, server message); shared by the
+  // records of one batch. Null on success, so a report stays cheap to copy.
+  std::shared_ptr<const diagnostics> error_details;
 };
 
 using delivery_callback =
