@@ -64,6 +64,7 @@ enum class value_kind {
   string,
   optional_string,
   broker_list,
+  string_list,
   choice
 };
 
@@ -249,6 +250,22 @@ problem parse_broker_list(std::string_view text, std::vector<broker_address>& ou
   return std::nullopt;
 }
 
+// ConfigDef's LIST type: comma-separated, items trimmed; an empty text is an empty list.
+problem parse_string_list(std::string_view text, std::vector<std::string>& out) {
+  std::vector<std::string> items;
+  if (!text.empty()) {
+    for (std::size_t start = 0; start <= text.size();) {
+      const std::size_t comma = std::min(text.find(',', start), text.size());
+      const std::string_view item = trim(text.substr(start, comma - start));
+      if (item.empty()) return quoted(text) + " has an empty entry";
+      items.emplace_back(item);
+      start = comma + 1;
+    }
+  }
+  out = std::move(items);
+  return std::nullopt;
+}
+
 // --- Descriptors: a property name bound to a member of Config ------------------------------
 
 enum class presence { optional, required };
@@ -285,6 +302,8 @@ constexpr value_kind kind_of() {
     return value_kind::optional_string;
   } else if constexpr (std::is_same_v<T, std::vector<broker_address>>) {
     return value_kind::broker_list;
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    return value_kind::string_list;
   } else {
     static_assert(std::is_enum_v<T>, "a config member of a type no value kind handles");
     return value_kind::choice;
@@ -313,6 +332,8 @@ problem assign_member(const value_rule& rule, std::string_view text, Config& con
     return std::nullopt;
   } else if constexpr (std::is_same_v<T, std::vector<broker_address>>) {
     return parse_broker_list(text, field);
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    return parse_string_list(text, field);
   } else {
     static_assert(std::is_enum_v<T>);
     int value = 0;
@@ -338,6 +359,8 @@ std::optional<std::string> render_member(const value_rule& rule, const Config& c
   } else if constexpr (std::is_same_v<T, std::vector<broker_address>>) {
     if (field.empty()) return std::nullopt;
     return join(field, ",", [](const broker_address& a) { return to_string(a); });
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    return join(field, ",", [](const std::string& item) { return item; });
   } else {
     return std::string(choice_name(rule, static_cast<int>(field)));
   }
@@ -514,6 +537,93 @@ constexpr auto producer_table = concat(common_properties<producer_config>(), [] 
   };
 }());
 
+constexpr std::array offset_reset_names{
+    name_of("latest", offset_reset::latest),
+    name_of("earliest", offset_reset::earliest),
+    name_of("none", offset_reset::none),
+};
+constexpr std::array isolation_level_names{
+    name_of("read_uncommitted", isolation_level::read_uncommitted),
+    name_of("read_committed", isolation_level::read_committed),
+};
+constexpr std::array group_protocol_names{
+    name_of("classic", group_protocol::classic),
+    name_of("consumer", group_protocol::consumer),
+};
+
+constexpr auto consumer_table = concat(common_properties<consumer_config>(), [] {
+  using c = consumer_config;
+  return std::array{
+      bind<c, &c::group_id>("group.id", at_most_bytes(max_wire_string_bytes),
+                            "The consumer group to join (subscribe) or to commit offsets to; "
+                            "unset: no group, no commits."),
+      bind<c, &c::group_instance_id>(
+          "group.instance.id", at_most_bytes(max_wire_string_bytes),
+          "A stable member name (static membership): a restart within session.timeout.ms "
+          "keeps the member's partitions without a rebalance."),
+      bind<c, &c::group_protocol_type>(
+          "group.protocol", one_of(group_protocol_names, letter_case::ignored),
+          "classic (JoinGroup/SyncGroup, client-side assignment) or consumer (KIP-848: "
+          "server-side assignment, brokers 4.0 and later)."),
+      bind<c, &c::group_remote_assignor>(
+          "group.remote.assignor", at_most_bytes(max_wire_string_bytes),
+          "With group.protocol=consumer: the broker-side assignor to ask for (uniform, range); "
+          "unset: the broker's default."),
+      bind<c, &c::auto_offset_reset>(
+          "auto.offset.reset", one_of(offset_reset_names, letter_case::ignored),
+          "Where to start without a committed offset, or when the position is out of range: "
+          "latest, earliest, or none (an error)."),
+      bind<c, &c::enable_auto_commit>(
+          "enable.auto.commit", any_value,
+          "Commit the consumed positions every auto.commit.interval.ms (needs group.id)."),
+      bind<c, &c::auto_commit_interval>("auto.commit.interval.ms", in_range(0, int32_max),
+                                        "How often positions are committed with "
+                                        "enable.auto.commit."),
+      bind<c, &c::fetch_min_bytes>("fetch.min.bytes", in_range(0, int32_max),
+                                   "Bytes a fetch waits for (up to fetch.max.wait.ms) before "
+                                   "the broker answers."),
+      bind<c, &c::fetch_max_wait>("fetch.max.wait.ms", in_range(0, int32_max),
+                                  "Longest the broker holds a fetch to gather fetch.min.bytes."),
+      bind<c, &c::fetch_max_bytes>("fetch.max.bytes", in_range(0, int32_max),
+                                   "Most bytes one fetch response may carry (a first batch larger "
+                                   "than it still comes)."),
+      bind<c, &c::max_partition_fetch_bytes>(
+          "max.partition.fetch.bytes", in_range(0, int32_max),
+          "Most bytes per partition in one fetch response (a first batch larger still comes)."),
+      bind<c, &c::max_poll_records>("max.poll.records", in_range(1, int32_max),
+                                    "Records one poll returns at most; kwire stops at the first "
+                                    "batch boundary past it."),
+      bind<c, &c::max_poll_interval>(
+          "max.poll.interval.ms", in_range(1, int32_max),
+          "Longest time between polls before the member leaves its group."),
+      bind<c, &c::session_timeout>("session.timeout.ms", in_range(1, int32_max),
+                                   "A member not heard from for this long is removed from its "
+                                   "group (classic protocol)."),
+      bind<c, &c::heartbeat_interval>("heartbeat.interval.ms", in_range(1, int32_max),
+                                      "How often a member heartbeats (classic protocol); below "
+                                      "session.timeout.ms."),
+      bind<c, &c::partition_assignment_strategy>(
+          "partition.assignment.strategy", any_value,
+          "Assignors a classic group member offers, preferred first: range, roundrobin, "
+          "cooperative-sticky (or their Java class names)."),
+      bind<c, &c::check_crcs>("check.crcs", any_value, "Check the CRC-32C of every fetched batch."),
+      bind<c, &c::isolation>(
+          "isolation.level", one_of(isolation_level_names, letter_case::ignored),
+          "read_uncommitted returns every record; read_committed only committed transactions."),
+      bind<c, &c::client_rack>("client.rack", at_most_bytes(max_wire_string_bytes),
+                               "This client's rack, for fetching from the closest replica "
+                               "(KIP-392); unset: always the leader."),
+      bind<c, &c::exclude_internal_topics>(
+          "exclude.internal.topics", any_value,
+          "Leave internal topics (__consumer_offsets, ...) out of pattern subscriptions."),
+      bind<c, &c::allow_auto_create_topics>(
+          "allow.auto.create.topics", any_value,
+          "Let the broker create a subscribed topic that does not exist (if it allows that)."),
+      bind<c, &c::default_api_timeout>("default.api.timeout.ms", in_range(0, int32_max),
+                                       "Timeout of the consumer's blocking calls that take none."),
+  };
+}());
+
 // An int32 member takes whatever its rule's range allows, so the range must fit it.
 template <class Table>
 constexpr bool int32_ranges_fit(const Table& table) {
@@ -524,36 +634,8 @@ constexpr bool int32_ranges_fit(const Table& table) {
            (fits(p.rule.min) && fits(p.rule.max) && fits(p.rule.special_value.value_or(0)));
   });
 }
-static_assert(int32_ranges_fit(common_table) && int32_ranges_fit(producer_table));
-
-// Keys that only a consumer takes (Java ConsumerConfig), so that a producer given one says
-// so. The consumer's own table replaces this list when the consumer lands.
-constexpr auto consumer_keys = std::to_array<std::string_view>({
-    "allow.auto.create.topics",
-    "auto.commit.interval.ms",
-    "auto.offset.reset",
-    "check.crcs",
-    "client.rack",
-    "default.api.timeout.ms",
-    "enable.auto.commit",
-    "exclude.internal.topics",
-    "fetch.max.bytes",
-    "fetch.max.wait.ms",
-    "fetch.min.bytes",
-    "group.id",
-    "group.instance.id",
-    "group.protocol",
-    "group.remote.assignor",
-    "heartbeat.interval.ms",
-    "isolation.level",
-    "key.deserializer",
-    "max.partition.fetch.bytes",
-    "max.poll.interval.ms",
-    "max.poll.records",
-    "partition.assignment.strategy",
-    "session.timeout.ms",
-    "value.deserializer",
-});
+static_assert(int32_ranges_fit(common_table) && int32_ranges_fit(producer_table) &&
+              int32_ranges_fit(consumer_table));
 
 // Java client keys kwire knows but does not honour: an honest message instead of "unknown".
 struct unsupported_key {
@@ -561,6 +643,13 @@ struct unsupported_key {
   std::string_view why;  // follows the key in the message
 };
 constexpr std::array unsupported_keys{
+    unsupported_key{"key.deserializer",
+                    "is not supported: kwire hands out keys and values as bytes, deserialize "
+                    "them after polling"},
+    unsupported_key{"value.deserializer",
+                    "is not supported: kwire hands out keys and values as bytes, deserialize "
+                    "them after polling"},
+    unsupported_key{"interceptor.classes", "is not supported: kwire cannot load Java classes"},
     unsupported_key{"ssl.", "is not supported yet (TLS comes with the security layer)"},
     unsupported_key{"sasl.", "is not supported yet (SASL comes with the security layer)"},
     unsupported_key{"security.providers",
@@ -572,7 +661,6 @@ constexpr std::array unsupported_keys{
                     "is not supported: kwire takes keys and values as bytes, serialize them "
                     "before sending"},
     unsupported_key{"partitioner.class", "is not supported: kwire cannot load Java classes"},
-    unsupported_key{"interceptor.classes", "is not supported: kwire cannot load Java classes"},
     unsupported_key{"metric.reporters", "is not supported: kwire cannot load Java classes"},
     unsupported_key{"config.providers", "is not supported: kwire cannot load Java classes"},
     unsupported_key{"metrics.", "is not supported yet (kwire has no metrics yet)"},
@@ -638,9 +726,7 @@ config_error unknown_key_error(const std::string& key, std::string_view role,
                                  std::string(role) + " property"};
   };
   if (role != "producer" && table_has(producer_table, key)) return not_here("producer");
-  if (role != "consumer" && std::ranges::find(consumer_keys, key) != consumer_keys.end()) {
-    return not_here("consumer");
-  }
+  if (role != "consumer" && table_has(consumer_table, key)) return not_here("consumer");
   for (const unsupported_key& entry : unsupported_keys) {
     const bool matches =
         entry.key.ends_with('.') ? std::string_view(key).starts_with(entry.key) : key == entry.key;
@@ -704,6 +790,7 @@ std::vector<property_description> describe(std::span<const property<Config>> tab
       case value_kind::optional_string:
         return "string";
       case value_kind::broker_list:
+      case value_kind::string_list:
         return "list";
       case value_kind::choice:
         return "enum";
@@ -731,6 +818,9 @@ std::vector<property_description> describe(std::span<const property<Config>> tab
         break;
       case value_kind::broker_list:
         allowed = "host:port[,host:port...], IPv6 as [::1]:9092";
+        break;
+      case value_kind::string_list:
+        allowed = "comma-separated names";
         break;
       case value_kind::choice:
         allowed = choices_text(p.rule);
@@ -866,6 +956,78 @@ std::optional<config_error> apply_delivery_timeout_rule(producer_config& config,
   return std::nullopt;
 }
 
+// The assignors make_assignor() builds (assignor.hpp), by short and by Java class name.
+constexpr auto known_assignors = std::to_array<std::string_view>({
+    "range",
+    "roundrobin",
+    "cooperative-sticky",
+    "org.apache.kafka.clients.consumer.RangeAssignor",
+    "org.apache.kafka.clients.consumer.RoundRobinAssignor",
+    "org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+});
+
+// ConsumerConfig / KafkaConsumer / GroupRebalanceConfig checks, in Java's order where it
+// has one: auto commit and instance id need a group; heartbeat below the session timeout;
+// the classic-only and consumer-only keys of KIP-848; known assignors.
+std::optional<config_error> apply_consumer_rules(consumer_config& config, const key_set& given) {
+  if (!config.group_id) {
+    // ConsumerConfig.maybeOverrideEnableAutoCommit: off without a group, an error if asked for.
+    if (config.enable_auto_commit && given.contains("enable.auto.commit")) {
+      return config_error{"enable.auto.commit",
+                          "enable.auto.commit: true needs group.id (offsets are committed to "
+                          "a group); set group.id or enable.auto.commit=false"};
+    }
+    config.enable_auto_commit = false;
+    if (config.group_instance_id) {
+      return config_error{"group.instance.id",
+                          "group.instance.id needs group.id (it names a member of a group)"};
+    }
+  }
+  if (config.isolation == isolation_level::read_committed) {
+    return config_error{"isolation.level",
+                        "isolation.level: read_committed is not supported yet (it comes with "
+                        "transactions); use read_uncommitted"};
+  }
+  if (config.group_protocol_type == group_protocol::consumer) {
+    // ConsumerConfig.checkGroupRemoteAssignor and KIP-848's rules: the broker assigns and
+    // times sessions and heartbeats, so the classic settings would silently not apply.
+    for (std::string_view key :
+         {"partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms"}) {
+      if (given.contains(key)) {
+        return config_error{std::string(key),
+                            std::string(key) +
+                                " does not apply with group.protocol=consumer (the broker "
+                                "decides it); leave it out"};
+      }
+    }
+  } else {
+    if (config.group_remote_assignor) {
+      return config_error{"group.remote.assignor",
+                          "group.remote.assignor applies only with group.protocol=consumer"};
+    }
+    if (config.heartbeat_interval >= config.session_timeout) {
+      return config_error{"heartbeat.interval.ms",
+                          "heartbeat.interval.ms: " + ms_text(config.heartbeat_interval) +
+                              " must be lower than session.timeout.ms (" +
+                              ms_text(config.session_timeout) + ")"};
+    }
+    if (config.partition_assignment_strategy.empty()) {
+      return config_error{"partition.assignment.strategy",
+                          "partition.assignment.strategy is empty; name at least one of "
+                          "range, roundrobin, cooperative-sticky"};
+    }
+    for (const std::string& name : config.partition_assignment_strategy) {
+      if (std::ranges::find(known_assignors, name) == known_assignors.end()) {
+        return config_error{"partition.assignment.strategy",
+                            "partition.assignment.strategy: " + quoted(name) +
+                                " is not one of range, roundrobin, cooperative-sticky (or "
+                                "their Java class names)"};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string to_string(const broker_address& address) {
@@ -900,6 +1062,19 @@ std::optional<config_error> parse_producer_config(const properties& given, produ
   return std::nullopt;
 }
 
+std::optional<config_error> parse_consumer_config(const properties& given, consumer_config& out) {
+  consumer_config config;
+  key_set given_keys;
+  if (auto error = assign_properties<consumer_config>(consumer_table, "consumer", given, config,
+                                                      given_keys)) {
+    return error;
+  }
+  apply_common_rules(config, given_keys);
+  if (auto error = apply_consumer_rules(config, given_keys)) return error;
+  out = std::move(config);
+  return std::nullopt;
+}
+
 std::vector<property_description> describe_common_config() {
   return describe<common_config>(common_table);
 }
@@ -914,6 +1089,14 @@ properties to_properties(const common_config& config) {
 
 properties to_properties(const producer_config& config) {
   return render_all<producer_config>(producer_table, config);
+}
+
+std::vector<property_description> describe_consumer_config() {
+  return describe<consumer_config>(consumer_table);
+}
+
+properties to_properties(const consumer_config& config) {
+  return render_all<consumer_config>(consumer_table, config);
 }
 
 }  // namespace kwire::client

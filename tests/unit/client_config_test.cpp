@@ -571,3 +571,106 @@ TEST(ClientConfig, EffectiveConfigAsPropertiesParsesBackToTheSameConfig) {
   ASSERT_FALSE(kc::parse_common_config({{"bootstrap.servers", "a:1"}}, common));
   EXPECT_EQ(kc::to_properties(common).size(), 15u);
 }
+
+namespace {
+
+kc::consumer_config consumer_ok(const kc::properties& given) {
+  kc::consumer_config config;
+  const auto error = kc::parse_consumer_config(with_bootstrap(given), config);
+  EXPECT_FALSE(error) << error->message;
+  return config;
+}
+
+std::string consumer_error(const kc::properties& given, const std::string& key) {
+  kc::consumer_config config;
+  const auto error = kc::parse_consumer_config(with_bootstrap(given), config);
+  if (!error) {
+    ADD_FAILURE() << "no error, expected one for " << key;
+    return "";
+  }
+  EXPECT_EQ(error->key, key);
+  return error->message;
+}
+
+}  // namespace
+
+TEST(ConsumerConfig, DefaultsAreTheJavaConsumerDefaults) {
+  const auto c = consumer_ok({{"group.id", "g"}});
+  EXPECT_EQ(c.group_id, "g");
+  EXPECT_EQ(c.auto_offset_reset, kc::offset_reset::latest);
+  EXPECT_TRUE(c.enable_auto_commit);
+  EXPECT_EQ(c.auto_commit_interval, milliseconds(5000));
+  EXPECT_EQ(c.fetch_min_bytes, 1);
+  EXPECT_EQ(c.fetch_max_wait, milliseconds(500));
+  EXPECT_EQ(c.fetch_max_bytes, 52428800);
+  EXPECT_EQ(c.max_partition_fetch_bytes, 1048576);
+  EXPECT_EQ(c.max_poll_records, 500);
+  EXPECT_EQ(c.session_timeout, milliseconds(45000));
+  EXPECT_EQ(c.heartbeat_interval, milliseconds(3000));
+  EXPECT_EQ(c.partition_assignment_strategy,
+            (std::vector<std::string>{"range", "cooperative-sticky"}));
+  EXPECT_EQ(c.group_protocol_type, kc::group_protocol::classic);
+  EXPECT_TRUE(c.check_crcs);
+}
+
+TEST(ConsumerConfig, ParsesListsEnumsAndCase) {
+  const auto c = consumer_ok({{"group.id", "g"},
+                              {"auto.offset.reset", "EARLIEST"},
+                              {"partition.assignment.strategy",
+                               " roundrobin , org.apache.kafka.clients.consumer.RangeAssignor"},
+                              {"group.protocol", "Classic"}});
+  EXPECT_EQ(c.auto_offset_reset, kc::offset_reset::earliest);
+  EXPECT_EQ(
+      c.partition_assignment_strategy,
+      (std::vector<std::string>{"roundrobin", "org.apache.kafka.clients.consumer.RangeAssignor"}));
+}
+
+TEST(ConsumerConfig, CrossFieldRulesNameTheKey) {
+  // Without a group, auto commit is off, and an error when asked for.
+  EXPECT_FALSE(consumer_ok({}).enable_auto_commit);
+  EXPECT_EQ(consumer_error({{"enable.auto.commit", "true"}}, "enable.auto.commit"),
+            "enable.auto.commit: true needs group.id (offsets are committed to a group); set "
+            "group.id or enable.auto.commit=false");
+  EXPECT_EQ(consumer_error({{"group.instance.id", "i"}}, "group.instance.id"),
+            "group.instance.id needs group.id (it names a member of a group)");
+  EXPECT_EQ(consumer_error({{"group.id", "g"}, {"heartbeat.interval.ms", "45000"}},
+                           "heartbeat.interval.ms"),
+            "heartbeat.interval.ms: 45000 ms must be lower than session.timeout.ms (45000 ms)");
+  EXPECT_EQ(consumer_error({{"partition.assignment.strategy", "range,sticky"}},
+                           "partition.assignment.strategy"),
+            "partition.assignment.strategy: \"sticky\" is not one of range, roundrobin, "
+            "cooperative-sticky (or their Java class names)");
+  EXPECT_EQ(
+      consumer_error(
+          {{"group.id", "g"}, {"group.protocol", "consumer"}, {"session.timeout.ms", "10000"}},
+          "session.timeout.ms"),
+      "session.timeout.ms does not apply with group.protocol=consumer (the broker decides "
+      "it); leave it out");
+  EXPECT_EQ(consumer_error({{"group.remote.assignor", "uniform"}}, "group.remote.assignor"),
+            "group.remote.assignor applies only with group.protocol=consumer");
+  EXPECT_EQ(consumer_error({{"auto.offset.reset", "smallest"}}, "auto.offset.reset"),
+            "auto.offset.reset: \"smallest\" is not one of latest, earliest, none (in any case)");
+  EXPECT_EQ(consumer_error({{"max.poll.records", "0"}}, "max.poll.records"),
+            "max.poll.records: 0 is out of range [1, 2147483647]");
+  EXPECT_EQ(consumer_error({{"linger.ms", "5"}}, "linger.ms"),
+            "linger.ms is a producer property, not a consumer property");
+  EXPECT_EQ(consumer_error({{"value.deserializer", "x.S"}}, "value.deserializer"),
+            "value.deserializer is not supported: kwire hands out keys and values as bytes, "
+            "deserialize them after polling");
+}
+
+TEST(ConsumerConfig, EffectiveConfigAsPropertiesParsesBackToTheSameConfig) {
+  const auto c = consumer_ok({{"group.id", "g"},
+                              {"auto.offset.reset", "earliest"},
+                              {"partition.assignment.strategy", "cooperative-sticky"},
+                              {"client.rack", "r1"}});
+  kc::consumer_config again;
+  const auto error = kc::parse_consumer_config(kc::to_properties(c), again);
+  ASSERT_FALSE(error) << error->message;
+  EXPECT_EQ(again, c);
+  const auto described = kc::describe_consumer_config();
+  EXPECT_TRUE(std::ranges::any_of(described, [](const auto& d) {
+    return d.name == "partition.assignment.strategy" &&
+           d.default_value == "range,cooperative-sticky";
+  }));
+}

@@ -112,10 +112,47 @@ struct producer_config : common_config {
   bool operator==(const producer_config&) const = default;
 };
 
+// auto.offset.reset: where to start when a partition has no committed offset, or its
+// position is out of range.
+enum class offset_reset { earliest, latest, none };
+// isolation.level
+enum class isolation_level { read_uncommitted, read_committed };
+// group.protocol: classic (JoinGroup/SyncGroup) or consumer (KIP-848, brokers 4.0+).
+enum class group_protocol { classic, consumer };
+
+struct consumer_config : common_config {
+  std::optional<std::string> group_id;           // group.id (none: no group)
+  std::optional<std::string> group_instance_id;  // group.instance.id (static member)
+  group_protocol group_protocol_type = group_protocol::classic;  // group.protocol
+  std::optional<std::string> group_remote_assignor;              // group.remote.assignor
+  offset_reset auto_offset_reset = offset_reset::latest;         // auto.offset.reset
+  bool enable_auto_commit = true;                        // enable.auto.commit (off without group)
+  std::chrono::milliseconds auto_commit_interval{5000};  // auto.commit.interval.ms
+  std::int32_t fetch_min_bytes = 1;                      // fetch.min.bytes
+  std::chrono::milliseconds fetch_max_wait{500};         // fetch.max.wait.ms
+  std::int32_t fetch_max_bytes = 52428800;               // fetch.max.bytes
+  std::int32_t max_partition_fetch_bytes = 1048576;      // max.partition.fetch.bytes
+  std::int32_t max_poll_records = 500;                   // max.poll.records
+  std::chrono::milliseconds max_poll_interval{300000};   // max.poll.interval.ms
+  std::chrono::milliseconds session_timeout{45000};      // session.timeout.ms
+  std::chrono::milliseconds heartbeat_interval{3000};    // heartbeat.interval.ms
+  // partition.assignment.strategy: assignor names, preferred first (classic groups).
+  std::vector<std::string> partition_assignment_strategy{"range", "cooperative-sticky"};
+  bool check_crcs = true;                                         // check.crcs
+  isolation_level isolation = isolation_level::read_uncommitted;  // isolation.level
+  std::optional<std::string> client_rack;                         // client.rack
+  bool exclude_internal_topics = true;                            // exclude.internal.topics
+  bool allow_auto_create_topics = true;                           // allow.auto.create.topics
+  std::chrono::milliseconds default_api_timeout{60000};           // default.api.timeout.ms
+
+  bool operator==(const consumer_config&) const = default;
+};
+
 // Parses and validates `given` into `out`. On success `out` holds every property (defaults
 // for those not given) and nullopt is returned; on error `out` is left as it was.
 std::optional<config_error> parse_common_config(const properties& given, common_config& out);
 std::optional<config_error> parse_producer_config(const properties& given, producer_config& out);
+std::optional<config_error> parse_consumer_config(const properties& given, consumer_config& out);
 
 // One property, for help output (`kwire ... --help-properties`) and documentation.
 struct property_description {
@@ -129,10 +166,12 @@ struct property_description {
 // Every property the client takes, common ones first, in a fixed order.
 std::vector<property_description> describe_common_config();
 std::vector<property_description> describe_producer_config();
+std::vector<property_description> describe_consumer_config();
 
 // The effective configuration as properties, in describe order, for logs. Unset optional
 // properties are left out; parsing the result gives back an equal config (but `warnings`).
 properties to_properties(const common_config& config);
 properties to_properties(const producer_config& config);
+properties to_properties(const consumer_config& config);
 
 }  // namespace kwire::client
