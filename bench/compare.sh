@@ -2,7 +2,7 @@
 # compare.sh - kwire's producer against librdkafka and the Java client, on one broker.
 #
 # Usage: bench/compare.sh [options]
-#   -n RECORDS         records of each unthrottled run (default 2000000)
+#   -n RECORDS         records of each unthrottled run (default 1000000)
 #   --quick            a smoke test: 50000 records, 2 s fixed-rate runs, results named *-quick*
 #   -b BOOTSTRAP       use this (loopback) broker instead of starting one
 #   --broker-pid PID   with -b: the broker's pid, to report its CPU time per run
@@ -10,17 +10,19 @@
 #   --rate-secs S      length of each fixed-rate run (default 20; records = rate x S)
 #   --scenarios LIST   comma-separated scenario names (default: those marked on below; "all")
 #   --clients LIST     comma-separated clients (default kwire,librdkafka,java)
+#   --rdkafka-props L  comma-separated extra librdkafka producer properties (default
+#                      batch.num.messages=1000000, so that batch.size is the batch limit)
 #   --bin DIR          where kwire-bench and rdkafka-bench are (default build/bin)
 #   --out DIR          where the results go (default bench/results)
 #
-# It starts a 1-node broker with scripts/kafka-local.sh (unless -b), warms it up, then runs
-# each scenario for each client, one run at a time, each on a fresh topic of P partitions, with
-# a timeout on every run, and writes to OUT:
-#   DATE-produce.md     the table (and the settings, machine, versions, notes)
-#   DATE-produce.png    the chart (needs gnuplot: the Debian package gnuplot-nox)
-#   DATE-produce.jsonl  the raw JSON result lines, with "scenario" and "runner" added
-# (DATE-produce-quick.* with --quick; "produce" becomes e.g. "produce-consume-e2e" when
-# consume or e2e scenarios ran). bench/README.md explains the columns and the fairness rules.
+# It starts a 1-node broker with scripts/kafka-local.sh in a private directory (unless -b;
+# stopped again on any exit), warms it up, then runs each scenario for each client, one run
+# at a time, each on a fresh topic of P partitions, with a timeout on every run, and writes
+# for each mode that ran (produce; consume and e2e when their scenarios are chosen) to OUT:
+#   MODE.md     the table (and the settings, machine, versions, notes)
+#   MODE.png    the chart (needs gnuplot: the Debian package gnuplot-nox)
+#   MODE.jsonl  the raw JSON result lines, with "scenario", "runner" and "props" added
+# (MODE-quick.* with --quick). bench/README.md explains the columns and the fairness rules.
 #
 # Environment: KWIRE_KAFKA_VERSION (broker and Java tools version, see kafka-local.sh),
 # JAVA_HOME.
@@ -33,26 +35,36 @@ readonly KAFKA_LOCAL=$ROOT/scripts/kafka-local.sh
 # ------------------------------------------------------------------ what runs
 #
 # Settings every producer gets, in Java's names (kwire-bench and rdkafka-bench take them as -X,
-# the Java tool as --producer-props).
+# the Java tool as producer properties).
 readonly COMMON_PRODUCER_PROPS=(acks=all enable.idempotence=true linger.ms=5)
 #
 # One scenario a line:
 #   name  on  mode  size  rate  records  props
 #   on:      1 = runs by default, 0 = only when named in --scenarios (or "all")
 #   mode:    produce, consume (every client reads the same topic, filled once beforehand by
-#            rdkafka-bench with the same payload) or e2e (send -> receipt; not the Java tool)
+#            rdkafka-bench with the same payload) or e2e (send -> receipt; not the Java tool).
+#            consume and e2e wait for kwire's consumer: kwire-bench exits 2 ("not implemented
+#            yet") for them, which is reported as a note, never as a result.
 #   rate:    records/s, 0 = as fast as the client goes
 #   records: N = the -n option, R = rate x --rate-secs, or a number
-#   props:   more client properties (comma-separated), producer ones for produce and e2e
+#   props:   more client properties (comma-separated), producer ones for produce and e2e.
+#            Every producer scenario names batch.size, so that all clients batch alike.
 readonly SCENARIOS=(
-  "produce-lz4         1  produce  100  0      N  compression.type=lz4"
-  "produce-none        1  produce  100  0      N  compression.type=none"
-  "produce-lz4-50k     1  produce  100  50000  R  compression.type=lz4"
-  "produce-none-50k    1  produce  100  50000  R  compression.type=none"
-  "consume-lz4         0  consume  100  0      N  compression.type=lz4"
-  "e2e-lz4-10k         0  e2e      100  10000  R  compression.type=lz4"
+  "produce-none-16k      1  produce  100  0      N  compression.type=none,batch.size=16384"
+  "produce-lz4-16k       1  produce  100  0      N  compression.type=lz4,batch.size=16384"
+  "produce-none-1m       1  produce  100  0      N  compression.type=none,batch.size=1000000"
+  "produce-lz4-1m        1  produce  100  0      N  compression.type=lz4,batch.size=1000000"
+  "produce-lz4-16k-50k   1  produce  100  50000  R  compression.type=lz4,batch.size=16384"
+  "produce-lz4-1m-50k    0  produce  100  50000  R  compression.type=lz4,batch.size=1000000"
+  "produce-none-16k-50k  0  produce  100  50000  R  compression.type=none,batch.size=16384"
+  "consume-lz4           0  consume  100  0      N  compression.type=lz4"
+  "e2e-lz4-10k           0  e2e      100  10000  R  compression.type=lz4,batch.size=16384"
 )
 readonly ALL_CLIENTS=(kwire librdkafka java)
+
+# librdkafka stops a batch at batch.num.messages (default 10,000) as well as at batch.size: raise
+# the former to its maximum so that the batch.size shared by every client is the limit.
+readonly DEFAULT_RDKAFKA_PROPS=batch.num.messages=1000000
 
 # JVM options of kafka-producer-perf-test.sh (kafka-run-class.sh's defaults, -Xmx512M).
 readonly JAVA_PERF_OPTS=(-Xmx512M -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20
@@ -62,7 +74,7 @@ readonly JAVA_PAYLOADS=10000 # distinct payloads in the Java tool's payload file
 
 # ------------------------------------------------------------------ options
 
-RECORDS=2000000
+RECORDS=1000000
 QUICK=0
 BOOTSTRAP=
 BROKER_PID=
@@ -70,6 +82,7 @@ PARTITIONS=6
 RATE_SECS=20
 WANT_SCENARIOS=
 CLIENTS=$(IFS=,; echo "${ALL_CLIENTS[*]}")
+RDKAFKA_PROPS=$DEFAULT_RDKAFKA_PROPS
 BIN=$ROOT/build/bin
 OUT=$ROOT/bench/results
 
@@ -89,6 +102,7 @@ while (($#)); do
     --rate-secs) need_value "$1" $#; RATE_SECS=$2; shift 2 ;;
     --scenarios) need_value "$1" $#; WANT_SCENARIOS=$2; shift 2 ;;
     --clients) need_value "$1" $#; CLIENTS=$2; shift 2 ;;
+    --rdkafka-props) need_value "$1" $#; RDKAFKA_PROPS=$2; shift 2 ;;
     --bin) need_value "$1" $#; BIN=$2; shift 2 ;;
     --out) need_value "$1" $#; OUT=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -124,8 +138,8 @@ RUN_ID=$(date -u +%H%M%S)
 cleanup() {
   local rc=$?
   if [[ -z ${REPORTED:-} && -s ${JSONL:-} ]]; then
-    cp -- "$JSONL" "$OUT/$(date -u +%F)-partial.jsonl" \
-      && log "stopped early: the results so far are in $OUT/$(date -u +%F)-partial.jsonl"
+    cp -- "$JSONL" "$OUT/partial.jsonl" \
+      && log "stopped early: the results so far are in $OUT/partial.jsonl"
   fi
   if [[ -n $BROKER_DIR ]]; then
     log "stopping the broker"
@@ -160,7 +174,8 @@ NOTES=$WORK/notes
 JSONL=$WORK/results.jsonl
 : >"$NOTES"
 : >"$JSONL"
-note() { log "$*"; printf '%s\n' "$*" >>"$NOTES"; }
+# A note for the report of the mode being run (every report's when outside the scenarios).
+note() { log "$*"; printf '%s\t%s\n' "${mode:-}" "$*" >>"$NOTES"; }
 
 have_bench() { [[ -x $BIN/$1 ]]; }
 
@@ -182,18 +197,33 @@ broker_cpu_ticks() { # utime + stime of the broker, in clock ticks ("" when unkn
   awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$BROKER_PID/stat"
 }
 
+# Every run_CLIENT prints one line: the JSON result, "skip:WHY" (the client cannot run this:
+# not built, mode not implemented, configuration refused) or "fail:WHY" (no result).
+
 # Runs kwire-bench or rdkafka-bench (same command line): $1 = binary, $2 = mode, $3 = topic,
-# $4 = records, $5 = size, $6 = rate, $7 = timeout, rest = properties. JSON on stdout.
+# $4 = records, $5 = size, $6 = rate, $7 = timeout, rest = properties.
 run_native() {
   local bin=$1 mode=$2 topic=$3 n=$4 size=$5 rate=$6 secs=$7
   shift 7
   local -a cmd=("$BIN/$bin" "$mode" -b "$BOOTSTRAP" -t "$topic" -n "$n")
   [[ $mode == consume ]] || cmd+=(-s "$size")
   ((rate > 0)) && cmd+=(--rate "$rate")
-  local p
+  local p rc=0 last why
   for p in "$@"; do cmd+=(-X "$p"); done
   printf '%s\n' "${cmd[*]}" >>"$WORK/run.log"
-  timeout -k 10 "$secs" "${cmd[@]}" </dev/null 2>>"$WORK/run.log" | tail -n 1
+  timeout -k 10 "$secs" "${cmd[@]}" </dev/null >"$WORK/native.out" 2>"$WORK/native.err" || rc=$?
+  cat -- "$WORK/native.err" >>"$WORK/run.log"
+  last=$(tail -n 1 "$WORK/native.out")
+  why=$(grep -v '^usage:\|^  ' "$WORK/native.err" | tail -n 1)
+  if [[ $last == "{"* ]]; then
+    printf '%s\n' "$last"
+  elif ((rc == 2)); then # usage or configuration error, or a mode it does not have yet
+    printf 'skip:%s %s refused to run: %s\n' "$bin" "$mode" "$why"
+  elif ((rc == 124 || rc == 137)); then
+    printf 'fail:killed by the %s s timeout\n' "$secs"
+  else
+    printf 'fail:exit code %s without a result: %s\n' "$rc" "$why"
+  fi
 }
 
 run_kwire() {
@@ -204,6 +234,23 @@ run_kwire() {
 run_librdkafka() {
   have_bench rdkafka-bench || { echo "skip:rdkafka-bench is not built ($BIN/rdkafka-bench)"; return 0; }
   run_native rdkafka-bench "$@"
+}
+
+java_cmd() {
+  if [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then echo "$JAVA_HOME/bin/java"; else echo java; fi
+}
+
+# Whether this Kafka's ProducerPerformance takes --command-property (asked once, cached).
+JAVA_COMMAND_PROPERTY=
+java_has_command_property() {
+  if [[ -z $JAVA_COMMAND_PROPERTY ]]; then
+    JAVA_COMMAND_PROPERTY=no
+    if timeout 120 "$(java_cmd)" -cp "$LIBS/*" org.apache.kafka.tools.ProducerPerformance --help \
+      2>&1 | grep -q -e '--command-property'; then
+      JAVA_COMMAND_PROPERTY=yes
+    fi
+  fi
+  [[ $JAVA_COMMAND_PROPERTY == yes ]]
 }
 
 java_log_opts() {
@@ -220,10 +267,9 @@ run_java() {
   local mode=$1 topic=$2 n=$3 size=$4 rate=$5 secs=$6
   shift 6
   [[ -x /usr/bin/time ]] || { echo "skip:/usr/bin/time (Debian package time) is missing"; return 0; }
-  local java=java
-  [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]] && java=$JAVA_HOME/bin/java
+  rm -f -- "$WORK/java.time"
   local -a cmd=(timeout -k 10 "$secs" /usr/bin/time -f '%U %S %M' -o "$WORK/java.time"
-    "$java" "${JAVA_PERF_OPTS[@]}" "$(java_log_opts)" -Dkwire.kafka.log.level=WARN -cp "$LIBS/*")
+    "$(java_cmd)" "${JAVA_PERF_OPTS[@]}" "$(java_log_opts)" -Dkwire.kafka.log.level=WARN -cp "$LIBS/*")
   case $mode in
     produce)
       local payload=$WORK/payload-$size.txt
@@ -237,8 +283,12 @@ run_java() {
         note "java: rdkafka-bench is not built, so the Java tool sends its own random-letter payload (compresses far better than ours)"
       fi
       cmd+=(org.apache.kafka.tools.ProducerPerformance --topic "$topic" --num-records "$n"
-        --throughput "$((rate > 0 ? rate : -1))" "${data[@]}"
-        --producer-props "bootstrap.servers=$BOOTSTRAP" "$@")
+        --throughput "$((rate > 0 ? rate : -1))" "${data[@]}")
+      if java_has_command_property; then # 4.4 has it and deprecates --producer-props; 3.9 not
+        cmd+=(--bootstrap-server "$BOOTSTRAP" --command-property "$@")
+      else
+        cmd+=(--producer-props "bootstrap.servers=$BOOTSTRAP" "$@")
+      fi
       ;;
     consume)
       local conf=$WORK/consumer.properties p
@@ -250,9 +300,17 @@ run_java() {
     *) echo "skip:the Java tools have no $mode benchmark like kwire-bench's"; return 0 ;;
   esac
   printf '%s\n' "${cmd[*]}" >>"$WORK/run.log"
-  "${cmd[@]}" </dev/null >"$WORK/java.out" 2>>"$WORK/run.log" || true
-  cat "$WORK/java.out" >>"$WORK/run.log"
-  [[ -s $WORK/java.time ]] || return 0
+  local rc=0
+  "${cmd[@]}" </dev/null >"$WORK/java.out" 2>"$WORK/java.err" || rc=$?
+  cat -- "$WORK/java.err" "$WORK/java.out" >>"$WORK/run.log"
+  if ((rc == 124 || rc == 137)); then
+    printf 'fail:killed by the %s s timeout\n' "$secs"
+    return 0
+  fi
+  if [[ ! -s $WORK/java.time ]]; then
+    printf 'fail:no resource usage from /usr/bin/time (exit code %s)\n' "$rc"
+    return 0
+  fi
   python3 - "$mode" "$topic" "$n" "$size" "$rate" "$WORK/java.out" "$WORK/java.time" <<'EOF'
 import json, re, sys
 mode, topic, n, size, rate, out_path, time_path = sys.argv[1:]
@@ -268,17 +326,18 @@ if mode == "produce":
                          r"(\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th", out):
         pass
     if m is None:
-        sys.exit(0)
+        print("fail:no summary line from ProducerPerformance"); sys.exit(0)
     msgs, mps = int(m.group(1)), float(m.group(2))
     secs = msgs / mps if mps > 0 else 0
     r.update(msgs=msgs, failed=n - msgs, bytes=msgs * size, secs=secs, msgs_per_s=mps,
              mb_per_s=msgs * size / 2**20 / secs if secs else 0, p50_ms=float(m.group(6)),
-             p99_ms=float(m.group(8)), p999_ms=float(m.group(9)), max_ms=float(m.group(5)),
+             p95_ms=float(m.group(7)), p99_ms=float(m.group(8)), p999_ms=float(m.group(9)),
+             max_ms=float(m.group(5)),
              mean_ms=float(m.group(4)))
 else:
     rows = [l for l in out.splitlines() if re.match(r"^\d{4}-\d\d-\d\d", l)]
     if not rows:
-        sys.exit(0)
+        print("fail:no result line from ConsumerPerformance"); sys.exit(0)
     f = [x.strip() for x in rows[-1].split(",")]
     mb, msgs, fetch_ms = float(f[2]), int(f[4]), float(f[7])
     secs = fetch_ms / 1000
@@ -337,6 +396,9 @@ fill_topic() { # $1 = topic, $2 = records, $3 = size, rest = producer properties
 }
 
 modes_run=()
+mode=
+IFS=, read -r -a rdkafka_extra <<<"$RDKAFKA_PROPS"
+[[ ,$CLIENTS, != *,java,* ]] || java_has_command_property || true # once, not in every subshell
 warm_up
 date_start=$(date -u +%FT%TZ)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -362,28 +424,36 @@ for row in "${SCENARIOS[@]}"; do
     props_all=()
   fi
   for client in ${CLIENTS//,/ }; do
+    client_extra=()
+    if [[ $client == librdkafka && $mode != consume ]]; then
+      client_extra=("${rdkafka_extra[@]}")
+    fi
     topic=${fill:-bench-$RUN_ID-$name-$client}
     [[ -n $fill ]] || create_topic "$topic"
     sleep 2 # let the broker settle after the topic creation or the previous run
     log "  $client ..."
     cpu0=$(broker_cpu_ticks)
     t0=$SECONDS
-    line=$("run_$client" "$mode" "$topic" "$n" "$size" "$rate" "$secs" "${props_all[@]}") || true
+    line=$("run_$client" "$mode" "$topic" "$n" "$size" "$rate" "$secs" "${props_all[@]}" \
+      "${client_extra[@]}") || true
     cpu1=$(broker_cpu_ticks)
     if [[ $line == skip:* ]]; then
-      note "$client: ${line#skip:}"
+      note "$name/$client: not run: ${line#skip:}"
       continue
     fi
     if [[ $line != "{"* ]]; then
-      note "$name/$client: no result (failed or timed out after $((SECONDS - t0)) s; $secs s allowed)"
-      line='{"msgs":0,"failed":'$n',"error":"no result"}'
+      note "$name/$client: no result after $((SECONDS - t0)) s: ${line#fail:}"
+      line='{"msgs":0,"failed":'$n',"rate":'$rate',"record_size":'$size',"error":"no result"}'
     fi
-    python3 - "$line" "$name" "$client" "${cpu0:-}" "${cpu1:-}" "$(getconf CLK_TCK)" \
-      "$desc" >>"$JSONL" <<'EOF'
+    python3 - "$line" "$name" "$client" "$mode" "${cpu0:-}" "${cpu1:-}" "$(getconf CLK_TCK)" \
+      "$desc" "${client_extra[*]}" >>"$JSONL" <<'EOF'
 import json, sys
-line, scenario, runner, c0, c1, tck, props = sys.argv[1:]
+line, scenario, runner, mode, c0, c1, tck, props, client_props = sys.argv[1:]
 r = json.loads(line)
+r.setdefault("mode", mode)
 r.update(scenario=scenario, runner=runner, props=props)
+if client_props:
+    r["client_props"] = client_props
 if c0 and c1:
     r["broker_cpu_s"] = round((int(c1) - int(c0)) / int(tck), 2)
 print(json.dumps(r))
@@ -393,15 +463,11 @@ EOF
     [[ $failed == 0 ]] || note "$name/$client: $failed records failed (see the JSON lines)"
   done
 done
+mode=
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ------------------------------------------------------------------ report
 
-section=$(IFS=-; echo "${modes_run[*]:-produce}")
-suffix=
-((QUICK)) && suffix=-quick
-base=$OUT/$(date -u +%F)-$section$suffix
-cp -- "$JSONL" "$base.jsonl"
 {
   echo "started=$date_start"
   echo "records=$RECORDS"
@@ -409,28 +475,38 @@ cp -- "$JSONL" "$base.jsonl"
   echo "partitions=$PARTITIONS"
   echo "quick=$QUICK"
   echo "common=${COMMON_PRODUCER_PROPS[*]}"
+  echo "rdkafka_extra=${rdkafka_extra[*]}"
   echo "load=$load_start -> $load_end (1/5/15 min)"
   echo "cpu=$(nproc) x $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)"
   echo "kernel=$(uname -r)"
   echo "kafka=$(basename "$(dirname "$LIBS")") (broker and Java tools), 1 node, on loopback"
   echo "librdkafka=$(pkg-config --modversion rdkafka 2>/dev/null || echo '?')"
-  echo "java=$( (java -version 2>&1 || true) | head -n 1)"
-  echo "kwire=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo "java=$( ("$(java_cmd)" -version 2>&1 || true) | head -n 1)"
+  echo "kwire=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')"
   echo "gnuplot=$(command -v gnuplot || true)"
 } >"$WORK/meta"
-python3 "$ROOT/bench/peers/report.py" "$base" "$WORK/meta" "$NOTES" "$JSONL"
-if command -v gnuplot >/dev/null; then
-  if gnuplot "$base.gnuplot" 2>"$WORK/gnuplot.log"; then
-    log "chart: $base.png"
-  else
-    cat "$WORK/gnuplot.log" >&2
-    log "gnuplot failed: no chart"
+suffix=
+((QUICK)) && suffix=-quick
+for mode in "${modes_run[@]}"; do
+  base=$OUT/$mode$suffix
+  python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    if json.loads(line).get("mode") == sys.argv[2]:
+        sys.stdout.write(line)' "$JSONL" "$mode" >"$base.jsonl"
+  rm -f -- "$base.md" "$base.png"
+  python3 "$ROOT/bench/peers/report.py" "$base" "$mode" "$WORK/meta" "$NOTES" "$base.jsonl"
+  if ! command -v gnuplot >/dev/null; then
+    log "gnuplot is missing: no chart (scripts/setup.sh installs gnuplot-nox)"
+  elif [[ -f $base.gnuplot ]]; then
+    if gnuplot "$base.gnuplot" 2>"$WORK/gnuplot.log"; then
+      log "chart: $base.png"
+    else
+      cat "$WORK/gnuplot.log" >&2
+      log "gnuplot failed: no chart"
+    fi
   fi
   rm -f -- "$base.gnuplot" "$base".*.dat
-else
-  log "gnuplot is missing: no chart (add gnuplot-nox to scripts/setup.sh's package list)"
-  rm -f -- "$base.gnuplot" "$base".*.dat
-fi
+  log "table: $base.md"
+  cat -- "$base.md"
+done
 REPORTED=1
-log "table: $base.md"
-cat -- "$base.md"

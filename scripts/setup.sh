@@ -25,6 +25,7 @@ KWIRE_DEB_PACKAGES=(
   clang-14 libclang-rt-14-dev
   kcat librdkafka-dev
   openjdk-17-jdk-headless maven
+  time gnuplot-nox # bench/compare.sh: the Java tool's CPU and RSS, the chart
 )
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""report.py BASE META NOTES JSONL - the Markdown table and the gnuplot chart of bench/compare.sh.
+"""report.py BASE MODE META NOTES JSONL - the Markdown table and the gnuplot chart of bench/compare.sh.
 
-Writes BASE.md, and BASE.gnuplot with its data files BASE.*.dat (compare.sh runs gnuplot on it,
-which writes BASE.png). JSONL holds one result object a line (kwire-bench's fields plus
-"scenario", "runner", "props" and, when the broker's pid was known, "broker_cpu_s"); META holds
-key=value lines about the run; NOTES one note a line.
+Writes BASE.md (one row per client and scenario, then a kwire/librdkafka ratio row, then
+issue 4's goals), and BASE.gnuplot with its data files BASE.*.dat (compare.sh runs gnuplot on
+it, which writes BASE.png). JSONL holds the result objects of one mode, one a line
+(kwire-bench's fields plus "scenario", "runner", "props", maybe "client_props" and, when the
+broker's pid was known, "broker_cpu_s"); META holds key=value lines about the run; NOTES one
+note a line, "MODE<TAB>text" (an empty MODE: a note for every report).
 """
 import json
 import os
@@ -56,9 +58,72 @@ def describe(rows, scenario):
     return what + (f", {props}" if props else "")
 
 
-def markdown(base, meta, notes, rows):
+def ratio(a, b):
+    """a / b as "1.23x", or "-" when either is unknown."""
+    if a is None or b is None or a < 0 or b <= 0:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+def result_of(rows, scenario, runner):
+    return next((r for r in rows if r["scenario"] == scenario and r["runner"] == runner
+                 and "error" not in r), None)
+
+
+def paced(rows, scenario):
+    return bool(next(r for r in rows if r["scenario"] == scenario).get("rate"))
+
+
+def result_row(r, scenario):
+    lat_digits = 0 if r["runner"] == "java" else 2
+    rss = r.get("max_rss_kb")
+    return [scenario, r["runner"], fmt(r.get("msgs_per_s")), fmt(r.get("mb_per_s"), 1),
+            fmt(r.get("cpu_s"), 2), fmt(per_million(r, "cpu_s"), 2),
+            fmt(r.get("p50_ms"), lat_digits), fmt(r.get("p99_ms"), lat_digits),
+            fmt(r.get("p999_ms"), lat_digits), fmt(rss / 1024 if rss else None, 1),
+            fmt(per_million(r, "broker_cpu_s"), 2), fmt(r.get("failed"))]
+
+
+def ratio_row(rows, scenario):
+    """kwire / librdkafka for throughput and cost (and latency in fixed-rate runs)."""
+    k, l = result_of(rows, scenario, "kwire"), result_of(rows, scenario, "librdkafka")
+    if not k or not l:
+        return None
+    lat = (lambda key: ratio(k.get(key), l.get(key))) if paced(rows, scenario) else (lambda key: "")
+    return [scenario, "**kwire/librdkafka**", ratio(k.get("msgs_per_s"), l.get("msgs_per_s")),
+            ratio(k.get("mb_per_s"), l.get("mb_per_s")), "",
+            ratio(per_million(k, "cpu_s"), per_million(l, "cpu_s")), lat("p50_ms"),
+            lat("p99_ms"), lat("p999_ms"),
+            ratio(k.get("max_rss_kb"), l.get("max_rss_kb")), "", ""]
+
+
+def goals(rows, scenarios):
+    """Issue 4's targets against librdkafka, one line each (produce scenarios only)."""
+    out = []
+    for s in scenarios:
+        k, l = result_of(rows, s, "kwire"), result_of(rows, s, "librdkafka")
+        if not k or not l or k.get("mode") != "produce" or k.get("failed") or l.get("failed"):
+            continue
+        if paced(rows, s):
+            kp, lp = k.get("p99_ms"), l.get("p99_ms")
+            if kp is not None and lp is not None and lp > 0:
+                out.append(f"- `{s}`: p99 {kp:.2f} ms vs {lp:.2f} ms, goal <= 1x: "
+                           + ("met" if kp <= lp else "**not met**"))
+            continue
+        km, lm = k.get("msgs_per_s"), l.get("msgs_per_s")
+        kc, lc = per_million(k, "cpu_s"), per_million(l, "cpu_s")
+        if km and lm:
+            out.append(f"- `{s}`: msgs/s {ratio(km, lm)} of librdkafka's, goal >= 1x: "
+                       + ("met" if km >= lm else "**not met**"))
+        if kc is not None and lc:
+            out.append(f"- `{s}`: CPU s per 1M records {ratio(kc, lc)} of librdkafka's, "
+                       "goal <= 0.5x: " + ("met" if kc <= 0.5 * lc else "**not met**"))
+    return out
+
+
+def markdown(base, mode, meta, notes, rows):
     scenarios, _ = order(rows)
-    out = [f"# kwire-bench comparison, {meta.get('started', '?')}", ""]
+    out = [f"# kwire-bench {mode} comparison, {meta.get('started', '?')}", ""]
     out.append("Written by `bench/compare.sh`; `bench/README.md` explains the columns and the rules.")
     out.append("")
     out.append("| | |")
@@ -66,8 +131,9 @@ def markdown(base, meta, notes, rows):
     for key, label in [("cpu", "machine"), ("kernel", "kernel"), ("load", "load average"),
                        ("kafka", "broker"), ("librdkafka", "librdkafka"), ("java", "Java"),
                        ("kwire", "kwire commit"), ("common", "every producer"),
+                       ("rdkafka_extra", "librdkafka producers also"),
                        ("partitions", "partitions per topic")]:
-        out.append(f"| {label} | {meta.get(key, '?')} |")
+        out.append(f"| {label} | {meta.get(key, '?') or '-'} |")
     out.append("")
     out.append("## Scenarios")
     out.append("")
@@ -76,21 +142,23 @@ def markdown(base, meta, notes, rows):
     out.append("")
     out.append("## Results")
     out.append("")
-    out.append("| client | scenario | msgs/s | MB/s | CPU s / 1M rec | broker CPU s / 1M rec "
-               "| p50 ms | p99 ms | p99.9 ms | max RSS MB | records | failed |")
+    out.append("| scenario | client | msgs/s | MB/s | CPU s | CPU s / 1M rec | p50 ms | p99 ms "
+               "| p99.9 ms | max RSS MB | broker CPU s / 1M rec | failed |")
     out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for s in scenarios:
         for r in sorted((r for r in rows if r["scenario"] == s),
                         key=lambda r: (CLIENT_ORDER + [r["runner"]]).index(r["runner"])):
-            lat_digits = 0 if r["runner"] == "java" else 2
-            rss = r.get("max_rss_kb")
-            out.append("| " + " | ".join([
-                r["runner"], s, fmt(r.get("msgs_per_s")), fmt(r.get("mb_per_s"), 1),
-                fmt(per_million(r, "cpu_s"), 2), fmt(per_million(r, "broker_cpu_s"), 2),
-                fmt(r.get("p50_ms"), lat_digits), fmt(r.get("p99_ms"), lat_digits),
-                fmt(r.get("p999_ms"), lat_digits), fmt(rss / 1024 if rss else None, 1),
-                fmt(r.get("msgs")), fmt(r.get("failed"))]) + " |")
+            out.append("| " + " | ".join(result_row(r, s)) + " |")
+        extra = ratio_row(rows, s)
+        if extra:
+            out.append("| " + " | ".join(extra) + " |")
     out.append("")
+    met = goals(rows, scenarios)
+    if met:
+        out.append("## Issue 4's goals (kwire against librdkafka)")
+        out.append("")
+        out += met
+        out.append("")
     if notes:
         out.append("## Notes")
         out.append("")
@@ -113,6 +181,8 @@ def chart(base, rows):
          lambda s: bool(next(r for r in rows if r["scenario"] == s).get("rate"))),
         ("cpu", "client CPU seconds per million records", "%g",
          lambda r: per_million(r, "cpu_s"), lambda s: True),
+        ("rss", "client peak RSS, MB", "%g",
+         lambda r: r["max_rss_kb"] / 1024 if r.get("max_rss_kb") else None, lambda s: True),
     ]
     plots = []
     for key, title, yformat, value, wanted in panels:
@@ -134,7 +204,7 @@ def chart(base, rows):
         return
     ncol = len(runners)
     lines = [
-        "set terminal pngcairo size %d,%d font ',10' noenhanced" % (520 * len(plots), 480),
+        "set terminal pngcairo size %d,%d font ',10' noenhanced" % (440 * len(plots), 480),
         f"set output '{base}.png'",
         "set datafile missing '?'",
         "set style data histograms",
@@ -157,17 +227,21 @@ def chart(base, rows):
 
 
 def main():
-    base, meta_path, notes_path, jsonl = sys.argv[1:5]
+    base, mode, meta_path, notes_path, jsonl = sys.argv[1:6]
     meta = {}
     with open(meta_path) as f:
         for line in f:
             if "=" in line:
                 k, v = line.rstrip("\n").split("=", 1)
                 meta[k] = v
+    notes = []
     with open(notes_path) as f:
-        notes = list(dict.fromkeys(n.strip() for n in f if n.strip()))
+        for line in f:
+            tag, _, text = line.rstrip("\n").partition("\t")
+            if text.strip() and tag in ("", mode) and text not in notes:
+                notes.append(text.strip())
     rows = [r for r in load(jsonl) if "scenario" in r and "runner" in r]
-    markdown(base, meta, notes, rows)
+    markdown(base, mode, meta, notes, rows)
     if rows:
         chart(base, rows)
 
