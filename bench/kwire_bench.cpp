@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <csignal>
 #include <cstdio>
+#include <future>
 #include <memory>
 #include <thread>
 
@@ -55,6 +56,24 @@ int run_produce(const kb::Args& a) {
        a.topic.c_str(), a.bootstrap.c_str(),
        a.rate > 0 ? (std::to_string(static_cast<long long>(a.rate)) + " records/s").c_str()
                   : "unthrottled");
+  // Like rdkafka-bench: the clock starts once the topic's metadata is known (and so a
+  // connection is up), not during bootstrap.
+  {
+    std::promise<std::pair<std::error_code, std::int32_t>> known;
+    producer->async_partition_count(a.topic, [&known](std::error_code ec, std::int32_t n) {
+      known.set_value({ec, n});
+    });
+    const auto [ec, partitions] = known.get_future().get();
+    if (ec) {
+      note("no metadata for topic %s: %s", a.topic.c_str(), ec.message().c_str());
+      producer->close(std::chrono::milliseconds(1000));
+      producer.reset();
+      work.reset();
+      network.join();
+      return 1;
+    }
+    note("topic %s has %d partitions", a.topic.c_str(), partitions);
+  }
   std::vector<char> value(a.size);
   const auto value_bytes = [&] {
     return std::span(reinterpret_cast<const std::uint8_t*>(value.data()), value.size());

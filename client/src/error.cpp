@@ -36,6 +36,8 @@ class category final : public std::error_category {
         return "no bootstrap server could be reached";
       case errc::producer_fenced:
         return "producer fenced: another producer with the same transactional.id started";
+      case errc::metadata_timed_out:
+        return "max.block.ms passed before the topic's metadata arrived";
     }
     return "unknown kwire.client error " + std::to_string(value);
   }
@@ -56,6 +58,7 @@ bool is_retriable(std::error_code ec) noexcept {
       case errc::connect_timed_out:
       case errc::not_ready:
       case errc::no_brokers:
+      case errc::metadata_timed_out:
         return true;
       default:
         return false;

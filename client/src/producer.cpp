@@ -273,6 +273,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     auto waiters = std::move(flush_waiters_);
     flush_waiters_.clear();
     for (auto& w : waiters) w.done();
+    answer_partition_count_waiters(true);
   }
 
  private:
@@ -533,7 +534,56 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       }
     }
     for (auto& [r, ec] : failed) fail_pending(r, ec);
+    answer_partition_count_waiters(false);
     drain();
+  }
+
+  // ---------------------------------------------------------------- partition counts
+
+ public:
+  void partition_count(std::string topic, unique_function<void(std::error_code, std::int32_t)> h) {
+    {
+      std::lock_guard lock(mutex_);
+      topic_locked(topic);  // asks the cluster for it
+    }
+    asio::post(strand_,
+               [self = shared_from_this(), topic = std::move(topic), h = std::move(h)]() mutable {
+                 self->count_waiters_.push_back(
+                     {std::move(topic), std::move(h), clock::now() + self->config_.max_block});
+                 self->answer_partition_count_waiters(false);
+                 if (!self->count_waiters_.empty())
+                   self->arm_timer(self->count_waiters_.back().deadline);
+               });
+  }
+
+ private:
+  // Completes the waiters whose topic's metadata arrived (or failed for good), and those
+  // past max.block.ms (or all, at shutdown).
+  void answer_partition_count_waiters(bool shutting_down) {
+    const auto now = clock::now();
+    for (auto it = count_waiters_.begin(); it != count_waiters_.end();) {
+      std::int32_t count = -1;
+      std::error_code ec;
+      {
+        std::lock_guard lock(mutex_);
+        const topic_state& t = topic_locked(it->topic);
+        count = t.partition_count;
+        if (t.error && !protocol::is_retriable(t.error)) ec = t.error;
+      }
+      if (count < 0 && !ec) {
+        if (shutting_down)
+          ec = make_error_code(errc::shut_down);
+        else if (now >= it->deadline)
+          ec = make_error_code(errc::metadata_timed_out);
+      }
+      if (count >= 0 || ec) {
+        auto h = std::move(it->handler);
+        it = count_waiters_.erase(it);
+        h(ec, ec ? -1 : count);
+      } else {
+        ++it;
+      }
+    }
   }
 
   // Fails a record that never reached a batch (strand, lock not held).
@@ -618,6 +668,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   void drain() {
     wake_posted_.store(false);
     if (closed_) return;
+    if (!count_waiters_.empty()) answer_partition_count_waiters(false);
     const auto now = clock::now();
     auto next_wakeup = clock::time_point::max();
     std::vector<batch*> expired;
@@ -1042,6 +1093,12 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   producer_config config_;
   asio::strand<asio::any_io_executor> strand_;
   std::shared_ptr<cluster> cluster_;
+  struct count_waiter {
+    std::string topic;
+    unique_function<void(std::error_code, std::int32_t)> handler;
+    clock::time_point deadline;
+  };
+  std::vector<count_waiter> count_waiters_;  // async_partition_count (strand)
   asio::steady_timer timer_;
   bool timer_armed_ = false;
   clock::time_point timer_at_{};
@@ -1115,6 +1172,11 @@ void producer::start_close(std::chrono::milliseconds timeout,
 
 const producer_config& producer::config() const noexcept { return impl_->config(); }
 std::int64_t producer::buffered_bytes() const noexcept { return impl_->buffered_bytes(); }
+void producer::start_partition_count(
+    std::string topic, detail::unique_function<void(std::error_code, std::int32_t)> h) {
+  impl_->partition_count(std::move(topic), std::move(h));
+}
+
 void producer::set_partitioner(std::shared_ptr<partitioner> custom) {
   impl_->set_partitioner(std::move(custom));
 }

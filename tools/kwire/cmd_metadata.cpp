@@ -38,21 +38,6 @@ struct metadata_options {
   bool json = false;
 };
 
-client::cluster_options cluster_options_for(const client::common_config& config) {
-  client::cluster_options options;
-  for (const auto& a : config.bootstrap_servers) options.bootstrap.push_back({-1, a.host, a.port});
-  options.connection.client_id = config.client_id;
-  options.connection.request_timeout = config.request_timeout;
-  options.connection.connect_timeout = config.socket_connection_setup_timeout;
-  options.connection.send_buffer_bytes = config.send_buffer_bytes;
-  options.connection.receive_buffer_bytes = config.receive_buffer_bytes;
-  options.reconnect_backoff = config.reconnect_backoff;
-  options.reconnect_backoff_max = config.reconnect_backoff_max;
-  options.retry_backoff = config.retry_backoff;
-  options.metadata_max_age = config.metadata_max_age;
-  return options;
-}
-
 // Kafka writes topic ids as URL-safe base64 without padding (org.apache.kafka.common.Uuid).
 std::string to_string(const protocol::uuid& id) {
   static constexpr char alphabet[] =
@@ -186,7 +171,7 @@ void print_json(const client::cluster_metadata& m) {
 // standard error, naming each bootstrap server and what happened to it.
 std::optional<client::cluster_metadata> fetch_metadata(const client::common_config& config,
                                                        const std::optional<std::string>& topic) {
-  auto options = cluster_options_for(config);
+  auto options = client::cluster_options_for(config);
   options.all_topics = !topic;
   options.allow_auto_topic_creation = false;  // looking must not create the topic
   const auto bootstrap = options.bootstrap;

@@ -26,6 +26,7 @@ enum class errc {
   no_such_partition,      // an explicit partition the topic does not have
   no_brokers,             // no bootstrap server could be reached
   producer_fenced,        // the producer's epoch was bumped by another instance
+  metadata_timed_out,     // max.block.ms passed waiting for a topic's metadata
 };
 
 const std::error_category& client_category() noexcept;

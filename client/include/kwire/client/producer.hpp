@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -100,6 +101,12 @@ class producer {
   // Blocking close: needs another thread running the io_context; never from its threads.
   void close(std::chrono::milliseconds timeout);
 
+  // The topic's partition count once its metadata is known (Java's partitionsFor): waits up
+  // to max.block.ms (then metadata_timed_out); a topic error such as
+  // TOPIC_AUTHORIZATION_FAILED completes it at once. Signature void(error_code, int32_t).
+  template <class Token>
+  auto async_partition_count(std::string_view topic, Token&& token);
+
   const producer_config& config() const noexcept;
   // Bytes of buffer.memory in use (batches and records waiting for metadata).
   std::int64_t buffered_bytes() const noexcept;
@@ -109,6 +116,8 @@ class producer {
  private:
   void start_flush(detail::unique_function<void()> done);
   void start_close(std::chrono::milliseconds timeout, detail::unique_function<void()> done);
+  void start_partition_count(std::string topic,
+                             detail::unique_function<void(std::error_code, std::int32_t)> done);
 
   std::shared_ptr<detail::producer_impl> impl_;
 };
@@ -145,6 +154,22 @@ auto producer::async_flush(Token&& token) {
         start_flush([shared, work = std::move(work)]() mutable {
           auto ex = work.get_executor();
           asio::dispatch(ex, [shared]() mutable { (*shared)(); });
+          work.reset();
+        });
+      },
+      token);
+}
+
+template <class Token>
+auto producer::async_partition_count(std::string_view topic, Token&& token) {
+  return asio::async_initiate<Token, void(std::error_code, std::int32_t)>(
+      [this, topic = std::string(topic)](auto handler) mutable {
+        auto work = asio::make_work_guard(asio::get_associated_executor(handler));
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        start_partition_count(std::move(topic), [shared, work = std::move(work)](
+                                                    std::error_code ec, std::int32_t n) mutable {
+          auto ex = work.get_executor();
+          asio::dispatch(ex, [shared, ec, n]() mutable { (*shared)(ec, n); });
           work.reset();
         });
       },
