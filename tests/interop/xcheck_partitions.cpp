@@ -25,8 +25,10 @@
 #include <vector>
 
 #include "kwire/client/partitioner.hpp"
+#include "xcheck_common.hpp"
 
 namespace fs = std::filesystem;
+using kwire::xcheck::shell_quoted;
 
 namespace {
 
@@ -34,62 +36,7 @@ constexpr std::array<std::int32_t, 6> partition_counts{1, 3, 7, 12, 100, 1000};
 constexpr std::size_t max_key_length = 64;
 constexpr std::size_t differences_shown = 10;
 
-struct options {
-  std::string java_run;
-  std::uint64_t seed = 20240917;
-  std::size_t keys = 10000;
-  std::vector<std::string> jars{"4.4.0", "3.9.2"};
-  std::string work_dir;
-};
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> parts;
-  std::stringstream in(text);
-  for (std::string part; std::getline(in, part, ',');) {
-    if (!part.empty()) parts.push_back(part);
-  }
-  return parts;
-}
-
-bool parse_options(int argc, char** argv, options& parsed) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) return false;
-    const std::string value = argv[++i];
-    if (flag == "--java-run") {
-      parsed.java_run = value;
-    } else if (flag == "--seed") {
-      parsed.seed = std::stoull(value);
-    } else if (flag == "--keys") {
-      parsed.keys = std::stoul(value);
-    } else if (flag == "--jars") {
-      parsed.jars = split_commas(value);
-    } else if (flag == "--work") {
-      parsed.work_dir = value;
-    } else {
-      return false;
-    }
-  }
-  return !parsed.java_run.empty() && parsed.keys > 0 && !parsed.jars.empty();
-}
-
-bool on_path(const char* program) {
-  const std::string command = std::string("command -v ") + program + " >/dev/null 2>&1";
-  return std::system(command.c_str()) == 0;
-}
-
-// For /bin/sh: single quotes, with embedded single quotes closed, escaped and reopened.
-std::string shell_quoted(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
+using kwire::xcheck::options;
 
 // Lengths and bytes straight from mt19937_64 (fully specified by the standard) rather than
 // through distributions (library-specific), so a seed names the same keys everywhere. The first
@@ -196,37 +143,26 @@ bool check_jar(const options& opts, const std::string& jar, const fs::path& keys
 
 int main(int argc, char** argv) {
   options opts;
-  if (!parse_options(argc, argv, opts)) {
-    std::cerr << "usage: kwire-xcheck-partitions --java-run PATH/run.sh [--seed S] [--keys N] "
-                 "[--jars 4.4.0,3.9.2] [--work DIR]\n";
-    return 2;
+  opts.seed = 20240917;
+  opts.count = 10000;
+  if (const int exit_code =
+          kwire::xcheck::start(argc, argv, "kwire-xcheck-partitions", "--keys", opts)) {
+    return exit_code;
   }
-  if (!on_path("java") || !on_path("mvn")) {
-    std::cout << "SKIP: the partition cross-check needs java and mvn on PATH\n";
-    return 77;
+  const auto work_dir = kwire::xcheck::work_directory(opts.work_dir, "kwire-xcheck-partitions");
+  if (!work_dir) {
+    std::perror("mkdtemp");
+    return 1;
   }
+  const fs::path work = *work_dir;
+  const bool remove_work = opts.work_dir.empty();
 
-  fs::path work;
-  bool remove_work = false;
-  if (opts.work_dir.empty()) {
-    std::string pattern = (fs::temp_directory_path() / "kwire-xcheck-partitions-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      std::perror("mkdtemp");
-      return 1;
-    }
-    work = pattern;
-    remove_work = true;
-  } else {
-    work = opts.work_dir;
-    fs::create_directories(work);
-  }
-
-  std::cout << "seed " << opts.seed << ", " << opts.keys << " keys of 0.." << max_key_length
+  std::cout << "seed " << opts.seed << ", " << opts.count << " keys of 0.." << max_key_length
             << " bytes, partition counts";
   for (std::int32_t count : partition_counts) std::cout << ' ' << count;
   std::cout << std::endl;
 
-  const auto keys = random_keys(opts.seed, opts.keys);
+  const auto keys = random_keys(opts.seed, opts.count);
   const fs::path keys_file = work / "keys.hex";
   {
     std::ofstream out(keys_file);

@@ -5,7 +5,8 @@
 #   run.sh KAFKA_VERSION MODE ARGS...     run the harness on kafka-clients KAFKA_VERSION's classpath
 #                                         (4.4.0, 4.0.0 or 3.9.2); MODE is one of
 #                                         messages-write, messages-verify, messages-selftest,
-#                                         batches-write, batches-dump, version
+#                                         batches-write, batches-dump, partition-keys, assignors,
+#                                         consumer-protocol, version
 #   run.sh classpath KAFKA_VERSION        print the runtime classpath (harness jar first)
 #   run.sh selftest                       the Java side checked against itself, all three jars
 #

@@ -60,9 +60,12 @@ class partition_assignor {
   virtual std::vector<rebalance_protocol> supported_protocols() const {
     return {rebalance_protocol::eager};
   }
-  // user_data this member puts in its subscription (empty for the built-in assignors).
+  // user_data this member puts in its subscription. `generation_id` is the generation of
+  // the member's last assignment (-1 before its first). Empty for range and roundrobin;
+  // cooperative-sticky writes the generation there (an int32), as Java does, for leaders
+  // that read ConsumerProtocolSubscription below v2 (no GenerationId field).
   virtual std::vector<std::uint8_t> subscription_user_data(
-      const std::vector<std::string>& /*topics*/) const {
+      const std::vector<std::string>& /*topics*/, std::int32_t /*generation_id*/) const {
     return {};
   }
   virtual group_assignment assign(const topic_partition_counts& partitions,

@@ -14,6 +14,8 @@ import java.util.Map;
  * batches-write     --out DIR
  * batches-dump      FILE
  * partition-keys    --in FILE --partitions N[,N...]
+ * assignors         --in FILE
+ * consumer-protocol --in FILE
  * version
  * </pre>
  */
@@ -39,6 +41,8 @@ public final class Main {
             + "  batches-write     --out DIR\n"
             + "  batches-dump      FILE\n"
             + "  partition-keys    --in FILE --partitions N[,N...]\n"
+            + "  assignors         --in FILE\n"
+            + "  consumer-protocol --in FILE\n"
             + "  version");
     }
 
@@ -109,6 +113,14 @@ public final class Main {
             case "partition-keys": {
                 Map<String, String> o = options(args, 1);
                 return Partitions.run(Path.of(need(o, "--in")), need(o, "--partitions"));
+            }
+            case "assignors": {
+                Map<String, String> o = options(args, 1);
+                return Assignors.run(Path.of(need(o, "--in")));
+            }
+            case "consumer-protocol": {
+                Map<String, String> o = options(args, 1);
+                return Assignors.consumerProtocol(Path.of(need(o, "--in")));
             }
             case "version":
                 System.out.println("kafka-clients " + kafkaVersion());

@@ -89,7 +89,7 @@ final class Partitions {
         }
     }
 
-    private static byte[] fromHex(String hex) {
+    static byte[] fromHex(String hex) {
         if (hex.length() % 2 != 0) throw new IllegalArgumentException("odd-length hex key: " + hex);
         byte[] b = new byte[hex.length() / 2];
         for (int i = 0; i < b.length; i++) {
