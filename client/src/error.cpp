@@ -38,6 +38,8 @@ class category final : public std::error_category {
         return "producer fenced: another producer with the same transactional.id started";
       case errc::metadata_timed_out:
         return "max.block.ms passed before the topic's metadata arrived";
+      case errc::no_offset:
+        return "no committed offset for the partition, and auto.offset.reset is none";
     }
     return "unknown kwire.client error " + std::to_string(value);
   }

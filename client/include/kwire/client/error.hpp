@@ -27,6 +27,7 @@ enum class errc {
   no_brokers,             // no bootstrap server could be reached
   producer_fenced,        // the producer's epoch was bumped by another instance
   metadata_timed_out,     // max.block.ms passed waiting for a topic's metadata
+  no_offset,              // no committed offset for a partition and auto.offset.reset=none
 };
 
 const std::error_category& client_category() noexcept;

@@ -1,0 +1,266 @@
+// The Kafka consumer: fetches assigned partitions from their leaders (one fetch session per
+// broker, KIP-227, with the next fetch in flight while the application reads the previous
+// one), keeps positions, resets them by auto.offset.reset, and commits offsets to a group.
+//
+//   kwire::client::consumer c(io.get_executor(), config);
+//   c.assign({{"t", 0}, {"t", 1}});
+//   auto set = co_await c.async_poll(100ms, asio::use_awaitable);
+//   kwire::client::consumer_record r;
+//   for (auto cursor = set.records(); cursor.next(r);) use(r.key, r.value);
+//
+// Records are views into the fetched buffers, never copies. They stay valid as long as the
+// record_set they came from (which shares ownership of those buffers); copy what must live
+// longer. After the set is gone, reading a view is a use after free, which AddressSanitizer
+// builds report.
+//
+// Threading: like the producer, everything runs on a strand of the given executor; the
+// public functions may be called from any thread, and completion handlers run on their
+// own associated executor.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "kwire/client/assignor.hpp"
+#include "kwire/client/config.hpp"
+#include "kwire/client/detail/unique_function.hpp"
+#include "kwire/client/error.hpp"
+#include "kwire/protocol/record_batch.hpp"
+
+namespace kwire::client {
+
+namespace asio = boost::asio;
+
+struct consumer_record {
+  std::string_view topic;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  std::int64_t timestamp = -1;
+  protocol::timestamp_type timestamp_type = protocol::timestamp_type::create_time;
+  std::int32_t leader_epoch = -1;  // of the batch; -1 when the broker did not set one
+  protocol::optional_bytes key;
+  protocol::optional_bytes value;
+  protocol::header_range headers;
+};
+
+namespace detail {
+struct fetched_buffers;
+struct fetched_chunk {
+  std::shared_ptr<const std::string> topic;
+  std::int32_t partition = -1;
+  std::shared_ptr<const fetched_buffers> owner;  // keeps the views valid
+  std::vector<protocol::record_batch_view> batches;
+  std::int64_t first_offset = 0;  // records below it (earlier in the first batch) are skipped
+};
+class consumer_impl;
+}  // namespace detail
+
+// What one poll returns: whole record batches of one or more partitions, in offset order
+// per partition. Cheap to move; copies share the buffers.
+class record_set {
+ public:
+  class cursor {
+   public:
+    // The next record, or false at the end. Control records (transaction markers) are
+    // skipped.
+    bool next(consumer_record& out);
+
+   private:
+    friend class record_set;
+    explicit cursor(const record_set* set) : set_(set) {}
+    bool open_batch();
+    const record_set* set_;
+    std::size_t chunk_ = 0;
+    std::size_t batch_ = 0;
+    bool in_batch_ = false;
+    protocol::record_cursor records_;
+    std::int32_t leader_epoch_ = -1;
+    protocol::timestamp_type timestamp_type_ = protocol::timestamp_type::create_time;
+  };
+
+  cursor records() const { return cursor(this); }
+  // Records the cursor will return.
+  std::size_t record_count() const noexcept { return record_count_; }
+  bool empty() const noexcept { return record_count_ == 0; }
+  // Bytes of record data (uncompressed records sections) in the set.
+  std::size_t record_bytes() const noexcept { return record_bytes_; }
+
+ private:
+  friend class detail::consumer_impl;
+  std::vector<detail::fetched_chunk> chunks_;
+  std::size_t record_count_ = 0;
+  std::size_t record_bytes_ = 0;
+};
+
+// An offset to commit, with the leader epoch of the record before it (KIP-320) and
+// metadata kept with it by the group coordinator.
+struct offset_and_metadata {
+  std::int64_t offset = -1;
+  std::int32_t leader_epoch = -1;
+  std::string metadata;
+};
+using topic_partition_offsets = std::map<topic_partition, offset_and_metadata>;
+
+// A partition's positions as the consumer last heard from its leader.
+struct partition_watermarks {
+  std::int64_t log_start_offset = -1;
+  std::int64_t high_watermark = -1;
+  std::int64_t last_stable_offset = -1;
+};
+
+class consumer {
+ public:
+  // The configuration comes from parse_consumer_config(); it is not validated again.
+  consumer(asio::any_io_executor executor, consumer_config config);
+  // Starts a close (without committing) that needs the io_context to run afterwards; prefer
+  // async_close, then destroy.
+  ~consumer();
+  consumer(const consumer&) = delete;
+  consumer& operator=(const consumer&) = delete;
+
+  // Manual assignment: exactly these partitions from now on (replacing any earlier
+  // assignment). Each starts at its committed offset (with group.id) or by
+  // auto.offset.reset, unless seek() says otherwise.
+  void assign(std::vector<topic_partition> partitions);
+  std::vector<topic_partition> assignment() const;
+
+  // Positions. A seek takes effect for the next poll; records fetched before it are
+  // dropped.
+  void seek(const topic_partition& partition, std::int64_t offset);
+  void seek_to_beginning(const std::vector<topic_partition>& partitions);
+  void seek_to_end(const std::vector<topic_partition>& partitions);
+  // The first offset whose timestamp is >= `timestamp_ms` (ListOffsets), or the end.
+  void seek_to_timestamp(const std::vector<topic_partition>& partitions, std::int64_t timestamp_ms);
+  // Paused partitions are not fetched and not returned by poll, and keep their position.
+  void pause(const std::vector<topic_partition>& partitions);
+  void resume(const std::vector<topic_partition>& partitions);
+
+  // Waits up to `timeout` for records of the assigned partitions; completes with an empty
+  // set at the timeout. Errors: a partition whose position is out of range with
+  // auto.offset.reset=none, a corrupt batch (the error names topic, partition and offset;
+  // the position stays before it), an authorization failure, shut_down.
+  // Signature void(error_code, record_set). One poll at a time.
+  template <class Token>
+  auto async_poll(std::chrono::milliseconds timeout, Token&& token);
+
+  // These queries read what the consumer's strand last recorded (under a lock), so they
+  // may be called from any thread, completion handlers included.
+  // The offset of the next record poll will return; nullopt when not known yet.
+  std::optional<std::int64_t> position(const topic_partition& partition) const;
+  // The last fetch's watermarks of an assigned partition.
+  std::optional<partition_watermarks> watermarks(const topic_partition& partition) const;
+  // The details of the last error poll returned (broker, partition, offset, message).
+  diagnostics last_error_details() const;
+
+  // Commits offsets to group.id's coordinator. Signature void(error_code).
+  template <class Token>
+  auto async_commit(topic_partition_offsets offsets, Token&& token);
+  // Commits the current position of every assigned partition that has one.
+  template <class Token>
+  auto async_commit(Token&& token);
+  // The group's committed offsets of these partitions (absent: none committed).
+  // Signature void(error_code, topic_partition_offsets).
+  template <class Token>
+  auto async_committed(std::vector<topic_partition> partitions, Token&& token);
+
+  // Stops fetching; commits positions first when enable.auto.commit is on; fails a pending
+  // poll with shut_down; closes the connections. Signature void().
+  template <class Token>
+  auto async_close(Token&& token);
+
+  const consumer_config& config() const noexcept;
+
+  using poll_handler = detail::unique_function<void(std::error_code, record_set)>;
+  using commit_handler = detail::unique_function<void(std::error_code)>;
+  using committed_handler = detail::unique_function<void(std::error_code, topic_partition_offsets)>;
+
+ private:
+  void start_poll(std::chrono::milliseconds timeout, poll_handler handler);
+  void start_commit(std::optional<topic_partition_offsets> offsets, commit_handler handler);
+  void start_committed(std::vector<topic_partition> partitions, committed_handler handler);
+  void start_close(detail::unique_function<void()> done);
+
+  std::shared_ptr<detail::consumer_impl> impl_;
+};
+
+namespace detail {
+// Wraps a completion handler so that it runs on its associated executor, keeping that
+// executor's work alive until then.
+template <class Signature, class Handler>
+auto dispatch_to_handler_executor(Handler handler) {
+  auto work = asio::make_work_guard(asio::get_associated_executor(handler));
+  auto shared = std::make_shared<Handler>(std::move(handler));
+  return [shared, work = std::move(work)](auto&&... args) mutable {
+    auto ex = work.get_executor();
+    asio::dispatch(ex, [shared, ... a = std::forward<decltype(args)>(args)]() mutable {
+      (*shared)(std::move(a)...);
+    });
+    work.reset();
+  };
+}
+}  // namespace detail
+
+template <class Token>
+auto consumer::async_poll(std::chrono::milliseconds timeout, Token&& token) {
+  return asio::async_initiate<Token, void(std::error_code, record_set)>(
+      [this, timeout](auto handler) {
+        start_poll(timeout, detail::dispatch_to_handler_executor<void(std::error_code, record_set)>(
+                                std::move(handler)));
+      },
+      token);
+}
+
+template <class Token>
+auto consumer::async_commit(topic_partition_offsets offsets, Token&& token) {
+  return asio::async_initiate<Token, void(std::error_code)>(
+      [this, offsets = std::move(offsets)](auto handler) mutable {
+        start_commit(
+            std::move(offsets),
+            detail::dispatch_to_handler_executor<void(std::error_code)>(std::move(handler)));
+      },
+      token);
+}
+
+template <class Token>
+auto consumer::async_commit(Token&& token) {
+  return asio::async_initiate<Token, void(std::error_code)>(
+      [this](auto handler) {
+        start_commit(std::nullopt, detail::dispatch_to_handler_executor<void(std::error_code)>(
+                                       std::move(handler)));
+      },
+      token);
+}
+
+template <class Token>
+auto consumer::async_committed(std::vector<topic_partition> partitions, Token&& token) {
+  return asio::async_initiate<Token, void(std::error_code, topic_partition_offsets)>(
+      [this, partitions = std::move(partitions)](auto handler) mutable {
+        start_committed(
+            std::move(partitions),
+            detail::dispatch_to_handler_executor<void(std::error_code, topic_partition_offsets)>(
+                std::move(handler)));
+      },
+      token);
+}
+
+template <class Token>
+auto consumer::async_close(Token&& token) {
+  return asio::async_initiate<Token, void()>(
+      [this](auto handler) {
+        start_close(detail::dispatch_to_handler_executor<void()>(std::move(handler)));
+      },
+      token);
+}
+
+}  // namespace kwire::client

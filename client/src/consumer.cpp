@@ -1,0 +1,1408 @@
+// The consumer (consumer.hpp). Everything below runs on the consumer's strand.
+//
+// Per assigned partition: a position (next offset to hand out), a fetch offset (next offset
+// to fetch: the position plus what is buffered), and a state: waiting for its committed
+// offset, for an offset reset (ListOffsets), fetching, or failed with an error that poll
+// reports until the application seeks. Per broker: one fetch session and at most one Fetch
+// in flight, naming every fetchable partition that broker leads. A partition is fetchable
+// while fewer than two of its responses wait in the buffer, so the next fetch is in flight
+// while the application reads the previous one.
+#include "kwire/client/consumer.hpp"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <deque>
+#include <limits>
+#include <list>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "kwire/client/cluster.hpp"
+#include "kwire/client/detail/backoff.hpp"
+#include "kwire/client/detail/fetch_session.hpp"
+#include "kwire/protocol/messages.hpp"
+
+namespace kwire::client {
+namespace detail {
+
+struct fetched_buffers {
+  std::vector<std::uint8_t> payload;                    // the Fetch response frame
+  std::vector<std::vector<std::uint8_t>> decompressed;  // records sections of compressed batches
+};
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using protocol::broker_error;
+
+bool is(std::error_code ec, broker_error e) { return ec == protocol::make_error_code(e); }
+
+// Partition errors after which the leader may have moved: refresh metadata, fetch again.
+bool is_leadership_error(std::error_code ec) {
+  return is(ec, broker_error::not_leader_or_follower) ||
+         is(ec, broker_error::unknown_topic_or_partition) ||
+         is(ec, broker_error::leader_not_available) || is(ec, broker_error::fenced_leader_epoch) ||
+         is(ec, broker_error::unknown_leader_epoch) || is(ec, broker_error::kafka_storage_error) ||
+         is(ec, broker_error::offset_not_available) || is(ec, broker_error::unknown_topic_id) ||
+         is(ec, broker_error::inconsistent_topic_id);
+}
+
+bool is_coordinator_error(std::error_code ec) {
+  return is(ec, broker_error::not_coordinator) || is(ec, broker_error::coordinator_not_available) ||
+         ec.category() == client_category();
+}
+
+constexpr std::int64_t earliest_timestamp = -2;  // ListOffsets: the log start
+constexpr std::int64_t latest_timestamp = -1;    // ListOffsets: the log end
+
+}  // namespace
+
+enum class partition_phase : std::uint8_t {
+  awaiting_committed,  // OffsetFetch from the group coordinator decides the position
+  awaiting_reset,      // ListOffsets decides the position (reset_timestamp)
+  fetching,
+  failed,  // `error` is reported by poll until a seek
+};
+
+struct partition_state {
+  topic_partition tp;
+  std::shared_ptr<const std::string> topic;
+  partition_phase phase = partition_phase::awaiting_reset;
+  std::int64_t reset_timestamp = latest_timestamp;
+  std::int64_t position = -1;
+  std::int64_t fetch_offset = -1;
+  std::int32_t last_fetched_epoch = -1;
+  std::int32_t position_epoch = -1;   // leader epoch of the record before the position
+  std::uint64_t seek_generation = 0;  // bumped by every seek/reset: older fetched data is stale
+  int buffered = 0;                   // fetched chunks waiting for poll
+  bool paused = false;
+  bool list_offsets_in_flight = false;
+  clock::time_point retry_at{};
+  partition_watermarks marks;
+  std::error_code error;
+  diagnostics error_details;
+};
+
+struct ready_chunk {
+  fetched_chunk chunk;
+  std::uint64_t seek_generation = 0;
+  std::size_t records = 0;          // in the chunk, at or after first_offset
+  std::vector<std::size_t> counts;  // records per batch (at or after first_offset)
+  std::int64_t next_offset = 0;     // after the chunk's last batch
+  std::int32_t last_epoch = -1;
+};
+
+struct node_fetch {
+  fetch_session session;
+  bool in_flight = false;
+  clock::time_point retry_at{};
+};
+
+class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
+ public:
+  consumer_impl(asio::any_io_executor executor, consumer_config config)
+      : config_(std::move(config)),
+        strand_(asio::make_strand(std::move(executor))),
+        poll_timer_(strand_),
+        wake_timer_(strand_),
+        commit_timer_(strand_),
+        random_(std::random_device{}()) {
+    cluster_options options = cluster_options_for(config_);
+    // A fetch response may carry fetch.max.bytes plus one oversized first batch.
+    options.connection.max_response_size =
+        std::max<std::size_t>(protocol::default_max_frame_size,
+                              static_cast<std::size_t>(config_.fetch_max_bytes) + (16u << 20));
+    options.allow_auto_topic_creation = config_.allow_auto_create_topics;
+    cluster_ = cluster::create(strand_, std::move(options));
+  }
+
+  void start() {
+    asio::post(strand_, [self = shared_from_this()] {
+      std::weak_ptr<consumer_impl> weak = self;
+      self->cluster_->on_metadata([weak](const cluster_metadata&) {
+        if (auto s = weak.lock()) s->drive();
+      });
+      self->cluster_->on_connection([weak](std::int32_t node, std::error_code ec) {
+        if (auto s = weak.lock()) {
+          if (ec) s->on_connection_lost(node);
+          s->drive();
+        }
+      });
+      self->cluster_->start();
+      if (self->config_.enable_auto_commit) self->schedule_auto_commit();
+    });
+  }
+
+  const consumer_config& config() const noexcept { return config_; }
+
+  // ------------------------------------------------------------ assignment and positions
+
+  void assign(std::vector<topic_partition> partitions) {
+    post([self = shared_from_this(), partitions = std::move(partitions)]() mutable {
+      std::set<topic_partition> wanted(partitions.begin(), partitions.end());
+      std::erase_if(self->partitions_,
+                    [&](const auto& entry) { return !wanted.contains(entry.first); });
+      {
+        std::lock_guard lock(self->snapshot_mutex_);
+        std::erase_if(self->snapshot_,
+                      [&](const auto& entry) { return !wanted.contains(entry.first); });
+      }
+      for (const auto& tp : wanted) {
+        if (self->partitions_.contains(tp)) continue;
+        partition_state p;
+        p.tp = tp;
+        p.topic = self->topic_name(tp.topic);
+        self->start_position_lookup(p);
+        self->publish(p);
+        self->partitions_.emplace(tp, std::move(p));
+        self->cluster_->want_topic(tp.topic);
+      }
+      self->drive();
+    });
+  }
+
+  std::vector<topic_partition> assignment() const {
+    std::lock_guard lock(snapshot_mutex_);
+    std::vector<topic_partition> out;
+    for (const auto& [tp, snap] : snapshot_) out.push_back(tp);
+    return out;
+  }
+
+  void seek(const topic_partition& tp, std::int64_t offset) {
+    post([self = shared_from_this(), tp, offset] {
+      if (auto* p = self->find(tp)) {
+        self->set_position(*p, offset, -1);
+        self->drive();
+      }
+    });
+  }
+
+  void seek_to(const std::vector<topic_partition>& tps, std::int64_t timestamp) {
+    post([self = shared_from_this(), tps, timestamp] {
+      for (const auto& tp : tps)
+        if (auto* p = self->find(tp)) self->request_reset(*p, timestamp);
+      self->drive();
+    });
+  }
+  void seek_to_beginning(const std::vector<topic_partition>& tps) {
+    seek_to(tps, earliest_timestamp);
+  }
+  void seek_to_end(const std::vector<topic_partition>& tps) { seek_to(tps, latest_timestamp); }
+  void seek_to_timestamp(const std::vector<topic_partition>& tps, std::int64_t ts) {
+    seek_to(tps, std::max<std::int64_t>(ts, 0));
+  }
+
+  void set_paused(const std::vector<topic_partition>& tps, bool paused) {
+    post([self = shared_from_this(), tps, paused] {
+      for (const auto& tp : tps)
+        if (auto* p = self->find(tp)) p->paused = paused;
+      self->drive();
+    });
+  }
+
+  std::optional<std::int64_t> position(const topic_partition& tp) const {
+    std::lock_guard lock(snapshot_mutex_);
+    auto it = snapshot_.find(tp);
+    if (it == snapshot_.end() || it->second.position < 0) return std::nullopt;
+    return it->second.position;
+  }
+
+  std::optional<partition_watermarks> watermarks(const topic_partition& tp) const {
+    std::lock_guard lock(snapshot_mutex_);
+    auto it = snapshot_.find(tp);
+    if (it == snapshot_.end()) return std::nullopt;
+    return it->second.marks;
+  }
+
+  diagnostics last_error_details() const {
+    std::lock_guard lock(snapshot_mutex_);
+    return last_error_details_;
+  }
+
+  // ------------------------------------------------------------ poll
+
+  void poll(std::chrono::milliseconds timeout, consumer::poll_handler handler) {
+    post([self = shared_from_this(), timeout, h = std::move(handler)]() mutable {
+      if (self->closing_) return h(make_error_code(errc::shut_down), record_set{});
+      if (self->poll_handler_) {
+        // One poll at a time: the earlier one completes now, empty.
+        auto earlier = std::move(self->poll_handler_);
+        earlier({}, record_set{});
+      }
+      self->poll_handler_ = std::move(h);
+      if (self->try_complete_poll()) return;
+      self->poll_timer_.expires_after(timeout);
+      self->poll_timer_.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
+        auto s = weak.lock();
+        if (!s || ec || !s->poll_handler_) return;
+        auto handler = std::move(s->poll_handler_);
+        s->poll_handler_ = nullptr;
+        handler({}, record_set{});
+      });
+      self->drive();
+    });
+  }
+
+  // ------------------------------------------------------------ commits
+
+  void commit(std::optional<topic_partition_offsets> offsets, consumer::commit_handler handler) {
+    post([self = shared_from_this(), offsets = std::move(offsets),
+          h = std::move(handler)]() mutable {
+      if (!self->config_.group_id) return h(make_error_code(broker_error::invalid_group_id));
+      if (!offsets) offsets = self->current_positions();
+      if (offsets->empty()) return h({});
+      self->commits_.push_back(
+          {std::move(*offsets), std::move(h), clock::now() + self->config_.default_api_timeout});
+      self->drive();
+    });
+  }
+
+  void committed(std::vector<topic_partition> tps, consumer::committed_handler handler) {
+    post([self = shared_from_this(), tps = std::move(tps), h = std::move(handler)]() mutable {
+      if (!self->config_.group_id)
+        return h(make_error_code(broker_error::invalid_group_id), topic_partition_offsets{});
+      self->committed_queries_.push_back(
+          {std::move(tps), std::move(h), clock::now() + self->config_.default_api_timeout});
+      self->drive();
+    });
+  }
+
+  // ------------------------------------------------------------ close
+
+  void close(unique_function<void()> done) {
+    post([self = shared_from_this(), d = std::move(done)]() mutable {
+      if (self->closing_) {
+        if (d) d();
+        return;
+      }
+      auto finish = [self, d = std::move(d)]() mutable {
+        self->shut_down();
+        if (d) d();
+      };
+      if (self->config_.enable_auto_commit && self->config_.group_id) {
+        auto offsets = self->current_positions();
+        if (!offsets.empty()) {
+          self->commits_.push_back(
+              {std::move(offsets),
+               [finish = std::move(finish)](std::error_code) mutable { finish(); },
+               clock::now() +
+                   std::min(self->config_.default_api_timeout, std::chrono::milliseconds(5000))});
+          self->closing_ = true;
+          self->fail_poll(make_error_code(errc::shut_down));
+          return self->drive();
+        }
+      }
+      self->closing_ = true;
+      finish();
+    });
+  }
+
+  void shut_down() {
+    closing_ = true;
+    closed_ = true;
+    poll_timer_.cancel();
+    wake_timer_.cancel();
+    commit_timer_.cancel();
+    fail_poll(make_error_code(errc::shut_down));
+    for (auto& c : commits_)
+      if (c.handler) c.handler(make_error_code(errc::shut_down));
+    commits_.clear();
+    for (auto& q : committed_queries_)
+      if (q.handler) q.handler(make_error_code(errc::shut_down), {});
+    committed_queries_.clear();
+    ready_.clear();
+    cluster_->close();
+  }
+
+ private:
+  struct pending_commit {
+    topic_partition_offsets offsets;
+    consumer::commit_handler handler;
+    clock::time_point deadline;
+    bool in_flight = false;
+  };
+  struct pending_committed {
+    std::vector<topic_partition> partitions;
+    consumer::committed_handler handler;
+    clock::time_point deadline;
+    bool in_flight = false;
+  };
+
+  template <class F>
+  void post(F&& f) {
+    asio::post(strand_, std::forward<F>(f));
+  }
+
+  // The copy of a partition's position and watermarks that queries read.
+  void publish(const partition_state& p) {
+    std::lock_guard lock(snapshot_mutex_);
+    auto& snap = snapshot_[p.tp];
+    snap.position = p.position;
+    snap.marks = p.marks;
+  }
+
+  partition_state* find(const topic_partition& tp) {
+    auto it = partitions_.find(tp);
+    return it == partitions_.end() ? nullptr : &it->second;
+  }
+
+  std::shared_ptr<const std::string> topic_name(const std::string& name) {
+    auto& slot = topic_names_[name];
+    if (!slot) slot = std::make_shared<const std::string>(name);
+    return slot;
+  }
+
+  void start_position_lookup(partition_state& p) {
+    if (config_.group_id) {
+      p.phase = partition_phase::awaiting_committed;
+    } else {
+      reset_by_policy(p, make_error_code(errc::no_offset), {});
+    }
+  }
+
+  std::int64_t default_reset_timestamp() const {
+    return config_.auto_offset_reset == offset_reset::earliest ? earliest_timestamp
+                                                               : latest_timestamp;
+  }
+
+  void invalidate_fetched(partition_state& p) {
+    ++p.seek_generation;
+    p.buffered = 0;
+    std::erase_if(ready_, [&](const ready_chunk& c) {
+      return c.chunk.partition == p.tp.partition && *c.chunk.topic == p.tp.topic;
+    });
+  }
+
+  void set_position(partition_state& p, std::int64_t offset, std::int32_t epoch) {
+    invalidate_fetched(p);
+    p.position = offset;
+    p.fetch_offset = offset;
+    p.position_epoch = epoch;
+    p.last_fetched_epoch = epoch;
+    p.phase = partition_phase::fetching;
+    p.error.clear();
+    publish(p);
+  }
+
+  // Starts an offset reset by auto.offset.reset (or fails the partition when it is none).
+  void reset_by_policy(partition_state& p, std::error_code cause, const diagnostics& diag) {
+    if (config_.auto_offset_reset == offset_reset::none) return fail_partition(p, cause, diag);
+    request_reset(p, default_reset_timestamp());
+  }
+
+  void request_reset(partition_state& p, std::int64_t timestamp) {
+    invalidate_fetched(p);
+    p.phase = partition_phase::awaiting_reset;
+    p.reset_timestamp = timestamp;
+    p.error.clear();
+  }
+
+  // The partition stops fetching; poll reports `ec` once the records buffered before the
+  // failure (kept unless `drop_buffered`) are handed out, and then on every poll until a
+  // seek or reset.
+  void fail_partition(partition_state& p, std::error_code ec, diagnostics diag,
+                      bool drop_buffered = true) {
+    if (drop_buffered) invalidate_fetched(p);
+    p.phase = partition_phase::failed;
+    p.error = ec;
+    diag.topic = p.tp.topic;
+    diag.partition = p.tp.partition;
+    p.error_details = std::move(diag);
+  }
+
+  topic_partition_offsets current_positions() const {
+    topic_partition_offsets out;
+    for (const auto& [tp, p] : partitions_)
+      if (p.position >= 0) out[tp] = {p.position, p.position_epoch, {}};
+    return out;
+  }
+
+  // ------------------------------------------------------------ the driver
+
+  // Starts whatever can start now: coordinator lookup, offset lookups, fetches, commits.
+  void drive() {
+    if (closed_) return;
+    auto next_wakeup = clock::time_point::max();
+    const auto now = clock::now();
+    if (config_.group_id) drive_group_requests(now, next_wakeup);
+    drive_resets(now, next_wakeup);
+    drive_fetches(now, next_wakeup);
+    if (next_wakeup != clock::time_point::max()) arm_wake(next_wakeup);
+    if (poll_handler_) try_complete_poll();
+  }
+
+  void arm_wake(clock::time_point at) {
+    if (wake_armed_ && at >= wake_at_) return;
+    wake_armed_ = true;
+    wake_at_ = at;
+    wake_timer_.expires_at(at);
+    wake_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto s = weak.lock();
+      if (!s || ec) return;
+      s->wake_armed_ = false;
+      s->drive();
+    });
+  }
+
+  std::chrono::milliseconds backoff(int attempt) {
+    return jittered_backoff(config_.retry_backoff, config_.retry_backoff_max, attempt, random_);
+  }
+
+  std::int32_t leader_of(const topic_partition& tp, std::int32_t* epoch = nullptr) const {
+    const auto* t = cluster_->metadata().topic(tp.topic);
+    if (!t || tp.partition < 0 || tp.partition >= static_cast<std::int32_t>(t->partitions.size()))
+      return -1;
+    const auto& pm = t->partitions[static_cast<std::size_t>(tp.partition)];
+    if (epoch) *epoch = pm.leader_epoch;
+    return pm.leader;
+  }
+
+  void on_connection_lost(std::int32_t node) {
+    if (auto it = node_fetches_.find(node); it != node_fetches_.end()) it->second.session.reset();
+    if (node == coordinator_) coordinator_ = -1;
+  }
+
+  // ------------------------------------------------------------ offset resets (ListOffsets)
+
+  void drive_resets(clock::time_point now, clock::time_point& next_wakeup) {
+    std::map<std::int32_t, std::vector<partition_state*>> by_leader;
+    for (auto& [tp, p] : partitions_) {
+      if (p.phase != partition_phase::awaiting_reset || p.list_offsets_in_flight) continue;
+      if (p.retry_at > now) {
+        next_wakeup = std::min(next_wakeup, p.retry_at);
+        continue;
+      }
+      const auto leader = leader_of(tp);
+      if (leader < 0) continue;  // metadata brings us back
+      by_leader[leader].push_back(&p);
+    }
+    for (auto& [node, parts] : by_leader) {
+      auto conn = cluster_->ready_connection(node);
+      if (!conn) continue;
+      const auto version = conn->version_for(protocol::ListOffsetsRequest::api_key);
+      if (!version) {
+        for (auto* p : parts) fail_partition(*p, make_error_code(errc::broker_too_old), {});
+        continue;
+      }
+      protocol::ListOffsetsRequest request;
+      request.replica_id = -1;
+      request.isolation_level = config_.isolation == isolation_level::read_committed ? 1 : 0;
+      request.timeout_ms = static_cast<std::int32_t>(config_.request_timeout.count());
+      std::vector<std::pair<topic_partition, std::uint64_t>> sent;
+      for (auto* p : parts) {
+        auto* topic = &request.topics.emplace_back();
+        if (request.topics.size() > 1 &&
+            request.topics[request.topics.size() - 2].name == p->tp.topic) {
+          request.topics.pop_back();
+          topic = &request.topics.back();
+        }
+        topic->name = p->tp.topic;
+        auto& part = topic->partitions.emplace_back();
+        part.partition_index = p->tp.partition;
+        std::int32_t epoch = -1;
+        leader_of(p->tp, &epoch);
+        part.current_leader_epoch = epoch;
+        part.timestamp = p->reset_timestamp;
+        p->list_offsets_in_flight = true;
+        sent.emplace_back(p->tp, p->seek_generation);
+      }
+      conn->send(request, *version,
+                 [self = shared_from_this(), node = node, sent = std::move(sent)](
+                     std::error_code ec, response_frame frame) mutable {
+                   self->handle_list_offsets(node, std::move(sent), ec, frame);
+                 });
+    }
+  }
+
+  void handle_list_offsets(std::int32_t node,
+                           std::vector<std::pair<topic_partition, std::uint64_t>> sent,
+                           std::error_code ec, const response_frame& frame) {
+    if (closed_) return;
+    protocol::ListOffsetsResponse response;
+    if (!ec) ec = response.decode(frame.body, frame.api_version);
+    for (const auto& [tp, generation] : sent) {
+      auto* p = find(tp);
+      if (!p) continue;
+      p->list_offsets_in_flight = false;
+      if (p->seek_generation != generation || p->phase != partition_phase::awaiting_reset) continue;
+      std::error_code part_ec = ec;
+      std::int64_t offset = -1;
+      std::int32_t epoch = -1;
+      if (!part_ec) {
+        part_ec = make_error_code(errc::protocol_violation);
+        for (const auto& t : response.topics) {
+          if (t.name != tp.topic) continue;
+          for (const auto& pr : t.partitions) {
+            if (pr.partition_index != tp.partition) continue;
+            part_ec = protocol::broker_error_code(pr.error_code);
+            offset = pr.offset;
+            epoch = pr.leader_epoch;
+          }
+        }
+      }
+      if (!part_ec) {
+        // A timestamp past every record answers -1: the end of the log.
+        if (offset < 0) {
+          p->reset_timestamp = latest_timestamp;
+          p->retry_at = {};
+          continue;
+        }
+        set_position(*p, offset, epoch);
+        continue;
+      }
+      if (protocol::is_retriable(part_ec) || is_leadership_error(part_ec) ||
+          part_ec.category() == client_category()) {
+        cluster_->request_refresh();
+        p->retry_at = clock::now() + backoff(1);
+        continue;
+      }
+      diagnostics diag;
+      diag.broker_id = node;
+      diag.api_key = protocol::ListOffsetsRequest::api_key;
+      fail_partition(*p, part_ec, diag);
+    }
+    drive();
+  }
+
+  // ------------------------------------------------------------ fetching
+
+  void drive_fetches(clock::time_point now, clock::time_point& next_wakeup) {
+    std::map<std::int32_t, fetch_partition_map> by_leader;
+    for (auto& [tp, p] : partitions_) {
+      if (p.phase != partition_phase::fetching || p.paused || p.buffered >= 2) continue;
+      if (p.retry_at > now) {
+        next_wakeup = std::min(next_wakeup, p.retry_at);
+        continue;
+      }
+      std::int32_t epoch = -1;
+      const auto leader = leader_of(tp, &epoch);
+      if (leader < 0) continue;
+      fetch_partition_params params;
+      params.fetch_offset = p.fetch_offset;
+      params.current_leader_epoch = epoch;
+      params.last_fetched_epoch = p.last_fetched_epoch;
+      params.max_bytes = config_.max_partition_fetch_bytes;
+      by_leader[leader].emplace(tp, params);
+    }
+    // Brokers whose session holds partitions we no longer want get a request too, so that
+    // they forget them (and stop answering for them).
+    for (auto& [node, nf] : node_fetches_)
+      if (!by_leader.contains(node) && nf.session.session_id() != 0) by_leader[node];
+    for (auto& [node, wanted] : by_leader) {
+      auto& nf = node_fetches_[node];
+      if (nf.in_flight) continue;
+      if (nf.retry_at > now) {
+        next_wakeup = std::min(next_wakeup, nf.retry_at);
+        continue;
+      }
+      if (wanted.empty() && nf.session.session_id() == 0) continue;
+      auto conn = cluster_->ready_connection(node);
+      if (!conn) continue;
+      send_fetch(node, nf, *conn, wanted);
+    }
+  }
+
+  void send_fetch(std::int32_t node, node_fetch& nf, connection& conn,
+                  const fetch_partition_map& wanted) {
+    auto version = conn.version_for(protocol::FetchRequest::api_key);
+    if (!version) {
+      for (const auto& [tp, params] : wanted)
+        if (auto* p = find(tp)) fail_partition(*p, make_error_code(errc::broker_too_old), {});
+      return;
+    }
+    // Fetch v13+ names topics by id: stay below it while some topic's id is unknown.
+    for (const auto& [tp, params] : wanted) {
+      const auto* t = cluster_->metadata().topic(tp.topic);
+      if (*version >= 13 && (!t || t->topic_id.is_zero())) version = std::int16_t{12};
+    }
+    nf.session.set_use_sessions(*version >= 7);
+    auto plan = nf.session.plan(wanted);
+    // An incremental request naming nothing still fetches the session's partitions; with
+    // nothing wanted and nothing to forget there is nothing to ask for.
+    if (wanted.empty() && plan.to_forget.empty()) return;
+    if (plan.full && plan.to_send.empty()) {
+      nf.session.reset();
+      return;
+    }
+    protocol::FetchRequest request;
+    request.replica_id = -1;
+    request.max_wait_ms = static_cast<std::int32_t>(config_.fetch_max_wait.count());
+    request.min_bytes = config_.fetch_min_bytes;
+    request.max_bytes = config_.fetch_max_bytes;
+    request.isolation_level = config_.isolation == isolation_level::read_committed ? 1 : 0;
+    request.session_id = plan.session_id;
+    request.session_epoch = plan.session_epoch;
+    request.rack_id = config_.client_rack.value_or("");
+    const bool by_id = *version >= 13;
+    for (const auto& [tp, params] : plan.to_send) {
+      if (request.topics.empty() || request.topics.back().topic != tp.topic) {
+        auto& t = request.topics.emplace_back();
+        t.topic = tp.topic;  // kept for grouping; cleared below for v13+
+        if (by_id) t.topic_id = cluster_->metadata().topic(tp.topic)->topic_id;
+      }
+      auto& part = request.topics.back().partitions.emplace_back();
+      part.partition = tp.partition;
+      part.current_leader_epoch = params.current_leader_epoch;
+      part.fetch_offset = params.fetch_offset;
+      part.last_fetched_epoch = params.last_fetched_epoch;
+      part.log_start_offset = params.log_start_offset;
+      part.partition_max_bytes = params.max_bytes;
+    }
+    for (const auto& tp : plan.to_forget) {
+      if (request.forgotten_topics_data.empty() ||
+          request.forgotten_topics_data.back().topic != tp.topic) {
+        auto& t = request.forgotten_topics_data.emplace_back();
+        t.topic = tp.topic;
+        if (by_id) {
+          const auto* meta = cluster_->metadata().topic(tp.topic);
+          if (meta) t.topic_id = meta->topic_id;
+        }
+      }
+      request.forgotten_topics_data.back().partitions.push_back(tp.partition);
+    }
+    if (by_id) {
+      for (auto& t : request.topics) t.topic.clear();
+      for (auto& t : request.forgotten_topics_data) t.topic.clear();
+    }
+    // What the broker will fetch from: the plan's partitions, and the session's others.
+    std::map<topic_partition, std::pair<std::int64_t, std::uint64_t>> expected;
+    for (const auto& [tp, params] : wanted)
+      if (auto* p = find(tp)) expected[tp] = {params.fetch_offset, p->seek_generation};
+    nf.in_flight = true;
+    conn.send(request, *version,
+              [self = shared_from_this(), node, plan = std::move(plan),
+               expected = std::move(expected)](std::error_code ec, response_frame frame) mutable {
+                self->handle_fetch(node, plan, expected, ec, std::move(frame));
+              });
+  }
+
+  void handle_fetch(
+      std::int32_t node, const fetch_plan& plan,
+      const std::map<topic_partition, std::pair<std::int64_t, std::uint64_t>>& expected,
+      std::error_code ec, response_frame frame) {
+    if (closed_) return;
+    auto& nf = node_fetches_[node];
+    nf.in_flight = false;
+    diagnostics diag;
+    diag.broker_id = node;
+    diag.api_key = protocol::FetchRequest::api_key;
+    diag.api_version = frame.api_version;
+    protocol::FetchResponse response;
+    if (!ec) ec = response.decode(frame.body, frame.api_version);
+    if (!ec) ec = protocol::broker_error_code(response.error_code);
+    if (ec) {
+      nf.session.reset();
+      nf.retry_at = clock::now() + backoff(1);
+      if (!is(ec, broker_error::fetch_session_id_not_found) &&
+          !is(ec, broker_error::invalid_fetch_session_epoch))
+        cluster_->request_refresh();
+      else
+        nf.retry_at = {};
+      return drive();
+    }
+    nf.session.on_success(plan, response.session_id);
+    auto owner = std::make_shared<fetched_buffers>();
+    // The records fields point into the payload; moving the vector keeps its buffer.
+    owner->payload = std::move(frame.payload);
+    bool got_data = false;
+    for (const auto& t : response.responses) {
+      std::string_view topic = t.topic;
+      if (topic.empty()) {
+        for (const auto& [name, meta] : cluster_->metadata().topics)
+          if (meta.topic_id == t.topic_id) topic = name;
+      }
+      for (const auto& pd : t.partitions) {
+        topic_partition tp{std::string(topic), pd.partition_index};
+        auto* p = find(tp);
+        auto exp = expected.find(tp);
+        if (!p || exp == expected.end() || p->phase != partition_phase::fetching ||
+            p->seek_generation != exp->second.second || p->fetch_offset != exp->second.first)
+          continue;  // stale: the partition was reassigned, sought or reset meanwhile
+        got_data |= handle_partition_data(*p, pd, owner, diag);
+      }
+    }
+    if (got_data) try_complete_poll();
+    drive();
+  }
+
+  // One partition of a Fetch response: checks every batch (CRC, codec, records) before any
+  // of it can reach the application. Returns true when records were buffered.
+  bool handle_partition_data(partition_state& p, const protocol::FetchResponse::PartitionData& pd,
+                             const std::shared_ptr<fetched_buffers>& owner, diagnostics diag) {
+    diag.topic = p.tp.topic;
+    diag.partition = p.tp.partition;
+    const auto ec = protocol::broker_error_code(pd.error_code);
+    if (pd.high_watermark >= 0) p.marks.high_watermark = pd.high_watermark;
+    if (pd.last_stable_offset >= 0) p.marks.last_stable_offset = pd.last_stable_offset;
+    if (pd.log_start_offset >= 0) p.marks.log_start_offset = pd.log_start_offset;
+    publish(p);
+    if (ec) {
+      if (is(ec, broker_error::offset_out_of_range)) {
+        diag.server_message = "offset " + std::to_string(p.fetch_offset) + " is out of range";
+        reset_by_policy(p, ec, diag);
+      } else if (is_leadership_error(ec) || protocol::is_retriable(ec)) {
+        cluster_->request_refresh();
+        p.retry_at = clock::now() + backoff(1);
+      } else {
+        diag.server_message = "fetching offset " + std::to_string(p.fetch_offset);
+        fail_partition(p, ec, diag);
+      }
+      return false;
+    }
+    // KIP-320: the leader's log diverged from what we fetched (truncation after an unclean
+    // leader change): continue from the end of the last common epoch.
+    if (pd.diverging_epoch.epoch >= 0 && pd.diverging_epoch.end_offset >= 0 &&
+        pd.diverging_epoch.end_offset < p.fetch_offset) {
+      if (config_.auto_offset_reset == offset_reset::none) {
+        diag.server_message = "log truncated below offset " + std::to_string(p.fetch_offset) +
+                              " (epoch " + std::to_string(pd.diverging_epoch.epoch) + " ends at " +
+                              std::to_string(pd.diverging_epoch.end_offset) + ")";
+        fail_partition(p, make_error_code(broker_error::offset_out_of_range), diag);
+      } else {
+        set_position(p, std::min(p.position, pd.diverging_epoch.end_offset),
+                     pd.diverging_epoch.epoch);
+      }
+      return false;
+    }
+    if (!pd.records || pd.records->empty()) return false;
+
+    protocol::record_batch_reader_options options;
+    options.verify_crc = config_.check_crcs;
+    std::vector<std::uint8_t> scratch;
+    protocol::record_batch_reader reader(pd.records->span(), scratch, options);
+    ready_chunk ready;
+    ready.chunk.topic = p.topic;
+    ready.chunk.partition = p.tp.partition;
+    ready.chunk.first_offset = p.fetch_offset;
+    ready.seek_generation = p.seek_generation;
+    ready.next_offset = p.fetch_offset;
+    protocol::record_batch_view batch;
+    std::error_code bad;
+    while (reader.next(batch)) {
+      const auto& h = batch.header();
+      const std::int64_t last = h.base_offset + h.last_offset_delta;
+      if (last < p.fetch_offset) continue;  // all before our offset (the log's start of a batch)
+      if (h.codec() != protocol::compression::none) {
+        // Keep the decompressed records: views into them live as long as the chunk.
+        owner->decompressed.push_back(std::move(scratch));
+        scratch = {};
+      }
+      std::size_t count = 0;
+      if (!h.is_control()) {
+        protocol::record_view r;
+        auto cursor = batch.records();
+        while (cursor.next(r))
+          if (r.offset >= p.fetch_offset) ++count;
+        if (cursor.error()) {
+          bad = cursor.error();
+          diag.server_message =
+              "malformed record in the batch at offset " + std::to_string(h.base_offset);
+          break;
+        }
+      }
+      ready.chunk.batches.push_back(batch);
+      ready.counts.push_back(count);
+      ready.records += count;
+      ready.next_offset = last + 1;
+      if (h.partition_leader_epoch >= 0) ready.last_epoch = h.partition_leader_epoch;
+    }
+    if (!bad && reader.error()) {
+      bad = reader.error();
+      diag.server_message =
+          "corrupt record batch after offset " + std::to_string(ready.next_offset - 1);
+    }
+    if (!bad && ready.chunk.batches.empty() && reader.incomplete_tail()) {
+      // Not even one whole batch: a batch larger than max.partition.fetch.bytes from a
+      // broker that does not send an oversized first batch.
+      bad = make_error_code(errc::record_too_large);
+      diag.server_message = "the batch at offset " + std::to_string(p.fetch_offset) +
+                            " is larger than max.partition.fetch.bytes";
+    }
+    bool buffered = false;
+    if (!ready.chunk.batches.empty()) {
+      ready.chunk.owner = owner;
+      p.fetch_offset = ready.next_offset;
+      if (ready.last_epoch >= 0) p.last_fetched_epoch = ready.last_epoch;
+      ++p.buffered;
+      ready_.push_back(std::move(ready));
+      buffered = true;
+    }
+    if (bad) {
+      // Records before the bad batch still reach the application; then poll reports the
+      // error with the offset, and the position stays there until a seek.
+      diag.server_message += " (" + bad.message() + ")";
+      fail_partition(p, bad, diag, /*drop_buffered=*/false);
+    }
+    return buffered || bad;
+  }
+
+  // ------------------------------------------------------------ handing records out
+
+  bool try_complete_poll() {
+    if (!poll_handler_) return false;
+    record_set set;
+    std::size_t budget = static_cast<std::size_t>(config_.max_poll_records);
+    for (auto it = ready_.begin(); it != ready_.end() && budget > 0;) {
+      auto* p = find({std::string(*it->chunk.topic), it->chunk.partition});
+      if (!p || p->seek_generation != it->seek_generation) {
+        it = ready_.erase(it);
+        continue;
+      }
+      if (p->paused) {
+        ++it;
+        continue;
+      }
+      // Take whole batches up to the budget (at least one).
+      std::size_t take = 0;
+      std::size_t records = 0;
+      while (take < it->chunk.batches.size() && (take == 0 || records < budget)) {
+        records += it->counts[take];
+        ++take;
+      }
+      fetched_chunk out;
+      out.topic = it->chunk.topic;
+      out.partition = it->chunk.partition;
+      out.owner = it->chunk.owner;
+      out.first_offset = it->chunk.first_offset;
+      for (std::size_t i = 0; i < take; ++i) {
+        const auto& h = it->chunk.batches[i].header();
+        set.record_bytes_ += it->chunk.batches[i].records_section().size();
+        if (h.partition_leader_epoch >= 0) p->position_epoch = h.partition_leader_epoch;
+        p->position = h.base_offset + h.last_offset_delta + 1;
+      }
+      publish(*p);
+      out.batches.assign(it->chunk.batches.begin(),
+                         it->chunk.batches.begin() + static_cast<std::ptrdiff_t>(take));
+      set.record_count_ += records;
+      budget -= std::min(budget, records);
+      if (take == it->chunk.batches.size()) {
+        --p->buffered;
+        it = ready_.erase(it);
+      } else {
+        it->chunk.batches.erase(it->chunk.batches.begin(),
+                                it->chunk.batches.begin() + static_cast<std::ptrdiff_t>(take));
+        it->counts.erase(it->counts.begin(),
+                         it->counts.begin() + static_cast<std::ptrdiff_t>(take));
+        it->records -= records;
+        it->chunk.first_offset = p->position;
+        ++it;
+      }
+      if (records > 0) set.chunks_.push_back(std::move(out));
+    }
+    if (set.empty()) {
+      // Nothing to hand out: an error reported now, with the position at the failure.
+      if (auto error = take_failure()) {
+        auto handler = std::move(poll_handler_);
+        poll_handler_ = nullptr;
+        poll_timer_.cancel();
+        handler(error, record_set{});
+        return true;
+      }
+      return false;
+    }
+    auto handler = std::move(poll_handler_);
+    poll_handler_ = nullptr;
+    poll_timer_.cancel();
+    handler({}, std::move(set));
+    drive();  // partitions below two buffered responses fetch again
+    return true;
+  }
+
+  // The error poll reports: a failed partition's, once its records fetched before the
+  // failure are handed out.
+  std::error_code take_failure() {
+    for (auto& [tp, p] : partitions_) {
+      if (p.phase == partition_phase::failed && p.error && p.buffered == 0) {
+        std::lock_guard lock(snapshot_mutex_);
+        last_error_details_ = p.error_details;
+        return p.error;
+      }
+    }
+    return {};
+  }
+
+  void fail_poll(std::error_code ec) {
+    if (!poll_handler_) return;
+    auto handler = std::move(poll_handler_);
+    poll_handler_ = nullptr;
+    poll_timer_.cancel();
+    handler(ec, record_set{});
+  }
+
+  // ------------------------------------------------------------ the group coordinator
+
+  void drive_group_requests(clock::time_point now, clock::time_point& next_wakeup) {
+    // Expire what waited too long for a coordinator.
+    for (auto it = commits_.begin(); it != commits_.end();) {
+      if (!it->in_flight && it->deadline <= now) {
+        auto h = std::move(it->handler);
+        it = commits_.erase(it);
+        h(make_error_code(errc::request_timed_out));
+      } else {
+        if (!it->in_flight) next_wakeup = std::min(next_wakeup, it->deadline);
+        ++it;
+      }
+    }
+    for (auto it = committed_queries_.begin(); it != committed_queries_.end();) {
+      if (!it->in_flight && it->deadline <= now) {
+        auto h = std::move(it->handler);
+        it = committed_queries_.erase(it);
+        h(make_error_code(errc::request_timed_out), {});
+      } else {
+        if (!it->in_flight) next_wakeup = std::min(next_wakeup, it->deadline);
+        ++it;
+      }
+    }
+    const bool need_positions = std::ranges::any_of(partitions_, [](const auto& e) {
+      return e.second.phase == partition_phase::awaiting_committed;
+    });
+    if (!need_positions && commits_.empty() && committed_queries_.empty()) return;
+    if (coordinator_ < 0) return find_coordinator(now, next_wakeup);
+    auto conn = cluster_->ready_connection(coordinator_);
+    if (!conn) {
+      if (!cluster_->metadata().broker(coordinator_)) coordinator_ = -1;
+      return;
+    }
+    for (auto& c : commits_)
+      if (!c.in_flight) send_commit(*conn, c);
+    for (auto& q : committed_queries_)
+      if (!q.in_flight) send_offset_fetch(*conn, &q, {});
+    if (need_positions && !position_fetch_in_flight_) {
+      std::vector<topic_partition> tps;
+      for (const auto& [tp, p] : partitions_)
+        if (p.phase == partition_phase::awaiting_committed) tps.push_back(tp);
+      position_fetch_in_flight_ = true;
+      send_offset_fetch(*conn, nullptr, tps);
+    }
+  }
+
+  void find_coordinator(clock::time_point now, clock::time_point& next_wakeup) {
+    if (coordinator_lookup_in_flight_) return;
+    if (coordinator_retry_at_ > now) {
+      next_wakeup = std::min(next_wakeup, coordinator_retry_at_);
+      return;
+    }
+    std::shared_ptr<connection> conn;
+    for (const auto& b : cluster_->metadata().brokers) {
+      conn = cluster_->ready_connection(b.node_id);
+      if (conn) break;
+    }
+    if (!conn) return;
+    const auto version = conn->version_for(protocol::FindCoordinatorRequest::api_key);
+    if (!version) return;
+    protocol::FindCoordinatorRequest request;
+    request.key_type = 0;  // a group
+    if (*version >= 4)
+      request.coordinator_keys = {*config_.group_id};
+    else
+      request.key = *config_.group_id;
+    coordinator_lookup_in_flight_ = true;
+    conn->send(request, *version,
+               [self = shared_from_this()](std::error_code ec, response_frame frame) {
+                 self->coordinator_lookup_in_flight_ = false;
+                 if (self->closed_) return;
+                 protocol::FindCoordinatorResponse response;
+                 if (!ec) ec = response.decode(frame.body, frame.api_version);
+                 std::int32_t node = -1;
+                 if (!ec) {
+                   if (frame.api_version >= 4) {
+                     ec = make_error_code(errc::protocol_violation);
+                     for (const auto& c : response.coordinators) {
+                       ec = protocol::broker_error_code(c.error_code);
+                       node = c.node_id;
+                     }
+                   } else {
+                     ec = protocol::broker_error_code(response.error_code);
+                     node = response.node_id;
+                   }
+                 }
+                 if (ec || node < 0) {
+                   if (!ec || protocol::is_retriable(ec) || ec.category() == client_category()) {
+                     self->coordinator_retry_at_ = clock::now() + self->backoff(1);
+                   } else {
+                     self->fail_group_requests(ec);
+                   }
+                 } else {
+                   self->coordinator_ = node;
+                 }
+                 self->drive();
+               });
+  }
+
+  // A non-retriable group error (GROUP_AUTHORIZATION_FAILED, ...): every waiting operation
+  // fails with it, and partitions waiting for committed offsets fail too.
+  void fail_group_requests(std::error_code ec) {
+    auto commits = std::move(commits_);
+    commits_.clear();
+    for (auto& c : commits) c.handler(ec);
+    auto queries = std::move(committed_queries_);
+    committed_queries_.clear();
+    for (auto& q : queries) q.handler(ec, {});
+    diagnostics diag;
+    diag.api_key = protocol::FindCoordinatorRequest::api_key;
+    diag.server_message = "group " + *config_.group_id;
+    for (auto& [tp, p] : partitions_)
+      if (p.phase == partition_phase::awaiting_committed) fail_partition(p, ec, diag);
+  }
+
+  void coordinator_failed() {
+    coordinator_ = -1;
+    coordinator_retry_at_ = clock::now() + backoff(1);
+  }
+
+  void send_commit(connection& conn, pending_commit& c) {
+    const auto version = conn.version_for(protocol::OffsetCommitRequest::api_key);
+    if (!version) {
+      auto h = std::move(c.handler);
+      std::erase_if(commits_, [](const pending_commit& x) { return !x.handler; });
+      return h(make_error_code(errc::broker_too_old));
+    }
+    protocol::OffsetCommitRequest request;
+    request.group_id = *config_.group_id;
+    request.generation_id_or_member_epoch = -1;  // no group membership: a simple commit
+    request.member_id = "";
+    const bool by_id = *version >= 10;
+    for (const auto& [tp, om] : c.offsets) {
+      if (request.topics.empty() || request.topics.back().name != tp.topic) {
+        auto& t = request.topics.emplace_back();
+        t.name = tp.topic;
+        if (by_id) {
+          if (const auto* meta = cluster_->metadata().topic(tp.topic)) t.topic_id = meta->topic_id;
+        }
+      }
+      auto& part = request.topics.back().partitions.emplace_back();
+      part.partition_index = tp.partition;
+      part.committed_offset = om.offset;
+      part.committed_leader_epoch = om.leader_epoch;
+      part.committed_metadata = om.metadata;
+    }
+    if (by_id)
+      for (auto& t : request.topics) t.name.clear();
+    c.in_flight = true;
+    auto* key = &c;
+    conn.send(request, *version,
+              [self = shared_from_this(), key](std::error_code ec, response_frame frame) {
+                self->handle_commit(key, ec, frame);
+              });
+  }
+
+  void handle_commit(pending_commit* key, std::error_code ec, const response_frame& frame) {
+    if (closed_) return;
+    auto it = std::ranges::find_if(commits_, [&](const pending_commit& c) { return &c == key; });
+    if (it == commits_.end()) return;
+    it->in_flight = false;
+    protocol::OffsetCommitResponse response;
+    if (!ec) ec = response.decode(frame.body, frame.api_version);
+    if (!ec) {
+      for (const auto& t : response.topics)
+        for (const auto& p : t.partitions)
+          if (p.error_code != 0 && !ec) ec = protocol::broker_error_code(p.error_code);
+    }
+    if (ec && (is_coordinator_error(ec) || is(ec, broker_error::coordinator_load_in_progress) ||
+               is(ec, broker_error::request_timed_out))) {
+      if (!is(ec, broker_error::coordinator_load_in_progress)) coordinator_failed();
+      return drive();  // retried until default.api.timeout.ms
+    }
+    auto h = std::move(it->handler);
+    commits_.erase(it);
+    h(ec);
+    drive();
+  }
+
+  // OffsetFetch for a committed() query (`query` set) or for positions (`tps`).
+  void send_offset_fetch(connection& conn, pending_committed* query,
+                         const std::vector<topic_partition>& tps) {
+    const auto& parts = query ? query->partitions : tps;
+    const auto version = conn.version_for(protocol::OffsetFetchRequest::api_key);
+    if (!version) return;
+    protocol::OffsetFetchRequest request;
+    const bool batched = *version >= 8;
+    const bool by_id = *version >= 10;
+    auto add = [&](auto& topics) {
+      for (const auto& tp : parts) {
+        if (topics.empty() || topics.back().name != tp.topic) {
+          auto& t = topics.emplace_back();
+          t.name = tp.topic;
+          if constexpr (requires { t.topic_id; }) {
+            if (by_id) {
+              if (const auto* meta = cluster_->metadata().topic(tp.topic))
+                t.topic_id = meta->topic_id;
+            }
+          }
+        }
+        topics.back().partition_indexes.push_back(tp.partition);
+      }
+    };
+    if (batched) {
+      auto& g = request.groups.emplace_back();
+      g.group_id = *config_.group_id;
+      g.member_epoch = -1;
+      g.topics.emplace();
+      add(*g.topics);
+      if (by_id)
+        for (auto& t : *g.topics) t.name.clear();
+    } else {
+      request.group_id = *config_.group_id;
+      request.topics.emplace();
+      add(*request.topics);
+    }
+    request.require_stable = true;
+    if (query) query->in_flight = true;
+    conn.send(
+        request, *version,
+        [self = shared_from_this(), query, tps = parts](std::error_code ec, response_frame frame) {
+          self->handle_offset_fetch(query, tps, ec, frame);
+        });
+  }
+
+  void handle_offset_fetch(pending_committed* query, const std::vector<topic_partition>& tps,
+                           std::error_code ec, const response_frame& frame) {
+    if (closed_) return;
+    if (!query) position_fetch_in_flight_ = false;
+    protocol::OffsetFetchResponse response;
+    if (!ec) ec = response.decode(frame.body, frame.api_version);
+    topic_partition_offsets found;
+    if (!ec) {
+      auto name_of = [&](const std::string& name, const protocol::uuid& id) {
+        if (!name.empty()) return name;
+        for (const auto& [n, meta] : cluster_->metadata().topics)
+          if (meta.topic_id == id) return n;
+        return std::string();
+      };
+      auto take = [&](const std::string& topic, std::int32_t partition, std::int64_t offset,
+                      std::int32_t epoch, const std::optional<std::string>& metadata,
+                      std::int16_t code) {
+        if (code != 0 && !ec) ec = protocol::broker_error_code(code);
+        if (code == 0 && offset >= 0)
+          found[{topic, partition}] = {offset, epoch, metadata.value_or("")};
+      };
+      if (frame.api_version >= 8) {
+        for (const auto& g : response.groups) {
+          if (g.error_code != 0) ec = protocol::broker_error_code(g.error_code);
+          for (const auto& t : g.topics)
+            for (const auto& p : t.partitions)
+              take(name_of(t.name, t.topic_id), p.partition_index, p.committed_offset,
+                   p.committed_leader_epoch, p.metadata, p.error_code);
+        }
+      } else {
+        if (response.error_code != 0) ec = protocol::broker_error_code(response.error_code);
+        for (const auto& t : response.topics)
+          for (const auto& p : t.partitions)
+            take(t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
+                 p.metadata, p.error_code);
+      }
+    }
+    const bool retry =
+        ec &&
+        (is_coordinator_error(ec) || is(ec, broker_error::coordinator_load_in_progress) ||
+         is(ec, broker_error::unstable_offset_commit) || is(ec, broker_error::request_timed_out));
+    if (retry) {
+      if (is_coordinator_error(ec)) coordinator_failed();
+      if (query) {
+        if (auto it = std::ranges::find_if(committed_queries_,
+                                           [&](const auto& q) { return &q == query; });
+            it != committed_queries_.end())
+          it->in_flight = false;
+      } else {
+        // Retried with a delay (an unstable offset clears when its transaction ends).
+        coordinator_retry_at_ = std::max(coordinator_retry_at_, clock::now() + backoff(1));
+      }
+      return drive();
+    }
+    if (query) {
+      auto it =
+          std::ranges::find_if(committed_queries_, [&](const auto& q) { return &q == query; });
+      if (it == committed_queries_.end()) return;
+      auto h = std::move(it->handler);
+      committed_queries_.erase(it);
+      h(ec, std::move(found));
+      return drive();
+    }
+    for (const auto& tp : tps) {
+      auto* p = find(tp);
+      if (!p || p->phase != partition_phase::awaiting_committed) continue;
+      if (ec) {
+        diagnostics diag;
+        diag.broker_id = coordinator_;
+        diag.api_key = protocol::OffsetFetchRequest::api_key;
+        fail_partition(*p, ec, diag);
+        continue;
+      }
+      if (auto it = found.find(tp); it != found.end()) {
+        set_position(*p, it->second.offset, it->second.leader_epoch);
+      } else {
+        // Nothing committed: auto.offset.reset decides.
+        diagnostics diag;
+        diag.server_message = "no committed offset for group " + *config_.group_id;
+        reset_by_policy(*p, make_error_code(errc::no_offset), diag);
+      }
+    }
+    drive();
+  }
+
+  // ------------------------------------------------------------ auto commit
+
+  void schedule_auto_commit() {
+    commit_timer_.expires_after(config_.auto_commit_interval);
+    commit_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto s = weak.lock();
+      if (!s || ec || s->closing_) return;
+      auto offsets = s->current_positions();
+      std::erase_if(offsets, [&](const auto& e) {
+        auto it = s->last_auto_committed_.find(e.first);
+        return it != s->last_auto_committed_.end() && it->second == e.second.offset;
+      });
+      if (!offsets.empty()) {
+        auto sent = offsets;
+        s->commits_.push_back({std::move(offsets),
+                               [weak = std::weak_ptr(s), sent](std::error_code e) {
+                                 auto self = weak.lock();
+                                 if (!self || e) return;  // the next round tries again
+                                 for (const auto& [tp, om] : sent)
+                                   self->last_auto_committed_[tp] = om.offset;
+                               },
+                               clock::now() + s->config_.auto_commit_interval});
+        s->drive();
+      }
+      s->schedule_auto_commit();
+    });
+  }
+
+  struct partition_snapshot {
+    std::int64_t position = -1;
+    partition_watermarks marks;
+  };
+
+  consumer_config config_;
+  asio::strand<asio::any_io_executor> strand_;
+  std::shared_ptr<cluster> cluster_;
+  std::map<topic_partition, partition_state> partitions_;
+  std::map<std::string, std::shared_ptr<const std::string>, std::less<>> topic_names_;
+  std::map<std::int32_t, node_fetch> node_fetches_;
+  std::deque<ready_chunk> ready_;
+  consumer::poll_handler poll_handler_;
+  asio::steady_timer poll_timer_;
+  asio::steady_timer wake_timer_;
+  bool wake_armed_ = false;
+  clock::time_point wake_at_{};
+  asio::steady_timer commit_timer_;
+  std::map<topic_partition, std::int64_t> last_auto_committed_;
+  std::int32_t coordinator_ = -1;
+  bool coordinator_lookup_in_flight_ = false;
+  clock::time_point coordinator_retry_at_{};
+  bool position_fetch_in_flight_ = false;
+  std::list<pending_commit> commits_;
+  std::list<pending_committed> committed_queries_;
+  mutable std::mutex snapshot_mutex_;
+  std::map<topic_partition, partition_snapshot> snapshot_;  // for the queries (the lock)
+  diagnostics last_error_details_;                          // (the lock)
+  bool closing_ = false;
+  bool closed_ = false;
+  std::minstd_rand random_;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------- record_set
+
+bool record_set::cursor::open_batch() {
+  while (chunk_ < set_->chunks_.size()) {
+    const auto& chunk = set_->chunks_[chunk_];
+    if (batch_ < chunk.batches.size()) {
+      const auto& batch = chunk.batches[batch_];
+      ++batch_;
+      if (batch.header().is_control()) continue;
+      records_ = batch.records();
+      leader_epoch_ = batch.header().partition_leader_epoch;
+      timestamp_type_ = batch.header().timestamp_kind();
+      in_batch_ = true;
+      return true;
+    }
+    ++chunk_;
+    batch_ = 0;
+  }
+  return false;
+}
+
+bool record_set::cursor::next(consumer_record& out) {
+  protocol::record_view r;
+  for (;;) {
+    if (!in_batch_ && !open_batch()) return false;
+    if (!records_.next(r)) {
+      in_batch_ = false;
+      continue;
+    }
+    const auto& chunk = set_->chunks_[chunk_];
+    if (r.offset < chunk.first_offset) continue;
+    out.topic = *chunk.topic;
+    out.partition = chunk.partition;
+    out.offset = r.offset;
+    out.timestamp = r.timestamp;
+    out.timestamp_type = timestamp_type_;
+    out.leader_epoch = leader_epoch_;
+    out.key = r.key;
+    out.value = r.value;
+    out.headers = r.headers;
+    return true;
+  }
+}
+
+// ---------------------------------------------------------------- consumer
+
+consumer::consumer(asio::any_io_executor executor, consumer_config config)
+    : impl_(std::make_shared<detail::consumer_impl>(std::move(executor), std::move(config))) {
+  impl_->start();
+}
+
+consumer::~consumer() {
+  if (impl_) impl_->close(nullptr);
+}
+
+void consumer::assign(std::vector<topic_partition> partitions) {
+  impl_->assign(std::move(partitions));
+}
+std::vector<topic_partition> consumer::assignment() const { return impl_->assignment(); }
+void consumer::seek(const topic_partition& partition, std::int64_t offset) {
+  impl_->seek(partition, offset);
+}
+void consumer::seek_to_beginning(const std::vector<topic_partition>& partitions) {
+  impl_->seek_to_beginning(partitions);
+}
+void consumer::seek_to_end(const std::vector<topic_partition>& partitions) {
+  impl_->seek_to_end(partitions);
+}
+void consumer::seek_to_timestamp(const std::vector<topic_partition>& partitions,
+                                 std::int64_t timestamp_ms) {
+  impl_->seek_to_timestamp(partitions, timestamp_ms);
+}
+void consumer::pause(const std::vector<topic_partition>& partitions) {
+  impl_->set_paused(partitions, true);
+}
+void consumer::resume(const std::vector<topic_partition>& partitions) {
+  impl_->set_paused(partitions, false);
+}
+std::optional<std::int64_t> consumer::position(const topic_partition& partition) const {
+  return impl_->position(partition);
+}
+std::optional<partition_watermarks> consumer::watermarks(const topic_partition& partition) const {
+  return impl_->watermarks(partition);
+}
+diagnostics consumer::last_error_details() const { return impl_->last_error_details(); }
+const consumer_config& consumer::config() const noexcept { return impl_->config(); }
+
+void consumer::start_poll(std::chrono::milliseconds timeout, poll_handler handler) {
+  impl_->poll(timeout, std::move(handler));
+}
+void consumer::start_commit(std::optional<topic_partition_offsets> offsets,
+                            commit_handler handler) {
+  impl_->commit(std::move(offsets), std::move(handler));
+}
+void consumer::start_committed(std::vector<topic_partition> partitions, committed_handler handler) {
+  impl_->committed(std::move(partitions), std::move(handler));
+}
+void consumer::start_close(detail::unique_function<void()> done) { impl_->close(std::move(done)); }
+
+}  // namespace kwire::client
