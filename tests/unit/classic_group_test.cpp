@@ -122,14 +122,9 @@ kd::classic_group_options make_options(bool cooperative = false,
   return options;
 }
 
-class ClassicGroup : public ::testing::Test {
+class ClassicGroup : public kd::testing::group_fixture<kd::classic_group> {
  protected:
-  void make(kd::classic_group_options options) {
-    group_.emplace(std::move(options));
-    script_.emplace(*group_);
-  }
-  kd::classic_group& group() { return *group_; }
-  kd::testing::group_script<kd::classic_group>& s() { return *script_; }
+  kd::classic_group& group() { return machine(); }
 
   // JoinGroup answered with success; returns the JoinGroup request the member sent.
   kp::JoinGroupRequest join(const std::string& member_id, std::int32_t generation,
@@ -168,9 +163,6 @@ class ClassicGroup : public ::testing::Test {
     response.error_code = error;
     s().respond(send, response);
   }
-
-  std::optional<kd::classic_group> group_;
-  std::optional<kd::testing::group_script<kd::classic_group>> script_;
 };
 
 TEST_F(ClassicGroup, FollowerJoinsWithMemberIdRequiredRetryAndHeartbeats) {

@@ -124,6 +124,23 @@ class group_script {
   std::deque<group_action> pending_;
 };
 
+// A test fixture owning one machine (built by make()) and its script.
+template <class Machine>
+class group_fixture : public ::testing::Test {
+ protected:
+  template <class Options>
+  void make(Options options) {
+    machine_.emplace(std::move(options));
+    script_.emplace(*machine_);
+  }
+  Machine& machine() { return *machine_; }
+  group_script<Machine>& s() { return *script_; }
+
+ private:
+  std::optional<Machine> machine_;
+  std::optional<group_script<Machine>> script_;
+};
+
 inline std::vector<topic_partition> tps(std::initializer_list<topic_partition> list) {
   return std::vector<topic_partition>(list);
 }
