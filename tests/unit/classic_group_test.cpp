@@ -14,8 +14,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using kd::testing::code;
 using kp::broker_error;
-constexpr std::int16_t code(broker_error e) { return static_cast<std::int16_t>(e); }
 
 // A test codec: "topic,topic|t:p,t:p|generation" and "t:p,t:p".
 std::vector<std::string> split(const std::string& text, char sep, bool keep_empty = false) {

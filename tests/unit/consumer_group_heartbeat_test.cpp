@@ -12,15 +12,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::int16_t code(broker_error e) { return static_cast<std::int16_t>(e); }
-
-kp::uuid topic_uuid(std::uint8_t n) {
-  kp::uuid id;
-  id.bytes[15] = n;
-  return id;
-}
-const kp::uuid topic_a = topic_uuid(0xA);
-const kp::uuid topic_b = topic_uuid(0xB);
+using kd::testing::code;
+const kp::uuid topic_a = kd::testing::test_topic_id(0xA);
+const kp::uuid topic_b = kd::testing::test_topic_id(0xB);
 
 using target = std::vector<std::pair<kp::uuid, std::vector<std::int32_t>>>;
 

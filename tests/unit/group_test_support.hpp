@@ -141,6 +141,16 @@ class group_fixture : public ::testing::Test {
   std::optional<group_script<Machine>> script_;
 };
 
+// A broker error as the int16 a response carries.
+constexpr std::int16_t code(protocol::broker_error e) { return static_cast<std::int16_t>(e); }
+
+// A topic id that differs from others by its last byte.
+inline protocol::uuid test_topic_id(std::uint8_t n) {
+  protocol::uuid id;
+  id.bytes[15] = n;
+  return id;
+}
+
 inline std::vector<topic_partition> tps(std::initializer_list<topic_partition> list) {
   return std::vector<topic_partition>(list);
 }
