@@ -234,7 +234,7 @@ void classic_group::close_step() {
   if (!close_callback_done_) {
     close_callback_done_ = true;
     if (!owned_.empty()) {
-      outbox_.begin_callback(!close_as_member_, owned_);
+      outbox_.begin_callback(!close_revokes_, owned_);
       return;
     }
   }
@@ -242,7 +242,9 @@ void classic_group::close_step() {
     leave_sent_ = true;
     heartbeats_enabled_ = false;
     heartbeat_id_ = 0;
-    if (close_as_member_ && !is_static() && lookup_.known() && !member_id_.empty()) {
+    // As Java: a dynamic member with an id leaves even mid-rebalance, so the group need
+    // not wait for it.
+    if (!is_static() && lookup_.known() && !member_id_.empty()) {
       send_leave();
       return;
     }
@@ -254,7 +256,7 @@ void classic_group::close_step() {
 
 void classic_group::close(group_clock::time_point /*now*/) {
   if (phase_ == phase::closing || phase_ == phase::closed) return;
-  close_as_member_ = phase_ != phase::failed && generation_ >= 0 && heartbeats_enabled_;
+  close_revokes_ = phase_ != phase::failed && generation_ >= 0 && heartbeats_enabled_;
   if (phase_ == phase::failed) member_id_.clear();
   phase_ = phase::closing;
   pending_assignment_.reset();

@@ -350,7 +350,8 @@ void consumer_group_heartbeat::on_commit_error(group_clock::time_point now,
 
 void consumer_group_heartbeat::close(group_clock::time_point /*now*/) {
   if (phase_ == phase::closing || phase_ == phase::closed) return;
-  close_as_member_ = phase_ == phase::member && member_epoch_ > 0;
+  // A joining member may already be in the group (its id is its own): it leaves too.
+  close_as_member_ = phase_ == phase::member || phase_ == phase::joining;
   leave_sent_ = false;
   close_callback_done_ = false;
   target_.reset();

@@ -614,6 +614,88 @@ TEST_F(ClassicGroup, LeavesOnCloseAfterRevoking) {
   EXPECT_TRUE(s().idle());
 }
 
+TEST_F(ClassicGroup, CoordinatorMovesMidSyncRejoins) {
+  make(make_options());
+  group().subscribe(s().now, {"t"});
+  s().find_coordinator(1);
+  join("m1", 1);
+  auto [send, request] = s().take_request<kp::SyncGroupRequest>();
+  kp::SyncGroupResponse moved;
+  moved.error_code = code(broker_error::coordinator_not_available);
+  s().respond(send, moved);
+  s().find_coordinator(2);
+  s().advance_to_deadline();
+  auto rejoin = join("m1", 2);
+  EXPECT_EQ(rejoin.member_id, "m1");
+  sync(tps({{"t", 0}}));
+  EXPECT_EQ(s().take_event<kd::assign_partitions>().added, tps({{"t", 0}}));
+}
+
+TEST_F(ClassicGroup, StaticLeaderWithSkipAssignmentSyncsWithoutAssigning) {
+  make(make_options(false, "host-a"));
+  group().subscribe(s().now, {"t"});
+  s().find_coordinator(1);
+  auto [send, request] = s().take_request<kp::JoinGroupRequest>();
+  kp::JoinGroupResponse response;
+  response.member_id = "a";
+  response.generation_id = 2;
+  response.protocol_name = "deal";
+  response.leader = "a";
+  response.skip_assignment = true;
+  response.members.push_back({"a", "host-a", subscription_bytes({"t"}, {}, -1), {}});
+  s().respond(send, response);
+  EXPECT_TRUE(group().is_leader());
+  EXPECT_FALSE(s().has_event<kd::need_partition_counts>());
+  EXPECT_TRUE(s().take_request<kp::SyncGroupRequest>().second.assignments.empty());
+}
+
+TEST_F(ClassicGroup, ProtocolNotOfferedIsFatal) {
+  make(make_options());
+  group().subscribe(s().now, {"t"});
+  s().find_coordinator(1);
+  auto [send, request] = s().take_request<kp::JoinGroupRequest>();
+  kp::JoinGroupResponse response;
+  response.member_id = "a";
+  response.generation_id = 1;
+  response.protocol_name = "range";
+  response.leader = "b";
+  s().respond(send, response);
+  EXPECT_EQ(s().take_event<kd::fatal_error>().error,
+            make_error_code(broker_error::inconsistent_group_protocol));
+}
+
+TEST_F(ClassicGroup, HeartbeatLoadInProgressRetriesAfterBackoff) {
+  make(make_options());
+  join_as_follower(tps({{"t", 0}}));
+  s().advance(3s);
+  heartbeat_reply(code(broker_error::coordinator_load_in_progress));
+  EXPECT_EQ(group().next_deadline(), s().now + 100ms);
+  s().advance(100ms);
+  heartbeat_reply(0);
+  EXPECT_FALSE(s().has_request<kp::FindCoordinatorRequest>());
+  EXPECT_EQ(group().assignment(), tps({{"t", 0}}));
+}
+
+TEST_F(ClassicGroup, CloseMidJoinLeavesWithTheMemberId) {
+  make(make_options());
+  group().subscribe(s().now, {"t"});
+  s().find_coordinator(1);
+  auto [send, request] = s().take_request<kp::JoinGroupRequest>();
+  kp::JoinGroupResponse required;
+  required.error_code = code(broker_error::member_id_required);
+  required.member_id = "m-7";
+  s().respond(send, required);
+  auto [second, second_request] = s().take_request<kp::JoinGroupRequest>();
+  group().close(s().now);
+  s().respond(second, kp::JoinGroupResponse{});  // after close: ignored
+  auto [leave_send, leave] = s().take_request<kp::LeaveGroupRequest>();
+  EXPECT_EQ(leave.members.at(0).member_id, "m-7");
+  EXPECT_FALSE(s().has_request<kp::SyncGroupRequest>());
+  group().on_request_failed(s().now, leave_send.request_id,
+                            make_error_code(kwire::client::errc::connection_closed));
+  s().take_event<kd::group_closed>();
+}
+
 TEST_F(ClassicGroup, CommitErrorsReachTheGroup) {
   make(make_options());
   join_as_follower(tps({{"t", 0}}));

@@ -260,6 +260,19 @@ TEST_F(ConsumerGroupHeartbeat, StaticMemberLeavesWithEpochMinusTwo) {
   s().take_event<kd::group_closed>();
 }
 
+TEST_F(ConsumerGroupHeartbeat, CloseWhileJoiningStillLeaves) {
+  make(make_options());
+  m().subscribe(s().now, {"a"});
+  s().find_coordinator(1);
+  auto [send, join] = beat();
+  m().close(s().now);
+  s().respond(send, answer(1));  // after close: ignored
+  auto [leave_send, leave] = beat();
+  EXPECT_EQ(leave.member_epoch, -1);
+  s().respond(leave_send, error_answer(broker_error::unknown_member_id));
+  s().take_event<kd::group_closed>();
+}
+
 TEST_F(ConsumerGroupHeartbeat, PollTimeoutLosesPartitionsLeavesAndRejoinsOnPoll) {
   make(make_options());
   join_owning_a01();

@@ -126,7 +126,7 @@ class classic_group final : public group_member {
   group_clock::time_point last_poll_{};
 
   bool close_callback_done_ = false;
-  bool close_as_member_ = false;
+  bool close_revokes_ = false;
   bool leave_sent_ = false;
 
   std::uint64_t membership_id_ = 0;  // JoinGroup, SyncGroup or the closing LeaveGroup
