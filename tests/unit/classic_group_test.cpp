@@ -126,17 +126,51 @@ class ClassicGroup : public kd::testing::group_fixture<kd::classic_group> {
  protected:
   kd::classic_group& group() { return machine(); }
 
+  // Subscribes to t and finds coordinator 1: the first JoinGroup is then queued.
+  void start() {
+    group().subscribe(s().now, {"t"});
+    s().find_coordinator(1);
+  }
+  // start(), then the first JoinGroup answered with `error`.
+  void join_fails(broker_error error, const std::string& member_id = "") {
+    start();
+    auto [send, request] = s().take_request<kp::JoinGroupRequest>();
+    kp::JoinGroupResponse response;
+    response.error_code = code(error);
+    response.member_id = member_id;
+    s().respond(send, response);
+  }
+  // start(), then a JoinGroup and SyncGroup; the SyncGroup answered with `error`.
+  void sync_fails(broker_error error) {
+    start();
+    join("m1", 1);
+    auto [send, request] = s().take_request<kp::SyncGroupRequest>();
+    kp::SyncGroupResponse response;
+    response.error_code = code(error);
+    s().respond(send, response);
+  }
+
   // JoinGroup answered with success; returns the JoinGroup request the member sent.
   kp::JoinGroupRequest join(const std::string& member_id, std::int32_t generation,
                             const std::string& leader = "leader-x") {
-    auto [send, request] = s().take_request<kp::JoinGroupRequest>();
-    EXPECT_TRUE(send.to_coordinator);
+    return answer_join(joined(member_id, generation, leader));
+  }
+  static kp::JoinGroupResponse joined(const std::string& member_id, std::int32_t generation,
+                                      const std::string& leader, const std::string& protocol = "") {
     kp::JoinGroupResponse response;
     response.member_id = member_id;
     response.generation_id = generation;
     response.protocol_type = "consumer";
-    response.protocol_name = request.protocols.front().name;
+    response.protocol_name = protocol;
     response.leader = leader;
+    return response;
+  }
+  // Answers the queued JoinGroup (choosing the member's first protocol unless `response`
+  // names one).
+  kp::JoinGroupRequest answer_join(kp::JoinGroupResponse response) {
+    auto [send, request] = s().take_request<kp::JoinGroupRequest>();
+    EXPECT_TRUE(send.to_coordinator);
+    if (response.protocol_name->empty()) response.protocol_name = request.protocols.at(0).name;
     s().respond(send, response);
     return request;
   }
@@ -150,8 +184,7 @@ class ClassicGroup : public kd::testing::group_fixture<kd::classic_group> {
   // Subscribes to t and joins as a follower with `assignment`.
   void join_as_follower(const std::vector<topic_partition>& assignment,
                         const std::string& member_id = "m1", std::int32_t generation = 1) {
-    group().subscribe(s().now, {"t"});
-    s().find_coordinator(1);
+    start();
     join(member_id, generation);
     sync(assignment);
     auto assigned = s().take_event<kd::assign_partitions>();
@@ -222,18 +255,11 @@ TEST_F(ClassicGroup, FollowerJoinsWithMemberIdRequiredRetryAndHeartbeats) {
 
 TEST_F(ClassicGroup, LeaderAssignsFromMembersSubscriptionsAndMetadata) {
   make(make_options());
-  group().subscribe(s().now, {"t"});
-  s().find_coordinator(1);
-  auto [send, request] = s().take_request<kp::JoinGroupRequest>();
-  kp::JoinGroupResponse response;
-  response.member_id = "a";
-  response.generation_id = 5;
-  response.protocol_type = "consumer";
-  response.protocol_name = "deal";
-  response.leader = "a";
+  start();
+  auto response = joined("a", 5, "a");
   response.members.push_back({"a", std::nullopt, subscription_bytes({"t"}, {}, -1), {}});
   response.members.push_back({"b", std::nullopt, subscription_bytes({"t", "v"}, {}, -1), {}});
-  s().respond(send, response);
+  answer_join(response);
   EXPECT_TRUE(group().is_leader());
   auto need = s().take_event<kd::need_partition_counts>();
   EXPECT_EQ(need.topics, (std::vector<std::string>{"t", "v"}));
@@ -289,12 +315,7 @@ TEST_F(ClassicGroup, FindCoordinatorErrorsBackOffAndAuthorizationIsFatal) {
 
 TEST_F(ClassicGroup, CoordinatorMovesMidJoin) {
   make(make_options());
-  group().subscribe(s().now, {"t"});
-  s().find_coordinator(1);
-  auto [send, request] = s().take_request<kp::JoinGroupRequest>();
-  kp::JoinGroupResponse moved;
-  moved.error_code = code(broker_error::not_coordinator);
-  s().respond(send, moved);
+  join_fails(broker_error::not_coordinator);
   s().find_coordinator(2);
   EXPECT_FALSE(s().has_request<kp::JoinGroupRequest>());  // backoff first
   s().advance_to_deadline();
@@ -325,12 +346,7 @@ TEST_F(ClassicGroup, CoordinatorMovesMidHeartbeatKeepsPartitions) {
 
 TEST_F(ClassicGroup, LoadInProgressRetriesSameCoordinator) {
   make(make_options());
-  group().subscribe(s().now, {"t"});
-  s().find_coordinator(1);
-  auto [send, request] = s().take_request<kp::JoinGroupRequest>();
-  kp::JoinGroupResponse loading;
-  loading.error_code = code(broker_error::coordinator_load_in_progress);
-  s().respond(send, loading);
+  join_fails(broker_error::coordinator_load_in_progress);
   EXPECT_FALSE(s().has_request<kp::JoinGroupRequest>());
   s().advance_to_deadline();
   EXPECT_FALSE(s().has_request<kp::FindCoordinatorRequest>());
@@ -387,13 +403,7 @@ TEST_F(ClassicGroup, IllegalGenerationKeepsMemberId) {
 
 TEST_F(ClassicGroup, SyncGroupErrorsRejoin) {
   make(make_options());
-  group().subscribe(s().now, {"t"});
-  s().find_coordinator(1);
-  join("m1", 1);
-  auto [send, request] = s().take_request<kp::SyncGroupRequest>();
-  kp::SyncGroupResponse rebalancing;
-  rebalancing.error_code = code(broker_error::rebalance_in_progress);
-  s().respond(send, rebalancing);
+  sync_fails(broker_error::rebalance_in_progress);
   EXPECT_EQ(join("m1", 2).member_id, "m1");
   auto [send2, request2] = s().take_request<kp::SyncGroupRequest>();
   kp::SyncGroupResponse unknown;
@@ -409,12 +419,7 @@ class ClassicGroupFatalJoin : public ClassicGroup,
 
 TEST_P(ClassicGroupFatalJoin, SurfacesAndStops) {
   make(make_options(false, "instance-1"));
-  group().subscribe(s().now, {"t"});
-  s().find_coordinator(1);
-  auto [send, request] = s().take_request<kp::JoinGroupRequest>();
-  kp::JoinGroupResponse response;
-  response.error_code = code(GetParam());
-  s().respond(send, response);
+  join_fails(GetParam());
   auto fatal = s().take_event<kd::fatal_error>();
   EXPECT_EQ(fatal.error, make_error_code(GetParam()));
   EXPECT_NE(fatal.message.find("JoinGroup"), std::string::npos);
@@ -448,8 +453,7 @@ TEST_F(ClassicGroup, FencedInstanceOnHeartbeatIsFatal) {
 
 TEST_F(ClassicGroup, EncodingFailureIsFatal) {
   make(make_options());
-  group().subscribe(s().now, {"t"});
-  s().find_coordinator(1);
+  start();
   auto [send, request] = s().take_request<kp::JoinGroupRequest>();
   group().on_request_failed(s().now, send.request_id,
                             make_error_code(kp::errc::field_not_in_version));
@@ -519,8 +523,7 @@ TEST_F(ClassicGroup, PollTimeoutLeavesAndRejoinsOnNextPoll) {
 
 TEST_F(ClassicGroup, StaticMemberRejoinsWithoutMemberIdAndDoesNotLeave) {
   make(make_options(false, "host-a"));
-  group().subscribe(s().now, {"t"});
-  s().find_coordinator(1);
+  start();
   // A restarted static member: no MEMBER_ID_REQUIRED round, the broker hands it its id.
   auto request = join("static-m", 4);
   EXPECT_EQ(request.member_id, "");
@@ -616,13 +619,7 @@ TEST_F(ClassicGroup, LeavesOnCloseAfterRevoking) {
 
 TEST_F(ClassicGroup, CoordinatorMovesMidSyncRejoins) {
   make(make_options());
-  group().subscribe(s().now, {"t"});
-  s().find_coordinator(1);
-  join("m1", 1);
-  auto [send, request] = s().take_request<kp::SyncGroupRequest>();
-  kp::SyncGroupResponse moved;
-  moved.error_code = code(broker_error::coordinator_not_available);
-  s().respond(send, moved);
+  sync_fails(broker_error::coordinator_not_available);
   s().find_coordinator(2);
   s().advance_to_deadline();
   auto rejoin = join("m1", 2);
@@ -633,17 +630,11 @@ TEST_F(ClassicGroup, CoordinatorMovesMidSyncRejoins) {
 
 TEST_F(ClassicGroup, StaticLeaderWithSkipAssignmentSyncsWithoutAssigning) {
   make(make_options(false, "host-a"));
-  group().subscribe(s().now, {"t"});
-  s().find_coordinator(1);
-  auto [send, request] = s().take_request<kp::JoinGroupRequest>();
-  kp::JoinGroupResponse response;
-  response.member_id = "a";
-  response.generation_id = 2;
-  response.protocol_name = "deal";
-  response.leader = "a";
+  start();
+  auto response = joined("a", 2, "a");
   response.skip_assignment = true;
   response.members.push_back({"a", "host-a", subscription_bytes({"t"}, {}, -1), {}});
-  s().respond(send, response);
+  answer_join(response);
   EXPECT_TRUE(group().is_leader());
   EXPECT_FALSE(s().has_event<kd::need_partition_counts>());
   EXPECT_TRUE(s().take_request<kp::SyncGroupRequest>().second.assignments.empty());
@@ -651,15 +642,8 @@ TEST_F(ClassicGroup, StaticLeaderWithSkipAssignmentSyncsWithoutAssigning) {
 
 TEST_F(ClassicGroup, ProtocolNotOfferedIsFatal) {
   make(make_options());
-  group().subscribe(s().now, {"t"});
-  s().find_coordinator(1);
-  auto [send, request] = s().take_request<kp::JoinGroupRequest>();
-  kp::JoinGroupResponse response;
-  response.member_id = "a";
-  response.generation_id = 1;
-  response.protocol_name = "range";
-  response.leader = "b";
-  s().respond(send, response);
+  start();
+  answer_join(joined("a", 1, "b", "range"));
   EXPECT_EQ(s().take_event<kd::fatal_error>().error,
             make_error_code(broker_error::inconsistent_group_protocol));
 }
@@ -678,13 +662,7 @@ TEST_F(ClassicGroup, HeartbeatLoadInProgressRetriesAfterBackoff) {
 
 TEST_F(ClassicGroup, CloseMidJoinLeavesWithTheMemberId) {
   make(make_options());
-  group().subscribe(s().now, {"t"});
-  s().find_coordinator(1);
-  auto [send, request] = s().take_request<kp::JoinGroupRequest>();
-  kp::JoinGroupResponse required;
-  required.error_code = code(broker_error::member_id_required);
-  required.member_id = "m-7";
-  s().respond(send, required);
+  join_fails(broker_error::member_id_required, "m-7");
   auto [second, second_request] = s().take_request<kp::JoinGroupRequest>();
   group().close(s().now);
   s().respond(second, kp::JoinGroupResponse{});  // after close: ignored
@@ -705,8 +683,7 @@ TEST_F(ClassicGroup, CommitErrorsReachTheGroup) {
 
 TEST_F(ClassicGroup, MalformedAssignmentIsFatal) {
   make(make_options());
-  group().subscribe(s().now, {"t"});
-  s().find_coordinator(1);
+  start();
   join("m1", 1);
   auto [send, request] = s().take_request<kp::SyncGroupRequest>();
   kp::SyncGroupResponse bad;
