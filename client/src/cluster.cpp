@@ -20,6 +20,21 @@ bool needs_refresh(const topic_metadata& topic) {
 
 }  // namespace
 
+cluster_options cluster_options_from(const common_config& config) {
+  cluster_options options;
+  for (const auto& a : config.bootstrap_servers) options.bootstrap.push_back({-1, a.host, a.port});
+  options.connection.client_id = config.client_id;
+  options.connection.request_timeout = config.request_timeout;
+  options.connection.connect_timeout = config.socket_connection_setup_timeout;
+  options.connection.send_buffer_bytes = config.send_buffer_bytes;
+  options.connection.receive_buffer_bytes = config.receive_buffer_bytes;
+  options.reconnect_backoff = config.reconnect_backoff;
+  options.reconnect_backoff_max = config.reconnect_backoff_max;
+  options.retry_backoff = config.retry_backoff;
+  options.metadata_max_age = config.metadata_max_age;
+  return options;
+}
+
 const broker_metadata* cluster_metadata::broker(std::int32_t node_id) const noexcept {
   for (const auto& b : brokers)
     if (b.node_id == node_id) return &b;

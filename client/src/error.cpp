@@ -36,6 +36,10 @@ class category final : public std::error_category {
         return "no bootstrap server could be reached";
       case errc::producer_fenced:
         return "producer fenced: another producer with the same transactional.id started";
+      case errc::operation_timed_out:
+        return "the operation's timeout (default.api.timeout.ms) passed before it completed";
+      case errc::invalid_argument:
+        return "invalid argument";
     }
     return "unknown kwire.client error " + std::to_string(value);
   }

@@ -114,19 +114,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
         strand_(asio::make_strand(std::move(executor))),
         timer_(strand_),
         random_(std::random_device{}()) {
-    cluster_options options;
-    for (const auto& a : config_.bootstrap_servers)
-      options.bootstrap.push_back({-1, a.host, a.port});
-    options.connection.client_id = config_.client_id;
-    options.connection.request_timeout = config_.request_timeout;
-    options.connection.connect_timeout = config_.socket_connection_setup_timeout;
-    options.connection.send_buffer_bytes = config_.send_buffer_bytes;
-    options.connection.receive_buffer_bytes = config_.receive_buffer_bytes;
-    options.reconnect_backoff = config_.reconnect_backoff;
-    options.reconnect_backoff_max = config_.reconnect_backoff_max;
-    options.retry_backoff = config_.retry_backoff;
-    options.metadata_max_age = config_.metadata_max_age;
-    cluster_ = cluster::create(strand_, std::move(options));
+    cluster_ = cluster::create(strand_, cluster_options_from(config_));
     idempotent_ = config_.enable_idempotence;
     batch_options_.codec = config_.compression_type;
     if (config_.compression_type == protocol::compression::zstd)

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kwire/client/config.hpp"
 #include "kwire/client/connection.hpp"
 #include "kwire/protocol/buffer.hpp"
 
@@ -73,6 +74,10 @@ struct cluster_options {
   bool allow_auto_topic_creation = true;
   bool all_topics = false;  // fetch every topic (kwire metadata), not only wanted ones
 };
+
+// The cluster options a client's common properties give (bootstrap.servers, client.id,
+// timeouts, buffers, backoffs, metadata.max.age.ms).
+cluster_options cluster_options_from(const common_config& config);
 
 class cluster : public std::enable_shared_from_this<cluster> {
  public:

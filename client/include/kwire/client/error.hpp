@@ -26,6 +26,8 @@ enum class errc {
   no_such_partition,      // an explicit partition the topic does not have
   no_brokers,             // no bootstrap server could be reached
   producer_fenced,        // the producer's epoch was bumped by another instance
+  operation_timed_out,    // an admin operation's timeout passed (diagnostics: the last error)
+  invalid_argument,       // the caller asked for something that cannot be sent
 };
 
 const std::error_category& client_category() noexcept;
