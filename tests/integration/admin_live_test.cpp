@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <random>
+#include <thread>
 
 #include "broker_session.hpp"
 #include "kwire/client/admin.hpp"
@@ -139,9 +140,22 @@ TEST_F(AdminLive, TopicsConfigsOffsetsRecordsAndGroups) {
   ASSERT_FALSE(alter_ec) << altered.resources.at(0).message;
   const kc::config_resource broker_resource{kc::config_resource_type::broker,
                                             std::to_string(cluster.brokers.back().node_id)};
-  auto [describe_ec, described] = wait_for<kc::describe_configs_result>([&](auto h) {
-    admin.async_describe_configs({topic_resource, broker_resource}, {.include_synonyms = true}, h);
-  });
+  // Brokers learn config changes from the metadata log, so the broker that answers may not
+  // have seen the change yet on 3 nodes: ask again until it has (as Java's tests do).
+  std::pair<std::error_code, kc::describe_configs_result> answer;
+  const auto until = std::chrono::steady_clock::now() + 30s;
+  do {
+    answer = wait_for<kc::describe_configs_result>([&](auto h) {
+      admin.async_describe_configs({topic_resource, broker_resource}, {.include_synonyms = true},
+                                   h);
+    });
+    const auto* seen = answer.second.resources.empty()
+                           ? nullptr
+                           : entry(answer.second.resources[0], "retention.ms");
+    if (answer.first || (seen && seen->value == "123456")) break;
+    std::this_thread::sleep_for(100ms);
+  } while (std::chrono::steady_clock::now() < until);
+  auto& [describe_ec, described] = answer;
   ASSERT_FALSE(describe_ec) << described.resources.at(0).message
                             << described.resources.at(1).message;
   const auto* retention = entry(described.resources[0], "retention.ms");
