@@ -172,7 +172,7 @@ void classic_group::send_join() {
   self.generation_id = generation_;
   self.rack_id = options_.rack_id;
   for (const auto& assignor : options_.assignors) {
-    self.user_data = assignor->subscription_user_data(subscription_);
+    self.user_data = assignor->subscription_user_data(subscription_, generation_);
     request.protocols.push_back(
         {std::string(assignor->name()), options_.codec.encode_subscription(*assignor, self), {}});
   }

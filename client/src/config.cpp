@@ -624,6 +624,19 @@ constexpr auto consumer_table = concat(common_properties<consumer_config>(), [] 
   };
 }());
 
+constexpr auto admin_table = concat(common_properties<admin_config>(), [] {
+  using a = admin_config;
+  return std::array{
+      bind<a, &a::default_api_timeout>(
+          "default.api.timeout.ms", in_range(0, int32_max),
+          "How long an admin operation may take, retries included, when the call gives no "
+          "timeout; at least request.timeout.ms."),
+      bind<a, &a::retries>("retries", in_range(0, int32_max),
+                           "How often to retry a failed admin request; prefer "
+                           "default.api.timeout.ms to bound retrying."),
+  };
+}());
+
 // An int32 member takes whatever its rule's range allows, so the range must fit it.
 template <class Table>
 constexpr bool int32_ranges_fit(const Table& table) {
@@ -635,7 +648,7 @@ constexpr bool int32_ranges_fit(const Table& table) {
   });
 }
 static_assert(int32_ranges_fit(common_table) && int32_ranges_fit(producer_table) &&
-              int32_ranges_fit(consumer_table));
+              int32_ranges_fit(consumer_table) && int32_ranges_fit(admin_table));
 
 // Java client keys kwire knows but does not honour: an honest message instead of "unknown".
 struct unsupported_key {
@@ -722,8 +735,9 @@ template <class Config>
 config_error unknown_key_error(const std::string& key, std::string_view role,
                                std::span<const property<Config>> table) {
   const auto not_here = [&](std::string_view owner) {
-    return config_error{key, key + " is a " + std::string(owner) + " property, not a " +
-                                 std::string(role) + " property"};
+    const bool vowel = std::string_view("aeiou").find(role.front()) != std::string_view::npos;
+    return config_error{key, key + " is a " + std::string(owner) + " property, not " +
+                                 (vowel ? "an " : "a ") + std::string(role) + " property"};
   };
   if (role != "producer" && table_has(producer_table, key)) return not_here("producer");
   if (role != "consumer" && table_has(consumer_table, key)) return not_here("consumer");
@@ -1028,6 +1042,25 @@ std::optional<config_error> apply_consumer_rules(consumer_config& config, const 
   return std::nullopt;
 }
 
+// KafkaAdminClient.configureDefaultApiTimeoutMs: an operation's timeout must cover one
+// request; an explicit default.api.timeout.ms below request.timeout.ms is an error, the
+// default is raised to it.
+std::optional<config_error> apply_api_timeout_rule(admin_config& config, const key_set& given) {
+  if (config.default_api_timeout >= config.request_timeout) return std::nullopt;
+  if (given.contains("default.api.timeout.ms")) {
+    return config_error{
+        "default.api.timeout.ms",
+        "default.api.timeout.ms: " + std::to_string(config.default_api_timeout.count()) +
+            " is less than request.timeout.ms (" + std::to_string(config.request_timeout.count()) +
+            ")"};
+  }
+  config.warnings.push_back("default.api.timeout.ms raised from " +
+                            ms_text(config.default_api_timeout) + " to request.timeout.ms (" +
+                            ms_text(config.request_timeout) + ")");
+  config.default_api_timeout = config.request_timeout;
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string to_string(const broker_address& address) {
@@ -1075,6 +1108,19 @@ std::optional<config_error> parse_consumer_config(const properties& given, consu
   return std::nullopt;
 }
 
+std::optional<config_error> parse_admin_config(const properties& given, admin_config& out) {
+  admin_config config;
+  key_set given_keys;
+  if (auto error =
+          assign_properties<admin_config>(admin_table, "admin", given, config, given_keys)) {
+    return error;
+  }
+  apply_common_rules(config, given_keys);
+  if (auto error = apply_api_timeout_rule(config, given_keys)) return error;
+  out = std::move(config);
+  return std::nullopt;
+}
+
 std::vector<property_description> describe_common_config() {
   return describe<common_config>(common_table);
 }
@@ -1097,6 +1143,14 @@ std::vector<property_description> describe_consumer_config() {
 
 properties to_properties(const consumer_config& config) {
   return render_all<consumer_config>(consumer_table, config);
+}
+
+std::vector<property_description> describe_admin_config() {
+  return describe<admin_config>(admin_table);
+}
+
+properties to_properties(const admin_config& config) {
+  return render_all<admin_config>(admin_table, config);
 }
 
 }  // namespace kwire::client

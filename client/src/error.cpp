@@ -40,6 +40,10 @@ class category final : public std::error_category {
         return "max.block.ms passed before the topic's metadata arrived";
       case errc::no_offset:
         return "no committed offset for the partition, and auto.offset.reset is none";
+      case errc::operation_timed_out:
+        return "the operation's timeout (default.api.timeout.ms) passed before it completed";
+      case errc::invalid_argument:
+        return "invalid argument";
     }
     return "unknown kwire.client error " + std::to_string(value);
   }

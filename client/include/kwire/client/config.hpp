@@ -148,11 +148,24 @@ struct consumer_config : common_config {
   bool operator==(const consumer_config&) const = default;
 };
 
+// The admin client (Java AdminClientConfig). connections.max.idle.ms defaults to 300000 here,
+// as in Java's admin client.
+struct admin_config : common_config {
+  admin_config() { connections_max_idle = std::chrono::milliseconds(300000); }
+  // How long an admin operation may take, retries included, unless the call gives its own
+  // timeout; at least request.timeout.ms.
+  std::chrono::milliseconds default_api_timeout{60000};             // default.api.timeout.ms
+  std::int32_t retries = std::numeric_limits<std::int32_t>::max();  // retries
+
+  bool operator==(const admin_config&) const = default;
+};
+
 // Parses and validates `given` into `out`. On success `out` holds every property (defaults
 // for those not given) and nullopt is returned; on error `out` is left as it was.
 std::optional<config_error> parse_common_config(const properties& given, common_config& out);
 std::optional<config_error> parse_producer_config(const properties& given, producer_config& out);
 std::optional<config_error> parse_consumer_config(const properties& given, consumer_config& out);
+std::optional<config_error> parse_admin_config(const properties& given, admin_config& out);
 
 // One property, for help output (`kwire ... --help-properties`) and documentation.
 struct property_description {
@@ -167,11 +180,13 @@ struct property_description {
 std::vector<property_description> describe_common_config();
 std::vector<property_description> describe_producer_config();
 std::vector<property_description> describe_consumer_config();
+std::vector<property_description> describe_admin_config();
 
 // The effective configuration as properties, in describe order, for logs. Unset optional
 // properties are left out; parsing the result gives back an equal config (but `warnings`).
 properties to_properties(const common_config& config);
 properties to_properties(const producer_config& config);
 properties to_properties(const consumer_config& config);
+properties to_properties(const admin_config& config);
 
 }  // namespace kwire::client

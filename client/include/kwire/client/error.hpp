@@ -28,6 +28,8 @@ enum class errc {
   producer_fenced,        // the producer's epoch was bumped by another instance
   metadata_timed_out,     // max.block.ms passed waiting for a topic's metadata
   no_offset,              // no committed offset for a partition and auto.offset.reset=none
+  operation_timed_out,    // an admin operation's timeout passed (diagnostics: the last error)
+  invalid_argument,       // the caller asked for something that cannot be sent
 };
 
 const std::error_category& client_category() noexcept;
