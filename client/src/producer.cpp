@@ -64,6 +64,7 @@ struct batch {
   int attempts = 0;
   clock::time_point retry_at{};
   std::int32_t base_sequence = -1;  // -1: not assigned (assigned at the first drain)
+  std::int16_t sent_epoch = -1;     // the producer epoch of the last attempt
   bool full = false;                // a record did not fit: send without waiting for linger
   bool sealed = false;              // drained once: never appended to again, even when retried
 };
@@ -676,6 +677,22 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     std::map<std::int32_t, std::vector<batch*>> by_node;
     std::map<std::int32_t, std::shared_ptr<connection>> connections;
     const bool flushing = !flush_waiters_.empty();
+    {
+      // Expiry first, for every partition: an expired batch that had a sequence needs an
+      // epoch bump, and nothing may be sent under the old epoch once that is decided (a
+      // batch sent now would come back numbered in the old epoch after the sequences reset).
+      std::unique_lock lock(mutex_);
+      for (auto& [name, topic] : topics_) {
+        for (auto& p : topic->partitions) {
+          while (!p.queue.empty() && p.queue.front()->created + config_.delivery_timeout <= now) {
+            batch* b = p.queue.front();
+            p.queue.pop_front();
+            if (idempotent_ && b->base_sequence >= 0) epoch_bump_needed_ = true;  // a sequence gap
+            expired.push_back(b);
+          }
+        }
+      }
+    }
     const bool producer_id_ready = !idempotent_ || (producer_id_ >= 0 && !epoch_bump_needed_);
     {
       std::unique_lock lock(mutex_);
@@ -694,13 +711,6 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
               std::min(next_wakeup, topic->pending.front().created + config_.delivery_timeout);
         for (std::int32_t pi = 0; pi < static_cast<std::int32_t>(topic->partitions.size()); ++pi) {
           auto& p = topic->partitions[static_cast<std::size_t>(pi)];
-          // Expire batches that waited longer than delivery.timeout.ms (never in-flight ones).
-          while (!p.queue.empty() && p.queue.front()->created + config_.delivery_timeout <= now) {
-            batch* b = p.queue.front();
-            p.queue.pop_front();
-            if (idempotent_ && b->base_sequence >= 0) epoch_bump_needed_ = true;  // a sequence gap
-            expired.push_back(b);
-          }
           if (p.queue.empty()) continue;
           batch* b = p.queue.front();
           next_wakeup = std::min(next_wakeup, b->created + config_.delivery_timeout);
@@ -716,9 +726,15 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
             continue;
           }
           if (p.leader < 0) continue;  // metadata refresh brings us back
-          if (idempotent_ &&
-              p.in_flight >= std::min(config_.max_in_flight_requests_per_connection, 5))
-            continue;
+          // Until the broker acknowledged a batch of this epoch it may hold no state for us,
+          // and then accepts any first sequence (KIP-360): a later batch could land before an
+          // earlier one that bounced (NOT_LEADER on a partition still being created). So one
+          // batch in flight until the first acknowledgement, then up to five.
+          const int in_flight_limit =
+              p.last_acked_sequence < 0
+                  ? 1
+                  : std::min(config_.max_in_flight_requests_per_connection, 5);
+          if (idempotent_ && p.in_flight >= in_flight_limit) continue;
           // A retry waits until nothing of its partition is in flight, so that the broker
           // sees the retried sequences in order (fewer OUT_OF_ORDER round trips).
           if (idempotent_ && b->base_sequence >= 0 && p.in_flight > 0) continue;
@@ -816,6 +832,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
           topic_data->name = b->topic->name;
         topic_data->name = b->topic->name;
       }
+      b->sent_epoch = producer_epoch_;
       auto& pd = topic_data->partition_data.emplace_back();
       pd.index = b->partition;
       pd.records = protocol::byte_view(b->builder.bytes());
@@ -881,8 +898,12 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
                       std::int64_t log_append_time, const diagnostics& diag) {
     auto& p = b->topic->partitions[static_cast<std::size_t>(b->partition)];
     if (is(ec, broker_error::duplicate_sequence_number)) ec.clear();  // already written
+    // A batch sent under an epoch since bumped carries the old numbering: it must not move
+    // the new epoch's sequences, and a retry gets a new sequence.
+    const bool stale_epoch = idempotent_ && b->sent_epoch != producer_epoch_;
+    if (ec && stale_epoch) b->base_sequence = -1;
     if (!ec) {
-      if (idempotent_ && b->base_sequence >= 0)
+      if (idempotent_ && b->base_sequence >= 0 && !stale_epoch)
         p.last_acked_sequence =
             std::max(p.last_acked_sequence, b->base_sequence + b->builder.record_count() - 1);
       {
@@ -908,7 +929,11 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       // bumped (KIP-360) only when the broker lost our producer state, or refuses the very
       // next sequence after everything acknowledged.
       const bool next_expected = b->base_sequence == p.last_acked_sequence + 1;
-      if (!is(ec, broker_error::out_of_order_sequence_number) || next_expected)
+      // Refused although the broker already acknowledged later sequences: retrying with the
+      // same numbers can never succeed.
+      const bool already_passed =
+          b->base_sequence >= 0 && b->base_sequence <= p.last_acked_sequence;
+      if (!is(ec, broker_error::out_of_order_sequence_number) || next_expected || already_passed)
         epoch_bump_needed_ = true;
     }
     const bool retriable = is_retriable(ec) || (idempotent_ && sequence_trouble);

@@ -72,9 +72,12 @@ class ConsumerLive : public ::testing::Test {
   void produce_all() {
     for (const char* codec : {"none", "lz4"}) {
       kc::producer_config config;
-      auto error = kc::parse_producer_config(
-          {{"bootstrap.servers", bootstrap_}, {"compression.type", codec}, {"linger.ms", "5"}},
-          config);
+      auto error = kc::parse_producer_config({{"bootstrap.servers", bootstrap_},
+                                              {"compression.type", codec},
+                                              {"linger.ms", "5"},
+                                              {"request.timeout.ms", "10000"},
+                                              {"delivery.timeout.ms", "20000"}},
+                                             config);
       ASSERT_FALSE(error) << error->message;
       kc::producer p(io_.io.get_executor(), config);
       const int from = std::string(codec) == "none" ? 0 : kPerPartition / 2;
