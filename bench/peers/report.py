@@ -175,7 +175,7 @@ def markdown(base, mode, meta, notes, rows):
 def chart(base, rows):
     scenarios, runners = order(rows)
     panels = [
-        ("tput", "records/s (unthrottled runs)", "%.0s%c", lambda r: r.get("msgs_per_s"),
+        ("tput", "records/s (unthrottled runs)", "%.1s%c", lambda r: r.get("msgs_per_s"),
          lambda s: not next(r for r in rows if r["scenario"] == s).get("rate")),
         ("p99", "p99 latency, ms (fixed-rate runs)", "%g", lambda r: r.get("p99_ms"),
          lambda s: bool(next(r for r in rows if r["scenario"] == s).get("rate"))),
