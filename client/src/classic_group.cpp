@@ -332,7 +332,9 @@ void classic_group::metadata_updated(const topic_partition_counts& counts) {
     const auto it = counts.find(topic);
     if (it != counts.end() && it->second != count) rejoin_needed_ = true;
   }
-  for (const auto& [topic, count] : counts) {
+  for (const auto& entry : counts) {
+    // Not a structured binding: clang 14 cannot capture one in the lambda below.
+    const std::string& topic = entry.first;
     const bool group_topic = std::any_of(
         leader_members_.begin(), leader_members_.end(), [&](const member_subscription& m) {
           return std::find(m.topics.begin(), m.topics.end(), topic) != m.topics.end();

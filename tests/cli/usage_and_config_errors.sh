@@ -58,6 +58,17 @@ expect 2 "-Z needs -k" produce -b "$closed" -t t -Z
 expect 2 "-b BOOTSTRAP is required" metadata
 expect 2 "unknown option '-p'" metadata -b "$closed" -p 1
 expect 2 "option --json takes no value" protocol --json=yes
+expect 0 "usage: kwire consume" consume --help
+expect 0 "auto.offset.reset" consume --help-properties
+expect 2 "-t TOPIC is required" consume -b "$closed"
+expect 2 "-o: 'soon' is not beginning, end, OFFSET, -N or s@MILLIS" consume -b "$closed" -t t -o soon
+expect 2 "-G: consumer groups are not implemented yet" consume -b "$closed" -t t -G g
+expect 2 "-p: a partition is 0 or more" consume -b "$closed" -t t -p -1
+expect 2 "linger.ms is a producer property, not a consumer property" \
+  consume -b "$closed" -t t -X linger.ms=5
+expect 2 "isolation.level: read_committed is not supported yet" \
+  consume -b "$closed" -t t -X isolation.level=read_committed
+expect 1 "127.0.0.1:1: Connection refused" consume -b "$closed" -t t -X request.timeout.ms=1500
 
 # Property errors: exit 2 with the configuration's message, which names the property.
 expect 2 "unknown property \"no.such.property\"" produce -b "$closed" -t t -X no.such.property=1

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `kwire produce` read back byte-exact by two other clients, Debian's kcat (librdkafka) and
-# the Java console consumer: keys split at -k, null keys and values (-Z), empty ones (no -Z),
+# the Java console consumer, and by `kwire consume` (kcat's format): keys split at -k, null keys and values (-Z), empty ones (no -Z),
 # headers from -H (empty and null values, a repeated name, UTF-8), binary bytes (NUL, 0xff,
 # '\r', a second delimiter inside the value), a 128 KiB value, a last line without '\n',
 # an empty line (skipped), once with each codec; the broker's log must hold each run's
@@ -88,6 +88,16 @@ if ! cmp -s "$work/expected.kcat" "$work/actual.kcat"; then
   fail "kcat read something else than kwire produced"
 fi
 echo "kcat read all $total records byte-exact"
+
+# kwire consume with kcat's format prints exactly what kcat printed.
+"$kwire" consume -b "$bootstrap" -t "$topic" -e -f "$kcat_format" >"$work/actual.kwire" \
+  2>"$work/consume.err" || fail "kwire consume: $(cat "$work/consume.err")"
+cp "$work/expected.kcat" "$work/expected.kwire"
+if ! cmp -s "$work/expected.kwire" "$work/actual.kwire"; then
+  show_difference kwire
+  fail "kwire consume read something else than kwire produced"
+fi
+echo "kwire consume read all $total records byte-exact (kcat's -f format)"
 
 kafka_tool console-consumer --bootstrap-server "$bootstrap" --topic "$topic" --from-beginning \
   --max-messages "$total" --timeout-ms 60000 --property print.key=true \

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -12,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "kwire/client/cluster.hpp"
 #include "kwire/client/config.hpp"
 
 namespace kwire::cli {
@@ -78,9 +80,16 @@ struct client_command {
 int run_client_command(client_command& command, std::span<const std::string_view> args,
                        std::vector<option> own_options, const std::function<int()>& body);
 
+// The first metadata the cluster gets (every topic, or only `topic`), or nullopt after
+// request.timeout.ms, with why on standard error ("kwire COMMAND: ...").
+std::optional<client::cluster_metadata> fetch_metadata(const client::common_config& config,
+                                                       const std::optional<std::string>& topic,
+                                                       std::string_view command);
+
 // The subcommands, each given the arguments after its name.
 int run_protocol(std::span<const std::string_view> args);
 int run_produce(std::span<const std::string_view> args);
 int run_metadata(std::span<const std::string_view> args);
+int run_consume(std::span<const std::string_view> args);
 
 }  // namespace kwire::cli

@@ -167,10 +167,36 @@ void print_json(const client::cluster_metadata& m) {
   std::cout << out;
 }
 
+int metadata(const metadata_options& o, const client::properties& properties) {
+  client::common_config config;
+  if (auto error = client::parse_common_config(properties, config))
+    throw property_error(error->message);
+  for (const auto& warning : config.warnings)
+    std::cerr << "kwire metadata: note: " << warning << '\n';
+  const auto m = fetch_metadata(config, o.topic, "metadata");
+  if (!m) return exit_failure;
+  if (o.json)
+    print_json(*m);
+  else
+    print_text(*m, o.topic);
+  if (o.topic) {
+    const auto* t = m->topic(*o.topic);
+    if (!t || t->error_code != 0) {
+      std::cerr << "kwire metadata: topic \"" << *o.topic
+                << "\": " << (t ? describe_error(t->error_code) : "not in the response") << '\n';
+      return exit_failure;
+    }
+  }
+  return exit_ok;
+}
+
+}  // namespace
+
 // The first metadata the cluster gets, or nullopt after request.timeout.ms; then why, on
 // standard error, naming each bootstrap server and what happened to it.
 std::optional<client::cluster_metadata> fetch_metadata(const client::common_config& config,
-                                                       const std::optional<std::string>& topic) {
+                                                       const std::optional<std::string>& topic,
+                                                       std::string_view command) {
   auto options = client::cluster_options_for(config);
   options.all_topics = !topic;
   options.allow_auto_topic_creation = false;  // looking must not create the topic
@@ -202,7 +228,7 @@ std::optional<client::cluster_metadata> fetch_metadata(const client::common_conf
   io.run();
   if (result) return result;
 
-  std::cerr << "kwire metadata: no metadata within " << config.request_timeout.count()
+  std::cerr << "kwire " << command << ": no metadata within " << config.request_timeout.count()
             << " ms (request.timeout.ms) from the bootstrap servers:\n";
   for (std::size_t i = 0; i < bootstrap.size(); ++i) {
     // The cluster numbers bootstrap servers -1, -2, ... in the order given.
@@ -214,31 +240,6 @@ std::optional<client::cluster_metadata> fetch_metadata(const client::common_conf
     std::cerr << "  last metadata error: " << cluster->metadata_error().message() << '\n';
   return std::nullopt;
 }
-
-int metadata(const metadata_options& o, const client::properties& properties) {
-  client::common_config config;
-  if (auto error = client::parse_common_config(properties, config))
-    throw property_error(error->message);
-  for (const auto& warning : config.warnings)
-    std::cerr << "kwire metadata: note: " << warning << '\n';
-  const auto m = fetch_metadata(config, o.topic);
-  if (!m) return exit_failure;
-  if (o.json)
-    print_json(*m);
-  else
-    print_text(*m, o.topic);
-  if (o.topic) {
-    const auto* t = m->topic(*o.topic);
-    if (!t || t->error_code != 0) {
-      std::cerr << "kwire metadata: topic \"" << *o.topic
-                << "\": " << (t ? describe_error(t->error_code) : "not in the response") << '\n';
-      return exit_failure;
-    }
-  }
-  return exit_ok;
-}
-
-}  // namespace
 
 int run_metadata(std::span<const std::string_view> args) {
   client_command command{"metadata", usage, client::describe_common_config, {}};

@@ -18,6 +18,8 @@ struct command {
 
 constexpr command commands[] = {
     {"produce", "records from standard input, one a line, to a topic", kwire::cli::run_produce},
+    {"consume", "records of a topic's partitions to standard output, kcat -C style",
+     kwire::cli::run_consume},
     {"metadata", "brokers, controller, topics, partitions, leaders, replicas, ISR",
      kwire::cli::run_metadata},
     {"protocol", "every Kafka API kwire implements, with its version range (no broker)",

@@ -137,7 +137,7 @@ auto producer::async_send(const producer_record& record, Token&& token) {
         };
         if (auto ec = send(record, std::move(complete))) {
           // Not accepted: complete with the error.
-          delivery_report report{record.topic, record.partition, -1, -1};
+          delivery_report report{record.topic, record.partition, -1, -1, nullptr};
           auto ex = asio::get_associated_executor(*shared);
           asio::dispatch(ex, [shared, ec, report]() mutable { (*shared)(ec, report); });
         }
