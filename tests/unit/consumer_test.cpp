@@ -1,0 +1,185 @@
+// The consumer against a scripted broker: a corrupt batch behind good ones. The good
+// records reach the application, then poll reports the corruption with the topic,
+// partition and offset, and the position stays before the bad batch until a seek.
+#include "kwire/client/consumer.hpp"
+
+#include <gtest/gtest.h>
+
+#include "fake_broker.hpp"
+
+namespace kc = kwire::client;
+namespace kp = kwire::protocol;
+using kwire::test::fake_action;
+using kwire::test::fake_broker;
+using kwire::test::fake_request;
+using kwire::test::run_until;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<std::uint8_t> batch_at(std::int64_t base_offset, int records) {
+  kp::record_batch_builder builder;
+  for (int i = 0; i < records; ++i) {
+    const std::string value = "v" + std::to_string(base_offset + i);
+    builder.append(1'700'000'000'000 + i, std::nullopt,
+                   std::span(reinterpret_cast<const std::uint8_t*>(value.data()), value.size()),
+                   {});
+  }
+  EXPECT_FALSE(builder.finish());
+  std::vector<std::uint8_t> out(builder.bytes().begin(), builder.bytes().end());
+  for (int i = 0; i < 8; ++i)  // base offset, big-endian
+    out[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(base_offset >> (56 - 8 * i));
+  // The CRC covers attributes onwards, not the base offset: it stays valid.
+  return out;
+}
+
+// One topic "t" with one partition led by broker 1: three good records at 0..2, then a
+// batch at 3 with a flipped byte in its records (CRC mismatch), then a good one at 5.
+struct corrupt_kafka {
+  std::uint16_t port = 0;
+  std::vector<std::uint8_t> log;
+  int fetches = 0;
+
+  corrupt_kafka() {
+    log = batch_at(0, 3);
+    auto bad = batch_at(3, 2);
+    bad.back() ^= 0x5a;
+    log.insert(log.end(), bad.begin(), bad.end());
+    auto after = batch_at(5, 1);
+    log.insert(log.end(), after.begin(), after.end());
+  }
+
+  fake_action operator()(const fake_request& r) {
+    switch (r.api_key) {
+      case kp::MetadataRequest::api_key: {
+        kp::MetadataResponse resp;
+        auto& b = resp.brokers.emplace_back();
+        b.node_id = 1;
+        b.host = "127.0.0.1";
+        b.port = port;
+        resp.controller_id = 1;
+        auto& t = resp.topics.emplace_back();
+        t.name = "t";
+        t.topic_id.bytes[15] = 9;
+        auto& p = t.partitions.emplace_back();
+        p.partition_index = 0;
+        p.leader_id = 1;
+        p.leader_epoch = 0;
+        return kwire::test::reply(resp, r.api_version);
+      }
+      case kp::ListOffsetsRequest::api_key: {
+        const auto req = r.decode<kp::ListOffsetsRequest>();
+        kp::ListOffsetsResponse resp;
+        auto& t = resp.topics.emplace_back();
+        t.name = req.topics.at(0).name;
+        auto& p = t.partitions.emplace_back();
+        p.partition_index = 0;
+        p.offset = req.topics[0].partitions.at(0).timestamp == -2 ? 0 : 6;
+        return kwire::test::reply(resp, r.api_version);
+      }
+      case kp::FetchRequest::api_key: {
+        ++fetches;
+        const auto req = r.decode<kp::FetchRequest>();
+        kp::FetchResponse resp;
+        for (const auto& t : req.topics) {
+          auto& rt = resp.responses.emplace_back();
+          rt.topic = t.topic;
+          rt.topic_id = t.topic_id;
+          for (const auto& p : t.partitions) {
+            auto& rp = rt.partitions.emplace_back();
+            rp.partition_index = p.partition;
+            rp.high_watermark = 6;
+            rp.last_stable_offset = 6;
+            rp.log_start_offset = 0;
+            // Like Kafka: from the batch holding the fetch offset to the end.
+            std::size_t from = 0;
+            kp::record_batch_reader reader(log,
+                                           kp::record_batch_reader_options{.verify_crc = false});
+            kp::record_batch_view view;
+            while (reader.next(view)) {
+              const auto& h = view.header();
+              if (h.base_offset + h.last_offset_delta >= p.fetch_offset) break;
+              from = reader.consumed();
+            }
+            rp.records = kp::byte_view(std::span(log).subspan(from));
+          }
+        }
+        return kwire::test::reply(resp, r.api_version);
+      }
+    }
+    return kwire::test::no_reply{};
+  }
+};
+
+kc::consumer_config config_for(std::uint16_t port) {
+  kc::consumer_config config;
+  auto error =
+      kc::parse_consumer_config({{"bootstrap.servers", "127.0.0.1:" + std::to_string(port)},
+                                 {"auto.offset.reset", "earliest"},
+                                 {"fetch.max.wait.ms", "10"},
+                                 {"retry.backoff.ms", "5"}},
+                                config);
+  EXPECT_FALSE(error) << error->message;
+  return config;
+}
+
+struct poll_result {
+  bool done = false;
+  std::error_code ec;
+  std::vector<std::int64_t> offsets;
+};
+
+poll_result poll(boost::asio::io_context& io, kc::consumer& c) {
+  poll_result out;
+  c.async_poll(1s, [&](std::error_code ec, kc::record_set set) {
+    out.ec = ec;
+    kc::consumer_record r;
+    for (auto cursor = set.records(); cursor.next(r);) out.offsets.push_back(r.offset);
+    out.done = true;
+  });
+  run_until(
+      io, [&] { return out.done; }, 5s);
+  EXPECT_TRUE(out.done);
+  return out;
+}
+
+TEST(Consumer, ACorruptBatchIsReportedWithItsPartitionAndOffsetAfterTheGoodRecords) {
+  boost::asio::io_context io;
+  corrupt_kafka kafka;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kc::consumer c(io.get_executor(), config_for(broker.port()));
+  c.assign({{"t", 0}});
+  std::vector<std::int64_t> got;
+  poll_result last;
+  for (int i = 0; i < 10 && !last.ec; ++i) {
+    last = poll(io, c);
+    got.insert(got.end(), last.offsets.begin(), last.offsets.end());
+  }
+  EXPECT_EQ(got, (std::vector<std::int64_t>{0, 1, 2}));
+  EXPECT_EQ(last.ec, kp::make_error_code(kp::errc::crc_mismatch)) << last.ec.message();
+  const auto details = c.last_error_details();
+  EXPECT_EQ(details.topic, "t");
+  EXPECT_EQ(details.partition, 0);
+  EXPECT_NE(details.server_message.find("after offset 2"), std::string::npos)
+      << details.server_message;
+  EXPECT_EQ(c.position({"t", 0}), 3);
+  // Every later poll says the same until the application seeks past it.
+  EXPECT_EQ(poll(io, c).ec, kp::make_error_code(kp::errc::crc_mismatch));
+  c.seek({"t", 5}, 5);  // not assigned: ignored
+  c.seek({"t", 0}, 5);
+  got.clear();
+  for (int i = 0; i < 10 && got.empty(); ++i) {
+    last = poll(io, c);
+    ASSERT_FALSE(last.ec) << last.ec.message();
+    got = last.offsets;
+  }
+  EXPECT_EQ(got, (std::vector<std::int64_t>{5}));
+  bool closed = false;
+  c.async_close([&] { closed = true; });
+  run_until(
+      io, [&] { return closed; }, 5s);
+  EXPECT_TRUE(closed);
+}
+
+}  // namespace
