@@ -6,13 +6,17 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <csignal>
 #include <cstdio>
 #include <future>
 #include <memory>
 #include <thread>
 
+#include "kwire/client/cluster.hpp"
 #include "kwire/client/config.hpp"
+#include "kwire/client/consumer.hpp"
 #include "kwire/client/producer.hpp"
 #include "peers/bench_common.hpp"
 #include "peers/payload.hpp"
@@ -158,6 +162,134 @@ int run_produce(const kb::Args& a) {
   return r.failed == 0 && !g_stop ? 0 : 1;
 }
 
+// The topic's partition count from the cluster's metadata, or -1 after request.timeout.ms.
+std::int32_t topic_partitions(boost::asio::io_context& io, const kc::common_config& config,
+                              const std::string& topic) {
+  struct lookup {
+    std::promise<std::int32_t> count;
+    bool answered = false;
+  };
+  auto state = std::make_shared<lookup>();
+  auto strand = boost::asio::make_strand(io);
+  auto options = kc::cluster_options_for(config);
+  options.allow_auto_topic_creation = false;
+  auto cluster = kc::cluster::create(strand, std::move(options));
+  auto timer = std::make_shared<boost::asio::steady_timer>(strand, config.request_timeout);
+  auto answer = [state, timer, weak = std::weak_ptr(cluster)](std::int32_t n) {
+    if (state->answered) return;
+    state->answered = true;
+    timer->cancel();
+    if (auto c = weak.lock()) c->close();
+    state->count.set_value(n);
+  };
+  boost::asio::post(strand, [cluster, timer, answer, topic] {
+    cluster->on_metadata([answer, topic](const kc::cluster_metadata& m) {
+      const auto* t = m.topic(topic);
+      if (t && t->error_code == 0 && !t->partitions.empty())
+        answer(static_cast<std::int32_t>(t->partitions.size()));
+    });
+    timer->async_wait([answer](boost::system::error_code ec) {
+      if (!ec) answer(-1);
+    });
+    cluster->want_topic(topic);
+    cluster->start();
+  });
+  const auto n = state->count.get_future().get();
+  // The cluster's listeners hold the answer; drop them on the strand.
+  boost::asio::post(strand, [cluster] { cluster->on_metadata(nullptr); });
+  return n;
+}
+
+int run_consume(const kb::Args& a) {
+  kc::properties props{{"bootstrap.servers", a.bootstrap}, {"auto.offset.reset", "earliest"}};
+  props.insert(props.end(), a.props.begin(), a.props.end());
+  kc::consumer_config config;
+  if (auto error = kc::parse_consumer_config(props, config)) {
+    note("%s", error->message.c_str());
+    return 2;
+  }
+  if (config.group_id) {
+    note("-X group.id: consumer groups are not implemented yet; run without a group");
+    return 2;
+  }
+  boost::asio::io_context io(1);
+  auto work = boost::asio::make_work_guard(io);
+  std::thread network([&io] { io.run(); });
+  const auto finish_io = [&] {
+    work.reset();
+    network.join();
+  };
+  const std::int32_t partitions = topic_partitions(io, config, a.topic);
+  if (partitions <= 0) {
+    note("no metadata for topic %s", a.topic.c_str());
+    finish_io();
+    return 1;
+  }
+  note("consume %llu records from %s (%d partitions) at %s",
+       static_cast<unsigned long long>(a.records), a.topic.c_str(), partitions,
+       a.bootstrap.c_str());
+  auto consumer = std::make_unique<kc::consumer>(io.get_executor(), config);
+  std::vector<kc::topic_partition> all;
+  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({a.topic, p});
+  consumer->assign(all);
+  consumer->seek_to_beginning(all);
+
+  const std::int64_t start = kb::now_ns();
+  const std::int64_t deadline =
+      start +
+      static_cast<std::int64_t>(
+          (a.timeout_s > 0 ? a.timeout_s : 60 + 1e-5 * static_cast<double>(a.records)) * 1e9);
+  std::int64_t last = start;
+  std::int64_t next_progress = start + 1'000'000'000;
+  std::uint64_t got = 0, bytes = 0;
+  std::error_code failure;
+  while (got < a.records && !g_stop && kb::now_ns() < deadline) {
+    std::promise<std::pair<std::error_code, kc::record_set>> polled;
+    consumer->async_poll(std::chrono::milliseconds(100),
+                         [&polled](std::error_code ec, kc::record_set set) {
+                           polled.set_value({ec, std::move(set)});
+                         });
+    auto [ec, set] = polled.get_future().get();
+    if (ec) {
+      failure = ec;
+      note("poll failed: %s", consumer->last_error_details().describe(ec).c_str());
+      break;
+    }
+    kc::consumer_record r;
+    for (auto cursor = set.records(); cursor.next(r) && got < a.records;) {
+      bytes += r.value ? r.value->size() : 0;
+      ++got;
+    }
+    if (!set.empty()) last = kb::now_ns();
+    if (last >= next_progress) {
+      note("%llu/%llu received", static_cast<unsigned long long>(got),
+           static_cast<unsigned long long>(a.records));
+      next_progress = last + 1'000'000'000;
+    }
+  }
+  std::promise<void> closed;
+  consumer->async_close([&closed] { closed.set_value(); });
+  closed.get_future().wait();
+  consumer.reset();
+  finish_io();
+
+  kb::Result r;
+  r.client = "kwire";
+  r.mode = a.mode;
+  r.topic = a.topic;
+  r.msgs = got;
+  r.failed = a.records - got;
+  r.bytes = bytes;
+  r.record_size = got ? bytes / got : 0;
+  r.secs = static_cast<double>(last - start) / 1e9;
+  r.latency = nullptr;
+  r.usage = kb::process_usage();
+  std::fflush(stderr);
+  std::printf("%s\n", kb::result_json(r).c_str());
+  std::fflush(stdout);
+  return got == a.records && !failure ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -173,6 +305,8 @@ int main(int argc, char** argv) {
   switch (args.mode) {
     case kb::Mode::produce:
       return run_produce(args);
+    case kb::Mode::consume:
+      return run_consume(args);
     default:
       std::fprintf(stderr, "kwire-bench: %s is not implemented yet (it comes with the consumer)\n",
                    kb::mode_name(args.mode));
