@@ -43,8 +43,8 @@ readonly COMMON_PRODUCER_PROPS=(acks=all enable.idempotence=true linger.ms=5)
 #   on:      1 = runs by default, 0 = only when named in --scenarios (or "all")
 #   mode:    produce, consume (every client reads the same topic, filled once beforehand by
 #            rdkafka-bench with the same payload) or e2e (send -> receipt; not the Java tool).
-#            consume and e2e wait for kwire's consumer: kwire-bench exits 2 ("not implemented
-#            yet") for them, which is reported as a note, never as a result.
+#            e2e waits for kwire's end-to-end mode: kwire-bench exits 2 ("not implemented
+#            yet") for it, which is reported as a note, never as a result.
 #   rate:    records/s, 0 = as fast as the client goes
 #   records: N = the -n option, R = rate x --rate-secs, or a number
 #   props:   more client properties (comma-separated), producer ones for produce and e2e.
@@ -58,6 +58,7 @@ readonly SCENARIOS=(
   "produce-lz4-1m-50k    0  produce  100  50000  R  compression.type=lz4,batch.size=1000000"
   "produce-none-16k-50k  0  produce  100  50000  R  compression.type=none,batch.size=16384"
   "consume-lz4           0  consume  100  0      N  compression.type=lz4"
+  "consume-lz4-1k        0  consume  1024 0      N  compression.type=lz4"
   "e2e-lz4-10k           0  e2e      100  10000  R  compression.type=lz4,batch.size=16384"
 )
 readonly ALL_CLIENTS=(kwire librdkafka java)
