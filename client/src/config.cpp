@@ -1068,57 +1068,43 @@ std::string to_string(const broker_address& address) {
   return (ipv6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
 }
 
-std::optional<config_error> parse_common_config(const properties& given, common_config& out) {
-  common_config config;
+namespace {
+
+// The parse every client kind shares: the table's properties, the common rules, then the
+// kind's own cross-field rules (each returns an error or nothing); `out` changes only on
+// success.
+template <class Config, class Table, class... Rules>
+std::optional<config_error> parse_config(const Table& table, std::string_view role,
+                                         const properties& given, Config& out, Rules... rules) {
+  Config config;
   key_set given_keys;
-  if (auto error = assign_properties<common_config>(common_table, "common client", given, config,
-                                                    given_keys)) {
-    return error;
-  }
+  if (auto error = assign_properties<Config>(table, role, given, config, given_keys)) return error;
   apply_common_rules(config, given_keys);
+  std::optional<config_error> error;
+  ((error = error ? error : rules(config, given_keys)), ...);
+  if (error) return error;
   out = std::move(config);
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<config_error> parse_common_config(const properties& given, common_config& out) {
+  return parse_config(common_table, "common client", given, out);
 }
 
 std::optional<config_error> parse_producer_config(const properties& given, producer_config& out) {
-  producer_config config;
-  key_set given_keys;
-  if (auto error = assign_properties<producer_config>(producer_table, "producer", given, config,
-                                                      given_keys)) {
-    return error;
-  }
   // Java's order: ProducerConfig's post-processing, then KafkaProducer's constructor.
-  apply_common_rules(config, given_keys);
-  if (auto error = apply_idempotence_rules(config, given_keys)) return error;
-  if (auto error = apply_delivery_timeout_rule(config, given_keys)) return error;
-  out = std::move(config);
-  return std::nullopt;
+  return parse_config(producer_table, "producer", given, out, apply_idempotence_rules,
+                      apply_delivery_timeout_rule);
 }
 
 std::optional<config_error> parse_consumer_config(const properties& given, consumer_config& out) {
-  consumer_config config;
-  key_set given_keys;
-  if (auto error = assign_properties<consumer_config>(consumer_table, "consumer", given, config,
-                                                      given_keys)) {
-    return error;
-  }
-  apply_common_rules(config, given_keys);
-  if (auto error = apply_consumer_rules(config, given_keys)) return error;
-  out = std::move(config);
-  return std::nullopt;
+  return parse_config(consumer_table, "consumer", given, out, apply_consumer_rules);
 }
 
 std::optional<config_error> parse_admin_config(const properties& given, admin_config& out) {
-  admin_config config;
-  key_set given_keys;
-  if (auto error =
-          assign_properties<admin_config>(admin_table, "admin", given, config, given_keys)) {
-    return error;
-  }
-  apply_common_rules(config, given_keys);
-  if (auto error = apply_api_timeout_rule(config, given_keys)) return error;
-  out = std::move(config);
-  return std::nullopt;
+  return parse_config(admin_table, "admin", given, out, apply_api_timeout_rule);
 }
 
 std::vector<property_description> describe_common_config() {
