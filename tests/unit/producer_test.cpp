@@ -100,6 +100,10 @@ struct fake_kafka {
         topic.error_code = static_cast<std::int16_t>(kp::broker_error::unknown_topic_or_partition);
         continue;
       }
+      if (t.name->rfind("denied", 0) == 0) {
+        topic.error_code = static_cast<std::int16_t>(kp::broker_error::topic_authorization_failed);
+        continue;
+      }
       for (int p = 0; p < partitions; ++p) {
         auto& part = topic.partitions.emplace_back();
         part.partition_index = p;
@@ -562,5 +566,35 @@ TEST(Producer, ARecordTooLargeForTheBrokerFailsAloneWithDiagnostics) {
   EXPECT_NE(d.server_message.find("larger than 400"), std::string::npos) << d.server_message;
   EXPECT_FALSE(out[0].report.error_details);
   EXPECT_EQ(kafka.log[1], (std::vector<std::string>{"v0", "v2"}));
+  close_and_wait(io, p);
+}
+
+TEST(Producer, TopicAuthorizationFailureFailsAtOnceNotAfterTheDeliveryTimeout) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kc::producer p(io.get_executor(), config_for(broker.port(), {{"delivery.timeout.ms", "8000"}}));
+  const auto start = std::chrono::steady_clock::now();
+  auto outcomes = send_all(io, p, 3, "denied-topic");
+  for (const auto& o : outcomes) {
+    ASSERT_TRUE(o.done);
+    EXPECT_EQ(o.ec, kp::make_error_code(kp::broker_error::topic_authorization_failed))
+        << o.ec.message();
+    ASSERT_TRUE(o.report.error_details);
+    EXPECT_EQ(o.report.error_details->topic, "denied-topic");
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(p.buffered_bytes(), 0);
+  // The partition count query says the same.
+  std::error_code count_ec;
+  bool answered = false;
+  p.async_partition_count("denied-topic", [&](std::error_code ec, std::int32_t) {
+    count_ec = ec;
+    answered = true;
+  });
+  run_until(
+      io, [&] { return answered; }, 5s);
+  EXPECT_EQ(count_ec, kp::make_error_code(kp::broker_error::topic_authorization_failed));
   close_and_wait(io, p);
 }
