@@ -3,6 +3,7 @@
 // The command line, payload, pacing, histogram and JSON line are shared with rdkafka-bench
 // (bench/peers), so both clients do exactly the same work. One thread sends; one thread runs
 // the io_context (kwire's network I/O and delivery callbacks).
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -290,6 +291,149 @@ int run_consume(const kb::Args& a) {
   return got == a.records && !failure ? 0 : 1;
 }
 
+// e2e: one producer sends stamped records at --rate while a consumer of the same process,
+// positioned at the end of every partition before the first send, receives them; latency is
+// receipt time minus intended send time (both CLOCK_MONOTONIC). -X goes to the producer.
+int run_e2e(const kb::Args& a) {
+  kc::properties producer_props{{"bootstrap.servers", a.bootstrap}};
+  producer_props.insert(producer_props.end(), a.props.begin(), a.props.end());
+  kc::producer_config producer_config;
+  if (auto error = kc::parse_producer_config(producer_props, producer_config)) {
+    note("%s", error->message.c_str());
+    return 2;
+  }
+  kc::consumer_config consumer_config;
+  if (auto error =
+          kc::parse_consumer_config({{"bootstrap.servers", a.bootstrap}}, consumer_config)) {
+    note("%s", error->message.c_str());
+    return 2;
+  }
+  boost::asio::io_context io(1);
+  auto work = boost::asio::make_work_guard(io);
+  std::thread network([&io] { io.run(); });
+  const auto finish_io = [&] {
+    work.reset();
+    network.join();
+  };
+  const std::int32_t partitions = topic_partitions(io, consumer_config, a.topic);
+  if (partitions <= 0) {
+    note("no metadata for topic %s", a.topic.c_str());
+    finish_io();
+    return 1;
+  }
+  auto consumer = std::make_unique<kc::consumer>(io.get_executor(), consumer_config);
+  std::vector<kc::topic_partition> all;
+  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({a.topic, p});
+  consumer->assign(all);
+  consumer->seek_to_end(all);
+  auto poll_once = [&](std::chrono::milliseconds timeout) {
+    std::promise<std::pair<std::error_code, kc::record_set>> polled;
+    consumer->async_poll(timeout, [&polled](std::error_code ec, kc::record_set set) {
+      polled.set_value({ec, std::move(set)});
+    });
+    return polled.get_future().get();
+  };
+  // Every position known before the first send, so that no record is missed.
+  const std::int64_t ready_by = kb::now_ns() + 30'000'000'000;
+  while (kb::now_ns() < ready_by && !std::ranges::all_of(all, [&](const auto& tp) {
+           return consumer->position(tp).has_value();
+         }))
+    poll_once(std::chrono::milliseconds(10));
+  auto producer = std::make_unique<kc::producer>(io.get_executor(), producer_config);
+  note("e2e %llu x %zu B through %s (%d partitions) at %s, %.0f records/s",
+       static_cast<unsigned long long>(a.records), a.size, a.topic.c_str(), partitions,
+       a.bootstrap.c_str(), a.rate);
+
+  auto latency = std::make_unique<kb::LatencyHistogram>();
+  std::atomic<std::uint64_t> expected{a.records};  // lowered when records fail to be sent
+  std::atomic<bool> sending_done{false};
+  std::uint64_t received = 0, bytes = 0, bad_stamps = 0;
+  std::int64_t last = 0;
+  const std::int64_t deadline =
+      kb::now_ns() +
+      static_cast<std::int64_t>(
+          (a.timeout_s > 0 ? a.timeout_s
+                           : 60 + static_cast<double>(a.records) / std::max(a.rate, 1.0)) *
+          1e9);
+  std::thread receiver([&] {
+    while (received < expected.load() && !g_stop && kb::now_ns() < deadline) {
+      auto [ec, set] = poll_once(std::chrono::milliseconds(100));
+      if (ec) {
+        note("poll failed: %s", consumer->last_error_details().describe(ec).c_str());
+        break;
+      }
+      const std::int64_t now = kb::now_ns();
+      kc::consumer_record r;
+      for (auto cursor = set.records(); cursor.next(r);) {
+        const auto value = r.value.value_or(std::span<const std::uint8_t>{});
+        std::uint64_t sent_at = 0;
+        if (kb::read_payload_stamp({reinterpret_cast<const char*>(value.data()), value.size()},
+                                   sent_at))
+          latency->record(now - static_cast<std::int64_t>(sent_at));
+        else
+          ++bad_stamps;
+        bytes += value.size();
+        ++received;
+        last = now;
+      }
+    }
+  });
+
+  std::vector<char> value(a.size);
+  const std::int64_t start = kb::now_ns();
+  const kb::Pacer pacer(a.rate, start);
+  std::atomic<std::uint64_t> failed{0};
+  std::uint64_t sent = 0;
+  for (std::uint64_t i = 0; i < a.records && !g_stop && kb::now_ns() < deadline; ++i) {
+    const std::int64_t intended = pacer.paced() ? pacer.intended(i) : kb::now_ns();
+    if (pacer.paced() && intended > kb::now_ns()) kb::sleep_until_ns(pacer.wake(i));
+    kb::fill_payload(value, i);
+    kb::put_payload_stamp(value, static_cast<std::uint64_t>(intended));
+    const auto ec = producer->send(
+        {.topic = a.topic,
+         .value = std::span(reinterpret_cast<const std::uint8_t*>(value.data()), value.size())},
+        [&failed](std::error_code ec, const kc::delivery_report&) {
+          if (ec) failed.fetch_add(1, std::memory_order_relaxed);
+        });
+    if (ec)
+      failed.fetch_add(1, std::memory_order_relaxed);
+    else
+      ++sent;
+  }
+  producer->flush();
+  expected.store(a.records - failed.load());
+  sending_done = true;
+  receiver.join();
+  producer->close(std::chrono::milliseconds(1000));
+  producer.reset();
+  std::promise<void> closed;
+  consumer->async_close([&closed] { closed.set_value(); });
+  closed.get_future().wait();
+  consumer.reset();
+  finish_io();
+  if (failed.load())
+    note("%llu records were not sent", static_cast<unsigned long long>(failed.load()));
+  if (bad_stamps)
+    note("%llu records without a send time", static_cast<unsigned long long>(bad_stamps));
+
+  kb::Result r;
+  r.client = "kwire";
+  r.mode = a.mode;
+  r.topic = a.topic;
+  r.msgs = received;
+  r.failed = a.records - std::min(received, a.records);
+  r.bytes = bytes;
+  r.record_size = a.size;
+  r.rate = a.rate;
+  r.secs = static_cast<double>((last ? last : kb::now_ns()) - start) / 1e9;
+  r.latency = latency.get();
+  r.usage = kb::process_usage();
+  std::fflush(stderr);
+  std::printf("%s\n", kb::result_json(r).c_str());
+  std::fflush(stdout);
+  return r.failed == 0 && !g_stop ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -307,6 +451,8 @@ int main(int argc, char** argv) {
       return run_produce(args);
     case kb::Mode::consume:
       return run_consume(args);
+    case kb::Mode::e2e:
+      return run_e2e(args);
     default:
       std::fprintf(stderr, "kwire-bench: %s is not implemented yet (it comes with the consumer)\n",
                    kb::mode_name(args.mode));
