@@ -43,8 +43,8 @@ readonly COMMON_PRODUCER_PROPS=(acks=all enable.idempotence=true linger.ms=5)
 #   on:      1 = runs by default, 0 = only when named in --scenarios (or "all")
 #   mode:    produce, consume (every client reads the same topic, filled once beforehand by
 #            rdkafka-bench with the same payload) or e2e (send -> receipt; not the Java tool).
-#            e2e waits for kwire's end-to-end mode: kwire-bench exits 2 ("not implemented
-#            yet") for it, which is reported as a note, never as a result.
+#            A client that exits 2 ("not implemented") for a mode is reported as a note,
+#            never as a result.
 #   rate:    records/s, 0 = as fast as the client goes
 #   records: N = the -n option, R = rate x --rate-secs, or a number
 #   props:   more client properties (comma-separated), producer ones for produce and e2e.
