@@ -201,6 +201,45 @@ std::int32_t topic_partitions(boost::asio::io_context& io, const kc::common_conf
   return n;
 }
 
+// The io_context that runs kwire's network I/O and callbacks, on a thread of its own; it
+// stops once the work guard goes (destroy the clients first).
+struct network_thread {
+  boost::asio::io_context io{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  std::thread thread{[this] { io.run(); }};
+  ~network_thread() {
+    work.reset();
+    thread.join();
+  }
+};
+
+// Every partition of the topic, or none (said on stderr) when its metadata does not come.
+std::vector<kc::topic_partition> every_partition(boost::asio::io_context& io,
+                                                 const kc::common_config& config,
+                                                 const std::string& topic) {
+  const std::int32_t partitions = topic_partitions(io, config, topic);
+  if (partitions <= 0) note("no metadata for topic %s", topic.c_str());
+  std::vector<kc::topic_partition> all;
+  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({topic, p});
+  return all;
+}
+
+std::pair<std::error_code, kc::record_set> poll_once(kc::consumer& consumer,
+                                                     std::chrono::milliseconds timeout) {
+  std::promise<std::pair<std::error_code, kc::record_set>> polled;
+  consumer.async_poll(timeout, [&polled](std::error_code ec, kc::record_set set) {
+    polled.set_value({ec, std::move(set)});
+  });
+  return polled.get_future().get();
+}
+
+void close_consumer(std::unique_ptr<kc::consumer>& consumer) {
+  std::promise<void> closed;
+  consumer->async_close([&closed] { closed.set_value(); });
+  closed.get_future().wait();
+  consumer.reset();
+}
+
 int run_consume(const kb::Args& a) {
   kc::properties props{{"bootstrap.servers", a.bootstrap}, {"auto.offset.reset", "earliest"}};
   props.insert(props.end(), a.props.begin(), a.props.end());
@@ -213,25 +252,13 @@ int run_consume(const kb::Args& a) {
     note("-X group.id: consumer groups are not implemented yet; run without a group");
     return 2;
   }
-  boost::asio::io_context io(1);
-  auto work = boost::asio::make_work_guard(io);
-  std::thread network([&io] { io.run(); });
-  const auto finish_io = [&] {
-    work.reset();
-    network.join();
-  };
-  const std::int32_t partitions = topic_partitions(io, config, a.topic);
-  if (partitions <= 0) {
-    note("no metadata for topic %s", a.topic.c_str());
-    finish_io();
-    return 1;
-  }
-  note("consume %llu records from %s (%d partitions) at %s",
-       static_cast<unsigned long long>(a.records), a.topic.c_str(), partitions,
+  network_thread network;
+  const auto all = every_partition(network.io, config, a.topic);
+  if (all.empty()) return 1;
+  note("consume %llu records from %s (%zu partitions) at %s",
+       static_cast<unsigned long long>(a.records), a.topic.c_str(), all.size(),
        a.bootstrap.c_str());
-  auto consumer = std::make_unique<kc::consumer>(io.get_executor(), config);
-  std::vector<kc::topic_partition> all;
-  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({a.topic, p});
+  auto consumer = std::make_unique<kc::consumer>(network.io.get_executor(), config);
   consumer->assign(all);
   consumer->seek_to_beginning(all);
 
@@ -245,12 +272,7 @@ int run_consume(const kb::Args& a) {
   std::uint64_t got = 0, bytes = 0;
   std::error_code failure;
   while (got < a.records && !g_stop && kb::now_ns() < deadline) {
-    std::promise<std::pair<std::error_code, kc::record_set>> polled;
-    consumer->async_poll(std::chrono::milliseconds(100),
-                         [&polled](std::error_code ec, kc::record_set set) {
-                           polled.set_value({ec, std::move(set)});
-                         });
-    auto [ec, set] = polled.get_future().get();
+    auto [ec, set] = poll_once(*consumer, std::chrono::milliseconds(100));
     if (ec) {
       failure = ec;
       note("poll failed: %s", consumer->last_error_details().describe(ec).c_str());
@@ -268,11 +290,7 @@ int run_consume(const kb::Args& a) {
       next_progress = last + 1'000'000'000;
     }
   }
-  std::promise<void> closed;
-  consumer->async_close([&closed] { closed.set_value(); });
-  closed.get_future().wait();
-  consumer.reset();
-  finish_io();
+  close_consumer(consumer);
 
   kb::Result r;
   r.client = "kwire";
@@ -308,45 +326,25 @@ int run_e2e(const kb::Args& a) {
     note("%s", error->message.c_str());
     return 2;
   }
-  boost::asio::io_context io(1);
-  auto work = boost::asio::make_work_guard(io);
-  std::thread network([&io] { io.run(); });
-  const auto finish_io = [&] {
-    work.reset();
-    network.join();
-  };
-  const std::int32_t partitions = topic_partitions(io, consumer_config, a.topic);
-  if (partitions <= 0) {
-    note("no metadata for topic %s", a.topic.c_str());
-    finish_io();
-    return 1;
-  }
-  auto consumer = std::make_unique<kc::consumer>(io.get_executor(), consumer_config);
-  std::vector<kc::topic_partition> all;
-  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({a.topic, p});
+  network_thread network;
+  const auto all = every_partition(network.io, consumer_config, a.topic);
+  if (all.empty()) return 1;
+  auto consumer = std::make_unique<kc::consumer>(network.io.get_executor(), consumer_config);
   consumer->assign(all);
   consumer->seek_to_end(all);
-  auto poll_once = [&](std::chrono::milliseconds timeout) {
-    std::promise<std::pair<std::error_code, kc::record_set>> polled;
-    consumer->async_poll(timeout, [&polled](std::error_code ec, kc::record_set set) {
-      polled.set_value({ec, std::move(set)});
-    });
-    return polled.get_future().get();
-  };
   // Every position known before the first send, so that no record is missed.
   const std::int64_t ready_by = kb::now_ns() + 30'000'000'000;
   while (kb::now_ns() < ready_by && !std::ranges::all_of(all, [&](const auto& tp) {
            return consumer->position(tp).has_value();
          }))
-    poll_once(std::chrono::milliseconds(10));
-  auto producer = std::make_unique<kc::producer>(io.get_executor(), producer_config);
-  note("e2e %llu x %zu B through %s (%d partitions) at %s, %.0f records/s",
-       static_cast<unsigned long long>(a.records), a.size, a.topic.c_str(), partitions,
+    poll_once(*consumer, std::chrono::milliseconds(10));
+  auto producer = std::make_unique<kc::producer>(network.io.get_executor(), producer_config);
+  note("e2e %llu x %zu B through %s (%zu partitions) at %s, %.0f records/s",
+       static_cast<unsigned long long>(a.records), a.size, a.topic.c_str(), all.size(),
        a.bootstrap.c_str(), a.rate);
 
   auto latency = std::make_unique<kb::LatencyHistogram>();
   std::atomic<std::uint64_t> expected{a.records};  // lowered when records fail to be sent
-  std::atomic<bool> sending_done{false};
   std::uint64_t received = 0, bytes = 0, bad_stamps = 0;
   std::int64_t last = 0;
   const std::int64_t deadline =
@@ -357,7 +355,7 @@ int run_e2e(const kb::Args& a) {
           1e9);
   std::thread receiver([&] {
     while (received < expected.load() && !g_stop && kb::now_ns() < deadline) {
-      auto [ec, set] = poll_once(std::chrono::milliseconds(100));
+      auto [ec, set] = poll_once(*consumer, std::chrono::milliseconds(100));
       if (ec) {
         note("poll failed: %s", consumer->last_error_details().describe(ec).c_str());
         break;
@@ -402,15 +400,10 @@ int run_e2e(const kb::Args& a) {
   }
   producer->flush();
   expected.store(a.records - failed.load());
-  sending_done = true;
   receiver.join();
   producer->close(std::chrono::milliseconds(1000));
   producer.reset();
-  std::promise<void> closed;
-  consumer->async_close([&closed] { closed.set_value(); });
-  closed.get_future().wait();
-  consumer.reset();
-  finish_io();
+  close_consumer(consumer);
   if (failed.load())
     note("%llu records were not sent", static_cast<unsigned long long>(failed.load()));
   if (bad_stamps)
