@@ -707,7 +707,13 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     auto owner = std::make_shared<fetched_buffers>();
     // The records fields point into the payload; moving the vector keeps its buffer.
     owner->payload = std::move(frame.payload);
-    bool got_data = false;
+    struct accepted {
+      partition_state* p;
+      const protocol::FetchResponse::PartitionData* pd;
+      std::int64_t from;  // the offset this fetch asked for
+      bool slot = false;  // counted in p->buffered ahead of the checks
+    };
+    std::vector<accepted> parts;
     for (const auto& t : response.responses) {
       std::string_view topic = t.topic;
       if (topic.empty()) {
@@ -721,17 +727,59 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         if (!p || exp == expected.end() || p->phase != partition_phase::fetching ||
             p->seek_generation != exp->second.second || p->fetch_offset != exp->second.first)
           continue;  // stale: the partition was reassigned, sought or reset meanwhile
-        got_data |= handle_partition_data(*p, pd, owner, diag);
+        parts.push_back({p, &pd, p->fetch_offset});
       }
+    }
+    // First the batch headers only, to send the next fetch before the expensive checks
+    // (CRC, decompression, records): the broker serves it while this thread checks.
+    for (auto& a : parts) {
+      if (a.pd->error_code != 0 || a.pd->diverging_epoch.epoch >= 0 || !a.pd->records) continue;
+      const auto next = next_offset_after(a.pd->records->span(), a.from);
+      if (next <= a.from) continue;
+      a.p->fetch_offset = next;
+      ++a.p->buffered;
+      a.slot = true;
+    }
+    if (std::ranges::any_of(parts, [](const accepted& a) { return a.slot; })) {
+      auto ignored = clock::time_point::max();
+      drive_fetches(clock::now(), ignored);
+    }
+    bool got_data = false;
+    for (auto& a : parts) {
+      if (a.slot) {
+        --a.p->buffered;
+        a.p->fetch_offset = a.from;
+      }
+      if (a.p->phase != partition_phase::fetching) continue;
+      got_data |= handle_partition_data(*a.p, *a.pd, owner, diag, a.slot);
     }
     if (got_data) try_complete_poll();
     drive();
   }
 
+  // The offset after the last whole batch at or past `from`, read from the batch headers
+  // alone (no CRC check, no decompression); `from` when there is none.
+  static std::int64_t next_offset_after(std::span<const std::uint8_t> records, std::int64_t from) {
+    std::int64_t next = from;
+    protocol::record_batch_header h;
+    for (std::size_t pos = 0; pos + protocol::record_batch_header_size <= records.size();) {
+      if (protocol::parse_record_batch_header(records.subspan(pos), h) || h.batch_length <= 0)
+        break;
+      const std::size_t size = h.size_in_bytes();
+      if (size > records.size() - pos) break;  // the cut-off tail of the response
+      if (h.last_offset() >= next) next = h.next_offset();
+      pos += size;
+    }
+    return next;
+  }
+
   // One partition of a Fetch response: checks every batch (CRC, codec, records) before any
   // of it can reach the application. Returns true when records were buffered.
+  // `prefetched`: the next fetch of this partition already went out from where the batch
+  // headers end (the checks here must then find the same end, or the partition fails).
   bool handle_partition_data(partition_state& p, const protocol::FetchResponse::PartitionData& pd,
-                             const std::shared_ptr<fetched_buffers>& owner, diagnostics diag) {
+                             const std::shared_ptr<fetched_buffers>& owner, diagnostics diag,
+                             bool prefetched = false) {
     diag.topic = p.tp.topic;
     diag.partition = p.tp.partition;
     const auto ec = protocol::broker_error_code(pd.error_code);
@@ -768,6 +816,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       return false;
     }
     if (!pd.records || pd.records->empty()) return false;
+    const std::int64_t first = p.fetch_offset;
 
     protocol::record_batch_reader_options options;
     options.verify_crc = config_.check_crcs;
@@ -835,6 +884,13 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       // error with the offset, and the position stays there until a seek.
       diag.server_message += " (" + bad.message() + ")";
       fail_partition(p, bad, diag, /*drop_buffered=*/false);
+    } else if (prefetched && p.fetch_offset != next_offset_after(pd.records->span(), first)) {
+      // Cannot happen with a well-formed response: the headers said more than the checks
+      // accepted, so the fetch already sent starts past what was delivered.
+      diag.server_message =
+          "record batches after offset " + std::to_string(first) + " end before their headers say";
+      fail_partition(p, make_error_code(protocol::errc::invalid_record), diag,
+                     /*drop_buffered=*/false);
     }
     return buffered || bad;
   }
