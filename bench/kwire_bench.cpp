@@ -43,6 +43,20 @@ struct delivery_state {
   std::error_code first_error;  // io thread
 };
 
+// The io_context that runs kwire's network I/O and callbacks, on a thread of its own; it
+// stops once the work guard goes (destroy the clients first).
+struct network_thread {
+  boost::asio::io_context io{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  std::thread thread{[this] { io.run(); }};
+  // Lets the io_context finish its last handlers and waits for the thread.
+  void stop() {
+    work.reset();
+    if (thread.joinable()) thread.join();
+  }
+  ~network_thread() { stop(); }
+};
+
 int run_produce(const kb::Args& a) {
   kc::properties props{{"bootstrap.servers", a.bootstrap}};
   props.insert(props.end(), a.props.begin(), a.props.end());
@@ -51,11 +65,9 @@ int run_produce(const kb::Args& a) {
     note("%s", error->message.c_str());
     return 2;
   }
-  boost::asio::io_context io(1);
-  auto work = boost::asio::make_work_guard(io);
-  std::thread network([&io] { io.run(); });
+  network_thread network;
   auto state = std::make_unique<delivery_state>();
-  auto producer = std::make_unique<kc::producer>(io.get_executor(), config);
+  auto producer = std::make_unique<kc::producer>(network.io.get_executor(), config);
 
   note("produce %llu x %zu B to %s at %s, %s", static_cast<unsigned long long>(a.records), a.size,
        a.topic.c_str(), a.bootstrap.c_str(),
@@ -73,8 +85,7 @@ int run_produce(const kb::Args& a) {
       note("no metadata for topic %s: %s", a.topic.c_str(), ec.message().c_str());
       producer->close(std::chrono::milliseconds(1000));
       producer.reset();
-      work.reset();
-      network.join();
+      network.stop();
       return 1;
     }
     note("topic %s has %d partitions", a.topic.c_str(), partitions);
@@ -138,8 +149,7 @@ int run_produce(const kb::Args& a) {
   const std::int64_t end = state->last_ns.load() ? state->last_ns.load() : kb::now_ns();
   producer->close(std::chrono::milliseconds(1000));
   producer.reset();
-  work.reset();
-  network.join();
+  network.stop();
   if (state->failed.load())
     note("%llu records failed, the first with: %s",
          static_cast<unsigned long long>(state->failed.load()),
@@ -200,18 +210,6 @@ std::int32_t topic_partitions(boost::asio::io_context& io, const kc::common_conf
   boost::asio::post(strand, [cluster] { cluster->on_metadata(nullptr); });
   return n;
 }
-
-// The io_context that runs kwire's network I/O and callbacks, on a thread of its own; it
-// stops once the work guard goes (destroy the clients first).
-struct network_thread {
-  boost::asio::io_context io{1};
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
-  ~network_thread() {
-    work.reset();
-    thread.join();
-  }
-};
 
 // Every partition of the topic, or none (said on stderr) when its metadata does not come.
 std::vector<kc::topic_partition> every_partition(boost::asio::io_context& io,

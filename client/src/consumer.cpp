@@ -89,7 +89,6 @@ struct partition_state {
 struct ready_chunk {
   fetched_chunk chunk;
   std::uint64_t seek_generation = 0;
-  std::size_t records = 0;          // in the chunk, at or after first_offset
   std::vector<std::size_t> counts;  // records per batch (at or after first_offset)
   std::int64_t next_offset = 0;     // after the chunk's last batch
   std::int32_t last_epoch = -1;
@@ -347,6 +346,15 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   partition_state* find(const topic_partition& tp) {
     auto it = partitions_.find(tp);
     return it == partitions_.end() ? nullptr : &it->second;
+  }
+
+  // A topic's name in a response that may name it by id only (v13+ Fetch, v10+ OffsetFetch);
+  // empty when the metadata does not know the id.
+  std::string_view topic_named(std::string_view name, const protocol::uuid& id) const {
+    if (!name.empty()) return name;
+    for (const auto& [known, meta] : cluster_->metadata().topics)
+      if (meta.topic_id == id) return known;
+    return {};
   }
 
   std::shared_ptr<const std::string> topic_name(const std::string& name) {
@@ -715,11 +723,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     };
     std::vector<accepted> parts;
     for (const auto& t : response.responses) {
-      std::string_view topic = t.topic;
-      if (topic.empty()) {
-        for (const auto& [name, meta] : cluster_->metadata().topics)
-          if (meta.topic_id == t.topic_id) topic = name;
-      }
+      const std::string_view topic = topic_named(t.topic, t.topic_id);
       for (const auto& pd : t.partitions) {
         topic_partition tp{std::string(topic), pd.partition_index};
         auto* p = find(tp);
@@ -744,17 +748,15 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       auto ignored = clock::time_point::max();
       drive_fetches(clock::now(), ignored);
     }
-    bool got_data = false;
     for (auto& a : parts) {
       if (a.slot) {
         --a.p->buffered;
         a.p->fetch_offset = a.from;
       }
       if (a.p->phase != partition_phase::fetching) continue;
-      got_data |= handle_partition_data(*a.p, *a.pd, owner, diag, a.slot);
+      handle_partition_data(*a.p, *a.pd, owner, diag, a.slot);
     }
-    if (got_data) try_complete_poll();
-    drive();
+    drive();  // sends what is fetchable now, then completes a waiting poll
   }
 
   // The offset after the last whole batch at or past `from`, read from the batch headers
@@ -774,10 +776,10 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   }
 
   // One partition of a Fetch response: checks every batch (CRC, codec, records) before any
-  // of it can reach the application. Returns true when records were buffered.
+  // of it can reach the application.
   // `prefetched`: the next fetch of this partition already went out from where the batch
   // headers end (the checks here must then find the same end, or the partition fails).
-  bool handle_partition_data(partition_state& p, const protocol::FetchResponse::PartitionData& pd,
+  void handle_partition_data(partition_state& p, const protocol::FetchResponse::PartitionData& pd,
                              const std::shared_ptr<fetched_buffers>& owner, diagnostics diag,
                              bool prefetched = false) {
     diag.topic = p.tp.topic;
@@ -798,7 +800,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         diag.server_message = "fetching offset " + std::to_string(p.fetch_offset);
         fail_partition(p, ec, diag);
       }
-      return false;
+      return;
     }
     // KIP-320: the leader's log diverged from what we fetched (truncation after an unclean
     // leader change): continue from the end of the last common epoch.
@@ -813,9 +815,9 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         set_position(p, std::min(p.position, pd.diverging_epoch.end_offset),
                      pd.diverging_epoch.epoch);
       }
-      return false;
+      return;
     }
-    if (!pd.records || pd.records->empty()) return false;
+    if (!pd.records || pd.records->empty()) return;
     const std::int64_t first = p.fetch_offset;
 
     protocol::record_batch_reader_options options;
@@ -854,7 +856,6 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       }
       ready.chunk.batches.push_back(batch);
       ready.counts.push_back(count);
-      ready.records += count;
       ready.next_offset = last + 1;
       if (h.partition_leader_epoch >= 0) ready.last_epoch = h.partition_leader_epoch;
     }
@@ -870,14 +871,12 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       diag.server_message = "the batch at offset " + std::to_string(p.fetch_offset) +
                             " is larger than max.partition.fetch.bytes";
     }
-    bool buffered = false;
     if (!ready.chunk.batches.empty()) {
       ready.chunk.owner = owner;
       p.fetch_offset = ready.next_offset;
       if (ready.last_epoch >= 0) p.last_fetched_epoch = ready.last_epoch;
       ++p.buffered;
       ready_.push_back(std::move(ready));
-      buffered = true;
     }
     if (bad) {
       // Records before the bad batch still reach the application; then poll reports the
@@ -892,7 +891,6 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       fail_partition(p, make_error_code(protocol::errc::invalid_record), diag,
                      /*drop_buffered=*/false);
     }
-    return buffered || bad;
   }
 
   // ------------------------------------------------------------ handing records out
@@ -942,7 +940,6 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
                                 it->chunk.batches.begin() + static_cast<std::ptrdiff_t>(take));
         it->counts.erase(it->counts.begin(),
                          it->counts.begin() + static_cast<std::ptrdiff_t>(take));
-        it->records -= records;
         it->chunk.first_offset = p->position;
         ++it;
       }
@@ -1222,25 +1219,19 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     if (!ec) ec = response.decode(frame.body, frame.api_version);
     topic_partition_offsets found;
     if (!ec) {
-      auto name_of = [&](const std::string& name, const protocol::uuid& id) {
-        if (!name.empty()) return name;
-        for (const auto& [n, meta] : cluster_->metadata().topics)
-          if (meta.topic_id == id) return n;
-        return std::string();
-      };
-      auto take = [&](const std::string& topic, std::int32_t partition, std::int64_t offset,
+      auto take = [&](std::string_view topic, std::int32_t partition, std::int64_t offset,
                       std::int32_t epoch, const std::optional<std::string>& metadata,
                       std::int16_t code) {
         if (code != 0 && !ec) ec = protocol::broker_error_code(code);
         if (code == 0 && offset >= 0)
-          found[{topic, partition}] = {offset, epoch, metadata.value_or("")};
+          found[{std::string(topic), partition}] = {offset, epoch, metadata.value_or("")};
       };
       if (frame.api_version >= 8) {
         for (const auto& g : response.groups) {
           if (g.error_code != 0) ec = protocol::broker_error_code(g.error_code);
           for (const auto& t : g.topics)
             for (const auto& p : t.partitions)
-              take(name_of(t.name, t.topic_id), p.partition_index, p.committed_offset,
+              take(topic_named(t.name, t.topic_id), p.partition_index, p.committed_offset,
                    p.committed_leader_epoch, p.metadata, p.error_code);
         }
       } else {
