@@ -10,6 +10,7 @@
 #include "kwire/client/consumer.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -23,6 +24,7 @@
 #include "kwire/client/cluster.hpp"
 #include "kwire/client/detail/backoff.hpp"
 #include "kwire/client/detail/fetch_session.hpp"
+#include "kwire/client/detail/group_driver.hpp"
 #include "kwire/protocol/messages.hpp"
 
 namespace kwire::client {
@@ -79,6 +81,7 @@ struct partition_state {
   std::uint64_t seek_generation = 0;  // bumped by every seek/reset: older fetched data is stale
   int buffered = 0;                   // fetched chunks waiting for poll
   bool paused = false;
+  bool revoking = false;  // leaving the group's assignment: not fetched, not returned
   bool list_offsets_in_flight = false;
   clock::time_point retry_at{};
   partition_watermarks marks;
@@ -108,6 +111,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         poll_timer_(strand_),
         wake_timer_(strand_),
         commit_timer_(strand_),
+        close_timer_(strand_),
         random_(std::random_device{}()) {
     cluster_options options = cluster_options_for(config_);
     // A fetch response may carry fetch.max.bytes plus one oversized first batch.
@@ -139,28 +143,35 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
 
   // ------------------------------------------------------------ assignment and positions
 
-  void assign(std::vector<topic_partition> partitions) {
+  std::error_code assign(std::vector<topic_partition> partitions) {
+    auto expected = assignment_mode::none;
+    if (!mode_.compare_exchange_strong(expected, assignment_mode::manual) &&
+        expected != assignment_mode::manual)
+      return make_error_code(errc::invalid_argument);
     post([self = shared_from_this(), partitions = std::move(partitions)]() mutable {
-      std::set<topic_partition> wanted(partitions.begin(), partitions.end());
-      std::erase_if(self->partitions_,
-                    [&](const auto& entry) { return !wanted.contains(entry.first); });
-      {
-        std::lock_guard lock(self->snapshot_mutex_);
-        std::erase_if(self->snapshot_,
-                      [&](const auto& entry) { return !wanted.contains(entry.first); });
-      }
-      for (const auto& tp : wanted) {
-        if (self->partitions_.contains(tp)) continue;
-        partition_state p;
-        p.tp = tp;
-        p.topic = self->topic_name(tp.topic);
-        self->start_position_lookup(p);
-        self->publish(p);
-        self->partitions_.emplace(tp, std::move(p));
-        self->cluster_->want_topic(tp.topic);
-      }
+      self->set_assignment(std::set<topic_partition>(partitions.begin(), partitions.end()));
       self->drive();
     });
+    return {};
+  }
+
+  std::error_code subscribe(std::vector<std::string> topics, rebalance_listener listener) {
+    if (!config_.group_id || topics.empty() ||
+        std::ranges::any_of(topics, [](const std::string& t) { return t.empty(); }))
+      return make_error_code(errc::invalid_argument);
+    auto expected = assignment_mode::none;
+    if (!mode_.compare_exchange_strong(expected, assignment_mode::group) &&
+        expected != assignment_mode::group)
+      return make_error_code(errc::invalid_argument);
+    post([self = shared_from_this(), topics = std::move(topics),
+          listener = std::move(listener)]() mutable {
+      if (self->closing_) return;
+      self->listener_ = std::move(listener);
+      if (!self->group_) self->start_group();
+      self->group_->subscribe(clock::now(), std::move(topics));
+      self->drive();
+    });
+    return {};
   }
 
   std::vector<topic_partition> assignment() const {
@@ -231,6 +242,10 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         auto earlier = std::move(self->poll_handler_);
         earlier({}, record_set{});
       }
+      if (self->group_) {
+        if (self->group_error_) return h(self->group_error_, record_set{});
+        self->group_->poll(clock::now());
+      }
       self->poll_handler_ = std::move(h);
       if (self->try_complete_poll()) return;
       self->poll_timer_.expires_after(timeout);
@@ -281,6 +296,21 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         self->shut_down();
         if (d) d();
       };
+      if (self->group_) {
+        // Revoke (auto commit, listener), leave the group, then shut down; bounded.
+        self->closing_ = true;
+        self->close_done_ = std::move(finish);
+        self->fail_poll(make_error_code(errc::shut_down));
+        self->close_timer_.expires_after(
+            std::min(self->config_.default_api_timeout, std::chrono::milliseconds(30000)));
+        self->close_timer_.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
+          auto s = weak.lock();
+          if (!s || ec) return;
+          s->finish_close();
+        });
+        self->group_->close(clock::now());
+        return self->drive();
+      }
       if (self->config_.enable_auto_commit && self->config_.group_id) {
         auto offsets = self->current_positions();
         if (!offsets.empty()) {
@@ -305,6 +335,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     poll_timer_.cancel();
     wake_timer_.cancel();
     commit_timer_.cancel();
+    close_timer_.cancel();
     fail_poll(make_error_code(errc::shut_down));
     for (auto& c : commits_)
       if (c.handler) c.handler(make_error_code(errc::shut_down));
@@ -435,6 +466,11 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     if (closed_) return;
     auto next_wakeup = clock::time_point::max();
     const auto now = clock::now();
+    if (group_) {
+      group_->metadata_updated();
+      next_wakeup = std::min(next_wakeup, group_->run(now));
+      if (closed_) return;
+    }
     if (config_.group_id) drive_group_requests(now, next_wakeup);
     drive_resets(now, next_wakeup);
     drive_fetches(now, next_wakeup);
@@ -580,7 +616,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   void drive_fetches(clock::time_point now, clock::time_point& next_wakeup) {
     std::map<std::int32_t, fetch_partition_map> by_leader;
     for (auto& [tp, p] : partitions_) {
-      if (p.phase != partition_phase::fetching || p.paused || p.buffered >= 2) continue;
+      if (p.phase != partition_phase::fetching || p.paused || p.revoking || p.buffered >= 2)
+        continue;
       if (p.retry_at > now) {
         next_wakeup = std::min(next_wakeup, p.retry_at);
         continue;
@@ -1013,14 +1050,25 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       return e.second.phase == partition_phase::awaiting_committed;
     });
     if (!need_positions && commits_.empty() && committed_queries_.empty()) return;
-    if (coordinator_ < 0) return find_coordinator(now, next_wakeup);
+    if (group_) coordinator_ = group_->coordinator();  // the member looks it up
+    if (coordinator_ < 0) {
+      if (!group_) find_coordinator(now, next_wakeup);
+      return;
+    }
     auto conn = cluster_->ready_connection(coordinator_);
     if (!conn) {
       if (!cluster_->metadata().broker(coordinator_)) coordinator_ = -1;
       return;
     }
-    for (auto& c : commits_)
-      if (!c.in_flight) send_commit(*conn, c);
+    for (auto it = commits_.begin(); it != commits_.end();) {
+      auto current = it++;
+      if (current->in_flight) continue;
+      if (auto refused = send_commit(*conn, *current)) {
+        auto h = std::move(current->handler);
+        commits_.erase(current);
+        h(refused);
+      }
+    }
     for (auto& q : committed_queries_)
       if (!q.in_flight) send_offset_fetch(*conn, &q, {});
     if (need_positions && !position_fetch_in_flight_) {
@@ -1104,19 +1152,26 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   void coordinator_failed() {
     coordinator_ = -1;
     coordinator_retry_at_ = clock::now() + backoff(1);
+    if (group_)
+      group_->commit_failed(clock::now(), static_cast<std::int16_t>(broker_error::not_coordinator));
   }
 
-  void send_commit(connection& conn, pending_commit& c) {
+  // Sends the commit, or returns why it cannot be sent (the caller fails it).
+  std::error_code send_commit(connection& conn, pending_commit& c) {
     const auto version = conn.version_for(protocol::OffsetCommitRequest::api_key);
-    if (!version) {
-      auto h = std::move(c.handler);
-      std::erase_if(commits_, [](const pending_commit& x) { return !x.handler; });
-      return h(make_error_code(errc::broker_too_old));
-    }
+    if (!version) return make_error_code(errc::broker_too_old);
     protocol::OffsetCommitRequest request;
     request.group_id = *config_.group_id;
     request.generation_id_or_member_epoch = -1;  // no group membership: a simple commit
     request.member_id = "";
+    if (group_) {
+      const auto fence = group_->commit_fence();
+      // As Java: no commit while the member has no generation (a rebalance is on).
+      if (!fence) return make_error_code(broker_error::rebalance_in_progress);
+      request.generation_id_or_member_epoch = fence->generation_or_epoch;
+      request.member_id = fence->member_id;
+      request.group_instance_id = fence->group_instance_id;
+    }
     const bool by_id = *version >= 10;
     for (const auto& [tp, om] : c.offsets) {
       if (request.topics.empty() || request.topics.back().name != tp.topic) {
@@ -1140,6 +1195,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
               [self = shared_from_this(), key](std::error_code ec, response_frame frame) {
                 self->handle_commit(key, ec, frame);
               });
+    return {};
   }
 
   void handle_commit(pending_commit* key, std::error_code ec, const response_frame& frame) {
@@ -1159,6 +1215,9 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       if (!is(ec, broker_error::coordinator_load_in_progress)) coordinator_failed();
       return drive();  // retried until default.api.timeout.ms
     }
+    // The member reacts to UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_MEMBER_EPOCH, ...
+    if (ec && group_ && ec.category() == protocol::broker_category())
+      group_->commit_failed(clock::now(), static_cast<std::int16_t>(ec.value()));
     auto h = std::move(it->handler);
     commits_.erase(it);
     h(ec);
@@ -1290,6 +1349,123 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     drive();
   }
 
+  // ------------------------------------------------------------ group membership
+
+  // Exactly these partitions from now on: new ones look up their position, others go.
+  void set_assignment(const std::set<topic_partition>& wanted) {
+    std::erase_if(partitions_, [&](const auto& entry) { return !wanted.contains(entry.first); });
+    {
+      std::lock_guard lock(snapshot_mutex_);
+      std::erase_if(snapshot_, [&](const auto& entry) { return !wanted.contains(entry.first); });
+    }
+    for (const auto& tp : wanted) {
+      if (partitions_.contains(tp)) continue;
+      partition_state p;
+      p.tp = tp;
+      p.topic = topic_name(tp.topic);
+      start_position_lookup(p);
+      publish(p);
+      partitions_.emplace(tp, std::move(p));
+      cluster_->want_topic(tp.topic);
+    }
+  }
+
+  void start_group() {
+    std::weak_ptr<consumer_impl> weak = shared_from_this();
+    group_driver_hooks hooks;
+    hooks.release = [weak](std::vector<topic_partition> partitions, bool lost) {
+      if (auto s = weak.lock()) s->release_partitions(std::move(partitions), lost);
+    };
+    hooks.assigned = [weak](std::vector<topic_partition> added,
+                            std::vector<topic_partition> assignment) {
+      auto s = weak.lock();
+      if (!s) return;
+      s->set_assignment(std::set<topic_partition>(assignment.begin(), assignment.end()));
+      if (s->listener_.on_assigned) s->listener_.on_assigned(added, assignment);
+    };
+    hooks.failed = [weak](std::error_code ec, std::string message) {
+      auto s = weak.lock();
+      if (!s) return;
+      s->group_error_ = ec;
+      {
+        std::lock_guard lock(s->snapshot_mutex_);
+        s->last_error_details_ = {};
+        s->last_error_details_.server_message = "group " + *s->config_.group_id + ": " + message;
+      }
+      s->fail_poll(ec);
+    };
+    hooks.closed = [weak] {
+      if (auto s = weak.lock()) s->finish_close();
+    };
+    hooks.wake = [weak] {
+      if (auto s = weak.lock()) s->drive();
+    };
+    // JoinGroup waits for the rebalance (max.poll.interval.ms), plus a margin as Java's.
+    group_ = std::make_unique<group_driver>(cluster_, make_group_member(config_), std::move(hooks),
+                                            config_.request_timeout,
+                                            config_.max_poll_interval + std::chrono::seconds(5));
+  }
+
+  // The member gives up `partitions`: they stop fetching at once; revoked ones get their
+  // positions committed (enable.auto.commit) before the listener hears; then they leave.
+  void release_partitions(std::vector<topic_partition> partitions, bool lost) {
+    for (const auto& tp : partitions) {
+      if (auto* p = find(tp)) {
+        invalidate_fetched(*p);
+        p->revoking = true;
+      }
+    }
+    auto after_commit = [weak = weak_from_this(), partitions, lost]() mutable {
+      auto s = weak.lock();
+      if (!s || s->closed_) return;
+      auto& callback = lost ? s->listener_.on_lost : s->listener_.on_revoked;
+      rebalance_listener::done_function done = [weak, partitions]() {
+        // Runs on the strand later, so the listener may call done from anywhere.
+        auto s = weak.lock();
+        if (!s) return;
+        asio::post(s->strand_, [s, partitions] { s->finish_release(partitions); });
+      };
+      if (callback)
+        callback(partitions, std::move(done));
+      else
+        done();
+    };
+    topic_partition_offsets offsets;
+    if (!lost && config_.enable_auto_commit) {
+      for (const auto& tp : partitions)
+        if (auto* p = find(tp); p && p->position >= 0)
+          offsets[tp] = {p->position, p->position_epoch, {}};
+    }
+    if (offsets.empty()) return after_commit();
+    commits_.push_back(
+        {std::move(offsets),
+         [after_commit = std::move(after_commit)](std::error_code) mutable {
+           after_commit();  // a failed commit does not stop the rebalance
+         },
+         clock::now() + std::min(config_.default_api_timeout, config_.max_poll_interval)});
+  }
+
+  void finish_release(const std::vector<topic_partition>& partitions) {
+    if (closed_ || !group_) return;
+    for (const auto& tp : partitions) {
+      if (auto* p = find(tp); p && p->revoking) {
+        invalidate_fetched(*p);
+        partitions_.erase(tp);
+        std::lock_guard lock(snapshot_mutex_);
+        snapshot_.erase(tp);
+      }
+    }
+    group_->release_done(clock::now());
+    drive();
+  }
+
+  void finish_close() {
+    if (!close_done_) return;
+    auto done = std::move(close_done_);
+    close_done_ = nullptr;
+    done();
+  }
+
   // ------------------------------------------------------------ auto commit
 
   void schedule_auto_commit() {
@@ -1322,6 +1498,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     std::int64_t position = -1;
     partition_watermarks marks;
   };
+  enum class assignment_mode : std::uint8_t { none, manual, group };
 
   consumer_config config_;
   asio::strand<asio::any_io_executor> strand_;
@@ -1336,7 +1513,13 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   bool wake_armed_ = false;
   clock::time_point wake_at_{};
   asio::steady_timer commit_timer_;
+  asio::steady_timer close_timer_;  // bounds a group member's close
+  unique_function<void()> close_done_;
   std::map<topic_partition, std::int64_t> last_auto_committed_;
+  std::atomic<assignment_mode> mode_{assignment_mode::none};  // set by assign/subscribe callers
+  std::unique_ptr<group_driver> group_;                       // after subscribe()
+  rebalance_listener listener_;
+  std::error_code group_error_;  // the membership failed: every poll reports it
   std::int32_t coordinator_ = -1;
   bool coordinator_lookup_in_flight_ = false;
   clock::time_point coordinator_retry_at_{};
@@ -1408,8 +1591,11 @@ consumer::~consumer() {
   if (impl_) impl_->close(nullptr);
 }
 
-void consumer::assign(std::vector<topic_partition> partitions) {
-  impl_->assign(std::move(partitions));
+std::error_code consumer::assign(std::vector<topic_partition> partitions) {
+  return impl_->assign(std::move(partitions));
+}
+std::error_code consumer::subscribe(std::vector<std::string> topics, rebalance_listener listener) {
+  return impl_->subscribe(std::move(topics), std::move(listener));
 }
 std::vector<topic_partition> consumer::assignment() const { return impl_->assignment(); }
 void consumer::seek(const topic_partition& partition, std::int64_t offset) {

@@ -98,7 +98,9 @@ group_clock::time_point consumer_group_heartbeat::next_deadline() const {
 }
 
 std::optional<commit_identity> consumer_group_heartbeat::commit_fence() const {
-  if (phase_ != phase::member || member_epoch_ <= 0) return std::nullopt;
+  // Closing members commit the partitions they revoke before the leave heartbeat.
+  const bool in_group = phase_ == phase::member || (phase_ == phase::closing && leave_pending());
+  if (!in_group || member_epoch_ <= 0) return std::nullopt;
   return commit_identity{member_epoch_, member_id_, options_.group_instance_id};
 }
 

@@ -1,8 +1,8 @@
 // kwire consume: a topic's partitions to standard output, kcat -C style.
 //
 // The consumer runs on an io_context driven by one thread of its own; the main thread
-// polls, formats and writes. Partitions are assigned manually (all of the topic's, or -p);
-// consumer groups (-G) come with group membership.
+// polls, formats and writes. Partitions are assigned manually (all of the topic's, or -p),
+// or by a consumer group (-G, as kcat's balanced consumer).
 #include <pthread.h>
 
 #include <atomic>
@@ -33,14 +33,17 @@ Writes records of the topic's partitions to standard output, one a line by defau
   -p, --partition N            only partition N (default: every partition)
   -o, --offset WHERE           beginning (default), end, OFFSET (a number), -N (N before
                                the end), or s@MILLIS (the first record at or after that
-                               timestamp)
+                               timestamp); with -G only beginning or end, for partitions the
+                               group has no committed offset for (auto.offset.reset)
   -c, --count N                exit after N records
   -e, --exit-at-end            exit once every partition is read to its end
   -f, --format FORMAT          how to print a record; kcat's tokens: %t topic, %p partition,
                                %o offset, %k key, %s value, %K key length, %S value length
                                (-1 for null), %T timestamp, %h headers (name=value,..., NULL for null),
                                %% a percent sign; escapes \n \t \r \\. Default "%s\n"
-  -G, --group GROUP            (consumer groups are not implemented yet: refused)
+  -G, --group GROUP            join consumer group GROUP (group.id) and read the partitions it
+                               assigns; offsets are committed (enable.auto.commit) and on exit.
+                               Assignment changes are reported on standard error. Not with -p
   -X, --property NAME=VALUE    a consumer property by its Java client name (repeatable)
       --help-properties        list every consumer property with its default
   -h, --help                   this help
@@ -55,6 +58,7 @@ struct consume_options {
   std::int64_t count = -1;
   bool exit_at_end = false;
   std::string format = "%s\n";
+  std::string group;
 };
 
 std::atomic<bool> stop_requested{false};
@@ -82,10 +86,9 @@ std::vector<option> consume_option_parsers(consume_options& o) {
       {"-e", "--exit-at-end", "", [&](std::string_view) { o.exit_at_end = true; }},
       {"-f", "--format", "FORMAT", [&](std::string_view v) { o.format = unescape_delimiter(v); }},
       {"-G", "--group", "GROUP",
-       [&](std::string_view) {
-         throw usage_error(
-             "-G: consumer groups are not implemented yet; read partitions with -p, or all "
-             "of them without -G");
+       [&](std::string_view v) {
+         if (v.empty()) throw usage_error("-G: the group name is empty");
+         o.group = v;
        }},
   };
 }
@@ -176,13 +179,25 @@ void format_record(std::string& out, std::string_view format, const client::cons
   }
 }
 
+std::string describe_partitions(const std::vector<client::topic_partition>& partitions) {
+  std::string out;
+  for (const auto& tp : partitions) {
+    if (!out.empty()) out += ' ';
+    out += tp.topic + "[" + std::to_string(tp.partition) + "]";
+  }
+  return out.empty() ? "(none)" : out;
+}
+
 int consume(const consume_options& o, const client::properties& given) {
-  client::properties properties{{"auto.offset.reset", "earliest"}};
+  const auto start = parse_offset(o.offset);
+  const bool group = !o.group.empty();
+  client::properties properties{
+      {"auto.offset.reset", start.where == start_position::end ? "latest" : "earliest"}};
+  if (group) properties.emplace_back("group.id", o.group);
   properties.insert(properties.end(), given.begin(), given.end());
   client::consumer_config config;
   if (auto error = client::parse_consumer_config(properties, config))
     throw property_error(error->message);
-  const auto start = parse_offset(o.offset);
 
   const auto metadata = fetch_metadata(config, o.topic, "consume");
   if (!metadata) return exit_failure;
@@ -196,8 +211,9 @@ int consume(const consume_options& o, const client::properties& given) {
   }
   std::vector<client::topic_partition> partitions;
   for (const auto& p : topic->partitions)
-    if (o.partition < 0 || p.partition == o.partition) partitions.push_back({o.topic, p.partition});
-  if (partitions.empty()) {
+    if (!group && (o.partition < 0 || p.partition == o.partition))
+      partitions.push_back({o.topic, p.partition});
+  if (partitions.empty() && !group) {
     std::cerr << "kwire consume: topic " << o.topic << " has no partition " << o.partition << '\n';
     return exit_failure;
   }
@@ -206,8 +222,27 @@ int consume(const consume_options& o, const client::properties& given) {
   auto work = asio::make_work_guard(io);
   std::thread io_thread([&io] { io.run(); });
   auto consumer = std::make_unique<client::consumer>(io.get_executor(), config);
-  consumer->assign(partitions);
-  switch (start.where) {
+  if (group) {
+    client::rebalance_listener listener;
+    listener.on_assigned = [](const std::vector<client::topic_partition>&,
+                              const std::vector<client::topic_partition>& assignment) {
+      std::cerr << "kwire consume: assigned " << describe_partitions(assignment) << std::endl;
+    };
+    listener.on_revoked = [](const std::vector<client::topic_partition>& revoked,
+                             client::rebalance_listener::done_function done) {
+      std::cerr << "kwire consume: revoked " << describe_partitions(revoked) << std::endl;
+      done();
+    };
+    listener.on_lost = [](const std::vector<client::topic_partition>& lost,
+                          client::rebalance_listener::done_function done) {
+      std::cerr << "kwire consume: lost " << describe_partitions(lost) << std::endl;
+      done();
+    };
+    (void)consumer->subscribe({o.topic}, std::move(listener));  // checked above: group.id, topic
+  } else {
+    (void)consumer->assign(partitions);
+  }
+  switch (group ? start_position::offset : start.where) {
     case start_position::beginning:
       consumer->seek_to_beginning(partitions);
       break;
@@ -216,7 +251,7 @@ int consume(const consume_options& o, const client::properties& given) {
       consumer->seek_to_end(partitions);
       break;
     case start_position::offset:
-      for (const auto& tp : partitions) consumer->seek(tp, start.value);
+      for (const auto& tp : partitions) consumer->seek(tp, start.value);  // none with -G
       break;
     case start_position::timestamp:
       consumer->seek_to_timestamp(partitions, start.value);
@@ -276,7 +311,8 @@ int consume(const consume_options& o, const client::properties& given) {
     }
     std::fflush(stdout);
     if (o.exit_at_end && set.empty()) {
-      bool all_at_end = true;
+      if (group) partitions = consumer->assignment();
+      bool all_at_end = !partitions.empty();
       for (const auto& tp : partitions) {
         const auto position = consumer->position(tp);
         const auto marks = consumer->watermarks(tp);
@@ -303,7 +339,15 @@ int run_consume(std::span<const std::string_view> args) {
   consume_options o;
   return run_client_command(command, args, consume_option_parsers(o), [&] {
     if (o.topic.empty()) throw usage_error("-t TOPIC is required");
-    parse_offset(o.offset);  // a bad -o is a usage error before connecting
+    const auto start = parse_offset(o.offset);  // a bad -o is a usage error before connecting
+    if (!o.group.empty()) {
+      if (o.partition >= 0)
+        throw usage_error("-p and -G: the group assigns the partitions; choose one of them");
+      if (start.where != start_position::beginning && start.where != start_position::end)
+        throw usage_error(
+            "-o with -G: only beginning or end (where a partition without a "
+            "committed offset starts)");
+    }
     return consume(o, command.properties);
   });
 }

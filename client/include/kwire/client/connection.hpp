@@ -87,6 +87,11 @@ class connection : public std::enable_shared_from_this<connection> {
   template <class Request>
   void send(const Request& request, std::int16_t version, response_handler handler,
             bool expects_response = true);
+  // The same with its own timeout instead of request.timeout.ms (JoinGroup waits for the
+  // whole rebalance).
+  template <class Request>
+  void send(const Request& request, std::int16_t version, std::chrono::milliseconds timeout,
+            response_handler handler);
 
   // The highest version both sides support of this API, or nullopt (also before ready).
   std::optional<std::int16_t> version_for(std::int16_t api_key) const noexcept;
@@ -122,6 +127,9 @@ class connection : public std::enable_shared_from_this<connection> {
 
   using encoder =
       detail::unique_function<std::error_code(std::vector<std::uint8_t>&, std::int32_t)>;
+  template <class Request>
+  void queue_request(const Request& request, std::int16_t version, bool expects_response,
+                     std::chrono::milliseconds timeout, response_handler handler);
   void encode_and_queue(std::int16_t api_key, std::int16_t version, bool expects_response,
                         std::chrono::milliseconds timeout, response_handler handler,
                         encoder encode);
@@ -174,13 +182,25 @@ class connection : public std::enable_shared_from_this<connection> {
 template <class Request>
 void connection::send(const Request& request, std::int16_t version, response_handler handler,
                       bool expects_response) {
+  queue_request(request, version, expects_response, options_.request_timeout, std::move(handler));
+}
+
+template <class Request>
+void connection::send(const Request& request, std::int16_t version,
+                      std::chrono::milliseconds timeout, response_handler handler) {
+  queue_request(request, version, true, timeout, std::move(handler));
+}
+
+template <class Request>
+void connection::queue_request(const Request& request, std::int16_t version, bool expects_response,
+                               std::chrono::milliseconds timeout, response_handler handler) {
   if (state_ != state::ready)
     return fail_later(std::move(handler), make_error_code(errc::not_ready));
-  encode_and_queue(
-      Request::api_key, version, expects_response, options_.request_timeout, std::move(handler),
-      [&](std::vector<std::uint8_t>& out, std::int32_t correlation_id) {
-        return protocol::encode_request(out, request, version, correlation_id, options_.client_id);
-      });
+  encode_and_queue(Request::api_key, version, expects_response, timeout, std::move(handler),
+                   [&](std::vector<std::uint8_t>& out, std::int32_t correlation_id) {
+                     return protocol::encode_request(out, request, version, correlation_id,
+                                                     options_.client_id);
+                   });
 }
 
 }  // namespace kwire::client

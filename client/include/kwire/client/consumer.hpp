@@ -1,6 +1,8 @@
-// The Kafka consumer: fetches assigned partitions from their leaders (one fetch session per
-// broker, KIP-227, with the next fetch in flight while the application reads the previous
-// one), keeps positions, resets them by auto.offset.reset, and commits offsets to a group.
+// The Kafka consumer: reads partitions assigned by hand (assign) or by a consumer group
+// (subscribe: the classic protocol, or KIP-848 with group.protocol=consumer); fetches them from
+// their leaders (one fetch session per broker, KIP-227, with the next fetch in flight while the
+// application reads the previous one), keeps positions, resets them by auto.offset.reset, and
+// commits offsets to a group.
 //
 //   kwire::client::consumer c(io.get_executor(), config);
 //   c.assign({{"t", 0}, {"t", 1}});
@@ -24,6 +26,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -119,6 +122,29 @@ struct partition_watermarks {
   std::int64_t last_stable_offset = -1;
 };
 
+// What a subscribed consumer tells the application when its partitions change (Java's
+// ConsumerRebalanceListener). The callbacks run on the consumer's strand, so they must not
+// block (never wait there for a future of this consumer). Each one that gets `done` calls
+// it when it has finished, possibly later; the rebalance waits for it.
+struct rebalance_listener {
+  using done_function = detail::unique_function<void()>;
+  // These partitions are about to leave this consumer (a rebalance, or close); poll no
+  // longer returns their records. Commit their offsets here (async_commit), then call done.
+  // With enable.auto.commit the consumer has committed their positions before this call.
+  std::function<void(const std::vector<topic_partition>& partitions, done_function done)>
+      on_revoked;
+  // These partitions were taken away without a revocation: the membership was lost
+  // (session timeout, fencing, max.poll.interval.ms exceeded), and other members may own
+  // them already, so their offsets must not be committed.
+  std::function<void(const std::vector<topic_partition>& partitions, done_function done)> on_lost;
+  // After every rebalance: `added` are new to this consumer, `assignment` is all it owns.
+  // A new partition starts at its committed offset (or by auto.offset.reset) unless seek()
+  // is called for it here.
+  std::function<void(const std::vector<topic_partition>& added,
+                     const std::vector<topic_partition>& assignment)>
+      on_assigned;
+};
+
 class consumer {
  public:
   // The configuration comes from parse_consumer_config(); it is not validated again.
@@ -131,8 +157,15 @@ class consumer {
 
   // Manual assignment: exactly these partitions from now on (replacing any earlier
   // assignment). Each starts at its committed offset (with group.id) or by
-  // auto.offset.reset, unless seek() says otherwise.
-  void assign(std::vector<topic_partition> partitions);
+  // auto.offset.reset, unless seek() says otherwise. Error: invalid_argument after
+  // subscribe().
+  std::error_code assign(std::vector<topic_partition> partitions);
+  // Group membership (group.id): the group coordinator (classic) or the broker (KIP-848)
+  // shares these topics' partitions among the members, and `listener` hears of every
+  // change. Calling it again changes the topics. Errors: invalid_argument without group.id,
+  // with no topic or an empty name, or after assign().
+  std::error_code subscribe(std::vector<std::string> topics, rebalance_listener listener = {});
+  // Partitions assigned by hand, or by the group now.
   std::vector<topic_partition> assignment() const;
 
   // Positions. A seek takes effect for the next poll; records fetched before it are
@@ -149,7 +182,10 @@ class consumer {
   // Waits up to `timeout` for records of the assigned partitions; completes with an empty
   // set at the timeout. Errors: a partition whose position is out of range with
   // auto.offset.reset=none, a corrupt batch (the error names topic, partition and offset;
-  // the position stays before it), an authorization failure, shut_down.
+  // the position stays before it), an authorization failure, a group membership that
+  // cannot continue (e.g. FENCED_INSTANCE_ID; every later poll reports it too), shut_down.
+  // A subscribed consumer must poll at least every max.poll.interval.ms to stay in the
+  // group.
   // Signature void(error_code, record_set). One poll at a time.
   template <class Token>
   auto async_poll(std::chrono::milliseconds timeout, Token&& token);
@@ -163,7 +199,10 @@ class consumer {
   // The details of the last error poll returned (broker, partition, offset, message).
   diagnostics last_error_details() const;
 
-  // Commits offsets to group.id's coordinator. Signature void(error_code).
+  // Commits offsets to group.id's coordinator; a group member's commit carries its
+  // generation (or epoch), and fails with REBALANCE_IN_PROGRESS while it has none, or with
+  // the coordinator's error (e.g. UNKNOWN_MEMBER_ID) after the group moved on without it.
+  // Signature void(error_code).
   template <class Token>
   auto async_commit(topic_partition_offsets offsets, Token&& token);
   // Commits the current position of every assigned partition that has one.
@@ -174,8 +213,10 @@ class consumer {
   template <class Token>
   auto async_committed(std::vector<topic_partition> partitions, Token&& token);
 
-  // Stops fetching; commits positions first when enable.auto.commit is on; fails a pending
-  // poll with shut_down; closes the connections. Signature void().
+  // Stops fetching; commits positions first when enable.auto.commit is on (a group member
+  // revokes its partitions through the listener and leaves the group, within
+  // default.api.timeout.ms and at most 30 s); fails a pending poll with shut_down; closes
+  // the connections. Signature void().
   template <class Token>
   auto async_close(Token&& token);
 
