@@ -46,11 +46,11 @@ void group_driver::metadata_updated() {
   if (metadata.version == metadata_version_seen_) return;
   metadata_version_seen_ = metadata.version;
   // Only topics the subscription names: the leader's questions are answered separately.
-  topic_partition_counts counts;
+  subscribed_counts_.clear();
   for (const auto& topic : subscription_)
     if (const auto* t = metadata.topic(topic); t && t->error_code == 0 && !t->partitions.empty())
-      counts[topic] = static_cast<std::int32_t>(t->partitions.size());
-  member_->metadata_updated(counts);
+      subscribed_counts_[topic] = static_cast<std::int32_t>(t->partitions.size());
+  member_->metadata_updated(subscribed_counts_);
 }
 
 group_clock::time_point group_driver::run(group_clock::time_point now) {
@@ -76,6 +76,9 @@ void group_driver::act(group_clock::time_point now, group_action& action) {
     hooks_.release(std::move(lose->partitions), true);
   } else if (auto* assign = std::get_if<assign_partitions>(&action)) {
     hooks_.assigned(std::move(assign->added), std::move(assign->assignment));
+    // A classic leader compares the metadata with what it assigned only once stable: the
+    // metadata may have changed during the rebalance (a new topic's partitions appeared).
+    member_->metadata_updated(subscribed_counts_);
   } else if (auto* counts = std::get_if<need_partition_counts>(&action)) {
     for (const auto& topic : counts->topics) cluster_->want_topic(topic);
     counts_wanted_ = std::move(counts->topics);

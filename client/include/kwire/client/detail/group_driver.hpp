@@ -96,6 +96,7 @@ class group_driver {
   std::optional<std::vector<std::string>> counts_wanted_;  // need_partition_counts unanswered
   std::vector<protocol::uuid> names_wanted_;               // need_topic_names unanswered
   std::uint64_t metadata_version_seen_ = 0;
+  topic_partition_counts subscribed_counts_;  // as of that metadata
   // Response callbacks hold a weak_ptr to it: once the driver is gone they do nothing.
   std::shared_ptr<group_driver*> self_;
 };
