@@ -170,4 +170,26 @@ class broker_session {
   std::int16_t api_versions_version_ = 0;
 };
 
+// Creates a topic through `s` (negotiated); returns "" or what went wrong.
+inline std::string create_topic(broker_session& s, const std::string& name, std::int32_t partitions,
+                                std::int16_t replication_factor,
+                                const std::map<std::string, std::string>& configs = {}) {
+  protocol::CreateTopicsRequest create;
+  auto& t = create.topics.emplace_back();
+  t.name = name;
+  t.num_partitions = partitions;
+  t.replication_factor = replication_factor;
+  for (const auto& [key, value] : configs) t.configs.push_back({key, value, {}});
+  create.timeout_ms = 30000;
+  protocol::CreateTopicsResponse created;
+  std::vector<std::uint8_t> storage;
+  if (auto ec = s.call(create, s.version_for(protocol::CreateTopicsRequest::api_key), created, storage))
+    return "CreateTopics: " + ec.message();
+  if (created.topics.size() != 1) return "CreateTopics: no result for the topic";
+  if (created.topics[0].error_code != 0)
+    return "CreateTopics: error " + std::to_string(created.topics[0].error_code) + " " +
+           created.topics[0].error_message.value_or("");
+  return {};
+}
+
 }  // namespace kwire::test

@@ -55,16 +55,10 @@ class ConsumerLive : public ::testing::Test {
              std::to_string(::getpid());
     broker_session s(nodes_.front());
     s.negotiate();
-    kp::CreateTopicsRequest create;
-    auto& t = create.topics.emplace_back();
-    t.name = topic_;
-    t.num_partitions = kPartitions;
-    t.replication_factor = static_cast<std::int16_t>(std::min<std::size_t>(nodes_.size(), 3));
-    create.timeout_ms = 30000;
-    kp::CreateTopicsResponse created;
-    std::vector<std::uint8_t> storage;
-    ASSERT_FALSE(s.call(create, s.version_for(kp::CreateTopicsRequest::api_key), created, storage));
-    ASSERT_EQ(created.topics.at(0).error_code, 0) << created.topics[0].error_message.value_or("");
+    ASSERT_EQ(kwire::test::create_topic(
+                  s, topic_, kPartitions,
+                  static_cast<std::int16_t>(std::min<std::size_t>(nodes_.size(), 3))),
+              "");
   }
 
   // Writes kPerPartition records to each partition: value "v<i>", key "k<i>", timestamp

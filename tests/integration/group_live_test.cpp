@@ -147,16 +147,10 @@ class GroupLive : public ::testing::TestWithParam<std::string> {
     broker_session s(nodes.front());
     s.negotiate();
     kip848_ = s.version_for(kp::ConsumerGroupHeartbeatRequest::api_key) >= 0;
-    kp::CreateTopicsRequest create;
-    auto& t = create.topics.emplace_back();
-    t.name = topic_;
-    t.num_partitions = kPartitions;
-    t.replication_factor = static_cast<std::int16_t>(std::min<std::size_t>(nodes.size(), 3));
-    create.timeout_ms = 30000;
-    kp::CreateTopicsResponse created;
-    std::vector<std::uint8_t> storage;
-    ASSERT_FALSE(s.call(create, s.version_for(kp::CreateTopicsRequest::api_key), created, storage));
-    ASSERT_EQ(created.topics.at(0).error_code, 0) << created.topics[0].error_message.value_or("");
+    ASSERT_EQ(kwire::test::create_topic(
+                  s, topic_, kPartitions,
+                  static_cast<std::int16_t>(std::min<std::size_t>(nodes.size(), 3))),
+              "");
   }
 
   void produce() {

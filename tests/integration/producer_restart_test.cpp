@@ -137,19 +137,8 @@ TEST(ProducerRestarts, IdempotentRecordsExactlyOnceInOrderWhileLeadersDie) {
   {
     broker_session s(nodes.front());
     s.negotiate();
-    kp::CreateTopicsRequest create;
-    auto& t = create.topics.emplace_back();
-    t.name = topic;
-    t.num_partitions = kPartitions;
-    t.replication_factor = 3;
-    auto& c = t.configs.emplace_back();
-    c.name = "min.insync.replicas";
-    c.value = "2";
-    create.timeout_ms = 30000;
-    kp::CreateTopicsResponse created;
-    std::vector<std::uint8_t> storage;
-    ASSERT_FALSE(s.call(create, s.version_for(kp::CreateTopicsRequest::api_key), created, storage));
-    ASSERT_EQ(created.topics.at(0).error_code, 0) << created.topics[0].error_message.value_or("");
+    ASSERT_EQ(kwire::test::create_topic(s, topic, kPartitions, 3, {{"min.insync.replicas", "2"}}),
+              "");
   }
   leader_of(nodes, topic, 0);
 
