@@ -287,10 +287,19 @@ bool record_batch_reader::next(record_batch_view& batch) {
 
   std::span<const std::uint8_t> records = wire.subspan(record_batch_header_size);
   if (header.codec() != compression::none) {
-    scratch_->clear();
-    if (auto ec = decompress(header.codec(), records, *scratch_, options_.max_decompressed_size))
-      return fail(ec);
-    records = *scratch_;
+    const auto bound =
+        options_.decompress_to ? decompressed_size_bound(header.codec(), records) : std::nullopt;
+    if (bound && *bound <= options_.max_decompressed_size) {
+      const std::span<std::uint8_t> out = options_.decompress_to(*bound);
+      std::size_t written = 0;
+      if (auto ec = decompress_into(header.codec(), records, out, written)) return fail(ec);
+      records = out.first(written);
+    } else {
+      scratch_->clear();
+      if (auto ec = decompress(header.codec(), records, *scratch_, options_.max_decompressed_size))
+        return fail(ec);
+      records = *scratch_;
+    }
   }
   // A count that cannot fit in the bytes is corrupt, whatever the records say.
   if (static_cast<std::size_t>(header.record_count) > records.size() / kMinRecordSize)
