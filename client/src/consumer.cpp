@@ -34,7 +34,11 @@ namespace detail {
 class decode_block_pool {
  public:
   static constexpr std::size_t block_size = std::size_t{4} << 20;
-  static constexpr std::size_t max_idle = 4;  // kept for reuse; more are freed
+
+  // Keeps up to `max_idle_bytes` of returned blocks for reuse (at least two blocks), frees
+  // the rest: never more than was in use at once.
+  explicit decode_block_pool(std::size_t max_idle_bytes)
+      : max_idle_(std::max<std::size_t>(2, max_idle_bytes / block_size)) {}
 
   struct block {
     std::unique_ptr<std::uint8_t[]> data;
@@ -59,10 +63,11 @@ class decode_block_pool {
   void give_back(block b) {
     if (b.size != block_size) return;  // an oversized batch's own block
     std::lock_guard lock(mutex_);
-    if (idle_.size() < max_idle) idle_.push_back(std::move(b.data));
+    if (idle_.size() < max_idle_) idle_.push_back(std::move(b.data));
   }
 
  private:
+  const std::size_t max_idle_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<std::uint8_t[]>> idle_;
 };
@@ -1425,7 +1430,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   std::map<std::string, std::shared_ptr<const std::string>, std::less<>> topic_names_;
   std::map<std::int32_t, node_fetch> node_fetches_;
   std::deque<ready_chunk> ready_;
-  std::shared_ptr<decode_block_pool> decode_pool_ = std::make_shared<decode_block_pool>();
+  std::shared_ptr<decode_block_pool> decode_pool_ =
+      std::make_shared<decode_block_pool>(static_cast<std::size_t>(config_.fetch_max_bytes));
   consumer::poll_handler poll_handler_;
   asio::steady_timer poll_timer_;
   asio::steady_timer wake_timer_;
