@@ -30,9 +30,87 @@
 namespace kwire::client {
 namespace detail {
 
+// Memory for decompressed records: blocks that return here when the last record_set (or
+// buffered chunk) using them is gone, so that a steady consumer neither allocates nor
+// page-faults (nor zero-fills) for every batch. Blocks die on any thread: hence the lock.
+class decode_block_pool {
+ public:
+  static constexpr std::size_t block_size = std::size_t{4} << 20;
+
+  // Keeps up to `max_idle_bytes` of returned blocks for reuse (at least two blocks), frees
+  // the rest: never more than was in use at once.
+  explicit decode_block_pool(std::size_t max_idle_bytes)
+      : max_idle_(std::max<std::size_t>(2, max_idle_bytes / block_size)) {}
+
+  struct block {
+    std::unique_ptr<std::uint8_t[]> data;
+    std::size_t size = 0;
+    std::size_t used = 0;
+  };
+
+  // A block of at least `size` bytes (uninitialized).
+  block take(std::size_t size) {
+    if (size <= block_size) {
+      std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        block b{std::move(idle_.back()), block_size, 0};
+        idle_.pop_back();
+        return b;
+      }
+    }
+    const std::size_t n = std::max(size, block_size);
+    return {std::make_unique_for_overwrite<std::uint8_t[]>(n), n, 0};
+  }
+
+  void give_back(block b) {
+    if (b.size != block_size) return;  // an oversized batch's own block
+    std::lock_guard lock(mutex_);
+    if (idle_.size() < max_idle_) idle_.push_back(std::move(b.data));
+  }
+
+ private:
+  const std::size_t max_idle_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<std::uint8_t[]>> idle_;
+};
+
 struct fetched_buffers {
-  std::vector<std::uint8_t> payload;                    // the Fetch response frame
-  std::vector<std::vector<std::uint8_t>> decompressed;  // records sections of compressed batches
+  std::vector<std::uint8_t> payload;  // the Fetch response frame
+  // Records sections of compressed batches: in pool blocks when the codec tells a size
+  // bound (lz4), else each in a vector of its own.
+  std::shared_ptr<decode_block_pool> pool;
+  std::vector<decode_block_pool::block> blocks;
+  std::vector<std::vector<std::uint8_t>> decompressed;
+
+  fetched_buffers() = default;
+  fetched_buffers(const fetched_buffers&) = delete;
+  fetched_buffers& operator=(const fetched_buffers&) = delete;
+  ~fetched_buffers() {
+    for (auto& b : blocks) pool->give_back(std::move(b));
+  }
+
+  // Free space of at least `bound` bytes for the next batch; keep() claims what it used.
+  std::span<std::uint8_t> room(std::size_t bound) {
+    if (blocks.empty() || blocks.back().size - blocks.back().used < bound)
+      blocks.push_back(pool->take(bound));
+    auto& b = blocks.back();
+    return {b.data.get() + b.used, b.size - b.used};
+  }
+  // Bytes held: the frame and the decompressed records.
+  std::size_t memory() const noexcept {
+    std::size_t n = payload.capacity();
+    for (const auto& b : blocks) n += b.size;
+    for (const auto& d : decompressed) n += d.capacity();
+    return n;
+  }
+  // Claims `records` when they were decompressed into the last room(); false otherwise.
+  bool keep(std::span<const std::uint8_t> records) {
+    if (blocks.empty()) return false;
+    auto& b = blocks.back();
+    if (records.data() != b.data.get() + b.used) return false;
+    b.used += records.size();
+    return true;
+  }
 };
 
 namespace {
@@ -613,7 +691,27 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
 
   // ------------------------------------------------------------ fetching
 
+  // Bytes of the responses whose records wait in ready_ for poll, each response once (its
+  // chunks sit next to each other there); paused partitions' are left out, so that they do
+  // not stop the others.
+  std::size_t waiting_response_bytes() {
+    std::size_t total = 0;
+    const fetched_buffers* counted = nullptr;
+    for (const auto& c : ready_) {
+      if (c.chunk.owner.get() == counted) continue;
+      const auto* p = find({std::string(*c.chunk.topic), c.chunk.partition});
+      if (!p || p->paused || p->seek_generation != c.seek_generation) continue;
+      counted = c.chunk.owner.get();
+      total += counted->memory();
+    }
+    return total;
+  }
+
+  // Nothing is fetched while the waiting responses hold fetch.max.bytes: with the limit of
+  // two waiting responses per partition alone, every partition could pin a response of its
+  // own (measured: 16 MiB responses of 4 partitions peaked at 10x fetch.max.bytes).
   void drive_fetches(clock::time_point now, clock::time_point& next_wakeup) {
+    if (waiting_response_bytes() >= static_cast<std::size_t>(config_.fetch_max_bytes)) return;
     std::map<std::int32_t, fetch_partition_map> by_leader;
     for (auto& [tp, p] : partitions_) {
       if (p.phase != partition_phase::fetching || p.paused || p.revoking || p.buffered >= 2)
@@ -750,6 +848,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     }
     nf.session.on_success(plan, response.session_id);
     auto owner = std::make_shared<fetched_buffers>();
+    owner->pool = decode_pool_;
     // The records fields point into the payload; moving the vector keeps its buffer.
     owner->payload = std::move(frame.payload);
     struct accepted {
@@ -859,6 +958,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
 
     protocol::record_batch_reader_options options;
     options.verify_crc = config_.check_crcs;
+    options.decompress_to = [&owner](std::size_t bound) { return owner->room(bound); };
     std::vector<std::uint8_t> scratch;
     protocol::record_batch_reader reader(pd.records->span(), scratch, options);
     ready_chunk ready;
@@ -873,7 +973,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       const auto& h = batch.header();
       const std::int64_t last = h.base_offset + h.last_offset_delta;
       if (last < p.fetch_offset) continue;  // all before our offset (the log's start of a batch)
-      if (h.codec() != protocol::compression::none) {
+      if (h.codec() != protocol::compression::none && !owner->keep(batch.records_section())) {
         // Keep the decompressed records: views into them live as long as the chunk.
         owner->decompressed.push_back(std::move(scratch));
         scratch = {};
@@ -1507,6 +1607,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   std::map<std::string, std::shared_ptr<const std::string>, std::less<>> topic_names_;
   std::map<std::int32_t, node_fetch> node_fetches_;
   std::deque<ready_chunk> ready_;
+  std::shared_ptr<decode_block_pool> decode_pool_ =
+      std::make_shared<decode_block_pool>(static_cast<std::size_t>(config_.fetch_max_bytes));
   consumer::poll_handler poll_handler_;
   asio::steady_timer poll_timer_;
   asio::steady_timer wake_timer_;

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "kwire/protocol/errors.hpp"
 
@@ -285,6 +286,89 @@ std::error_code lz4_decompress(std::span<const std::uint8_t> in, std::vector<std
   return guard.commit(sink.written());
 }
 
+std::uint32_t get_le32(const std::uint8_t* p) noexcept {
+  return std::uint32_t{p[0]} | (std::uint32_t{p[1]} << 8) | (std::uint32_t{p[2]} << 16) |
+         (std::uint32_t{p[3]} << 24);
+}
+
+// Walks the frames and block headers of lz4 frame data (no decoding) and adds up the most
+// each block can hold: a compressed block at most its frame's block maximum, a stored block
+// exactly its size. nullopt when the framing does not parse.
+std::optional<std::size_t> lz4_size_bound(std::span<const std::uint8_t> in) noexcept {
+  constexpr std::uint32_t kFrameMagic = 0x184D2204;
+  constexpr std::uint32_t kSkippableMagic = 0x184D2A50;  // low 4 bits free
+  constexpr std::uint32_t kStoredBlock = 0x80000000u;
+  std::size_t bound = 0;
+  std::size_t pos = 0;
+  auto left = [&] { return in.size() - pos; };
+  if (in.empty()) return std::nullopt;
+  while (pos < in.size()) {
+    if (left() < 8) return std::nullopt;
+    const std::uint32_t magic = get_le32(in.data() + pos);
+    if ((magic & 0xFFFFFFF0u) == kSkippableMagic) {
+      const std::size_t skip = get_le32(in.data() + pos + 4);
+      if (skip > left() - 8) return std::nullopt;
+      pos += 8 + skip;
+      continue;
+    }
+    if (magic != kFrameMagic) return std::nullopt;
+    const std::uint8_t flags = in[pos + 4];
+    const std::uint8_t block_descriptor = in[pos + 5];
+    const unsigned size_id = (block_descriptor >> 4) & 7;
+    if ((flags >> 6) != 1 || size_id < 4) return std::nullopt;
+    const std::size_t block_max = std::size_t{1} << (8 + 2 * size_id);  // 64 KiB .. 4 MiB
+    const bool block_checksums = flags & 0x10;
+    const bool content_checksum = flags & 0x04;
+    // magic, FLG, BD, content size (8), dictionary id (4), header checksum
+    pos += 4 + 2 + ((flags & 0x08) ? 8 : 0) + ((flags & 0x01) ? 4 : 0) + 1;
+    for (;;) {
+      if (left() < 4) return std::nullopt;
+      const std::uint32_t word = get_le32(in.data() + pos);
+      pos += 4;
+      if (word == 0) break;  // the end mark
+      const std::size_t size = word & ~kStoredBlock;
+      if (size > block_max || size + (block_checksums ? 4 : 0) > left()) return std::nullopt;
+      bound += (word & kStoredBlock) ? size : block_max;
+      pos += size + (block_checksums ? 4 : 0);
+    }
+    if (content_checksum) {
+      if (left() < 4) return std::nullopt;
+      pos += 4;
+    }
+  }
+  return bound;
+}
+
+// Into memory of a known size: every block is decoded in place (no staging copy), since
+// `out` holds at least the block maximum before each block when it holds the bound.
+std::error_code lz4_decompress_into(std::span<const std::uint8_t> in, std::span<std::uint8_t> out,
+                                    std::size_t& written) {
+  LZ4F_dctx* raw_ctx = nullptr;
+  if (LZ4F_isError(LZ4F_createDecompressionContext(&raw_ctx, LZ4F_VERSION)))
+    return errc::decompression_failed;
+  std::unique_ptr<LZ4F_dctx, LZ4F_errorCode_t (*)(LZ4F_dctx*)> ctx(raw_ctx,
+                                                                   LZ4F_freeDecompressionContext);
+  LZ4F_decompressOptions_t options{};
+  options.stableDst = 1;  // earlier output stays where it is: no copies for linked blocks
+  const std::uint8_t* src = in.data();
+  std::size_t src_left = in.size();
+  written = 0;
+  for (;;) {
+    std::size_t produced = out.size() - written;
+    std::size_t consumed = src_left;
+    const std::size_t hint =
+        LZ4F_decompress(ctx.get(), out.data() + written, &produced, src, &consumed, &options);
+    if (LZ4F_isError(hint)) return errc::decompression_failed;
+    written += produced;
+    src += consumed;
+    src_left -= consumed;
+    if (hint == 0 && src_left == 0) return {};  // frame complete, nothing follows
+    // Input used up mid-frame, or no progress: `out` is full, or the data are truncated.
+    if (src_left == 0 || (consumed == 0 && produced == 0))
+      return written == out.size() ? errc::oversized : errc::decompression_failed;
+  }
+}
+
 // ---- zstd ---------------------------------------------------------------------------------
 
 std::error_code zstd_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
@@ -380,6 +464,20 @@ std::error_code compress(compression codec, std::span<const std::uint8_t> in,
     case compression::zstd:
       return zstd_compress(in, out, level);
   }
+  return errc::unknown_compression;
+}
+
+std::optional<std::size_t> decompressed_size_bound(compression codec,
+                                                   std::span<const std::uint8_t> in) noexcept {
+  if (codec == compression::lz4) return lz4_size_bound(in);
+  return std::nullopt;
+}
+
+std::error_code decompress_into(compression codec, std::span<const std::uint8_t> in,
+                                std::span<std::uint8_t> out, std::size_t& written) {
+  written = 0;
+  if (in.size() > kMaxInput) return errc::oversized;
+  if (codec == compression::lz4) return lz4_decompress_into(in, out, written);
   return errc::unknown_compression;
 }
 

@@ -1,7 +1,9 @@
 #include "kwire/protocol/compression.hpp"
 
 #include <gtest/gtest.h>
+#include <lz4frame.h>
 
+#include <algorithm>
 #include <random>
 #include <string_view>
 #include <vector>
@@ -245,5 +247,113 @@ TEST(Compression, BombsStopAtTheLimitWithoutAllocatingTheirSize) {
         << kp::compression_name(codec);
     EXPECT_TRUE(out.empty());
     EXPECT_LE(out.capacity(), 2 * kLimit) << kp::compression_name(codec);
+  }
+}
+
+namespace {
+
+// An lz4 frame with the given layout, written by liblz4 itself (not by kwire's compressor).
+bytes lz4_frame(const bytes& in, LZ4F_blockSizeID_t block_size, bool block_checksums,
+                bool content_size_and_checksum) {
+  LZ4F_preferences_t prefs{};
+  prefs.frameInfo.blockSizeID = block_size;
+  prefs.frameInfo.blockMode = LZ4F_blockIndependent;
+  prefs.frameInfo.blockChecksumFlag =
+      block_checksums ? LZ4F_blockChecksumEnabled : LZ4F_noBlockChecksum;
+  prefs.frameInfo.contentChecksumFlag =
+      content_size_and_checksum ? LZ4F_contentChecksumEnabled : LZ4F_noContentChecksum;
+  prefs.frameInfo.contentSize = content_size_and_checksum ? in.size() : 0;
+  bytes out(LZ4F_compressFrameBound(in.size(), &prefs));
+  const std::size_t n = LZ4F_compressFrame(out.data(), out.size(), in.data(), in.size(), &prefs);
+  EXPECT_FALSE(LZ4F_isError(n));
+  out.resize(n);
+  return out;
+}
+
+}  // namespace
+
+TEST(Compression, Lz4SizeBoundCoversEveryFrameLayoutAndDecodesInPlace) {
+  // Random bytes do not compress: liblz4 stores such blocks as they are.
+  std::mt19937 rng(3);
+  bytes random(200000);
+  for (auto& b : random) b = static_cast<std::uint8_t>(rng());
+  for (const bytes& in :
+       {sample(1), sample(1000), sample(65536), sample(65537), sample(700000), random}) {
+    for (auto [block, block_bytes] : {std::pair{LZ4F_max64KB, std::size_t{64} << 10},
+                                      {LZ4F_max256KB, std::size_t{256} << 10},
+                                      {LZ4F_max4MB, std::size_t{4} << 20}}) {
+      for (bool block_checksums : {false, true}) {
+        for (bool content : {false, true}) {
+          const bytes packed = lz4_frame(in, block, block_checksums, content);
+          const auto bound = kp::decompressed_size_bound(kp::compression::lz4, packed);
+          ASSERT_TRUE(bound) << in.size() << " bytes, block id " << block;
+          EXPECT_GE(*bound, in.size());
+          // At most one block's worth of slack (the last block's unused room).
+          EXPECT_LT(*bound, in.size() + block_bytes);
+          bytes out(*bound + 3, 0xEE);
+          std::size_t written = 0;
+          ASSERT_FALSE(kp::decompress_into(kp::compression::lz4, packed,
+                                           std::span(out).first(*bound), written));
+          EXPECT_EQ(written, in.size());
+          EXPECT_TRUE(std::equal(in.begin(), in.end(), out.begin()));
+          EXPECT_EQ(out[*bound], 0xEE) << "wrote past the bound";
+          if (in.size() < 2) continue;
+          EXPECT_EQ(kp::decompress_into(kp::compression::lz4, packed,
+                                        std::span(out).first(in.size() - 1), written),
+                    kp::errc::oversized);
+        }
+      }
+    }
+  }
+}
+
+TEST(Compression, Lz4SizeBoundOfConcatenatedFramesAndBadFraming) {
+  const bytes a = sample(5000, 1), b = sample(70000, 2);
+  bytes packed = compressed(kp::compression::lz4, a), second = compressed(kp::compression::lz4, b);
+  packed.insert(packed.end(), second.begin(), second.end());
+  const auto bound = kp::decompressed_size_bound(kp::compression::lz4, packed);
+  ASSERT_TRUE(bound);
+  EXPECT_GE(*bound, a.size() + b.size());
+  bytes out(*bound);
+  std::size_t written = 0;
+  ASSERT_FALSE(kp::decompress_into(kp::compression::lz4, packed, out, written));
+  out.resize(written);
+  bytes expected = a;
+  expected.insert(expected.end(), b.begin(), b.end());
+  EXPECT_EQ(out, expected);
+
+  // Framing that does not parse has no bound (decompress() then reports the error).
+  EXPECT_FALSE(kp::decompressed_size_bound(kp::compression::lz4, {}));
+  EXPECT_FALSE(kp::decompressed_size_bound(kp::compression::lz4, from_string("not an lz4 frame")));
+  for (std::size_t n = 0; n < second.size(); ++n)
+    EXPECT_FALSE(kp::decompressed_size_bound(kp::compression::lz4, std::span(second).first(n)))
+        << "cut at " << n;
+  // Other codecs say nothing, and decompress_into refuses them.
+  for (auto codec : {kp::compression::gzip, kp::compression::snappy, kp::compression::zstd}) {
+    const bytes c = compressed(codec, a);
+    EXPECT_FALSE(kp::decompressed_size_bound(codec, c)) << kp::compression_name(codec);
+    EXPECT_EQ(kp::decompress_into(codec, c, out, written), kp::errc::unknown_compression);
+  }
+}
+
+TEST(Compression, Lz4DecompressIntoRejectsCorruptAndTruncatedData) {
+  const bytes in = sample(100000);
+  const bytes packed = compressed(kp::compression::lz4, in);
+  bytes out(in.size() + (64 << 10));
+  std::size_t written = 0;
+  for (std::size_t n = 0; n < packed.size(); n += 97)
+    EXPECT_TRUE(kp::decompress_into(kp::compression::lz4, std::span(packed).first(n), out, written))
+        << "cut at " << n;
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 200; ++trial) {
+    bytes bad = packed;
+    bad[7 + rng() % (bad.size() - 7)] ^= static_cast<std::uint8_t>(1 + rng() % 255);
+    // A flipped byte may still decode (a literal); it must never write past `out`.
+    if (auto ec = kp::decompress_into(kp::compression::lz4, bad, out, written)) {
+      EXPECT_TRUE(ec == kp::errc::decompression_failed || ec == kp::errc::oversized)
+          << ec.message();
+    } else {
+      EXPECT_LE(written, out.size());
+    }
   }
 }

@@ -17,10 +17,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::vector<std::uint8_t> batch_at(std::int64_t base_offset, int records) {
-  kp::record_batch_builder builder;
+std::string value_of(std::int64_t offset) {
+  return "v" + std::to_string(offset) + std::string(static_cast<std::size_t>(offset % 300), '.');
+}
+
+std::vector<std::uint8_t> batch_at(std::int64_t base_offset, int records,
+                                   kp::compression codec = kp::compression::none) {
+  kp::record_batch_builder builder({.codec = codec});
   for (int i = 0; i < records; ++i) {
-    const std::string value = "v" + std::to_string(base_offset + i);
+    const std::string value = value_of(base_offset + i);
     builder.append(1'700'000'000'000 + i, std::nullopt,
                    std::span(reinterpret_cast<const std::uint8_t*>(value.data()), value.size()),
                    {});
@@ -175,6 +180,59 @@ TEST(Consumer, ACorruptBatchIsReportedWithItsPartitionAndOffsetAfterTheGoodRecor
     got = last.offsets;
   }
   EXPECT_EQ(got, (std::vector<std::int64_t>{5}));
+  bool closed = false;
+  c.async_close([&] { closed = true; });
+  run_until(
+      io, [&] { return closed; }, 5s);
+  EXPECT_TRUE(closed);
+}
+
+// lz4 records are decompressed into pooled blocks that go back to the pool when the last
+// record_set using them is gone: sets kept while others are dropped must keep their records
+// (a block recycled too early would be overwritten by later fetches; ASan builds also see
+// the use after free).
+TEST(Consumer, Lz4RecordsStayValidAsLongAsTheirRecordSet) {
+  boost::asio::io_context io;
+  corrupt_kafka kafka;  // its Fetch answers from `log`, here 60 good lz4 batches
+  kafka.log.clear();
+  constexpr int kBatches = 60, kPerBatch = 50;
+  for (int b = 0; b < kBatches; ++b) {
+    auto batch = batch_at(b * kPerBatch, kPerBatch, kp::compression::lz4);
+    kafka.log.insert(kafka.log.end(), batch.begin(), batch.end());
+  }
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  auto config = config_for(broker.port());
+  config.max_poll_records = 70;             // sets that end inside a batch
+  config.max_partition_fetch_bytes = 4096;  // many responses, hence many pool blocks
+  kc::consumer c(io.get_executor(), config);
+  c.assign({{"t", 0}});
+  std::vector<kc::record_set> kept;
+  std::int64_t next = 0;
+  for (int polls = 0; polls < 1000 && next < kBatches * kPerBatch; ++polls) {
+    bool done = false;
+    c.async_poll(1s, [&](std::error_code ec, kc::record_set set) {
+      EXPECT_FALSE(ec) << ec.message();
+      kc::consumer_record r;
+      for (auto cursor = set.records(); cursor.next(r); ++next) {
+        ASSERT_EQ(r.offset, next);
+        ASSERT_TRUE(r.value);
+        EXPECT_EQ(std::string(r.value->begin(), r.value->end()), value_of(r.offset));
+      }
+      if (polls % 3 == 0) kept.push_back(std::move(set));  // the others die here
+      done = true;
+    });
+    run_until(
+        io, [&] { return done; }, 5s);
+    ASSERT_TRUE(done);
+  }
+  EXPECT_EQ(next, kBatches * kPerBatch);
+  ASSERT_GT(kept.size(), 3u);
+  for (const auto& set : kept) {
+    kc::consumer_record r;
+    for (auto cursor = set.records(); cursor.next(r);)
+      EXPECT_EQ(std::string(r.value->begin(), r.value->end()), value_of(r.offset));
+  }
   bool closed = false;
   c.async_close([&] { closed = true; });
   run_until(

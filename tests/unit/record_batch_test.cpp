@@ -286,6 +286,44 @@ TEST(RecordBatch, CompressedRecordsAreViewsIntoTheCallersScratch) {
   EXPECT_EQ(view.records_section().size(), scratch.size());
 }
 
+TEST(RecordBatch, Lz4BatchesDecompressIntoTheCallersMemoryWhenGiven) {
+  kp::record_batch_builder lz4({.codec = kp::compression::lz4});
+  kp::record_batch_builder zstd({.codec = kp::compression::zstd});
+  for (int i = 0; i < 300; ++i) {
+    const std::string value = "value " + std::to_string(i) + std::string(200, 'v');
+    lz4.append(kTimestamp + i, as_bytes("key"), as_bytes(value));
+    zstd.append(kTimestamp + i, as_bytes("key"), as_bytes(value));
+  }
+  const bytes lz4_batch = finished(lz4), zstd_batch = finished(zstd);
+  std::vector<std::size_t> asked;
+  bytes arena(1 << 20);
+  auto options = kp::record_batch_reader_options{};
+  options.decompress_to = [&](std::size_t bound) {
+    asked.push_back(bound);
+    return std::span(arena);
+  };
+  // lz4 (which tells a size bound) goes into the given memory, other codecs into scratch;
+  // the records read the same either way.
+  EXPECT_EQ(read_all(lz4_batch, options).records, read_all(lz4_batch).records);
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_GE(asked[0], lz4.size_in_bytes() - kp::record_batch_header_size);
+  EXPECT_EQ(read_all(zstd_batch, options).records, read_all(zstd_batch).records);
+  EXPECT_EQ(asked.size(), 1u);
+
+  bytes scratch;
+  kp::record_batch_reader reader(lz4_batch, scratch, options);
+  kp::record_batch_view view;
+  ASSERT_TRUE(reader.next(view));
+  EXPECT_EQ(view.records_section().data(), arena.data());
+  EXPECT_TRUE(scratch.empty());
+
+  // A bound above max_decompressed_size takes the scratch path, which enforces the limit.
+  asked.clear();
+  options.max_decompressed_size = 1000;
+  EXPECT_EQ(read_all(lz4_batch, options).error, kp::errc::oversized);
+  EXPECT_TRUE(asked.empty());
+}
+
 TEST(RecordBatch, TransactionalAndIdempotentFieldsRoundTrip) {
   kp::record_batch_builder builder({.codec = kp::compression::lz4,
                                     .transactional = true,

@@ -49,4 +49,17 @@ std::error_code compress(compression codec, std::span<const std::uint8_t> in,
 std::error_code decompress(compression codec, std::span<const std::uint8_t> in,
                            std::vector<std::uint8_t>& out, std::size_t max_output);
 
+// The most `in` can decompress to, read from the codec's framing alone (no decoding), for
+// the codecs whose framing says: lz4 (each block at most its frame's block maximum).
+// nullopt for the other codecs and for lz4 data whose framing does not parse.
+std::optional<std::size_t> decompressed_size_bound(compression codec,
+                                                   std::span<const std::uint8_t> in) noexcept;
+
+// Decompresses `in` into `out` (no allocation of the output, no zero fill), for a codec
+// with a size bound; `out` should hold the bound. `written` gets the bytes written.
+// Errors: unknown_compression (a codec without a bound), oversized (`out` is too small),
+// decompression_failed (corrupt, truncated or trailing data).
+std::error_code decompress_into(compression codec, std::span<const std::uint8_t> in,
+                                std::span<std::uint8_t> out, std::size_t& written);
+
 }  // namespace kwire::protocol

@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <memory>
@@ -234,6 +235,11 @@ struct record_batch_reader_options {
   std::size_t max_batch_size = static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max());
   // Most bytes one compressed batch may decompress to (errc::oversized beyond).
   std::size_t max_decompressed_size = std::size_t{64} << 20;
+  // Where a compressed batch decompresses to when its codec tells a size bound (lz4; see
+  // decompressed_size_bound) within max_decompressed_size: called with the bound, returns
+  // at least that many bytes. Like the scratch buffer, that memory is the caller's: the
+  // batch's views point into it. Unset, or for the other codecs: the scratch buffer.
+  std::function<std::span<std::uint8_t>(std::size_t bound)> decompress_to = {};
 };
 
 // Reads the concatenated batches of a Fetch response partition's `records` (or of any
