@@ -112,23 +112,22 @@ class bounded_output {
 
 // ---- gzip ---------------------------------------------------------------------------------
 
-std::error_code gzip_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
-                              int level) {
+std::error_code gzip_compress(std::span<const std::uint8_t> in, compress_output& out,
+                              std::size_t& written, int level) {
   if (level == default_compression_level) level = Z_DEFAULT_COMPRESSION;
   z_stream zs{};
   const int rc =
       deflateInit2(&zs, level, Z_DEFLATED, kGzipWindowBits, kGzipMemLevel, Z_DEFAULT_STRATEGY);
   if (rc != Z_OK) return errc::compression_failed;
   std::unique_ptr<z_stream, int (*)(z_stream*)> cleanup(&zs, deflateEnd);
-  append_guard guard(out);
   const std::size_t bound = deflateBound(&zs, static_cast<uLong>(in.size()));
-  out.resize(guard.base() + bound);
   zs.next_in = const_cast<Bytef*>(in.data());
   zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = out.data() + guard.base();
+  zs.next_out = out.room(bound);
   zs.avail_out = static_cast<uInt>(bound);
   if (deflate(&zs, Z_FINISH) != Z_STREAM_END) return errc::compression_failed;
-  return guard.commit(bound - zs.avail_out);
+  written = bound - zs.avail_out;
+  return {};
 }
 
 std::error_code gzip_decompress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
@@ -162,12 +161,12 @@ std::error_code gzip_decompress(std::span<const std::uint8_t> in, std::vector<st
 
 // ---- snappy -------------------------------------------------------------------------------
 
-std::error_code snappy_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out) {
-  append_guard guard(out);
+std::error_code snappy_compress(std::span<const std::uint8_t> in, compress_output& out,
+                                std::size_t& written) {
   const std::size_t blocks = (in.size() + kXerialBlockSize - 1) / kXerialBlockSize;
-  out.resize(guard.base() + kXerialHeaderSize +
-             blocks * (4 + snappy::MaxCompressedLength(kXerialBlockSize)));
-  std::uint8_t* p = out.data() + guard.base();
+  std::uint8_t* const start =
+      out.room(kXerialHeaderSize + blocks * (4 + snappy::MaxCompressedLength(kXerialBlockSize)));
+  std::uint8_t* p = start;
   std::memcpy(p, kXerialMagic.data(), kXerialMagic.size());
   put_be32(p + 8, kXerialVersion);
   put_be32(p + 12, kXerialVersion);  // compatible version
@@ -180,7 +179,8 @@ std::error_code snappy_compress(std::span<const std::uint8_t> in, std::vector<st
     put_be32(p, static_cast<std::uint32_t>(compressed));
     p += 4 + compressed;
   }
-  return guard.commit(static_cast<std::size_t>(p - (out.data() + guard.base())));
+  written = static_cast<std::size_t>(p - start);
+  return {};
 }
 
 // One raw snappy block appended to out; `budget` is what max_output still allows.
@@ -238,20 +238,18 @@ std::error_code snappy_decompress(std::span<const std::uint8_t> in, std::vector<
 
 // ---- lz4 ----------------------------------------------------------------------------------
 
-std::error_code lz4_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
-                             int level) {
+std::error_code lz4_compress(std::span<const std::uint8_t> in, compress_output& out,
+                             std::size_t& written, int level) {
   LZ4F_preferences_t prefs;
   std::memset(&prefs, 0, sizeof prefs);
   prefs.frameInfo.blockSizeID = LZ4F_max64KB;
   prefs.frameInfo.blockMode = LZ4F_blockIndependent;
   prefs.compressionLevel = level == default_compression_level ? kLz4DefaultLevel : level;
-  append_guard guard(out);
   const std::size_t bound = LZ4F_compressFrameBound(in.size(), &prefs);
-  out.resize(guard.base() + bound);
-  const std::size_t written =
-      LZ4F_compressFrame(out.data() + guard.base(), bound, in.data(), in.size(), &prefs);
-  if (LZ4F_isError(written)) return errc::compression_failed;
-  return guard.commit(written);
+  const std::size_t n = LZ4F_compressFrame(out.room(bound), bound, in.data(), in.size(), &prefs);
+  if (LZ4F_isError(n)) return errc::compression_failed;
+  written = n;
+  return {};
 }
 
 std::error_code lz4_decompress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
@@ -287,18 +285,17 @@ std::error_code lz4_decompress(std::span<const std::uint8_t> in, std::vector<std
 
 // ---- zstd ---------------------------------------------------------------------------------
 
-std::error_code zstd_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
-                              int level) {
+std::error_code zstd_compress(std::span<const std::uint8_t> in, compress_output& out,
+                              std::size_t& written, int level) {
   std::unique_ptr<ZSTD_CCtx, std::size_t (*)(ZSTD_CCtx*)> ctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
   if (!ctx) return errc::compression_failed;
-  append_guard guard(out);
   const std::size_t bound = ZSTD_compressBound(in.size());
-  out.resize(guard.base() + bound);
-  const std::size_t written =
-      ZSTD_compressCCtx(ctx.get(), out.data() + guard.base(), bound, in.data(), in.size(),
+  const std::size_t n =
+      ZSTD_compressCCtx(ctx.get(), out.room(bound), bound, in.data(), in.size(),
                         level == default_compression_level ? kZstdDefaultLevel : level);
-  if (ZSTD_isError(written)) return errc::compression_failed;
-  return guard.commit(written);
+  if (ZSTD_isError(n)) return errc::compression_failed;
+  written = n;
+  return {};
 }
 
 std::error_code zstd_decompress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
@@ -364,23 +361,48 @@ std::optional<compression> parse_compression(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-std::error_code compress(compression codec, std::span<const std::uint8_t> in,
-                         std::vector<std::uint8_t>& out, int level) {
+std::error_code compress(compression codec, std::span<const std::uint8_t> in, compress_output& out,
+                         std::size_t& written, int level) {
+  written = 0;
   if (in.size() > kMaxInput) return errc::oversized;
   switch (codec) {
     case compression::none:
-      out.insert(out.end(), in.begin(), in.end());
+      if (!in.empty()) std::memcpy(out.room(in.size()), in.data(), in.size());
+      written = in.size();
       return {};
     case compression::gzip:
-      return gzip_compress(in, out, level);
+      return gzip_compress(in, out, written, level);
     case compression::snappy:
-      return snappy_compress(in, out);
+      return snappy_compress(in, out, written);
     case compression::lz4:
-      return lz4_compress(in, out, level);
+      return lz4_compress(in, out, written, level);
     case compression::zstd:
-      return zstd_compress(in, out, level);
+      return zstd_compress(in, out, written, level);
   }
   return errc::unknown_compression;
+}
+
+std::error_code compress(compression codec, std::span<const std::uint8_t> in,
+                         std::vector<std::uint8_t>& out, int level) {
+  // Space from the vector's end (zero-filled by resize; callers that compress often and
+  // want to skip that use their own compress_output).
+  class vector_output final : public compress_output {
+   public:
+    vector_output(std::vector<std::uint8_t>& v, std::size_t base) : v_(v), base_(base) {}
+    std::uint8_t* room(std::size_t bound) override {
+      v_.resize(base_ + bound);
+      return v_.data() + base_;
+    }
+
+   private:
+    std::vector<std::uint8_t>& v_;
+    std::size_t base_;
+  };
+  append_guard guard(out);
+  vector_output room(out, guard.base());
+  std::size_t written = 0;
+  if (auto ec = compress(codec, in, room, written, level)) return ec;
+  return guard.commit(written);
 }
 
 std::error_code decompress(compression codec, std::span<const std::uint8_t> in,

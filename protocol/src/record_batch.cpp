@@ -329,12 +329,16 @@ record_batch_builder::record_batch_builder(record_batch_options options, std::si
 void record_batch_builder::reset(record_batch_options options) {
   options_ = options;
   size_ = record_batch_header_size;
-  compressed_.clear();
+  compressed_size_ = 0;
   record_count_ = 0;
   base_timestamp_ = no_timestamp;
   max_timestamp_ = no_timestamp;
   finished_ = false;
   error_.clear();
+}
+
+void record_batch_builder::reserve(std::size_t total_bytes) {
+  if (total_bytes > size_) reserve_more(total_bytes - size_);
 }
 
 void record_batch_builder::reserve_more(std::size_t extra) {
@@ -462,14 +466,32 @@ std::error_code record_batch_builder::finish() {
     if (size_ - record_batch_overhead > kInt32Max) return error_ = errc::oversized;
     write_header(buffer_.get(), size_);
   } else {
-    compressed_.clear();
-    compressed_.resize(record_batch_header_size);
+    // The compressed batch goes behind room for its header, in a buffer kept across batches
+    // and never zero-filled: the codec's worst case is far above what it writes.
+    class header_then_records final : public compress_output {
+     public:
+      explicit header_then_records(record_batch_builder& b) : b_(b) {}
+      std::uint8_t* room(std::size_t bound) override {
+        const std::size_t needed = record_batch_header_size + bound;
+        if (needed > b_.compressed_capacity_) {
+          b_.compressed_ = std::make_unique_for_overwrite<std::uint8_t[]>(needed);
+          b_.compressed_capacity_ = needed;
+        }
+        return b_.compressed_.get() + record_batch_header_size;
+      }
+
+     private:
+      record_batch_builder& b_;
+    };
     const std::span<const std::uint8_t> records(buffer_.get() + record_batch_header_size,
                                                 size_ - record_batch_header_size);
-    if (auto ec = compress(options_.codec, records, compressed_, options_.compression_level))
+    header_then_records out(*this);
+    std::size_t written = 0;
+    if (auto ec = compress(options_.codec, records, out, written, options_.compression_level))
       return error_ = ec;
-    if (compressed_.size() - record_batch_overhead > kInt32Max) return error_ = errc::oversized;
-    write_header(compressed_.data(), compressed_.size());
+    compressed_size_ = record_batch_header_size + written;
+    if (compressed_size_ - record_batch_overhead > kInt32Max) return error_ = errc::oversized;
+    write_header(compressed_.get(), compressed_size_);
   }
   finished_ = true;
   return {};
@@ -478,7 +500,7 @@ std::error_code record_batch_builder::finish() {
 std::span<const std::uint8_t> record_batch_builder::bytes() const noexcept {
   if (!finished_) return {};
   if (options_.codec == compression::none) return {buffer_.get(), size_};
-  return compressed_;
+  return {compressed_.get(), compressed_size_};
 }
 
 std::error_code record_batch_builder::restamp_producer(std::int64_t producer_id,
@@ -486,9 +508,10 @@ std::error_code record_batch_builder::restamp_producer(std::int64_t producer_id,
                                                        std::int32_t base_sequence) noexcept {
   if (!finished_) return errc::invalid_record;
   set_producer(producer_id, producer_epoch, base_sequence);
-  std::span<std::uint8_t> batch = options_.codec == compression::none
-                                      ? std::span<std::uint8_t>(buffer_.get(), size_)
-                                      : std::span<std::uint8_t>(compressed_);
+  std::span<std::uint8_t> batch =
+      options_.codec == compression::none
+          ? std::span<std::uint8_t>(buffer_.get(), size_)
+          : std::span<std::uint8_t>(compressed_.get(), compressed_size_);
   return protocol::restamp_producer(batch, producer_id, producer_epoch, base_sequence);
 }
 

@@ -40,6 +40,22 @@ inline constexpr int default_compression_level = std::numeric_limits<int>::min()
 std::error_code compress(compression codec, std::span<const std::uint8_t> in,
                          std::vector<std::uint8_t>& out, int level = default_compression_level);
 
+// Where the other compress() writes: room(bound) is asked once, before compressing, for
+// space of at least `bound` bytes (the codec's worst case), which must stay valid until
+// compress() returns. Lets a caller reuse a buffer without zero-filling the worst case on
+// every call, as std::vector::resize would.
+class compress_output {
+ public:
+  virtual std::uint8_t* room(std::size_t bound) = 0;
+
+ protected:
+  ~compress_output() = default;
+};
+
+// compress() into `out`; `written` gets the compressed size (0 on error). Same errors.
+std::error_code compress(compression codec, std::span<const std::uint8_t> in, compress_output& out,
+                         std::size_t& written, int level = default_compression_level);
+
 // Decompresses `in` and appends the result to `out`, appending at most `max_output` bytes:
 // data that would decompress to more fails with errc::oversized once the limit is reached,
 // having allocated no more than about max_output bytes (the defence against decompression

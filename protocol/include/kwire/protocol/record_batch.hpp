@@ -328,6 +328,9 @@ class record_batch_builder {
 
   // Starts a new batch, keeping the buffers' capacity.
   void reset(record_batch_options options);
+  // Makes room for a batch of `total_bytes` (header and uncompressed records) at once, so
+  // that appending up to that size neither reallocates nor copies.
+  void reserve(std::size_t total_bytes);
 
   void append(std::int64_t timestamp, optional_bytes key, optional_bytes value,
               std::span<const header_view> headers = {});
@@ -372,7 +375,10 @@ class record_batch_builder {
   std::unique_ptr<std::uint8_t[]> buffer_;  // header room + uncompressed records
   std::size_t size_ = record_batch_header_size;
   std::size_t capacity_ = 0;
-  std::vector<std::uint8_t> compressed_;  // header + compressed records, when a codec is set
+  // Header + compressed records, when a codec is set (capacity kept across batches).
+  std::unique_ptr<std::uint8_t[]> compressed_;
+  std::size_t compressed_size_ = 0;
+  std::size_t compressed_capacity_ = 0;
   std::int32_t record_count_ = 0;
   std::int64_t base_timestamp_ = no_timestamp;
   std::int64_t max_timestamp_ = no_timestamp;
