@@ -238,19 +238,85 @@ std::error_code snappy_decompress(std::span<const std::uint8_t> in, std::vector<
 
 // ---- lz4 ----------------------------------------------------------------------------------
 
-std::error_code lz4_compress(std::span<const std::uint8_t> in, compress_output& out,
-                             std::size_t& written, int level) {
+// Kafka's lz4 frame settings, those of librdkafka and Java too: 64 KiB independent blocks, no
+// checksums beyond the header's, no content size.
+LZ4F_preferences_t lz4_preferences(int level) noexcept {
   LZ4F_preferences_t prefs;
   std::memset(&prefs, 0, sizeof prefs);
   prefs.frameInfo.blockSizeID = LZ4F_max64KB;
   prefs.frameInfo.blockMode = LZ4F_blockIndependent;
   prefs.compressionLevel = level == default_compression_level ? kLz4DefaultLevel : level;
+  prefs.autoFlush = 1;  // as LZ4F_compressFrame does: no input held back between calls
+  return prefs;
+}
+
+std::error_code lz4_compress(std::span<const std::uint8_t> in, compress_output& out,
+                             std::size_t& written, int level) {
+  const LZ4F_preferences_t prefs = lz4_preferences(level);
   const std::size_t bound = LZ4F_compressFrameBound(in.size(), &prefs);
   const std::size_t n = LZ4F_compressFrame(out.room(bound), bound, in.data(), in.size(), &prefs);
   if (LZ4F_isError(n)) return errc::compression_failed;
   written = n;
   return {};
 }
+
+}  // namespace
+
+struct lz4_frame_stream::context {
+  LZ4F_cctx* cctx = nullptr;
+  LZ4F_preferences_t prefs{};
+};
+
+lz4_frame_stream::~lz4_frame_stream() {
+  if (!context_) return;
+  LZ4F_freeCompressionContext(context_->cctx);
+  delete context_;
+}
+
+std::size_t lz4_frame_stream::update_bound(std::size_t input) noexcept {
+  const LZ4F_preferences_t prefs = lz4_preferences(default_compression_level);
+  return LZ4F_compressBound(input, &prefs);
+}
+
+std::error_code lz4_frame_stream::begin(int level, std::span<std::uint8_t> out,
+                                        std::size_t& written) {
+  written = 0;
+  if (!context_) {
+    auto made = std::make_unique<context>();
+    if (LZ4F_isError(LZ4F_createCompressionContext(&made->cctx, LZ4F_VERSION)))
+      return errc::compression_failed;
+    context_ = made.release();
+  }
+  context_->prefs = lz4_preferences(level);
+  const std::size_t n =
+      LZ4F_compressBegin(context_->cctx, out.data(), out.size(), &context_->prefs);
+  if (LZ4F_isError(n)) return errc::compression_failed;
+  written = n;
+  return {};
+}
+
+std::error_code lz4_frame_stream::update(std::span<const std::uint8_t> in,
+                                         std::span<std::uint8_t> out, std::size_t& written) {
+  written = 0;
+  if (!context_) return errc::compression_failed;
+  if (in.empty()) return {};
+  const std::size_t n =
+      LZ4F_compressUpdate(context_->cctx, out.data(), out.size(), in.data(), in.size(), nullptr);
+  if (LZ4F_isError(n)) return errc::compression_failed;
+  written = n;
+  return {};
+}
+
+std::error_code lz4_frame_stream::end(std::span<std::uint8_t> out, std::size_t& written) {
+  written = 0;
+  if (!context_) return errc::compression_failed;
+  const std::size_t n = LZ4F_compressEnd(context_->cctx, out.data(), out.size(), nullptr);
+  if (LZ4F_isError(n)) return errc::compression_failed;
+  written = n;
+  return {};
+}
+
+namespace {
 
 std::error_code lz4_decompress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
                                std::size_t max_output) {
