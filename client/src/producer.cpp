@@ -850,7 +850,9 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     if (batches.empty()) return;
     ++node_in_flight_[node];
     const bool expects_response = config_.acks != required_acks::none;
-    conn->send(
+    // The batches are written from their builders, not copied into the request: they stay
+    // untouched while in flight (handle_produce runs after the write, also on close).
+    conn->send_borrowing_records(
         request, *version,
         [self = shared_from_this(), node, batches = std::move(batches), version = *version](
             std::error_code ec, response_frame frame) mutable {
