@@ -108,22 +108,30 @@ int run_produce(const kb::Args& a) {
       intended = pacer.intended(i);
       if (intended > kb::now_ns()) kb::sleep_until_ns(pacer.wake(i));
     } else {
-      intended = kb::now_ns();
+      intended = kb::latency_timed(false, i) ? kb::now_ns() : kb::kNotTimed;
     }
     kb::fill_payload(value, i);
     auto* s = state.get();
-    const auto ec = producer->send({.topic = a.topic, .value = value_bytes()},
-                                   [s, intended](std::error_code ec, const kc::delivery_report&) {
-                                     const std::int64_t now = kb::now_ns();
-                                     s->last_ns.store(now, std::memory_order_relaxed);
-                                     if (ec) {
-                                       if (s->failed.fetch_add(1, std::memory_order_relaxed) == 0)
-                                         s->first_error = ec;
-                                       return;
-                                     }
-                                     s->latency.record(now - intended);
-                                     s->delivered.fetch_add(1, std::memory_order_relaxed);
-                                   });
+    const auto ec = producer->send(
+        {.topic = a.topic, .value = value_bytes()},
+        [s, intended, total = a.records](std::error_code ec, const kc::delivery_report&) {
+          // Callbacks run on the network thread only, one at a time.
+          const bool timed = intended != kb::kNotTimed;
+          const bool last = s->delivered.load(std::memory_order_relaxed) +
+                                s->failed.load(std::memory_order_relaxed) + 1 ==
+                            total;
+          std::int64_t now = 0;
+          if (timed || last) {
+            now = kb::now_ns();
+            s->last_ns.store(now, std::memory_order_relaxed);
+          }
+          if (ec) {
+            if (s->failed.fetch_add(1, std::memory_order_relaxed) == 0) s->first_error = ec;
+            return;
+          }
+          if (timed) s->latency.record(now - intended);
+          s->delivered.fetch_add(1, std::memory_order_relaxed);
+        });
     if (ec) {
       if (refused++ == 0) note("send refused: %s", ec.message().c_str());
     } else {

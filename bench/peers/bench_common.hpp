@@ -75,6 +75,17 @@ class Pacer {
   std::int64_t start_ns_;
 };
 
+// Which records have their latency measured. Fixed-rate runs: every record. Unthrottled runs:
+// one in kUnpacedLatencyEvery, the same records in every bench: reading the clock at the send
+// and at the acknowledgement of every record costs about as much CPU as a fast client's own
+// work on it, and that CPU would be counted as the client's. A record not timed carries
+// kNotTimed instead of its send time; the run's end is still read at its last acknowledgement.
+inline constexpr std::uint64_t kUnpacedLatencyEvery = 16;
+inline constexpr std::int64_t kNotTimed = -1;
+inline bool latency_timed(bool paced, std::uint64_t record) noexcept {
+  return paced || record % kUnpacedLatencyEvery == 0;
+}
+
 // ------------------------------------------------------------------ latency histogram
 
 // Log-linear histogram of non-negative nanosecond values (HdrHistogram's layout): exact below

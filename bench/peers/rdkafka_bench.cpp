@@ -163,21 +163,26 @@ struct Delivery {
   std::uint64_t delivered = 0;
   std::uint64_t failed = 0;
   std::int64_t last_ns = 0;
+  std::uint64_t expected = 0;  // records to be sent: the last report reads the clock
   rd_kafka_resp_err_t first_error = RD_KAFKA_RESP_ERR_NO_ERROR;
 };
 
 // Delivery reports run in the thread that calls rd_kafka_poll/flush: the sending thread.
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto& d = *static_cast<Delivery*>(opaque);
-  const std::int64_t now = now_ns();
-  d.last_ns = now;
+  const auto intended = static_cast<std::int64_t>(reinterpret_cast<intptr_t>(m->_private));
+  const bool timed = intended != kwire::bench::kNotTimed;
+  std::int64_t now = 0;
+  if (timed || d.delivered + d.failed + 1 == d.expected) {
+    now = now_ns();
+    d.last_ns = now;
+  }
   if (m->err) {
     if (d.failed++ == 0) d.first_error = m->err;
     return;
   }
   ++d.delivered;
-  if (d.latency)
-    d.latency->record(now - static_cast<std::int64_t>(reinterpret_cast<intptr_t>(m->_private)));
+  if (d.latency && timed) d.latency->record(now - intended);
 }
 
 struct Producer {
@@ -235,7 +240,7 @@ SendStats send_all(const Producer& p, const Args& a, bool stamp_time, const Deli
       intended = pacer.intended(i);
       if (intended > now_ns()) wait_until(rk, pacer.wake(i));
     } else {
-      intended = now_ns();
+      intended = kwire::bench::latency_timed(false, i) ? now_ns() : kwire::bench::kNotTimed;
     }
     kwire::bench::fill_payload(value, i);
     if (stamp_time) kwire::bench::put_payload_stamp(value, static_cast<std::uint64_t>(intended));
@@ -314,6 +319,7 @@ int run_produce(const Args& a, std::int64_t deadline) {
   auto latency = std::make_unique<LatencyHistogram>();
   Delivery delivery;
   delivery.latency = latency.get();
+  delivery.expected = a.records;
   Producer p = make_producer(a, delivery);
   const int parts = partition_count(p.rk.get(), p.topic.get(), a.topic);
   note("produce %llu x %zu B to %s (%d partitions) at %s, %s",

@@ -122,7 +122,8 @@ void connection::negotiate(std::int16_t version) {
         }
         self->finish_connect({});
       },
-      [&request, version](std::vector<std::uint8_t>& out, std::int32_t correlation_id) {
+      [&request, version](std::vector<std::uint8_t>& out, std::vector<protocol::deferred_bytes>&,
+                          std::int32_t correlation_id) {
         return protocol::encode_request(out, request, version, correlation_id, "kwire");
       });
 }
@@ -162,7 +163,8 @@ void connection::encode_and_queue(std::int16_t api_key, std::int16_t version, bo
                                   encoder encode) {
   const std::int32_t correlation_id = next_correlation_id_;
   next_correlation_id_ = next_correlation_id_ == INT32_MAX ? 1 : next_correlation_id_ + 1;
-  if (auto ec = encode(pending_bytes_, correlation_id)) return fail_later(std::move(handler), ec);
+  if (auto ec = encode(pending_bytes_, pending_borrowed_, correlation_id))
+    return fail_later(std::move(handler), ec);
   queued_.push_back({api_key, version, correlation_id, expects_response,
                      std::chrono::steady_clock::now() + timeout, std::move(handler)});
   arm_timer();
@@ -173,6 +175,18 @@ void connection::start_write() {
   if (write_in_flight_ || pending_bytes_.empty()) return;
   if (state_ != state::negotiating && state_ != state::ready) return;
   std::swap(pending_bytes_, writing_bytes_);
+  std::swap(pending_borrowed_, writing_borrowed_);
+  // One gather write: our encoded bytes with the borrowed ones in their places.
+  writing_buffers_.clear();
+  std::size_t at = 0;
+  for (const auto& borrowed : writing_borrowed_) {
+    if (borrowed.offset > at)
+      writing_buffers_.emplace_back(writing_bytes_.data() + at, borrowed.offset - at);
+    writing_buffers_.emplace_back(borrowed.bytes.data(), borrowed.bytes.size());
+    at = borrowed.offset;
+  }
+  if (at < writing_bytes_.size())
+    writing_buffers_.emplace_back(writing_bytes_.data() + at, writing_bytes_.size() - at);
   for (auto& request : queued_) {
     if (request.expects_response)
       in_flight_.push_back(std::move(request));
@@ -181,7 +195,7 @@ void connection::start_write() {
   }
   queued_.clear();
   write_in_flight_ = true;
-  asio::async_write(socket_, asio::buffer(writing_bytes_),
+  asio::async_write(socket_, writing_buffers_,
                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
                       self->on_written(ec);
                     });
@@ -192,6 +206,7 @@ void connection::on_written(std::error_code ec) {
   if (state_ == state::closed) return;
   if (ec) return close(ec);
   writing_bytes_.clear();
+  writing_borrowed_.clear();
   auto done = std::move(complete_on_write_);
   complete_on_write_.clear();
   for (auto& handler : done) {
@@ -332,6 +347,7 @@ void connection::close(std::error_code reason) {
   queued_.clear();
   complete_on_write_.clear();
   pending_bytes_.clear();
+  pending_borrowed_.clear();
   for (auto& h : failed) fail_later(std::move(h), reason);
   if (connect_handler_) {
     auto handler = std::move(connect_handler_);

@@ -373,6 +373,12 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       open->topic = &topic;
       open->partition = partition;
       open->reserved = reserve;
+      // Room for the whole batch now: growing by doubling would copy it and touch fresh
+      // pages several times over (a pooled batch usually has the room already).
+      open->builder.reserve(static_cast<std::size_t>(reserve));
+      const std::size_t expected_records = static_cast<std::size_t>(reserve) / record_size + 1;
+      open->callbacks.reserve(expected_records);
+      open->timestamps.reserve(expected_records);
       // Read the clock only when a batch opens: it costs tens of ns per call, per record.
       open->created = created ? *created : clock::now();
       open->generation = generation;
@@ -844,7 +850,9 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     if (batches.empty()) return;
     ++node_in_flight_[node];
     const bool expects_response = config_.acks != required_acks::none;
-    conn->send(
+    // The batches are written from their builders, not copied into the request: they stay
+    // untouched while in flight (handle_produce runs after the write, also on close).
+    conn->send_borrowing_records(
         request, *version,
         [self = shared_from_this(), node, batches = std::move(batches), version = *version](
             std::error_code ec, response_frame frame) mutable {

@@ -113,23 +113,22 @@ class bounded_output {
 
 // ---- gzip ---------------------------------------------------------------------------------
 
-std::error_code gzip_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
-                              int level) {
+std::error_code gzip_compress(std::span<const std::uint8_t> in, compress_output& out,
+                              std::size_t& written, int level) {
   if (level == default_compression_level) level = Z_DEFAULT_COMPRESSION;
   z_stream zs{};
   const int rc =
       deflateInit2(&zs, level, Z_DEFLATED, kGzipWindowBits, kGzipMemLevel, Z_DEFAULT_STRATEGY);
   if (rc != Z_OK) return errc::compression_failed;
   std::unique_ptr<z_stream, int (*)(z_stream*)> cleanup(&zs, deflateEnd);
-  append_guard guard(out);
   const std::size_t bound = deflateBound(&zs, static_cast<uLong>(in.size()));
-  out.resize(guard.base() + bound);
   zs.next_in = const_cast<Bytef*>(in.data());
   zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = out.data() + guard.base();
+  zs.next_out = out.room(bound);
   zs.avail_out = static_cast<uInt>(bound);
   if (deflate(&zs, Z_FINISH) != Z_STREAM_END) return errc::compression_failed;
-  return guard.commit(bound - zs.avail_out);
+  written = bound - zs.avail_out;
+  return {};
 }
 
 std::error_code gzip_decompress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
@@ -163,12 +162,12 @@ std::error_code gzip_decompress(std::span<const std::uint8_t> in, std::vector<st
 
 // ---- snappy -------------------------------------------------------------------------------
 
-std::error_code snappy_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out) {
-  append_guard guard(out);
+std::error_code snappy_compress(std::span<const std::uint8_t> in, compress_output& out,
+                                std::size_t& written) {
   const std::size_t blocks = (in.size() + kXerialBlockSize - 1) / kXerialBlockSize;
-  out.resize(guard.base() + kXerialHeaderSize +
-             blocks * (4 + snappy::MaxCompressedLength(kXerialBlockSize)));
-  std::uint8_t* p = out.data() + guard.base();
+  std::uint8_t* const start =
+      out.room(kXerialHeaderSize + blocks * (4 + snappy::MaxCompressedLength(kXerialBlockSize)));
+  std::uint8_t* p = start;
   std::memcpy(p, kXerialMagic.data(), kXerialMagic.size());
   put_be32(p + 8, kXerialVersion);
   put_be32(p + 12, kXerialVersion);  // compatible version
@@ -181,7 +180,8 @@ std::error_code snappy_compress(std::span<const std::uint8_t> in, std::vector<st
     put_be32(p, static_cast<std::uint32_t>(compressed));
     p += 4 + compressed;
   }
-  return guard.commit(static_cast<std::size_t>(p - (out.data() + guard.base())));
+  written = static_cast<std::size_t>(p - start);
+  return {};
 }
 
 // One raw snappy block appended to out; `budget` is what max_output still allows.
@@ -239,21 +239,85 @@ std::error_code snappy_decompress(std::span<const std::uint8_t> in, std::vector<
 
 // ---- lz4 ----------------------------------------------------------------------------------
 
-std::error_code lz4_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
-                             int level) {
+// Kafka's lz4 frame settings, those of librdkafka and Java too: 64 KiB independent blocks, no
+// checksums beyond the header's, no content size.
+LZ4F_preferences_t lz4_preferences(int level) noexcept {
   LZ4F_preferences_t prefs;
   std::memset(&prefs, 0, sizeof prefs);
   prefs.frameInfo.blockSizeID = LZ4F_max64KB;
   prefs.frameInfo.blockMode = LZ4F_blockIndependent;
   prefs.compressionLevel = level == default_compression_level ? kLz4DefaultLevel : level;
-  append_guard guard(out);
-  const std::size_t bound = LZ4F_compressFrameBound(in.size(), &prefs);
-  out.resize(guard.base() + bound);
-  const std::size_t written =
-      LZ4F_compressFrame(out.data() + guard.base(), bound, in.data(), in.size(), &prefs);
-  if (LZ4F_isError(written)) return errc::compression_failed;
-  return guard.commit(written);
+  prefs.autoFlush = 1;  // as LZ4F_compressFrame does: no input held back between calls
+  return prefs;
 }
+
+std::error_code lz4_compress(std::span<const std::uint8_t> in, compress_output& out,
+                             std::size_t& written, int level) {
+  const LZ4F_preferences_t prefs = lz4_preferences(level);
+  const std::size_t bound = LZ4F_compressFrameBound(in.size(), &prefs);
+  const std::size_t n = LZ4F_compressFrame(out.room(bound), bound, in.data(), in.size(), &prefs);
+  if (LZ4F_isError(n)) return errc::compression_failed;
+  written = n;
+  return {};
+}
+
+}  // namespace
+
+struct lz4_frame_stream::context {
+  LZ4F_cctx* cctx = nullptr;
+  LZ4F_preferences_t prefs{};
+};
+
+lz4_frame_stream::~lz4_frame_stream() {
+  if (!context_) return;
+  LZ4F_freeCompressionContext(context_->cctx);
+  delete context_;
+}
+
+std::size_t lz4_frame_stream::update_bound(std::size_t input) noexcept {
+  const LZ4F_preferences_t prefs = lz4_preferences(default_compression_level);
+  return LZ4F_compressBound(input, &prefs);
+}
+
+std::error_code lz4_frame_stream::begin(int level, std::span<std::uint8_t> out,
+                                        std::size_t& written) {
+  written = 0;
+  if (!context_) {
+    auto made = std::make_unique<context>();
+    if (LZ4F_isError(LZ4F_createCompressionContext(&made->cctx, LZ4F_VERSION)))
+      return errc::compression_failed;
+    context_ = made.release();
+  }
+  context_->prefs = lz4_preferences(level);
+  const std::size_t n =
+      LZ4F_compressBegin(context_->cctx, out.data(), out.size(), &context_->prefs);
+  if (LZ4F_isError(n)) return errc::compression_failed;
+  written = n;
+  return {};
+}
+
+std::error_code lz4_frame_stream::update(std::span<const std::uint8_t> in,
+                                         std::span<std::uint8_t> out, std::size_t& written) {
+  written = 0;
+  if (!context_) return errc::compression_failed;
+  if (in.empty()) return {};
+  const std::size_t n =
+      LZ4F_compressUpdate(context_->cctx, out.data(), out.size(), in.data(), in.size(), nullptr);
+  if (LZ4F_isError(n)) return errc::compression_failed;
+  written = n;
+  return {};
+}
+
+std::error_code lz4_frame_stream::end(std::span<std::uint8_t> out, std::size_t& written) {
+  written = 0;
+  if (!context_) return errc::compression_failed;
+  const std::size_t n = LZ4F_compressEnd(context_->cctx, out.data(), out.size(), nullptr);
+  if (LZ4F_isError(n)) return errc::compression_failed;
+  written = n;
+  return {};
+}
+
+namespace {
 
 std::error_code lz4_decompress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
                                std::size_t max_output) {
@@ -371,18 +435,17 @@ std::error_code lz4_decompress_into(std::span<const std::uint8_t> in, std::span<
 
 // ---- zstd ---------------------------------------------------------------------------------
 
-std::error_code zstd_compress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
-                              int level) {
+std::error_code zstd_compress(std::span<const std::uint8_t> in, compress_output& out,
+                              std::size_t& written, int level) {
   std::unique_ptr<ZSTD_CCtx, std::size_t (*)(ZSTD_CCtx*)> ctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
   if (!ctx) return errc::compression_failed;
-  append_guard guard(out);
   const std::size_t bound = ZSTD_compressBound(in.size());
-  out.resize(guard.base() + bound);
-  const std::size_t written =
-      ZSTD_compressCCtx(ctx.get(), out.data() + guard.base(), bound, in.data(), in.size(),
+  const std::size_t n =
+      ZSTD_compressCCtx(ctx.get(), out.room(bound), bound, in.data(), in.size(),
                         level == default_compression_level ? kZstdDefaultLevel : level);
-  if (ZSTD_isError(written)) return errc::compression_failed;
-  return guard.commit(written);
+  if (ZSTD_isError(n)) return errc::compression_failed;
+  written = n;
+  return {};
 }
 
 std::error_code zstd_decompress(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
@@ -448,21 +511,23 @@ std::optional<compression> parse_compression(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-std::error_code compress(compression codec, std::span<const std::uint8_t> in,
-                         std::vector<std::uint8_t>& out, int level) {
+std::error_code compress(compression codec, std::span<const std::uint8_t> in, compress_output& out,
+                         std::size_t& written, int level) {
+  written = 0;
   if (in.size() > kMaxInput) return errc::oversized;
   switch (codec) {
     case compression::none:
-      out.insert(out.end(), in.begin(), in.end());
+      if (!in.empty()) std::memcpy(out.room(in.size()), in.data(), in.size());
+      written = in.size();
       return {};
     case compression::gzip:
-      return gzip_compress(in, out, level);
+      return gzip_compress(in, out, written, level);
     case compression::snappy:
-      return snappy_compress(in, out);
+      return snappy_compress(in, out, written);
     case compression::lz4:
-      return lz4_compress(in, out, level);
+      return lz4_compress(in, out, written, level);
     case compression::zstd:
-      return zstd_compress(in, out, level);
+      return zstd_compress(in, out, written, level);
   }
   return errc::unknown_compression;
 }
@@ -479,6 +544,29 @@ std::error_code decompress_into(compression codec, std::span<const std::uint8_t>
   if (in.size() > kMaxInput) return errc::oversized;
   if (codec == compression::lz4) return lz4_decompress_into(in, out, written);
   return errc::unknown_compression;
+}
+
+std::error_code compress(compression codec, std::span<const std::uint8_t> in,
+                         std::vector<std::uint8_t>& out, int level) {
+  // Space from the vector's end (zero-filled by resize; callers that compress often and
+  // want to skip that use their own compress_output).
+  class vector_output final : public compress_output {
+   public:
+    vector_output(std::vector<std::uint8_t>& v, std::size_t base) : v_(v), base_(base) {}
+    std::uint8_t* room(std::size_t bound) override {
+      v_.resize(base_ + bound);
+      return v_.data() + base_;
+    }
+
+   private:
+    std::vector<std::uint8_t>& v_;
+    std::size_t base_;
+  };
+  append_guard guard(out);
+  vector_output room(out, guard.base());
+  std::size_t written = 0;
+  if (auto ec = compress(codec, in, room, written, level)) return ec;
+  return guard.commit(written);
 }
 
 std::error_code decompress(compression codec, std::span<const std::uint8_t> in,

@@ -351,7 +351,9 @@ record_batch_builder::record_batch_builder(record_batch_options options, std::si
 void record_batch_builder::reset(record_batch_options options) {
   options_ = options;
   size_ = record_batch_header_size;
-  compressed_.clear();
+  streamed_ = 0;
+  stream_begun_ = false;
+  compressed_size_ = 0;
   record_count_ = 0;
   base_timestamp_ = no_timestamp;
   max_timestamp_ = no_timestamp;
@@ -359,14 +361,67 @@ void record_batch_builder::reset(record_batch_options options) {
   error_.clear();
 }
 
+void record_batch_builder::reserve(std::size_t total_bytes) {
+  if (options_.codec == compression::lz4)
+    total_bytes =
+        std::min(total_bytes, record_batch_header_size + 2 * lz4_frame_stream::block_size);
+  if (total_bytes > size_) reserve_more(total_bytes - size_);
+}
+
 void record_batch_builder::reserve_more(std::size_t extra) {
-  const std::size_t needed = size_ + extra;
+  const std::size_t used = size_ - streamed_;
+  const std::size_t needed = used + extra;
   if (needed <= capacity_) return;
   const std::size_t new_capacity = std::max({needed, 2 * capacity_, std::size_t{4096}});
   auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(new_capacity);
-  if (buffer_) std::memcpy(bigger.get(), buffer_.get(), size_);
+  if (buffer_) std::memcpy(bigger.get(), buffer_.get(), used);
   buffer_ = std::move(bigger);
   capacity_ = new_capacity;
+}
+
+std::uint8_t* record_batch_builder::compressed_room(std::size_t extra) {
+  const std::size_t needed = compressed_size_ + extra;
+  if (needed > compressed_capacity_) {
+    const std::size_t new_capacity = std::max(needed, 2 * compressed_capacity_);
+    auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(new_capacity);
+    if (compressed_) std::memcpy(bigger.get(), compressed_.get(), compressed_size_);
+    compressed_ = std::move(bigger);
+    compressed_capacity_ = new_capacity;
+  }
+  return compressed_.get() + compressed_size_;
+}
+
+std::error_code record_batch_builder::stream_lz4(bool last) {
+  std::size_t written = 0;
+  if (!stream_begun_) {
+    compressed_size_ = record_batch_header_size;
+    std::uint8_t* out = compressed_room(lz4_frame_stream::header_bound);
+    if (auto ec =
+            lz4_.begin(options_.compression_level, {out, lz4_frame_stream::header_bound}, written))
+      return ec;
+    compressed_size_ += written;
+    stream_begun_ = true;
+  }
+  const std::size_t staged = size_ - streamed_ - record_batch_header_size;
+  // Whole blocks only until the end, so that block boundaries fall where compressing the
+  // batch in one go would put them.
+  const std::size_t take = last ? staged : staged - staged % lz4_frame_stream::block_size;
+  std::uint8_t* const records = buffer_.get() + record_batch_header_size;
+  if (take > 0) {
+    const std::size_t bound = lz4_frame_stream::update_bound(take);
+    std::uint8_t* out = compressed_room(bound);
+    if (auto ec = lz4_.update({records, take}, {out, bound}, written)) return ec;
+    compressed_size_ += written;
+    std::memmove(records, records + take, staged - take);
+    streamed_ += take;
+  }
+  if (last) {
+    const std::size_t bound = lz4_frame_stream::update_bound(0);
+    std::uint8_t* out = compressed_room(bound);
+    if (auto ec = lz4_.end({out, bound}, written)) return ec;
+    compressed_size_ += written;
+  }
+  return {};
 }
 
 namespace {
@@ -414,7 +469,7 @@ void record_batch_builder::append(std::int64_t timestamp, optional_bytes key, op
   }
   reserve_more(varlong_size(static_cast<std::int64_t>(body)) + body);
 
-  std::uint8_t* p = buffer_.get() + size_;
+  std::uint8_t* p = buffer_.get() + (size_ - streamed_);
   std::uint8_t* const start = p;
   p = put_varint(p, static_cast<std::int64_t>(body));
   *p++ = 0;  // record attributes: unused
@@ -432,6 +487,10 @@ void record_batch_builder::append(std::int64_t timestamp, optional_bytes key, op
   size_ += static_cast<std::size_t>(p - start);
   if (timestamp > max_timestamp_) max_timestamp_ = timestamp;
   ++record_count_;
+  if (options_.codec == compression::lz4 &&
+      size_ - streamed_ - record_batch_header_size >= lz4_frame_stream::block_size) {
+    if (auto ec = stream_lz4(false)) error_ = ec;
+  }
 }
 
 void record_batch_builder::append_end_txn_marker(control_type type, std::int32_t coordinator_epoch,
@@ -483,15 +542,37 @@ std::error_code record_batch_builder::finish() {
   if (options_.codec == compression::none) {
     if (size_ - record_batch_overhead > kInt32Max) return error_ = errc::oversized;
     write_header(buffer_.get(), size_);
+  } else if (options_.codec == compression::lz4) {
+    if (auto ec = stream_lz4(true)) return error_ = ec;
+    if (compressed_size_ - record_batch_overhead > kInt32Max) return error_ = errc::oversized;
+    write_header(compressed_.get(), compressed_size_);
   } else {
-    compressed_.clear();
-    compressed_.resize(record_batch_header_size);
+    // The compressed batch goes behind room for its header, in a buffer kept across batches
+    // and never zero-filled: the codec's worst case is far above what it writes.
+    class header_then_records final : public compress_output {
+     public:
+      explicit header_then_records(record_batch_builder& b) : b_(b) {}
+      std::uint8_t* room(std::size_t bound) override {
+        const std::size_t needed = record_batch_header_size + bound;
+        if (needed > b_.compressed_capacity_) {
+          b_.compressed_ = std::make_unique_for_overwrite<std::uint8_t[]>(needed);
+          b_.compressed_capacity_ = needed;
+        }
+        return b_.compressed_.get() + record_batch_header_size;
+      }
+
+     private:
+      record_batch_builder& b_;
+    };
     const std::span<const std::uint8_t> records(buffer_.get() + record_batch_header_size,
                                                 size_ - record_batch_header_size);
-    if (auto ec = compress(options_.codec, records, compressed_, options_.compression_level))
+    header_then_records out(*this);
+    std::size_t written = 0;
+    if (auto ec = compress(options_.codec, records, out, written, options_.compression_level))
       return error_ = ec;
-    if (compressed_.size() - record_batch_overhead > kInt32Max) return error_ = errc::oversized;
-    write_header(compressed_.data(), compressed_.size());
+    compressed_size_ = record_batch_header_size + written;
+    if (compressed_size_ - record_batch_overhead > kInt32Max) return error_ = errc::oversized;
+    write_header(compressed_.get(), compressed_size_);
   }
   finished_ = true;
   return {};
@@ -500,7 +581,7 @@ std::error_code record_batch_builder::finish() {
 std::span<const std::uint8_t> record_batch_builder::bytes() const noexcept {
   if (!finished_) return {};
   if (options_.codec == compression::none) return {buffer_.get(), size_};
-  return compressed_;
+  return {compressed_.get(), compressed_size_};
 }
 
 std::error_code record_batch_builder::restamp_producer(std::int64_t producer_id,
@@ -508,9 +589,10 @@ std::error_code record_batch_builder::restamp_producer(std::int64_t producer_id,
                                                        std::int32_t base_sequence) noexcept {
   if (!finished_) return errc::invalid_record;
   set_producer(producer_id, producer_epoch, base_sequence);
-  std::span<std::uint8_t> batch = options_.codec == compression::none
-                                      ? std::span<std::uint8_t>(buffer_.get(), size_)
-                                      : std::span<std::uint8_t>(compressed_);
+  std::span<std::uint8_t> batch =
+      options_.codec == compression::none
+          ? std::span<std::uint8_t>(buffer_.get(), size_)
+          : std::span<std::uint8_t>(compressed_.get(), compressed_size_);
   return protocol::restamp_producer(batch, producer_id, producer_epoch, base_sequence);
 }
 

@@ -79,6 +79,39 @@ TEST(Compression, EveryCodecRoundTripsAtSeveralSizes) {
   }
 }
 
+TEST(Compression, CallerGivenOutputGetsTheSameBytesAsTheVector) {
+  // Remembers what it was asked for and hands out space marked with 0xEE, never zeroed.
+  struct marked_output final : kp::compress_output {
+    std::vector<std::uint8_t> space;
+    std::size_t asked = 0;
+    int calls = 0;
+    std::uint8_t* room(std::size_t bound) override {
+      ++calls;
+      asked = bound;
+      space.assign(bound, 0xEE);
+      return space.data();
+    }
+  };
+  for (auto codec : kCodecs) {
+    for (std::size_t n : {0u, 100u, 65536u, 65537u, 300000u}) {
+      const bytes in = sample(n, static_cast<std::uint32_t>(n) + 7);
+      marked_output out;
+      std::size_t written = 1234;
+      ASSERT_FALSE(kp::compress(codec, in, out, written)) << kp::compression_name(codec);
+      EXPECT_LE(out.calls, 1);
+      EXPECT_LE(written, out.asked);
+      const bytes packed(out.space.begin(),
+                         out.space.begin() + static_cast<std::ptrdiff_t>(written));
+      EXPECT_EQ(packed, compressed(codec, in)) << kp::compression_name(codec) << " " << n;
+    }
+  }
+  marked_output out;
+  std::size_t written = 99;
+  EXPECT_EQ(kp::compress(kp::compression::gzip, sample(1000), out, written, 42),
+            kp::errc::compression_failed);
+  EXPECT_EQ(written, 0u);
+}
+
 TEST(Compression, LevelsArePassedThrough) {
   const bytes in = sample(200000);
   for (auto [codec, level] : {std::pair{kp::compression::gzip, 1},

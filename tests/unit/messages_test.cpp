@@ -250,6 +250,50 @@ TEST(Framing, RequestFrameHasSizeHeaderAndBody) {
   EXPECT_FALSE(ec);
 }
 
+// Records fields can be left out of the encoded request (for a gather write): put back at
+// their offsets they must give exactly the bytes of the ordinary encoding, size included.
+TEST(Framing, DeferredRecordsGiveTheSameFrameOnceInPlace) {
+  const bytes big(20000, 0x5A), small(100, 0x11), other(16384, 0x77);
+  for (const std::int16_t version : {std::int16_t{3}, std::int16_t{9}}) {
+    kp::ProduceRequest req;
+    req.acks = -1;
+    req.timeout_ms = 30000;
+    auto& topic = req.topic_data.emplace_back();
+    topic.name = "t";
+    for (const bytes* records : {&big, &small, &other}) {
+      auto& p = topic.partition_data.emplace_back();
+      p.index = static_cast<std::int32_t>(topic.partition_data.size()) - 1;
+      p.records = kp::byte_view(*records);
+    }
+    bytes copied;
+    ASSERT_FALSE(kp::encode_request(copied, req, version, 7, "cli"));
+    bytes frame = {0xEE};  // appends after what is there
+    std::vector<kp::deferred_bytes> deferred;
+    ASSERT_FALSE(kp::encode_request(frame, deferred, 16384, req, version, 7, "cli"));
+    ASSERT_EQ(deferred.size(), 2u);  // the two of 16 KiB or more
+    EXPECT_EQ(deferred[0].bytes.data(), big.data());
+    EXPECT_EQ(deferred[1].bytes.data(), other.data());
+    bytes glued;
+    std::size_t at = 1;
+    for (const auto& d : deferred) {
+      glued.insert(glued.end(), frame.begin() + static_cast<std::ptrdiff_t>(at),
+                   frame.begin() + static_cast<std::ptrdiff_t>(d.offset));
+      glued.insert(glued.end(), d.bytes.begin(), d.bytes.end());
+      at = d.offset;
+    }
+    glued.insert(glued.end(), frame.begin() + static_cast<std::ptrdiff_t>(at), frame.end());
+    EXPECT_EQ(glued, copied) << version;
+  }
+  // An error leaves both as they were.
+  kp::ProduceRequest req;
+  req.topic_data.emplace_back().partition_data.emplace_back().records = kp::byte_view(big);
+  bytes frame;
+  std::vector<kp::deferred_bytes> deferred;
+  EXPECT_TRUE(kp::encode_request(frame, deferred, 1, req, 99, 7, "cli"));
+  EXPECT_TRUE(frame.empty());
+  EXPECT_TRUE(deferred.empty());
+}
+
 TEST(Framing, OversizedOrNegativeFrameSizeIsAnError) {
   std::error_code ec;
   const bytes negative = {0xff, 0xff, 0xff, 0xfe};

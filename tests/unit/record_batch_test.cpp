@@ -269,6 +269,43 @@ TEST(RecordBatch, ManyRecordsRoundTripWithEveryCodec) {
   }
 }
 
+// lz4 batches are compressed in blocks while they fill: the result must be the frame that
+// compressing the whole records section at once gives, whatever the record sizes, also when
+// one builder is reused for batches of different sizes.
+TEST(RecordBatch, Lz4BatchesCompressedWhileFillingEqualTheWholeFrame) {
+  kp::record_batch_builder streamed({.codec = kp::compression::lz4});
+  std::mt19937 rng(5);
+  for (const std::size_t records : {0u, 1u, 600u, 5000u, 40u, 3000u}) {
+    streamed.reset({.codec = kp::compression::lz4, .base_offset = 7});
+    streamed.reserve(1 << 20);
+    kp::record_batch_builder plain({.codec = kp::compression::none, .base_offset = 7});
+    for (std::size_t i = 0; i < records; ++i) {
+      // Mostly small values, now and then one larger than a whole 64 KiB block.
+      const std::size_t size = i % 997 == 3 ? 70000 + rng() % 70000 : rng() % 300;
+      std::string value(size, 'a');
+      for (std::size_t j = 0; j < size; j += 8) value[j] = static_cast<char>('a' + rng() % 26);
+      const std::int64_t ts = kTimestamp + static_cast<std::int64_t>(i);
+      streamed.append(ts, std::nullopt, as_bytes(value));
+      plain.append(ts, std::nullopt, as_bytes(value));
+      ASSERT_EQ(streamed.size_in_bytes(), plain.size_in_bytes());
+    }
+    const bytes batch = finished(streamed);
+    const bytes uncompressed = finished(plain);
+    bytes frame;
+    ASSERT_FALSE(kp::compress(kp::compression::lz4,
+                              std::span(uncompressed).subspan(kp::record_batch_header_size),
+                              frame));
+    ASSERT_EQ(batch.size(), kp::record_batch_header_size + frame.size()) << records;
+    EXPECT_TRUE(
+        std::equal(frame.begin(), frame.end(),
+                   batch.begin() + static_cast<std::ptrdiff_t>(kp::record_batch_header_size)))
+        << records;
+    auto result = read_all(batch);
+    ASSERT_FALSE(result.error) << result.error.message();
+    EXPECT_EQ(result.records.size(), records);
+  }
+}
+
 TEST(RecordBatch, CompressedRecordsAreViewsIntoTheCallersScratch) {
   kp::record_batch_builder builder({.codec = kp::compression::zstd});
   builder.append(kTimestamp, as_bytes("key"), as_bytes("value"));

@@ -92,6 +92,14 @@ class connection : public std::enable_shared_from_this<connection> {
   template <class Request>
   void send(const Request& request, std::int16_t version, std::chrono::milliseconds timeout,
             response_handler handler);
+  // send(), except that records fields (record batches) of borrow_records_min_size bytes or
+  // more are written from where they are instead of being copied into the request: they must
+  // stay unchanged until `handler` has run (it runs after the write, also when the
+  // connection closes).
+  template <class Request>
+  void send_borrowing_records(const Request& request, std::int16_t version,
+                              response_handler handler, bool expects_response = true);
+  static constexpr std::size_t borrow_records_min_size = 16 * 1024;
 
   // The highest version both sides support of this API, or nullopt (also before ready).
   std::optional<std::int16_t> version_for(std::int16_t api_key) const noexcept;
@@ -125,8 +133,8 @@ class connection : public std::enable_shared_from_this<connection> {
 
   connection(asio::any_io_executor executor, broker_endpoint address, connection_options options);
 
-  using encoder =
-      detail::unique_function<std::error_code(std::vector<std::uint8_t>&, std::int32_t)>;
+  using encoder = detail::unique_function<std::error_code(
+      std::vector<std::uint8_t>&, std::vector<protocol::deferred_bytes>&, std::int32_t)>;
   template <class Request>
   void queue_request(const Request& request, std::int16_t version, bool expects_response,
                      std::chrono::milliseconds timeout, response_handler handler);
@@ -159,11 +167,15 @@ class connection : public std::enable_shared_from_this<connection> {
   connect_handler closed_listener_;
   std::int32_t next_correlation_id_ = 1;
 
-  // Requests encoded into `pending_bytes_`, not yet handed to the socket.
+  // Requests encoded into `pending_bytes_`, not yet handed to the socket, and the borrowed
+  // bytes that go between them (send_borrowing_records).
   std::vector<std::uint8_t> pending_bytes_;
+  std::vector<protocol::deferred_bytes> pending_borrowed_;
   std::deque<pending_request> queued_;
   // Bytes being written and the number of requests they hold.
   std::vector<std::uint8_t> writing_bytes_;
+  std::vector<protocol::deferred_bytes> writing_borrowed_;
+  std::vector<asio::const_buffer> writing_buffers_;  // both, in wire order
   // Written requests that get no response (acks=0): complete when the write does.
   std::vector<response_handler> complete_on_write_;
   bool write_in_flight_ = false;
@@ -196,11 +208,26 @@ void connection::queue_request(const Request& request, std::int16_t version, boo
                                std::chrono::milliseconds timeout, response_handler handler) {
   if (state_ != state::ready)
     return fail_later(std::move(handler), make_error_code(errc::not_ready));
-  encode_and_queue(Request::api_key, version, expects_response, timeout, std::move(handler),
-                   [&](std::vector<std::uint8_t>& out, std::int32_t correlation_id) {
-                     return protocol::encode_request(out, request, version, correlation_id,
-                                                     options_.client_id);
-                   });
+  encode_and_queue(
+      Request::api_key, version, expects_response, timeout, std::move(handler),
+      [&](std::vector<std::uint8_t>& out, std::vector<protocol::deferred_bytes>&,
+          std::int32_t correlation_id) {
+        return protocol::encode_request(out, request, version, correlation_id, options_.client_id);
+      });
+}
+
+template <class Request>
+void connection::send_borrowing_records(const Request& request, std::int16_t version,
+                                        response_handler handler, bool expects_response) {
+  if (state_ != state::ready)
+    return fail_later(std::move(handler), make_error_code(errc::not_ready));
+  encode_and_queue(
+      Request::api_key, version, expects_response, options_.request_timeout, std::move(handler),
+      [&](std::vector<std::uint8_t>& out, std::vector<protocol::deferred_bytes>& borrowed,
+          std::int32_t correlation_id) {
+        return protocol::encode_request(out, borrowed, borrow_records_min_size, request, version,
+                                        correlation_id, options_.client_id);
+      });
 }
 
 }  // namespace kwire::client

@@ -104,11 +104,23 @@ inline std::uint8_t* put_unsigned_varint(std::uint8_t* p, std::uint64_t v) noexc
   return p;
 }
 
+// Bytes a writer left out of its buffer (see writer::records): they belong at `offset` of
+// the buffer, in front of what is there; a gather write sends them from where they are.
+struct deferred_bytes {
+  std::size_t offset = 0;
+  std::span<const std::uint8_t> bytes;
+};
+
 // Appends wire values to a vector. Encoders that find a value the chosen version cannot
 // carry call fail(); the first error sticks and later writes still append (harmlessly).
 class writer {
  public:
   explicit writer(std::vector<std::uint8_t>& out) noexcept : out_(&out) {}
+  // Records fields (record batches) of at least `min_size` bytes are then not copied: only
+  // their length prefix is written, and their bytes are listed in `deferred`.
+  writer(std::vector<std::uint8_t>& out, std::vector<deferred_bytes>& deferred,
+         std::size_t min_size) noexcept
+      : out_(&out), deferred_(&deferred), deferred_min_size_(min_size) {}
 
   template <class T>
   void integer(T v) {
@@ -168,6 +180,17 @@ class writer {
     bytes_length(b.size(), compact);
     raw(b.data(), b.size());
   }
+  void records(std::span<const std::uint8_t> b, bool compact) {
+    bytes_length(b.size(), compact);
+    if (deferred_ && !b.empty() && b.size() >= deferred_min_size_) {
+      deferred_->push_back({out_->size(), b});
+      deferred_total_ += b.size();
+      return;
+    }
+    raw(b.data(), b.size());
+  }
+  // Bytes listed as deferred by this writer.
+  std::size_t deferred_size() const noexcept { return deferred_total_; }
 
   std::size_t size() const noexcept { return out_->size(); }
   std::uint8_t* data() noexcept { return out_->data(); }
@@ -180,6 +203,9 @@ class writer {
 
  private:
   std::vector<std::uint8_t>* out_;
+  std::vector<deferred_bytes>* deferred_ = nullptr;
+  std::size_t deferred_min_size_ = 0;
+  std::size_t deferred_total_ = 0;
   std::error_code error_;
 };
 

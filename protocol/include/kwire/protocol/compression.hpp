@@ -19,6 +19,7 @@
 #include <span>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace kwire::protocol {
@@ -39,6 +40,59 @@ inline constexpr int default_compression_level = std::numeric_limits<int>::min()
 // compression_failed (e.g. a gzip level outside -1..9). On error `out` is left as it was.
 std::error_code compress(compression codec, std::span<const std::uint8_t> in,
                          std::vector<std::uint8_t>& out, int level = default_compression_level);
+
+// Where the other compress() writes: room(bound) is asked once, before compressing, for
+// space of at least `bound` bytes (the codec's worst case), which must stay valid until
+// compress() returns. Lets a caller reuse a buffer without zero-filling the worst case on
+// every call, as std::vector::resize would.
+class compress_output {
+ public:
+  virtual std::uint8_t* room(std::size_t bound) = 0;
+
+ protected:
+  ~compress_output() = default;
+};
+
+// compress() into `out`; `written` gets the compressed size (0 on error). Same errors.
+std::error_code compress(compression codec, std::span<const std::uint8_t> in, compress_output& out,
+                         std::size_t& written, int level = default_compression_level);
+
+// One lz4 frame written a piece at a time, with the settings compress(lz4) uses: a batch
+// can be compressed block by block while it fills, while each block is still in cache.
+// Feeding update() whole multiples of block_size, then the rest, gives exactly the bytes
+// compress(compression::lz4, all of it) gives. The context is kept across frames.
+class lz4_frame_stream {
+ public:
+  static constexpr std::size_t block_size = 64 * 1024;
+  // Most bytes the frame header (begin) takes.
+  static constexpr std::size_t header_bound = 19;
+
+  lz4_frame_stream() noexcept = default;
+  ~lz4_frame_stream();
+  lz4_frame_stream(const lz4_frame_stream&) = delete;
+  lz4_frame_stream& operator=(const lz4_frame_stream&) = delete;
+  lz4_frame_stream(lz4_frame_stream&& other) noexcept : context_(other.context_) {
+    other.context_ = nullptr;
+  }
+  lz4_frame_stream& operator=(lz4_frame_stream&& other) noexcept {
+    std::swap(context_, other.context_);
+    return *this;
+  }
+
+  // Most bytes update() may write for `input` bytes (end() included).
+  static std::size_t update_bound(std::size_t input) noexcept;
+
+  // Each writes into `out` (which must hold header_bound, update_bound(in.size()), or
+  // update_bound(0) bytes) and sets `written`. Errors: compression_failed.
+  std::error_code begin(int level, std::span<std::uint8_t> out, std::size_t& written);
+  std::error_code update(std::span<const std::uint8_t> in, std::span<std::uint8_t> out,
+                         std::size_t& written);
+  std::error_code end(std::span<std::uint8_t> out, std::size_t& written);
+
+ private:
+  struct context;
+  context* context_ = nullptr;  // LZ4F's compression context, made by the first begin()
+};
 
 // Decompresses `in` and appends the result to `out`, appending at most `max_output` bytes:
 // data that would decompress to more fails with errc::oversized once the limit is reached,

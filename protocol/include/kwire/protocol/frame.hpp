@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -17,12 +18,11 @@ namespace kwire::protocol {
 // socket.request.max.bytes default is 100 MiB).
 inline constexpr std::size_t default_max_frame_size = 100 * 1024 * 1024;
 
-// Appends one complete request frame (size, header, body) to `out`. On error nothing
-// usable is appended (out is restored to its previous size).
+namespace detail {
 template <class Request>
-std::error_code encode_request(std::vector<std::uint8_t>& out, const Request& body,
-                               std::int16_t api_version, std::int32_t correlation_id,
-                               std::string_view client_id) {
+std::error_code encode_request_into(std::vector<std::uint8_t>& out, writer& w, const Request& body,
+                                    std::int16_t api_version, std::int32_t correlation_id,
+                                    std::string_view client_id) {
   const std::size_t start = out.size();
   out.resize(start + 4);
   RequestHeader header;
@@ -30,19 +30,50 @@ std::error_code encode_request(std::vector<std::uint8_t>& out, const Request& bo
   header.request_api_version = api_version;
   header.correlation_id = correlation_id;
   header.client_id = std::string(client_id);
-  writer w(out);
   header.write(w, request_header_version(Request::api_key, api_version));
   std::error_code ec = w.error();
-  if (!ec) ec = body.encode(out, api_version);
+  if (!ec && (api_version < Request::min_version || api_version > Request::max_version))
+    ec = errc::unsupported_version;
+  if (!ec) {
+    body.write(w, api_version);
+    ec = w.error();
+  }
   if (ec) {
     out.resize(start);
     return ec;
   }
-  const auto size = static_cast<std::uint32_t>(out.size() - start - 4);
-  const std::uint8_t be[4] = {static_cast<std::uint8_t>(size >> 24), static_cast<std::uint8_t>(size >> 16),
-                              static_cast<std::uint8_t>(size >> 8), static_cast<std::uint8_t>(size)};
+  const auto size = static_cast<std::uint32_t>(out.size() - start - 4 + w.deferred_size());
+  const std::uint8_t be[4] = {
+      static_cast<std::uint8_t>(size >> 24), static_cast<std::uint8_t>(size >> 16),
+      static_cast<std::uint8_t>(size >> 8), static_cast<std::uint8_t>(size)};
   std::memcpy(out.data() + start, be, 4);
   return {};
+}
+}  // namespace detail
+
+// Appends one complete request frame (size, header, body) to `out`. On error nothing
+// usable is appended (out is restored to its previous size).
+template <class Request>
+std::error_code encode_request(std::vector<std::uint8_t>& out, const Request& body,
+                               std::int16_t api_version, std::int32_t correlation_id,
+                               std::string_view client_id) {
+  writer w(out);
+  return detail::encode_request_into(out, w, body, api_version, correlation_id, client_id);
+}
+
+// encode_request(), except that the bytes of records fields of `min_deferred` bytes or more
+// are not copied into `out`: they are appended to `deferred` (offsets into `out`) for a
+// gather write, and the frame's size counts them. On error `deferred` is restored too.
+template <class Request>
+std::error_code encode_request(std::vector<std::uint8_t>& out,
+                               std::vector<deferred_bytes>& deferred, std::size_t min_deferred,
+                               const Request& body, std::int16_t api_version,
+                               std::int32_t correlation_id, std::string_view client_id) {
+  const std::size_t listed = deferred.size();
+  writer w(out, deferred, min_deferred);
+  auto ec = detail::encode_request_into(out, w, body, api_version, correlation_id, client_id);
+  if (ec) deferred.resize(listed);
+  return ec;
 }
 
 // Looks at the front of a receive buffer: the size of the first complete frame including

@@ -334,6 +334,10 @@ class record_batch_builder {
 
   // Starts a new batch, keeping the buffers' capacity.
   void reset(record_batch_options options);
+  // Makes room for a batch of `total_bytes` (header and uncompressed records) at once, so
+  // that appending up to that size neither reallocates nor copies. (lz4 batches are
+  // compressed in 64 KiB blocks as they fill, and need room for two blocks only.)
+  void reserve(std::size_t total_bytes);
 
   void append(std::int64_t timestamp, optional_bytes key, optional_bytes value,
               std::span<const header_view> headers = {});
@@ -373,12 +377,24 @@ class record_batch_builder {
  private:
   void reserve_more(std::size_t extra);
   void write_header(std::uint8_t* batch, std::size_t batch_size) const noexcept;
+  // lz4: compresses the whole blocks of records in buffer_ into compressed_ and keeps the
+  // rest; with `last`, everything, and ends the frame.
+  std::error_code stream_lz4(bool last);
+  std::uint8_t* compressed_room(std::size_t extra);
 
   record_batch_options options_;
-  std::unique_ptr<std::uint8_t[]> buffer_;  // header room + uncompressed records
-  std::size_t size_ = record_batch_header_size;
+  // Header room + uncompressed records (for lz4 only those not yet compressed: the first
+  // `streamed_` bytes of records have gone into compressed_ block by block).
+  std::unique_ptr<std::uint8_t[]> buffer_;
+  std::size_t size_ = record_batch_header_size;  // header + every record, uncompressed
+  std::size_t streamed_ = 0;
+  bool stream_begun_ = false;
+  lz4_frame_stream lz4_;
   std::size_t capacity_ = 0;
-  std::vector<std::uint8_t> compressed_;  // header + compressed records, when a codec is set
+  // Header + compressed records, when a codec is set (capacity kept across batches).
+  std::unique_ptr<std::uint8_t[]> compressed_;
+  std::size_t compressed_size_ = 0;
+  std::size_t compressed_capacity_ = 0;
   std::int32_t record_count_ = 0;
   std::int64_t base_timestamp_ = no_timestamp;
   std::int64_t max_timestamp_ = no_timestamp;

@@ -83,9 +83,11 @@ inline void get_bytes(reader& r, std::optional<byte_vector>& b, bool compact, bo
 }
 
 // ---- records (views into the caller's buffer) ------------------------------------------
-inline void put_records(writer& w, const byte_view& b, bool compact) { w.bytes(b.span(), compact); }
+inline void put_records(writer& w, const byte_view& b, bool compact) {
+  w.records(b.span(), compact);
+}
 inline void put_records(writer& w, const std::optional<byte_view>& b, bool compact, bool nullable) {
-  if (b) return w.bytes(b->span(), compact);
+  if (b) return w.records(b->span(), compact);
   if (!nullable) w.fail(errc::null_not_allowed);
   w.null_bytes(compact);
 }
