@@ -189,6 +189,26 @@ group_driver::send_outcome group_driver::try_send(group_clock::time_point now, p
   return send_outcome::sent;
 }
 
+namespace {
+
+// The ConsumerProtocol encodings at the newest version (an error leaves nothing useful in
+// the bytes; only strings over 32767 bytes cause one).
+template <class T, class Encode>
+std::vector<std::uint8_t> encoded(const T& value, Encode encode) {
+  std::vector<std::uint8_t> out;
+  (void)encode(value, consumer_protocol_latest_version, out);
+  return out;
+}
+
+template <class T, std::error_code (*Decode)(std::span<const std::uint8_t>, T&, std::int16_t*)>
+std::optional<T> decoded(std::span<const std::uint8_t> bytes) {
+  T out;
+  if (Decode(bytes, out, nullptr)) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
 std::unique_ptr<group_member> make_group_member(const consumer_config& config) {
   const group_backoff backoff{config.retry_backoff, config.retry_backoff_max};
   const auto seed = static_cast<std::uint32_t>(std::random_device{}());
@@ -216,27 +236,13 @@ std::unique_ptr<group_member> make_group_member(const consumer_config& config) {
     if (auto assignor = make_assignor(name)) options.assignors.push_back(std::move(assignor));
   options.codec.encode_subscription = [](const partition_assignor&,
                                          const member_subscription& self) {
-    std::vector<std::uint8_t> out;
-    (void)encode_subscription(self, consumer_protocol_latest_version, out);
-    return out;
+    return encoded(self, encode_subscription);
   };
-  options.codec.decode_subscription =
-      [](std::span<const std::uint8_t> bytes) -> std::optional<member_subscription> {
-    member_subscription out;
-    if (decode_subscription(bytes, out)) return std::nullopt;
-    return out;
-  };
+  options.codec.decode_subscription = decoded<member_subscription, decode_subscription>;
   options.codec.encode_assignment = [](const member_assignment& assignment) {
-    std::vector<std::uint8_t> out;
-    (void)encode_assignment(assignment, consumer_protocol_latest_version, out);
-    return out;
+    return encoded(assignment, encode_assignment);
   };
-  options.codec.decode_assignment =
-      [](std::span<const std::uint8_t> bytes) -> std::optional<member_assignment> {
-    member_assignment out;
-    if (decode_assignment(bytes, out)) return std::nullopt;
-    return out;
-  };
+  options.codec.decode_assignment = decoded<member_assignment, decode_assignment>;
   return std::make_unique<classic_group>(std::move(options));
 }
 

@@ -5,8 +5,6 @@
 // auto.offset.reset=none reported with the partition.
 #include <gtest/gtest.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <future>
 #include <map>
 #include <thread>
@@ -14,10 +12,13 @@
 #include "broker_session.hpp"
 #include "kwire/client/consumer.hpp"
 #include "kwire/client/producer.hpp"
+#include "live_clients.hpp"
 
 namespace kc = kwire::client;
 namespace kp = kwire::protocol;
 using kwire::test::broker_session;
+using kwire::test::bytes;
+using kwire::test::io_thread;
 using namespace std::chrono_literals;
 
 namespace {
@@ -26,23 +27,11 @@ constexpr int kPartitions = 3;
 constexpr int kPerPartition = 10'000;
 constexpr std::int64_t kBaseTimestamp = 1'700'000'000'000;
 
-std::span<const std::uint8_t> bytes(const std::string& s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
 std::string text(kp::optional_bytes b) {
   return b ? std::string(reinterpret_cast<const char*>(b->data()), b->size()) : "<null>";
 }
 
 // One io_context thread for the clients of a test.
-struct io_thread {
-  boost::asio::io_context io;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
-  ~io_thread() {
-    work.reset();
-    thread.join();
-  }
-};
 
 class ConsumerLive : public ::testing::Test {
  protected:

@@ -8,8 +8,6 @@
 // poll reports it.
 #include <gtest/gtest.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <future>
 #include <map>
 #include <mutex>
@@ -19,30 +17,19 @@
 #include "broker_session.hpp"
 #include "kwire/client/consumer.hpp"
 #include "kwire/client/producer.hpp"
+#include "live_clients.hpp"
 
 namespace kc = kwire::client;
 namespace kp = kwire::protocol;
 using kwire::test::broker_session;
+using kwire::test::bytes;
+using kwire::test::io_thread;
 using namespace std::chrono_literals;
 
 namespace {
 
 constexpr int kPartitions = 6;
 constexpr int kPerPartition = 2'000;
-
-struct io_thread {
-  boost::asio::io_context io;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
-  ~io_thread() {
-    work.reset();
-    thread.join();
-  }
-};
-
-std::span<const std::uint8_t> bytes(const std::string& s) {
-  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
 
 // A subscribed consumer with a listener that commits revoked partitions' positions and
 // records every assignment it was given.

@@ -67,8 +67,6 @@ class group_driver {
   std::optional<commit_identity> commit_fence() const { return member_->commit_fence(); }
   // The coordinator's node id, -1 while unknown.
   std::int32_t coordinator() const noexcept;
-  const std::vector<topic_partition>& assignment() const noexcept { return member_->assignment(); }
-  const std::vector<std::string>& subscription() const noexcept { return subscription_; }
 
  private:
   struct pending_send {
