@@ -314,7 +314,10 @@ void classic_group::partition_counts_ready(group_clock::time_point /*now*/,
   if (phase_ != phase::awaiting_partition_counts) return;
   const partition_assignor* assignor = assignor_named(protocol_name_);
   const group_assignment assignment = assignor->assign(counts, leader_members_);
-  assigned_counts_ = counts;
+  // What the assignment was made from: the counts of the topics some member subscribes to.
+  assigned_counts_.clear();
+  for (const auto& [topic, count] : counts)
+    if (subscribed_by_a_member(topic)) assigned_counts_[topic] = count;
   std::vector<protocol::SyncGroupRequest::SyncGroupRequestAssignment> out;
   for (const auto& member : leader_members_) {
     const auto it = assignment.find(member.member_id);
@@ -328,19 +331,21 @@ void classic_group::partition_counts_ready(group_clock::time_point /*now*/,
 
 void classic_group::metadata_updated(const topic_partition_counts& counts) {
   if (!leader_ || phase_ != phase::stable) return;
+  // A topic gone from the metadata was deleted (its partitions must leave the group's
+  // assignment), as one whose partition count changed.
   for (const auto& [topic, count] : assigned_counts_) {
     const auto it = counts.find(topic);
-    if (it != counts.end() && it->second != count) rejoin_needed_ = true;
+    if (it == counts.end() || it->second != count) rejoin_needed_ = true;
   }
-  for (const auto& entry : counts) {
-    // Not a structured binding: clang 14 cannot capture one in the lambda below.
-    const std::string& topic = entry.first;
-    const bool group_topic = std::any_of(
-        leader_members_.begin(), leader_members_.end(), [&](const member_subscription& m) {
-          return std::find(m.topics.begin(), m.topics.end(), topic) != m.topics.end();
-        });
-    if (group_topic && !assigned_counts_.contains(topic)) rejoin_needed_ = true;
-  }
+  for (const auto& [topic, count] : counts)
+    if (!assigned_counts_.contains(topic) && subscribed_by_a_member(topic)) rejoin_needed_ = true;
+}
+
+bool classic_group::subscribed_by_a_member(const std::string& topic) const {
+  return std::any_of(leader_members_.begin(), leader_members_.end(),
+                     [&](const member_subscription& m) {
+                       return std::find(m.topics.begin(), m.topics.end(), topic) != m.topics.end();
+                     });
 }
 
 void classic_group::on_commit_error(group_clock::time_point now, std::int16_t error_code) {

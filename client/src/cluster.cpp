@@ -55,6 +55,12 @@ void cluster::want_topic(std::string_view topic) {
   if (wanted_topics_.emplace(topic).second && !metadata_.topic(topic)) request_refresh();
 }
 
+void cluster::want_all_topics() {
+  if (options_.all_topics) return;
+  options_.all_topics = true;
+  request_refresh();
+}
+
 void cluster::request_refresh() {
   if (closed_) return;
   refresh_wanted_ = true;

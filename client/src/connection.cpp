@@ -165,9 +165,11 @@ void connection::encode_and_queue(std::int16_t api_key, std::int16_t version, bo
   next_correlation_id_ = next_correlation_id_ == INT32_MAX ? 1 : next_correlation_id_ + 1;
   if (auto ec = encode(pending_bytes_, pending_borrowed_, correlation_id))
     return fail_later(std::move(handler), ec);
-  queued_.push_back({api_key, version, correlation_id, expects_response,
-                     std::chrono::steady_clock::now() + timeout, std::move(handler)});
-  arm_timer();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  queued_.push_back(
+      {api_key, version, correlation_id, expects_response, deadline, std::move(handler)});
+  // A shorter timeout than the armed one's (a heartbeat after a JoinGroup) moves the timer.
+  if (!timer_armed_ || deadline < timer_at_) arm_timer();
   start_write();
 }
 
@@ -307,14 +309,19 @@ bool connection::deliver(std::vector<std::uint8_t> payload) {
 }
 
 void connection::arm_timer() {
-  if (timer_armed_ || state_ == state::closed) return;
+  if (state_ == state::closed) return;
   auto earliest = std::chrono::steady_clock::time_point::max();
   for (const auto& r : in_flight_) earliest = std::min(earliest, r.deadline);
   for (const auto& r : queued_) earliest = std::min(earliest, r.deadline);
   if (earliest == std::chrono::steady_clock::time_point::max()) return;
+  if (timer_armed_ && timer_at_ <= earliest) return;
   timer_armed_ = true;
+  timer_at_ = earliest;
+  // Replaces a later wait, whose handler then sees operation_aborted.
   timer_.expires_at(earliest);
-  timer_.async_wait([self = shared_from_this()](boost::system::error_code) { self->on_timer(); });
+  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec != asio::error::operation_aborted) self->on_timer();
+  });
 }
 
 void connection::on_timer() {

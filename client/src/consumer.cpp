@@ -19,6 +19,7 @@
 #include <list>
 #include <mutex>
 #include <random>
+#include <regex>
 #include <set>
 
 #include "kwire/client/cluster.hpp"
@@ -234,22 +235,68 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   }
 
   std::error_code subscribe(std::vector<std::string> topics, rebalance_listener listener) {
-    if (!config_.group_id || topics.empty() ||
+    if (topics.empty() ||
         std::ranges::any_of(topics, [](const std::string& t) { return t.empty(); }))
       return make_error_code(errc::invalid_argument);
+    return start_subscription(std::move(listener),
+                              [topics = std::move(topics)](consumer_impl& self) mutable {
+                                self.pattern_.reset();
+                                self.group_->subscribe(clock::now(), std::move(topics));
+                              });
+  }
+
+  std::error_code subscribe_pattern(std::string_view regex, rebalance_listener listener) {
+    if (regex.empty()) return make_error_code(errc::invalid_argument);
+    std::regex pattern;
+    try {
+      pattern.assign(regex.begin(), regex.end(), std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      return make_error_code(errc::invalid_argument);
+    }
+    return start_subscription(std::move(listener),
+                              [pattern = std::move(pattern)](consumer_impl& self) mutable {
+                                self.pattern_ = std::move(pattern);
+                                self.pattern_metadata_version_ = 0;
+                                self.pattern_topics_.reset();
+                                self.cluster_->want_all_topics();
+                              });
+  }
+
+  // Subscriptions need group.id and exclude assign(). `apply` sets the subscription on the
+  // strand, once the member exists.
+  template <class Apply>
+  std::error_code start_subscription(rebalance_listener listener, Apply apply) {
+    if (!config_.group_id) return make_error_code(errc::invalid_argument);
     auto expected = assignment_mode::none;
     if (!mode_.compare_exchange_strong(expected, assignment_mode::group) &&
         expected != assignment_mode::group)
       return make_error_code(errc::invalid_argument);
-    post([self = shared_from_this(), topics = std::move(topics),
-          listener = std::move(listener)]() mutable {
+    post([self = shared_from_this(), listener = std::move(listener),
+          apply = std::move(apply)]() mutable {
       if (self->closing_) return;
       self->listener_ = std::move(listener);
       if (!self->group_) self->start_group();
-      self->group_->subscribe(clock::now(), std::move(topics));
+      apply(*self);
       self->drive();
     });
     return {};
+  }
+
+  // A pattern subscription follows the metadata: the matching topics of each new version
+  // become the subscription when they differ from the last (the member rejoins or sends
+  // them with its next heartbeat). Nothing is subscribed before the first metadata.
+  void refresh_pattern_subscription(clock::time_point now) {
+    const auto& metadata = cluster_->metadata();
+    if (metadata.version == 0 || metadata.version == pattern_metadata_version_) return;
+    pattern_metadata_version_ = metadata.version;
+    std::vector<std::string> matching;
+    for (const auto& [name, topic] : metadata.topics) {
+      if (topic.error_code != 0 || (topic.internal && config_.exclude_internal_topics)) continue;
+      if (std::regex_match(name, *pattern_)) matching.push_back(name);
+    }
+    if (pattern_topics_ == matching) return;
+    pattern_topics_ = matching;
+    group_->subscribe(now, std::move(matching));
   }
 
   std::vector<topic_partition> assignment() const {
@@ -545,6 +592,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     auto next_wakeup = clock::time_point::max();
     const auto now = clock::now();
     if (group_) {
+      if (pattern_) refresh_pattern_subscription(now);
       group_->metadata_updated();
       next_wakeup = std::min(next_wakeup, group_->run(now));
       if (closed_) return;
@@ -1621,6 +1669,9 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   std::atomic<assignment_mode> mode_{assignment_mode::none};  // set by assign/subscribe callers
   std::unique_ptr<group_driver> group_;                       // after subscribe()
   rebalance_listener listener_;
+  std::optional<std::regex> pattern_;  // subscribe_pattern()
+  std::uint64_t pattern_metadata_version_ = 0;
+  std::optional<std::vector<std::string>> pattern_topics_;  // the subscription it gave
   std::error_code group_error_;  // the membership failed: every poll reports it
   std::int32_t coordinator_ = -1;
   bool coordinator_lookup_in_flight_ = false;
@@ -1698,6 +1749,10 @@ std::error_code consumer::assign(std::vector<topic_partition> partitions) {
 }
 std::error_code consumer::subscribe(std::vector<std::string> topics, rebalance_listener listener) {
   return impl_->subscribe(std::move(topics), std::move(listener));
+}
+
+std::error_code consumer::subscribe_pattern(std::string_view regex, rebalance_listener listener) {
+  return impl_->subscribe_pattern(regex, std::move(listener));
 }
 std::vector<topic_partition> consumer::assignment() const { return impl_->assignment(); }
 void consumer::seek(const topic_partition& partition, std::int64_t offset) {

@@ -114,6 +114,7 @@ void consumer_group_heartbeat::step(group_clock::time_point now) {
       close_as_member_ = true;
       leave_sent_ = false;
       target_.reset();
+      assign_due_ = false;
       if (!owned_.empty()) outbox_.begin_callback(true, owned_);
     } else if (phase_ == phase::fenced) {
       if (!owned_.empty()) {
@@ -163,14 +164,16 @@ void consumer_group_heartbeat::reconcile() {
     names_requested_.insert(names_requested_.end(), to_request.begin(), to_request.end());
     outbox_.push(need_topic_names{std::move(to_request)});
   }
-  if (resolved == owned_) return;
+  if (resolved == owned_ && !assign_due_) return;
   // Revoke first, and only then assign: a partition moving between members must be
   // released (and its offsets committed) before anyone is told to take it.
   auto revoked = partitions_minus(owned_, resolved);
   if (!revoked.empty()) {
     outbox_.begin_callback(false, std::move(revoked));
+    assign_due_ = true;
     return;
   }
+  assign_due_ = false;
   auto added = partitions_minus(resolved, owned_);
   owned_ = std::move(resolved);
   outbox_.push(assign_partitions{std::move(added), owned_});
@@ -314,6 +317,7 @@ void consumer_group_heartbeat::fence(group_clock::time_point now) {
   phase_ = phase::fenced;
   member_epoch_ = 0;
   target_.reset();
+  assign_due_ = false;
   names_requested_.clear();
   heartbeat_now_ = true;
 }
@@ -357,6 +361,7 @@ void consumer_group_heartbeat::close(group_clock::time_point /*now*/) {
   leave_sent_ = false;
   close_callback_done_ = false;
   target_.reset();
+  assign_due_ = false;
   phase_ = phase::closing;
   heartbeat_id_ = 0;
   abandon_lookup();

@@ -24,7 +24,6 @@ group_driver::~group_driver() = default;
 
 void group_driver::subscribe(group_clock::time_point now, std::vector<std::string> topics) {
   for (const auto& topic : topics) cluster_->want_topic(topic);
-  subscription_ = topics;
   member_->subscribe(now, std::move(topics));
 }
 
@@ -45,12 +44,9 @@ void group_driver::metadata_updated() {
   const auto& metadata = cluster_->metadata();
   if (metadata.version == metadata_version_seen_) return;
   metadata_version_seen_ = metadata.version;
-  // Only topics the subscription names: the leader's questions are answered separately.
-  subscribed_counts_.clear();
-  for (const auto& topic : subscription_)
-    if (const auto* t = metadata.topic(topic); t && t->error_code == 0 && !t->partitions.empty())
-      subscribed_counts_[topic] = static_cast<std::int32_t>(t->partitions.size());
-  member_->metadata_updated(subscribed_counts_);
+  // Every known topic: a leader watches all members' topics, not only its own.
+  known_counts_ = known_partition_counts();
+  member_->metadata_updated(known_counts_);
 }
 
 group_clock::time_point group_driver::run(group_clock::time_point now) {
@@ -78,7 +74,7 @@ void group_driver::act(group_clock::time_point now, group_action& action) {
     hooks_.assigned(std::move(assign->added), std::move(assign->assignment));
     // A classic leader compares the metadata with what it assigned only once stable: the
     // metadata may have changed during the rebalance (a new topic's partitions appeared).
-    member_->metadata_updated(subscribed_counts_);
+    member_->metadata_updated(known_counts_);
   } else if (auto* counts = std::get_if<need_partition_counts>(&action)) {
     for (const auto& topic : counts->topics) cluster_->want_topic(topic);
     counts_wanted_ = std::move(counts->topics);

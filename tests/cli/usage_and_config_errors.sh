@@ -65,6 +65,7 @@ expect 2 "-o: 'soon' is not beginning, end, OFFSET, -N or s@MILLIS" consume -b "
 expect 2 "-p and -G: the group assigns the partitions" consume -b "$closed" -t t -G g -p 0
 expect 2 "-o with -G: only beginning or end" consume -b "$closed" -t t -G g -o 5
 expect 2 "-G: the group name is empty" consume -b "$closed" -t t -G ""
+expect 2 "-t: '^(t' is not a regular expression" consume -b "$closed" -t '^(t' -G g
 expect 2 "-p: a partition is 0 or more" consume -b "$closed" -t t -p -1
 expect 2 "linger.ms is a producer property, not a consumer property" \
   consume -b "$closed" -t t -X linger.ms=5

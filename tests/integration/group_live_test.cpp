@@ -5,7 +5,8 @@
 // (cooperative-sticky) assignor, and for KIP-848 (group.protocol=consumer) where the broker
 // supports it. Also: a second static member with the same group.instance.id fences the
 // first (classic: FENCED_INSTANCE_ID) or is refused (KIP-848: UNRELEASED_INSTANCE_ID), and
-// poll reports it.
+// poll reports it. A pattern subscription takes in a matching topic created later (and not
+// one that does not match).
 #include <gtest/gtest.h>
 
 #include <future>
@@ -35,7 +36,9 @@ constexpr int kPerPartition = 2'000;
 // records every assignment it was given.
 class member {
  public:
-  member(boost::asio::any_io_executor ex, const kc::consumer_config& config, std::string topic)
+  // `topic` is a regular expression when `pattern`.
+  member(boost::asio::any_io_executor ex, const kc::consumer_config& config, std::string topic,
+         bool pattern = false)
       : consumer_(ex, config) {
     kc::rebalance_listener listener;
     listener.on_assigned = [this](const std::vector<kc::topic_partition>&,
@@ -71,16 +74,20 @@ class member {
       ++lost_;
       done();
     };
-    EXPECT_FALSE(consumer_.subscribe({std::move(topic)}, std::move(listener)));
+    if (pattern)
+      EXPECT_FALSE(consumer_.subscribe_pattern(topic, std::move(listener)));
+    else
+      EXPECT_FALSE(consumer_.subscribe({std::move(topic)}, std::move(listener)));
   }
 
-  // Polls once; adds what it got to `seen` ("partition:offset" -> times seen).
+  // Polls once; adds what it got to `seen` ("topic:partition:offset" -> times seen).
   std::error_code poll(std::map<std::string, int>& seen, std::chrono::milliseconds timeout) {
     std::promise<std::error_code> result;
     consumer_.async_poll(timeout, [&](std::error_code ec, kc::record_set set) {
       kc::consumer_record r;
       for (auto cursor = set.records(); cursor.next(r);)
-        ++seen[std::to_string(r.partition) + ":" + std::to_string(r.offset)];
+        ++seen[std::string(r.topic) + ":" + std::to_string(r.partition) + ":" +
+               std::to_string(r.offset)];
       result.set_value(ec);
     });
     return result.get_future().get();
@@ -140,7 +147,9 @@ class GroupLive : public ::testing::TestWithParam<std::string> {
               "");
   }
 
-  void produce() {
+  void produce() { produce_to(topic_, kPartitions, kPerPartition); }
+
+  void produce_to(const std::string& topic, int partitions, int per_partition) {
     kc::producer_config config;
     auto error = kc::parse_producer_config(
         {{"bootstrap.servers", bootstrap_}, {"compression.type", "lz4"}, {"linger.ms", "5"}},
@@ -148,10 +157,10 @@ class GroupLive : public ::testing::TestWithParam<std::string> {
     ASSERT_FALSE(error) << error->message;
     kc::producer p(io_.io.get_executor(), config);
     std::atomic<int> failed{0};
-    for (int i = 0; i < kPerPartition; ++i) {
-      for (int partition = 0; partition < kPartitions; ++partition) {
+    for (int i = 0; i < per_partition; ++i) {
+      for (int partition = 0; partition < partitions; ++partition) {
         const std::string value = "v" + std::to_string(i);
-        ASSERT_FALSE(p.send({.topic = topic_, .partition = partition, .value = bytes(value)},
+        ASSERT_FALSE(p.send({.topic = topic, .partition = partition, .value = bytes(value)},
                             [&failed](std::error_code ec, const kc::delivery_report&) {
                               if (ec) ++failed;
                             }));
@@ -289,6 +298,50 @@ TEST_P(GroupLive, StaticMemberReplacedByTheSameInstanceIdIsFenced) {
   }
   a.close();
   b.close();
+}
+
+TEST_P(GroupLive, PatternSubscriptionTakesInMatchingTopicsCreatedLater) {
+  if (unsupported()) GTEST_SKIP() << "the broker has no ConsumerGroupHeartbeat (KIP-848)";
+  produce();
+  // The topic of SetUp, and one created later with the suffix; not the other one.
+  const std::string later = topic_ + "-later";
+  const std::string other = topic_ + "-other";
+  member m(io_.io.get_executor(), config({{"metadata.max.age.ms", "1000"}}), topic_ + "(-later)?",
+           true);
+  std::map<std::string, int> seen;
+  auto count_of = [&seen](const std::string& topic) {
+    return std::count_if(seen.begin(), seen.end(),
+                         [&](const auto& entry) { return entry.first.starts_with(topic + ":"); });
+  };
+  const auto first_by = std::chrono::steady_clock::now() + 60s;
+  while (count_of(topic_) < kPartitions * kPerPartition &&
+         std::chrono::steady_clock::now() < first_by) {
+    const auto ec = first_poll(m, seen);
+    if (kip848_refused_) GTEST_SKIP() << "the broker refuses KIP-848: " << ec.message();
+    ASSERT_FALSE(ec) << ec.message() << " " << m.consumer().last_error_details().describe(ec);
+  }
+  ASSERT_EQ(count_of(topic_), kPartitions * kPerPartition) << m.events();
+
+  {
+    const auto nodes = kwire::test::parse_bootstrap(bootstrap_);
+    broker_session s(nodes.front());
+    s.negotiate();
+    const auto rf = static_cast<std::int16_t>(std::min<std::size_t>(nodes.size(), 3));
+    ASSERT_EQ(kwire::test::create_topic(s, later, 2, rf), "");
+    ASSERT_EQ(kwire::test::create_topic(s, other, 2, rf), "");
+  }
+  produce_to(later, 2, 100);
+  produce_to(other, 2, 100);
+  const auto later_by = std::chrono::steady_clock::now() + 60s;
+  while ((count_of(later) < 200 || m.assignment().size() < kPartitions + 2) &&
+         std::chrono::steady_clock::now() < later_by)
+    ASSERT_FALSE(m.poll(seen, 200ms));
+  EXPECT_EQ(count_of(later), 200) << "the matching topic created later was not read; "
+                                  << m.events();
+  EXPECT_EQ(m.assignment().size(), std::size_t{kPartitions + 2}) << m.events();
+  EXPECT_EQ(count_of(other), 0) << "a topic the pattern does not match was read";
+  for (const auto& tp : m.consumer().assignment()) EXPECT_NE(tp.topic, other);
+  m.close();
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, GroupLive,

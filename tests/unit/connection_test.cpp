@@ -144,6 +144,27 @@ TEST(Connection, SilentBrokerTimesOutAndFailsEveryRequest) {
   EXPECT_EQ(conn->current_state(), kc::connection::state::closed);
 }
 
+// The deadline timer follows the earliest request: a short timeout sent after a long one
+// (a heartbeat after a JoinGroup that waits for the rebalance) fails on time.
+TEST(Connection, ShortTimeoutAfterALongOneFailsOnTime) {
+  boost::asio::io_context io;
+  fake_broker broker(io,
+                     [](const fake_request&) -> fake_action { return kwire::test::no_reply{}; });
+  auto conn = connected(io, broker);
+  std::vector<std::error_code> results;
+  auto record = [&](std::error_code ec, kc::response_frame) { results.push_back(ec); };
+  conn->send(kp::MetadataRequest{}, 12, 60s, record);
+  run_until(
+      io, [] { return false; }, 20ms);  // the long one is written and its timer armed
+  conn->send(kp::MetadataRequest{}, 12, 200ms, record);
+  const auto start = std::chrono::steady_clock::now();
+  run_until(
+      io, [&] { return results.size() == 2; }, 5s);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  for (auto ec : results) EXPECT_EQ(ec, kc::errc::request_timed_out);
+}
+
 TEST(Connection, DroppedConnectionFailsRequestsInFlight) {
   boost::asio::io_context io;
   fake_broker broker(

@@ -150,6 +150,29 @@ TEST_F(ConsumerGroupHeartbeat, RevokesBeforeAssigningAndWaitsForTheDriver) {
   EXPECT_EQ(ack_request.topic_partitions->size(), 2u);
 }
 
+TEST_F(ConsumerGroupHeartbeat, AShrinkingAssignmentStillEndsWithAssigned) {
+  make(make_options());
+  join_owning_a01();
+  s().advance(5s);
+  auto [send, request] = beat();
+  s().respond(send, answer(2, target{{topic_a, {1}}}));
+  EXPECT_EQ(s().take_event<kd::revoke_partitions>().partitions, tps({{"a", 0}}));
+  m().callbacks_done(s().now);
+  // Nothing added, but the listener hears that the reconciliation finished (as Java's
+  // onPartitionsAssigned with an empty set), once.
+  auto assigned = s().take_event<kd::assign_partitions>();
+  EXPECT_TRUE(assigned.added.empty());
+  EXPECT_EQ(assigned.assignment, tps({{"a", 1}}));
+  auto [ack, ack_request] = beat();
+  ASSERT_TRUE(ack_request.topic_partitions);
+  EXPECT_EQ((*ack_request.topic_partitions)[0].partitions, (std::vector<std::int32_t>{1}));
+  s().respond(ack, answer(2));
+  s().advance(5s);
+  auto [steady, steady_request] = beat();
+  s().respond(steady, answer(2));
+  EXPECT_FALSE(s().has_event<kd::assign_partitions>());
+}
+
 class ConsumerGroupHeartbeatFenced : public ConsumerGroupHeartbeat,
                                      public ::testing::WithParamInterface<broker_error> {};
 

@@ -14,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -199,23 +200,38 @@ int consume(const consume_options& o, const client::properties& given) {
   if (auto error = client::parse_consumer_config(properties, config))
     throw property_error(error->message);
 
-  const auto metadata = fetch_metadata(config, o.topic, "consume");
-  if (!metadata) return exit_failure;
-  const auto* topic = metadata->topic(o.topic);
-  if (!topic || topic->error_code != 0) {
-    std::cerr << "kwire consume: topic " << o.topic << ": "
-              << (topic ? protocol::broker_error_code(topic->error_code).message()
-                        : std::string("not in the cluster's metadata"))
-              << '\n';
-    return exit_failure;
+  // As kcat: a group member's topic that starts with ^ is a regular expression, and the
+  // member subscribes to every topic in whose name it is found (librdkafka searches; the
+  // library matches whole names, as Java), now and later.
+  const bool pattern = group && o.topic.starts_with('^');
+  const std::string searched = ".*(?:" + o.topic + ").*";
+  if (pattern) {
+    try {
+      std::regex check(o.topic);
+    } catch (const std::regex_error& e) {
+      throw usage_error("-t: '" + o.topic + "' is not a regular expression: " + e.what());
+    }
   }
   std::vector<client::topic_partition> partitions;
-  for (const auto& p : topic->partitions)
-    if (!group && (o.partition < 0 || p.partition == o.partition))
-      partitions.push_back({o.topic, p.partition});
-  if (partitions.empty() && !group) {
-    std::cerr << "kwire consume: topic " << o.topic << " has no partition " << o.partition << '\n';
-    return exit_failure;
+  if (!pattern) {
+    const auto metadata = fetch_metadata(config, o.topic, "consume");
+    if (!metadata) return exit_failure;
+    const auto* topic = metadata->topic(o.topic);
+    if (!topic || topic->error_code != 0) {
+      std::cerr << "kwire consume: topic " << o.topic << ": "
+                << (topic ? protocol::broker_error_code(topic->error_code).message()
+                          : std::string("not in the cluster's metadata"))
+                << '\n';
+      return exit_failure;
+    }
+    for (const auto& p : topic->partitions)
+      if (!group && (o.partition < 0 || p.partition == o.partition))
+        partitions.push_back({o.topic, p.partition});
+    if (partitions.empty() && !group) {
+      std::cerr << "kwire consume: topic " << o.topic << " has no partition " << o.partition
+                << '\n';
+      return exit_failure;
+    }
   }
 
   asio::io_context io(1);
@@ -238,7 +254,11 @@ int consume(const consume_options& o, const client::properties& given) {
       std::cerr << "kwire consume: lost " << describe_partitions(lost) << std::endl;
       done();
     };
-    (void)consumer->subscribe({o.topic}, std::move(listener));  // checked above: group.id, topic
+    // Checked above: group.id, the topic or the pattern.
+    if (pattern)
+      (void)consumer->subscribe_pattern(searched, std::move(listener));
+    else
+      (void)consumer->subscribe({o.topic}, std::move(listener));
   } else {
     (void)consumer->assign(partitions);
   }

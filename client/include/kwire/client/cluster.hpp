@@ -95,6 +95,9 @@ class cluster : public std::enable_shared_from_this<cluster> {
   void start();
   // Adds a topic to the metadata requests; a topic not yet known triggers a refresh.
   void want_topic(std::string_view topic);
+  // From now on every topic of the cluster is fetched (a pattern subscription needs them
+  // all); a refresh follows soon.
+  void want_all_topics();
   // Asks for a metadata refresh soon (coalesced; at most one per retry.backoff.ms).
   void request_refresh();
 

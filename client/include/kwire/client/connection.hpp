@@ -160,7 +160,8 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::ip::tcp::resolver resolver_;
   asio::steady_timer timer_;  // request deadlines
   bool timer_armed_ = false;
-  asio::steady_timer connect_timer_;  // socket.connection.setup.timeout.ms
+  std::chrono::steady_clock::time_point timer_at_{};  // when armed
+  asio::steady_timer connect_timer_;                  // socket.connection.setup.timeout.ms
   state state_ = state::idle;
   std::error_code close_reason_;
   connect_handler connect_handler_;
@@ -208,12 +209,12 @@ void connection::queue_request(const Request& request, std::int16_t version, boo
                                std::chrono::milliseconds timeout, response_handler handler) {
   if (state_ != state::ready)
     return fail_later(std::move(handler), make_error_code(errc::not_ready));
-  encode_and_queue(
-      Request::api_key, version, expects_response, timeout, std::move(handler),
-      [&](std::vector<std::uint8_t>& out, std::vector<protocol::deferred_bytes>&,
-          std::int32_t correlation_id) {
-        return protocol::encode_request(out, request, version, correlation_id, options_.client_id);
-      });
+  encode_and_queue(Request::api_key, version, expects_response, timeout, std::move(handler),
+                   [&](std::vector<std::uint8_t>& out, std::vector<protocol::deferred_bytes>&,
+                       std::int32_t correlation_id) {
+                     return protocol::encode_request(out, request, version, correlation_id,
+                                                     options_.client_id);
+                   });
 }
 
 template <class Request>

@@ -165,6 +165,13 @@ class consumer {
   // change. Calling it again changes the topics. Errors: invalid_argument without group.id,
   // with no topic or an empty name, or after assign().
   std::error_code subscribe(std::vector<std::string> topics, rebalance_listener listener = {});
+  // Group membership of every topic whose whole name matches `regex` (ECMAScript syntax, as
+  // std::regex), as Java's subscribe(Pattern): the consumer fetches the metadata of all
+  // topics and subscribes to the matching ones (internal topics only with
+  // exclude.internal.topics=false), again after each metadata refresh
+  // (metadata.max.age.ms), so topics created later join the subscription. Errors:
+  // invalid_argument for a pattern std::regex refuses, and as subscribe().
+  std::error_code subscribe_pattern(std::string_view regex, rebalance_listener listener = {});
   // Partitions assigned by hand, or by the group now.
   std::vector<topic_partition> assignment() const;
 

@@ -100,6 +100,8 @@ class classic_group final : public group_member {
                                std::int16_t error_code);
   const partition_assignor* assignor_named(std::string_view name) const;
   bool is_static() const noexcept { return options_.group_instance_id.has_value(); }
+  // Leader: whether a member of this generation subscribes to the topic.
+  bool subscribed_by_a_member(const std::string& topic) const;
 
   classic_group_options options_;
   rebalance_protocol protocol_ = rebalance_protocol::eager;

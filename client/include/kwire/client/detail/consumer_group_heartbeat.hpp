@@ -99,6 +99,9 @@ class consumer_group_heartbeat final : public group_member {
   std::optional<std::vector<topic_partition>> sent_owned_;
 
   bool heartbeat_now_ = false;
+  // A reconciliation revoked partitions and owes the listener its assign_partitions (also
+  // when nothing is added: Java calls onPartitionsAssigned after every reconciliation).
+  bool assign_due_ = false;
   group_clock::time_point next_heartbeat_at_{};
   group_clock::time_point retry_at_{};
   group_clock::time_point last_poll_{};

@@ -207,7 +207,8 @@ class group_member {
   // Classic leader: the answer to need_partition_counts.
   virtual void partition_counts_ready(group_clock::time_point /*now*/,
                                       const topic_partition_counts& /*counts*/) {}
-  // Classic leader: new metadata; rejoins when an assigned topic's partition count changed.
+  // Classic leader: new metadata (every topic it knows with its partition count); rejoins
+  // when a topic of the group's subscriptions changed its count, appeared or disappeared.
   virtual void metadata_updated(const topic_partition_counts& /*counts*/) {}
   // KIP-848: metadata knows this topic id's name (answers need_topic_names, any time).
   virtual void learn_topic_name(const protocol::uuid& /*topic_id*/, std::string /*name*/) {}

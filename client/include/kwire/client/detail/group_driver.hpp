@@ -89,12 +89,11 @@ class group_driver {
   group_driver_hooks hooks_;
   std::chrono::milliseconds request_timeout_;
   std::chrono::milliseconds join_timeout_;
-  std::vector<std::string> subscription_;
   std::deque<pending_send> unsent_;
   std::optional<std::vector<std::string>> counts_wanted_;  // need_partition_counts unanswered
   std::vector<protocol::uuid> names_wanted_;               // need_topic_names unanswered
   std::uint64_t metadata_version_seen_ = 0;
-  topic_partition_counts subscribed_counts_;  // as of that metadata
+  topic_partition_counts known_counts_;  // as of that metadata
   // Response callbacks hold a weak_ptr to it: once the driver is gone they do nothing.
   std::shared_ptr<group_driver*> self_;
 };
