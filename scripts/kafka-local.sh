@@ -2,11 +2,14 @@
 # kafka-local.sh - run a throw-away Apache Kafka KRaft cluster on 127.0.0.1.
 #
 # Usage:
-#   kafka-local.sh up [--nodes N] [--dir DIR] [--security]
+#   kafka-local.sh up [--nodes N] [--dir DIR] [--racks] [--security]
 #       Start N combined broker+controller nodes (N = 1 or 3; 1..5 accepted)
 #       on free loopback ports, wait until every broker is registered and
 #       serves metadata, write DIR/bootstrap and print
 #       "bootstrap=127.0.0.1:PORT[,...]" as the last stdout line.
+#       --racks puts node N in rack "rack-N" (broker.rack) and turns on the
+#       rack-aware replica selector, so that a consumer with client.rack=rack-N
+#       fetches from node N wherever it holds a replica (KIP-392).
 #   kafka-local.sh down   [--dir DIR]     stop every node, remove DIR
 #   kafka-local.sh kill N [--dir DIR]     SIGKILL node N (1-based)
 #   kafka-local.sh start N [--dir DIR]    restart node N (same config and data)
@@ -370,6 +373,7 @@ parse_common() { # sets DIR from --dir; leaves positional words in ARGS
       --nodes) (($# >= 2)) || die "--nodes needs a value"; OPT_NODES=$2; shift 2 ;;
       --nodes=*) OPT_NODES=${1#--nodes=}; shift ;;
       --security) OPT_SECURITY=1; shift ;;
+      --racks) OPT_RACKS=1; shift ;;
       -h | --help) usage; exit 0 ;;
       -*) die "unknown option '$1' (see --help)" ;;
       *) ARGS+=("$1"); shift ;;
@@ -428,6 +432,10 @@ write_node_config() {
       echo "share.coordinator.state.topic.replication.factor=$rf"
       echo "share.coordinator.state.topic.min.isr=$min_isr"
     fi
+    if ((OPT_RACKS)); then
+      echo "broker.rack=rack-$n"
+      echo "replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector"
+    fi
     if [[ -n ${KWIRE_KAFKA_BROKER_PROPS:-} ]]; then
       echo "# KWIRE_KAFKA_BROKER_PROPS"
       printf '%s\n' "$KWIRE_KAFKA_BROKER_PROPS"
@@ -474,6 +482,7 @@ running_nodes() {
 cmd_up() {
   OPT_NODES=1
   OPT_SECURITY=0
+  OPT_RACKS=0
   parse_common "$@"
   ((${#ARGS[@]} == 0)) || die "up takes no positional arguments: ${ARGS[*]}"
   if ((OPT_SECURITY)); then

@@ -277,6 +277,7 @@ void cluster::handle_metadata(std::error_code ec, const response_frame& frame) {
       out.error_code = p.error_code;
       out.replicas = p.replica_nodes;
       out.in_sync_replicas = p.isr_nodes;
+      out.offline_replicas = p.offline_replicas;
     }
     refresh_soon = refresh_soon || needs_refresh(topic);
     metadata_.topics[topic.name] = std::move(topic);

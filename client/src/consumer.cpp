@@ -4,9 +4,10 @@
 // to fetch: the position plus what is buffered), and a state: waiting for its committed
 // offset, for an offset reset (ListOffsets), fetching, or failed with an error that poll
 // reports until the application seeks. Per broker: one fetch session and at most one Fetch
-// in flight, naming every fetchable partition that broker leads. A partition is fetchable
-// while fewer than two of its responses wait in the buffer, so the next fetch is in flight
-// while the application reads the previous one.
+// in flight, naming every fetchable partition that broker leads, or serves as the preferred
+// read replica its leader named (KIP-392). A partition is fetchable while fewer than two of
+// its responses wait in the buffer, so the next fetch is in flight while the application
+// reads the previous one.
 #include "kwire/client/consumer.hpp"
 
 #include <algorithm>
@@ -163,6 +164,11 @@ struct partition_state {
   bool revoking = false;  // leaving the group's assignment: not fetched, not returned
   bool list_offsets_in_flight = false;
   clock::time_point retry_at{};
+  // KIP-392: the replica the leader told us to fetch from (client.rack), until
+  // `preferred_until` (metadata.max.age.ms after it was named, as Java) or a failure there.
+  std::int32_t preferred_replica = -1;
+  clock::time_point preferred_until{};
+  std::int32_t fetched_from = -1;  // the broker that last brought records
   partition_watermarks marks;
   std::error_code error;
   diagnostics error_details;
@@ -352,6 +358,13 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     return it->second.marks;
   }
 
+  std::optional<std::int32_t> fetched_from(const topic_partition& tp) const {
+    std::lock_guard lock(snapshot_mutex_);
+    auto it = snapshot_.find(tp);
+    if (it == snapshot_.end() || it->second.fetched_from < 0) return std::nullopt;
+    return it->second.fetched_from;
+  }
+
   diagnostics last_error_details() const {
     std::lock_guard lock(snapshot_mutex_);
     return last_error_details_;
@@ -497,6 +510,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     auto& snap = snapshot_[p.tp];
     snap.position = p.position;
     snap.marks = p.marks;
+    snap.fetched_from = p.fetched_from;
   }
 
   partition_state* find(const topic_partition& tp) {
@@ -633,6 +647,46 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   void on_connection_lost(std::int32_t node) {
     if (auto it = node_fetches_.find(node); it != node_fetches_.end()) it->second.session.reset();
     if (node == coordinator_) coordinator_ = -1;
+    forget_preferred_replica(node);
+  }
+
+  // ------------------------------------------------------------ preferred read replicas
+
+  // The broker to fetch a partition from: the preferred read replica while its lease lasts
+  // and the metadata lists it as an online replica of the partition, else the leader (-1:
+  // none known). `epoch` gets the leader's epoch either way: a follower checks it too.
+  std::int32_t fetch_node(partition_state& p, clock::time_point now, std::int32_t& epoch) {
+    const auto leader = leader_of(p.tp, &epoch);
+    if (p.preferred_replica < 0 || leader < 0) return leader;
+    if (now >= p.preferred_until) {
+      // The lease ended: back to the leader, which may name the replica again.
+      p.preferred_replica = -1;
+      return leader;
+    }
+    if (!is_online_replica(p.tp, p.preferred_replica)) {
+      // Stale metadata, or the replica went away: the leader, and fresher metadata.
+      p.preferred_replica = -1;
+      cluster_->request_refresh();
+      return leader;
+    }
+    return p.preferred_replica;
+  }
+
+  bool is_online_replica(const topic_partition& tp, std::int32_t node) const {
+    const auto& metadata = cluster_->metadata();
+    const auto* t = metadata.topic(tp.topic);
+    if (!metadata.broker(node) || !t || tp.partition < 0 ||
+        tp.partition >= static_cast<std::int32_t>(t->partitions.size()))
+      return false;
+    const auto& pm = t->partitions[static_cast<std::size_t>(tp.partition)];
+    return std::ranges::find(pm.replicas, node) != pm.replicas.end() &&
+           std::ranges::find(pm.offline_replicas, node) == pm.offline_replicas.end();
+  }
+
+  // A fetch from `node` failed as a whole: its partitions go back to their leaders.
+  void forget_preferred_replica(std::int32_t node) {
+    for (auto& [tp, p] : partitions_)
+      if (p.preferred_replica == node) p.preferred_replica = -1;
   }
 
   // ------------------------------------------------------------ offset resets (ListOffsets)
@@ -760,7 +814,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   // own (measured: 16 MiB responses of 4 partitions peaked at 10x fetch.max.bytes).
   void drive_fetches(clock::time_point now, clock::time_point& next_wakeup) {
     if (waiting_response_bytes() >= static_cast<std::size_t>(config_.fetch_max_bytes)) return;
-    std::map<std::int32_t, fetch_partition_map> by_leader;
+    std::map<std::int32_t, fetch_partition_map> by_node;
     for (auto& [tp, p] : partitions_) {
       if (p.phase != partition_phase::fetching || p.paused || p.revoking || p.buffered >= 2)
         continue;
@@ -769,20 +823,21 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         continue;
       }
       std::int32_t epoch = -1;
-      const auto leader = leader_of(tp, &epoch);
-      if (leader < 0) continue;
+      const auto node = fetch_node(p, now, epoch);
+      if (node < 0) continue;
       fetch_partition_params params;
       params.fetch_offset = p.fetch_offset;
       params.current_leader_epoch = epoch;
       params.last_fetched_epoch = p.last_fetched_epoch;
       params.max_bytes = config_.max_partition_fetch_bytes;
-      by_leader[leader].emplace(tp, params);
+      by_node[node].emplace(tp, params);
     }
-    // Brokers whose session holds partitions we no longer want get a request too, so that
-    // they forget them (and stop answering for them).
+    // Brokers whose session holds partitions we no longer want from them (unassigned, or
+    // moved between leader and preferred replica) get a request too, so that they forget
+    // them (and stop answering for them).
     for (auto& [node, nf] : node_fetches_)
-      if (!by_leader.contains(node) && nf.session.session_id() != 0) by_leader[node];
-    for (auto& [node, wanted] : by_leader) {
+      if (!by_node.contains(node) && nf.session.session_id() != 0) by_node[node];
+    for (auto& [node, wanted] : by_node) {
       auto& nf = node_fetches_[node];
       if (nf.in_flight) continue;
       if (nf.retry_at > now) {
@@ -888,10 +943,12 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       nf.session.reset();
       nf.retry_at = clock::now() + backoff(1);
       if (!is(ec, broker_error::fetch_session_id_not_found) &&
-          !is(ec, broker_error::invalid_fetch_session_epoch))
+          !is(ec, broker_error::invalid_fetch_session_epoch)) {
         cluster_->request_refresh();
-      else
+        forget_preferred_replica(node);
+      } else {
         nf.retry_at = {};
+      }
       return drive();
     }
     nf.session.on_success(plan, response.session_id);
@@ -975,9 +1032,16 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     publish(p);
     if (ec) {
       if (is(ec, broker_error::offset_out_of_range)) {
+        if (p.preferred_replica >= 0) {
+          // As Java: a follower's log may lag the leader's (or start later); only the
+          // leader's answer can tell that the position is out of range. Ask it next.
+          p.preferred_replica = -1;
+          return;
+        }
         diag.server_message = "offset " + std::to_string(p.fetch_offset) + " is out of range";
         reset_by_policy(p, ec, diag);
       } else if (is_leadership_error(ec) || protocol::is_retriable(ec)) {
+        p.preferred_replica = -1;  // NOT_LEADER_OR_FOLLOWER and the like: back to the leader
         cluster_->request_refresh();
         p.retry_at = clock::now() + backoff(1);
       } else {
@@ -1000,6 +1064,16 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
                      pd.diverging_epoch.epoch);
       }
       return;
+    }
+    if (pd.preferred_read_replica >= 0 && pd.preferred_read_replica != p.preferred_replica) {
+      // The leader names a replica (closer to client.rack) and sends no records: fetch from
+      // there until the lease ends. Naming the same one again does not renew it (as Java).
+      const auto now = clock::now();
+      const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(
+          clock::time_point::max() - now);  // metadata.max.age.ms may be near int64 max
+      p.preferred_replica = pd.preferred_read_replica;
+      p.preferred_until = config_.metadata_max_age < room ? now + config_.metadata_max_age
+                                                          : clock::time_point::max();
     }
     if (!pd.records || pd.records->empty()) return;
     const std::int64_t first = p.fetch_offset;
@@ -1057,6 +1131,10 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
                             " is larger than max.partition.fetch.bytes";
     }
     if (!ready.chunk.batches.empty()) {
+      if (p.fetched_from != diag.broker_id) {
+        p.fetched_from = diag.broker_id;
+        publish(p);
+      }
       ready.chunk.owner = owner;
       p.fetch_offset = ready.next_offset;
       if (ready.last_epoch >= 0) p.last_fetched_epoch = ready.last_epoch;
@@ -1645,6 +1723,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   struct partition_snapshot {
     std::int64_t position = -1;
     partition_watermarks marks;
+    std::int32_t fetched_from = -1;
   };
   enum class assignment_mode : std::uint8_t { none, manual, group };
 
@@ -1779,6 +1858,9 @@ std::optional<std::int64_t> consumer::position(const topic_partition& partition)
 }
 std::optional<partition_watermarks> consumer::watermarks(const topic_partition& partition) const {
   return impl_->watermarks(partition);
+}
+std::optional<std::int32_t> consumer::fetched_from(const topic_partition& partition) const {
+  return impl_->fetched_from(partition);
 }
 diagnostics consumer::last_error_details() const { return impl_->last_error_details(); }
 const consumer_config& consumer::config() const noexcept { return impl_->config(); }

@@ -21,7 +21,10 @@ group.consumer.heartbeat.interval.ms=2000
 group.consumer.min.heartbeat.interval.ms=1000${KWIRE_KAFKA_BROKER_PROPS:+
 $KWIRE_KAFKA_BROKER_PROPS}"
     export KWIRE_KAFKA_BROKER_PROPS
-    "$root/scripts/kafka-local.sh" up --nodes "$nodes" --dir "$dir" | tail -1 | sed 's/^bootstrap=//' > "$dir.bootstrap"
+    # Several nodes: each in a rack of its own, for the follower-fetching test (KIP-392).
+    racks=()
+    ((nodes == 1)) || racks=(--racks)
+    "$root/scripts/kafka-local.sh" up --nodes "$nodes" "${racks[@]}" --dir "$dir" | tail -1 | sed 's/^bootstrap=//' > "$dir.bootstrap"
     mv "$dir.bootstrap" "$dir/bootstrap"
     echo "broker(s) up (Kafka ${KWIRE_KAFKA_VERSION:-default}): $(cat "$dir/bootstrap")"
     ;;

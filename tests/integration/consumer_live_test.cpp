@@ -2,7 +2,8 @@
 // lz4 batches, explicit partitions and timestamps) read back from manually assigned
 // partitions, exactly once and in order; seeks by offset, to the ends and by timestamp;
 // commits to a group and a second consumer starting from them; out-of-range positions with
-// auto.offset.reset=none reported with the partition.
+// auto.offset.reset=none reported with the partition; on 3 racked nodes, fetching from the
+// replica in the consumer's rack (KIP-392).
 #include <gtest/gtest.h>
 
 #include <future>
@@ -139,6 +140,30 @@ class ConsumerLive : public ::testing::Test {
     return result.get_future().get();
   }
 
+  // Polls until every record produce_all() wrote arrived (or 60 s), checking that each
+  // partition's records come once, in order, with their keys, values and timestamps;
+  // returns how many arrived.
+  int read_all_in_order(kc::consumer& c) {
+    std::map<std::int32_t, std::int64_t> next;  // partition -> expected offset
+    int total = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (total < kPartitions * kPerPartition && std::chrono::steady_clock::now() < deadline) {
+      auto got = poll_once(c);
+      EXPECT_FALSE(got.ec) << got.ec.message();
+      if (got.ec) break;
+      for (const auto& [partition, offset, key, value, timestamp] : got.records) {
+        EXPECT_EQ(offset, next[partition]) << "partition " << partition;
+        if (offset != next[partition]) return total;
+        EXPECT_EQ(key, "k" + std::to_string(offset));
+        EXPECT_EQ(value, "v" + std::to_string(offset));
+        EXPECT_EQ(timestamp, kBaseTimestamp + offset);
+        next[partition] = offset + 1;
+        ++total;
+      }
+    }
+    return total;
+  }
+
   void close(kc::consumer& c) {
     std::promise<void> closed;
     c.async_close([&] { closed.set_value(); });
@@ -156,22 +181,7 @@ TEST_F(ConsumerLive, AssignedPartitionsReadEveryRecordOnceInOrder) {
   kc::consumer c(io_.io.get_executor(), consumer_config({{"auto.offset.reset", "earliest"},
                                                          {"max.poll.records", "1000"}}));
   c.assign(all_partitions());
-  std::map<std::int32_t, std::int64_t> next;  // partition -> expected offset
-  int total = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (total < kPartitions * kPerPartition && std::chrono::steady_clock::now() < deadline) {
-    auto got = poll_once(c);
-    ASSERT_FALSE(got.ec) << got.ec.message();
-    for (const auto& [partition, offset, key, value, timestamp] : got.records) {
-      ASSERT_EQ(offset, next[partition]) << "partition " << partition;
-      EXPECT_EQ(key, "k" + std::to_string(offset));
-      EXPECT_EQ(value, "v" + std::to_string(offset));
-      EXPECT_EQ(timestamp, kBaseTimestamp + offset);
-      next[partition] = offset + 1;
-      ++total;
-    }
-  }
-  EXPECT_EQ(total, kPartitions * kPerPartition);
+  ASSERT_EQ(read_all_in_order(c), kPartitions * kPerPartition);
   for (const auto& tp : all_partitions()) {
     EXPECT_EQ(c.position(tp), kPerPartition);
     auto marks = c.watermarks(tp);
@@ -272,6 +282,50 @@ TEST_F(ConsumerLive, OutOfRangeWithResetNoneIsAnErrorNamingThePartition) {
   EXPECT_FALSE(got.ec) << got.ec.message();
   ASSERT_FALSE(got.records.empty());
   EXPECT_EQ(std::get<1>(got.records.front()), 10);
+  close(c);
+}
+
+// KIP-392 on the 3-node fixture (kafka-local.sh --racks: node N in rack-N, the rack-aware
+// replica selector): a consumer in the rack of a follower of partition 0 reads every
+// record once, and the records of every partition come from the broker in its rack, a
+// follower for partition 0 at least.
+TEST_F(ConsumerLive, AConsumerWithClientRackFetchesFromTheReplicaInItsRack) {
+  if (nodes_.size() < 3) GTEST_SKIP() << "needs the 3-node cluster";
+  produce_all();
+  broker_session s(nodes_.front());
+  s.negotiate();
+  kp::MetadataRequest request;
+  request.topics.emplace().emplace_back().name = topic_;
+  kp::MetadataResponse metadata;
+  std::vector<std::uint8_t> storage;
+  ASSERT_FALSE(s.call(request, s.version_for(kp::MetadataRequest::api_key), metadata, storage));
+  std::map<std::int32_t, std::string> rack_of;
+  for (const auto& b : metadata.brokers)
+    if (b.rack) rack_of[b.node_id] = *b.rack;
+  if (rack_of.size() < 3) GTEST_SKIP() << "the brokers have no racks (kafka-local.sh up --racks)";
+  ASSERT_EQ(metadata.topics.size(), 1u);
+  std::int32_t leader = -1, follower = -1;
+  for (const auto& p : metadata.topics[0].partitions) {
+    if (p.partition_index != 0) continue;
+    leader = p.leader_id;
+    for (auto replica : p.replica_nodes)
+      if (replica != leader && follower < 0) follower = replica;
+  }
+  ASSERT_GE(leader, 0);
+  ASSERT_GE(follower, 0) << "partition 0 has no follower";
+
+  kc::consumer c(io_.io.get_executor(), consumer_config({{"auto.offset.reset", "earliest"},
+                                                         {"max.poll.records", "1000"},
+                                                         {"client.rack", rack_of[follower]}}));
+  c.assign(all_partitions());
+  EXPECT_EQ(read_all_in_order(c), kPartitions * kPerPartition);
+  for (const auto& tp : all_partitions())
+    EXPECT_EQ(c.fetched_from(tp), follower)
+        << "partition " << tp.partition << " (leader of 0: " << leader << ", client.rack "
+        << rack_of[follower] << ")";
+  auto idle = poll_once(c, 300ms);  // nothing more, nothing twice
+  EXPECT_FALSE(idle.ec);
+  EXPECT_TRUE(idle.records.empty());
   close(c);
 }
 

@@ -1,9 +1,15 @@
-// The consumer against a scripted broker: a corrupt batch behind good ones. The good
+// The consumer against scripted brokers: a corrupt batch behind good ones (the good
 // records reach the application, then poll reports the corruption with the topic,
-// partition and offset, and the position stays before the bad batch until a seek.
+// partition and offset, and the position stays before the bad batch until a seek); pooled
+// lz4 blocks; fetching from a preferred read replica (KIP-392).
 #include "kwire/client/consumer.hpp"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <numeric>
 
 #include "fake_broker.hpp"
 
@@ -38,6 +44,57 @@ std::vector<std::uint8_t> batch_at(std::int64_t base_offset, int records,
   return out;
 }
 
+// Metadata of one topic "t" (id 9) with one partition led by node 1 at `leader_epoch`,
+// replicated on every broker given (node id -> port; node N in rack "rN").
+kwire::test::reply_body topic_metadata(const fake_request& r,
+                                       const std::map<int, std::uint16_t>& brokers,
+                                       std::int32_t leader_epoch) {
+  kp::MetadataResponse resp;
+  for (const auto& [id, port] : brokers) {
+    auto& b = resp.brokers.emplace_back();
+    b.node_id = id;
+    b.host = "127.0.0.1";
+    b.port = port;
+    b.rack = "r" + std::to_string(id);
+  }
+  resp.controller_id = 1;
+  auto& t = resp.topics.emplace_back();
+  t.name = "t";
+  t.topic_id.bytes[15] = 9;
+  auto& p = t.partitions.emplace_back();
+  p.partition_index = 0;
+  p.leader_id = 1;
+  p.leader_epoch = leader_epoch;
+  for (const auto& [id, port] : brokers) p.replica_nodes.push_back(id);
+  p.isr_nodes = p.replica_nodes;
+  return kwire::test::reply(resp, r.api_version);
+}
+
+// ListOffsets of partition 0: earliest 0, anything else `end`.
+kwire::test::reply_body list_offsets(const fake_request& r, std::int64_t end) {
+  const auto req = r.decode<kp::ListOffsetsRequest>();
+  kp::ListOffsetsResponse resp;
+  auto& t = resp.topics.emplace_back();
+  t.name = req.topics.at(0).name;
+  auto& p = t.partitions.emplace_back();
+  p.partition_index = 0;
+  p.offset = req.topics[0].partitions.at(0).timestamp == -2 ? 0 : end;
+  return kwire::test::reply(resp, r.api_version);
+}
+
+// Like Kafka: the log from the batch holding `offset` to the end.
+kp::byte_view records_from(const std::vector<std::uint8_t>& log, std::int64_t offset) {
+  std::size_t from = 0;
+  kp::record_batch_reader reader(log, kp::record_batch_reader_options{.verify_crc = false});
+  kp::record_batch_view view;
+  while (reader.next(view)) {
+    const auto& h = view.header();
+    if (h.base_offset + h.last_offset_delta >= offset) break;
+    from = reader.consumed();
+  }
+  return kp::byte_view(std::span(log).subspan(from));
+}
+
 // One topic "t" with one partition led by broker 1: three good records at 0..2, then a
 // batch at 3 with a flipped byte in its records (CRC mismatch), then a good one at 5.
 struct corrupt_kafka {
@@ -56,32 +113,10 @@ struct corrupt_kafka {
 
   fake_action operator()(const fake_request& r) {
     switch (r.api_key) {
-      case kp::MetadataRequest::api_key: {
-        kp::MetadataResponse resp;
-        auto& b = resp.brokers.emplace_back();
-        b.node_id = 1;
-        b.host = "127.0.0.1";
-        b.port = port;
-        resp.controller_id = 1;
-        auto& t = resp.topics.emplace_back();
-        t.name = "t";
-        t.topic_id.bytes[15] = 9;
-        auto& p = t.partitions.emplace_back();
-        p.partition_index = 0;
-        p.leader_id = 1;
-        p.leader_epoch = 0;
-        return kwire::test::reply(resp, r.api_version);
-      }
-      case kp::ListOffsetsRequest::api_key: {
-        const auto req = r.decode<kp::ListOffsetsRequest>();
-        kp::ListOffsetsResponse resp;
-        auto& t = resp.topics.emplace_back();
-        t.name = req.topics.at(0).name;
-        auto& p = t.partitions.emplace_back();
-        p.partition_index = 0;
-        p.offset = req.topics[0].partitions.at(0).timestamp == -2 ? 0 : 6;
-        return kwire::test::reply(resp, r.api_version);
-      }
+      case kp::MetadataRequest::api_key:
+        return topic_metadata(r, {{1, port}}, 0);
+      case kp::ListOffsetsRequest::api_key:
+        return list_offsets(r, 6);
       case kp::FetchRequest::api_key: {
         ++fetches;
         const auto req = r.decode<kp::FetchRequest>();
@@ -96,17 +131,7 @@ struct corrupt_kafka {
             rp.high_watermark = 6;
             rp.last_stable_offset = 6;
             rp.log_start_offset = 0;
-            // Like Kafka: from the batch holding the fetch offset to the end.
-            std::size_t from = 0;
-            kp::record_batch_reader reader(log,
-                                           kp::record_batch_reader_options{.verify_crc = false});
-            kp::record_batch_view view;
-            while (reader.next(view)) {
-              const auto& h = view.header();
-              if (h.base_offset + h.last_offset_delta >= p.fetch_offset) break;
-              from = reader.consumed();
-            }
-            rp.records = kp::byte_view(std::span(log).subspan(from));
+            rp.records = records_from(log, p.fetch_offset);
           }
         }
         return kwire::test::reply(resp, r.api_version);
@@ -116,14 +141,15 @@ struct corrupt_kafka {
   }
 };
 
-kc::consumer_config config_for(std::uint16_t port) {
+// `extra` adds properties or overrides these.
+kc::consumer_config config_for(std::uint16_t port, kc::properties extra = {}) {
+  kc::properties props = {{"bootstrap.servers", "127.0.0.1:" + std::to_string(port)},
+                          {"auto.offset.reset", "earliest"},
+                          {"fetch.max.wait.ms", "10"},
+                          {"retry.backoff.ms", "5"}};
+  props.insert(props.end(), extra.begin(), extra.end());
   kc::consumer_config config;
-  auto error =
-      kc::parse_consumer_config({{"bootstrap.servers", "127.0.0.1:" + std::to_string(port)},
-                                 {"auto.offset.reset", "earliest"},
-                                 {"fetch.max.wait.ms", "10"},
-                                 {"retry.backoff.ms", "5"}},
-                                config);
+  auto error = kc::parse_consumer_config(props, config);
   EXPECT_FALSE(error) << error->message;
   return config;
 }
@@ -146,6 +172,14 @@ poll_result poll(boost::asio::io_context& io, kc::consumer& c) {
       io, [&] { return out.done; }, 5s);
   EXPECT_TRUE(out.done);
   return out;
+}
+
+void close(boost::asio::io_context& io, kc::consumer& c) {
+  bool closed = false;
+  c.async_close([&] { closed = true; });
+  run_until(
+      io, [&] { return closed; }, 5s);
+  EXPECT_TRUE(closed);
 }
 
 TEST(Consumer, ACorruptBatchIsReportedWithItsPartitionAndOffsetAfterTheGoodRecords) {
@@ -180,11 +214,7 @@ TEST(Consumer, ACorruptBatchIsReportedWithItsPartitionAndOffsetAfterTheGoodRecor
     got = last.offsets;
   }
   EXPECT_EQ(got, (std::vector<std::int64_t>{5}));
-  bool closed = false;
-  c.async_close([&] { closed = true; });
-  run_until(
-      io, [&] { return closed; }, 5s);
-  EXPECT_TRUE(closed);
+  close(io, c);
 }
 
 // lz4 records are decompressed into pooled blocks that go back to the pool when the last
@@ -233,11 +263,246 @@ TEST(Consumer, Lz4RecordsStayValidAsLongAsTheirRecordSet) {
     for (auto cursor = set.records(); cursor.next(r);)
       EXPECT_EQ(std::string(r.value->begin(), r.value->end()), value_of(r.offset));
   }
-  bool closed = false;
-  c.async_close([&] { closed = true; });
-  run_until(
-      io, [&] { return closed; }, 5s);
-  EXPECT_TRUE(closed);
+  close(io, c);
+}
+
+// KIP-392 against two scripted brokers: node 1 leads "t"-0, node 2 follows it in rack "r2".
+// The leader names node 2 as the preferred read replica (without records) while node 2 has
+// the fetch offset, as Kafka's RackAwareReplicaSelector does; node 2 serves records up to
+// `follower_end`, or answers `follower_error`. Each node keeps an incremental fetch session,
+// so that moving a partition between them shows as a forget at the node it left.
+struct replica_kafka {
+  struct fetch_seen {
+    int node = 0;
+    std::chrono::steady_clock::time_point at;
+    std::int64_t named_offset = -1;  // partition 0's offset when the request named it
+    bool records = false;            // the answer carried partition 0's records
+    bool forgot = false;             // the request told the node to forget partition 0
+    std::string rack;
+  };
+  std::uint16_t ports[3] = {};
+  std::vector<std::uint8_t> log;  // the leader's; node 2 has it up to follower_end
+  std::int64_t log_end = 0;
+  std::int64_t follower_end = 0;
+  bool leader_names_replica = true;
+  std::int16_t follower_error = 0;
+  std::vector<fetch_seen> fetches;
+  std::map<int, std::map<std::int32_t, std::int64_t>> sessions;  // node -> partition -> offset
+
+  void append(std::int64_t base_offset, int records) {
+    auto batch = batch_at(base_offset, records);
+    log.insert(log.end(), batch.begin(), batch.end());
+    log_end = base_offset + records;
+  }
+
+  fake_action operator()(int node, const fake_request& r) {
+    switch (r.api_key) {
+      case kp::MetadataRequest::api_key:
+        return topic_metadata(r, {{1, ports[1]}, {2, ports[2]}}, 4);
+      case kp::ListOffsetsRequest::api_key:
+        return list_offsets(r, log_end);
+      case kp::FetchRequest::api_key:
+        return fetch(node, r);
+    }
+    return kwire::test::no_reply{};
+  }
+
+  fake_action fetch(int node, const fake_request& r) {
+    const auto req = r.decode<kp::FetchRequest>();
+    auto& seen = fetches.emplace_back();
+    seen.node = node;
+    seen.at = std::chrono::steady_clock::now();
+    seen.rack = req.rack_id;
+    auto& session = sessions[node];
+    if (req.session_epoch <= 0) session.clear();
+    for (const auto& t : req.topics) {
+      for (const auto& p : t.partitions) {
+        EXPECT_EQ(p.current_leader_epoch, 4);  // the leader's, whichever node is asked
+        session[p.partition] = p.fetch_offset;
+        if (p.partition == 0) seen.named_offset = p.fetch_offset;
+      }
+    }
+    for (const auto& t : req.forgotten_topics_data) {
+      for (auto p : t.partitions) {
+        session.erase(p);
+        seen.forgot = seen.forgot || p == 0;
+      }
+    }
+    kp::FetchResponse resp;
+    resp.session_id = 100 * node;
+    bool any_records = false;
+    for (const auto& [partition, offset] : session) {
+      auto& rt = resp.responses.emplace_back();
+      rt.topic = "t";
+      rt.topic_id.bytes[15] = 9;
+      auto& rp = rt.partitions.emplace_back();
+      rp.partition_index = partition;
+      rp.log_start_offset = 0;
+      rp.high_watermark = node == 1 ? log_end : follower_end;
+      rp.last_stable_offset = rp.high_watermark;
+      if (node == 1 && leader_names_replica && follower_end >= offset) {
+        rp.preferred_read_replica = 2;
+        any_records = true;  // an answer worth sending at once
+        continue;
+      }
+      if (node == 2 && follower_error != 0) {
+        rp.error_code = follower_error;
+        any_records = true;
+        continue;
+      }
+      if (node == 2 && offset > follower_end) {
+        rp.error_code = static_cast<std::int16_t>(kp::broker_error::offset_out_of_range);
+        any_records = true;
+        continue;
+      }
+      const auto end = node == 1 ? log_end : follower_end;
+      if (offset < end) {
+        rp.records = records_from(log, offset);
+        seen.records = any_records = true;
+      }
+    }
+    auto reply = kwire::test::reply(resp, r.api_version);
+    if (!any_records) reply.delay = 5ms;  // like fetch.max.wait.ms: no busy loop
+    return reply;
+  }
+
+  // The nodes asked for partition 0 by name, in order, without repeats.
+  std::vector<int> nodes_asked() const {
+    std::vector<int> out;
+    for (const auto& f : fetches)
+      if (f.named_offset >= 0 && (out.empty() || out.back() != f.node)) out.push_back(f.node);
+    return out;
+  }
+  bool forgot_at(int node) const {
+    return std::ranges::any_of(fetches,
+                               [&](const fetch_seen& f) { return f.forgot && f.node == node; });
+  }
+};
+
+struct replica_cluster {
+  boost::asio::io_context io;
+  replica_kafka kafka;
+  fake_broker leader{io, [this](const fake_request& r) { return kafka(1, r); }};
+  fake_broker follower{io, [this](const fake_request& r) { return kafka(2, r); }};
+
+  replica_cluster() {
+    kafka.ports[1] = leader.port();
+    kafka.ports[2] = follower.port();
+  }
+
+  // A consumer in node 2's rack.
+  kc::consumer_config config(kc::properties extra = {}) {
+    extra.emplace_back("client.rack", "r2");
+    return config_for(leader.port(), std::move(extra));
+  }
+
+  // Polls until `count` records arrived (or 20 polls).
+  std::vector<std::int64_t> read(kc::consumer& c, std::size_t count) {
+    std::vector<std::int64_t> got;
+    for (int i = 0; i < 20 && got.size() < count; ++i) {
+      auto result = poll(io, c);
+      EXPECT_FALSE(result.ec) << result.ec.message();
+      got.insert(got.end(), result.offsets.begin(), result.offsets.end());
+    }
+    return got;
+  }
+
+  // Records 0..count-1 on both nodes, read by a new consumer of "t"-0 (from node 2).
+  std::unique_ptr<kc::consumer> read_from_replica(int count, kc::properties extra = {}) {
+    kafka.append(0, count);
+    kafka.follower_end = count;
+    auto c = std::make_unique<kc::consumer>(io.get_executor(), config(std::move(extra)));
+    c->assign({{"t", 0}});
+    std::vector<std::int64_t> all(static_cast<std::size_t>(count));
+    std::iota(all.begin(), all.end(), 0);
+    EXPECT_EQ(read(*c, all.size()), all);
+    EXPECT_EQ(c->fetched_from({"t", 0}), 2);
+    return c;
+  }
+};
+
+TEST(Consumer, FetchesFromThePreferredReadReplicaUntilItRefuses) {
+  replica_cluster cluster;
+  auto& kafka = cluster.kafka;
+  auto consumer = cluster.read_from_replica(5);
+  auto& c = *consumer;
+  // The leader was asked first, named node 2 and sent nothing; node 2 sent the records.
+  ASSERT_FALSE(kafka.fetches.empty());
+  EXPECT_EQ(kafka.fetches.front().rack, "r2");
+  ASSERT_GE(kafka.nodes_asked().size(), 2u);
+  EXPECT_EQ(kafka.nodes_asked()[0], 1);
+  EXPECT_EQ(kafka.nodes_asked()[1], 2);
+  EXPECT_FALSE(
+      std::ranges::any_of(kafka.fetches, [](const auto& f) { return f.node == 1 && f.records; }));
+  // The partition left the leader's fetch session.
+  EXPECT_TRUE(kafka.forgot_at(1));
+  EXPECT_FALSE(kafka.sessions[1].contains(0));
+
+  // Node 2 is no longer a replica it can serve: back to the leader, which keeps the
+  // partition this time; node 2's session forgets it.
+  kafka.follower_error = static_cast<std::int16_t>(kp::broker_error::not_leader_or_follower);
+  kafka.leader_names_replica = false;
+  kafka.append(5, 3);
+  EXPECT_EQ(cluster.read(c, 3), (std::vector<std::int64_t>{5, 6, 7}));
+  EXPECT_EQ(c.fetched_from({"t", 0}), 1);
+  EXPECT_EQ(kafka.nodes_asked(), (std::vector<int>{1, 2, 1}));
+  EXPECT_TRUE(kafka.forgot_at(2));
+  close(cluster.io, c);
+}
+
+TEST(Consumer, AnUnreachablePreferredReadReplicaSendsTheFetchesBackToTheLeader) {
+  replica_cluster cluster;
+  auto& kafka = cluster.kafka;
+  auto consumer = cluster.read_from_replica(5);
+  kafka.leader_names_replica = false;
+  cluster.follower.stop_accepting();
+  cluster.follower.drop_all();
+  kafka.append(5, 3);
+  EXPECT_EQ(cluster.read(*consumer, 3), (std::vector<std::int64_t>{5, 6, 7}));
+  EXPECT_EQ(consumer->fetched_from({"t", 0}), 1);
+  close(cluster.io, *consumer);
+}
+
+TEST(Consumer, ThePreferredReadReplicaLeaseEndsAfterMetadataMaxAge) {
+  replica_cluster cluster;
+  auto& kafka = cluster.kafka;
+  const auto start = std::chrono::steady_clock::now();
+  auto consumer = cluster.read_from_replica(3, {{"metadata.max.age.ms", "300"}});
+  auto& c = *consumer;
+  while (std::chrono::steady_clock::now() - start < 800ms) poll(cluster.io, c);
+  // Leader, replica, and after each lease (300 ms) the leader again, which names it again.
+  const auto asked = kafka.nodes_asked();
+  ASSERT_GE(asked.size(), 4u);
+  EXPECT_EQ(std::vector<int>(asked.begin(), asked.begin() + 4), (std::vector<int>{1, 2, 1, 2}));
+  // Not back to the leader at every fetch: one leader-replica pair per lease.
+  const auto leases = (std::chrono::steady_clock::now() - start) / 300ms + 1;
+  EXPECT_LE(asked.size(), static_cast<std::size_t>(2 * leases));
+  // The lease is not cut short: the leader is asked again 300 ms after it named node 2.
+  std::vector<std::chrono::steady_clock::time_point> leader_asked;
+  for (const auto& f : kafka.fetches)
+    if (f.node == 1 && f.named_offset >= 0) leader_asked.push_back(f.at);
+  ASSERT_GE(leader_asked.size(), 2u);
+  EXPECT_GE(leader_asked[1] - leader_asked[0], 290ms);
+  EXPECT_EQ(c.fetched_from({"t", 0}), 2);
+  close(cluster.io, c);
+}
+
+// A follower behind the leader answers OFFSET_OUT_OF_RANGE for an offset the leader has:
+// the consumer asks the leader instead of resetting the position (auto.offset.reset is
+// earliest here, so a wrong reset would bring offset 0 back).
+TEST(Consumer, OffsetOutOfRangeFromAFollowerGoesBackToTheLeaderWithoutAReset) {
+  replica_cluster cluster;
+  auto& kafka = cluster.kafka;
+  auto consumer = cluster.read_from_replica(5);
+  auto& c = *consumer;
+  kafka.append(5, 4);  // the follower stays at 5
+  c.seek({"t", 0}, 7);
+  EXPECT_EQ(cluster.read(c, 2), (std::vector<std::int64_t>{7, 8}));
+  EXPECT_EQ(c.fetched_from({"t", 0}), 1);
+  EXPECT_TRUE(std::ranges::any_of(kafka.fetches, [](const auto& f) {
+    return f.node == 2 && f.named_offset == 7;  // asked there first, refused
+  }));
+  close(cluster.io, c);
 }
 
 }  // namespace

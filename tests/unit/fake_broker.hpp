@@ -41,6 +41,9 @@ struct fake_request {
 
 struct reply_body {
   std::vector<std::uint8_t> body;
+  // Answered this long after the request (as a broker waiting for fetch.min.bytes); later
+  // requests on the connection wait for it, which keeps the answers in order.
+  std::chrono::milliseconds delay{0};
 };
 struct no_reply {};
 struct drop_connection {};
@@ -146,10 +149,22 @@ class fake_broker {
             static_cast<std::uint8_t>(size >> 24), static_cast<std::uint8_t>(size >> 16),
             static_cast<std::uint8_t>(size >> 8), static_cast<std::uint8_t>(size)};
         std::memcpy(out->data(), be, 4);
-        outbox.push_back(std::move(*out));
-        if (outbox.size() == 1) write_next();
+        if (body->delay.count() > 0) {
+          auto timer = std::make_shared<asio::steady_timer>(socket.get_executor(), body->delay);
+          timer->async_wait([self = shared_from_this(), timer, out](auto ec) {
+            if (ec) return;
+            self->send(std::move(*out));
+            self->read_size();
+          });
+          return;
+        }
+        send(std::move(*out));
       }
       read_size();
+    }
+    void send(std::vector<std::uint8_t> bytes) {
+      outbox.push_back(std::move(bytes));
+      if (outbox.size() == 1) write_next();
     }
     // One write at a time: concurrent async_writes on a socket could interleave.
     void write_next() {

@@ -36,6 +36,7 @@ struct partition_metadata {
   std::int16_t error_code = 0;
   std::vector<std::int32_t> replicas;
   std::vector<std::int32_t> in_sync_replicas;
+  std::vector<std::int32_t> offline_replicas;  // Metadata v5+
 };
 
 struct topic_metadata {

@@ -1,8 +1,9 @@
 // The Kafka consumer: reads partitions assigned by hand (assign) or by a consumer group
 // (subscribe: the classic protocol, or KIP-848 with group.protocol=consumer); fetches them from
 // their leaders (one fetch session per broker, KIP-227, with the next fetch in flight while the
-// application reads the previous one), keeps positions, resets them by auto.offset.reset, and
-// commits offsets to a group.
+// application reads the previous one) or, with client.rack, from the replica a leader prefers
+// for that rack (KIP-392), keeps positions, resets them by auto.offset.reset, and commits
+// offsets to a group.
 //
 //   kwire::client::consumer c(io.get_executor(), config);
 //   c.assign({{"t", 0}, {"t", 1}});
@@ -115,7 +116,8 @@ struct offset_and_metadata {
 };
 using topic_partition_offsets = std::map<topic_partition, offset_and_metadata>;
 
-// A partition's positions as the consumer last heard from its leader.
+// A partition's positions as the consumer last heard from the broker it fetches from (its
+// leader, or a preferred read replica whose high watermark may lag the leader's a little).
 struct partition_watermarks {
   std::int64_t log_start_offset = -1;
   std::int64_t high_watermark = -1;
@@ -203,6 +205,9 @@ class consumer {
   std::optional<std::int64_t> position(const topic_partition& partition) const;
   // The last fetch's watermarks of an assigned partition.
   std::optional<partition_watermarks> watermarks(const topic_partition& partition) const;
+  // The broker whose Fetch response last brought records of an assigned partition: its
+  // leader, or the replica the leader named for client.rack (KIP-392); nullopt before any.
+  std::optional<std::int32_t> fetched_from(const topic_partition& partition) const;
   // The details of the last error poll returned (broker, partition, offset, message).
   diagnostics last_error_details() const;
 
