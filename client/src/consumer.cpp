@@ -4,9 +4,11 @@
 // to fetch: the position plus what is buffered), and a state: waiting for its committed
 // offset, for an offset reset (ListOffsets), fetching, or failed with an error that poll
 // reports until the application seeks. Per broker: one fetch session and at most one Fetch
-// in flight, naming every fetchable partition that broker leads. A partition is fetchable
-// while fewer than two of its responses wait in the buffer, so the next fetch is in flight
-// while the application reads the previous one.
+// in flight, naming every fetchable partition that broker leads. Fetching stops while the
+// responses waiting for poll hold fetch.max.bytes, for every partition at once: a limit per
+// partition would let partitions become fetchable one by one as poll drains them, and the
+// fetches would shrink to a partition or two each (measured with the OS's receive buffer: 4x
+// the requests for the same records, each partition forgotten and re-added to the session).
 #include "kwire/client/consumer.hpp"
 
 #include <algorithm>
@@ -707,15 +709,14 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     return total;
   }
 
-  // Nothing is fetched while the waiting responses hold fetch.max.bytes: with the limit of
-  // two waiting responses per partition alone, every partition could pin a response of its
-  // own (measured: 16 MiB responses of 4 partitions peaked at 10x fetch.max.bytes).
+  // Nothing is fetched while the waiting responses hold fetch.max.bytes (the one limit: see
+  // the top of this file), so that memory stays near fetch.max.bytes plus the response in
+  // flight whatever the number of partitions.
   void drive_fetches(clock::time_point now, clock::time_point& next_wakeup) {
     if (waiting_response_bytes() >= static_cast<std::size_t>(config_.fetch_max_bytes)) return;
     std::map<std::int32_t, fetch_partition_map> by_leader;
     for (auto& [tp, p] : partitions_) {
-      if (p.phase != partition_phase::fetching || p.paused || p.revoking || p.buffered >= 2)
-        continue;
+      if (p.phase != partition_phase::fetching || p.paused || p.revoking) continue;
       if (p.retry_at > now) {
         next_wakeup = std::min(next_wakeup, p.retry_at);
         continue;
@@ -855,7 +856,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       partition_state* p;
       const protocol::FetchResponse::PartitionData* pd;
       std::int64_t from;  // the offset this fetch asked for
-      bool slot = false;  // counted in p->buffered ahead of the checks
+      bool slot = false;  // fetch_offset moved past the batch headers ahead of the checks
     };
     std::vector<accepted> parts;
     for (const auto& t : response.responses) {
@@ -877,7 +878,6 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       const auto next = next_offset_after(a.pd->records->span(), a.from);
       if (next <= a.from) continue;
       a.p->fetch_offset = next;
-      ++a.p->buffered;
       a.slot = true;
     }
     if (std::ranges::any_of(parts, [](const accepted& a) { return a.slot; })) {
@@ -885,10 +885,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       drive_fetches(clock::now(), ignored);
     }
     for (auto& a : parts) {
-      if (a.slot) {
-        --a.p->buffered;
-        a.p->fetch_offset = a.from;
-      }
+      if (a.slot) a.p->fetch_offset = a.from;
       if (a.p->phase != partition_phase::fetching) continue;
       handle_partition_data(*a.p, *a.pd, owner, diag, a.slot);
     }
@@ -1097,7 +1094,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     poll_handler_ = nullptr;
     poll_timer_.cancel();
     handler({}, std::move(set));
-    drive();  // partitions below two buffered responses fetch again
+    drive();  // fetching resumes once the waiting responses hold less than fetch.max.bytes
     return true;
   }
 
