@@ -77,7 +77,7 @@ class decode_block_pool {
 };
 
 struct fetched_buffers {
-  std::vector<std::uint8_t> payload;  // the Fetch response frame
+  frame_buffer payload;  // the Fetch response frame
   // Records sections of compressed batches: in pool blocks when the codec tells a size
   // bound (lz4), else each in a vector of its own.
   std::shared_ptr<decode_block_pool> pool;
