@@ -459,16 +459,19 @@ int run_consume(const Args& a, std::int64_t deadline) {
   note("consume %llu records from %s at %s%s", static_cast<unsigned long long>(a.records),
        a.topic.c_str(), a.bootstrap.c_str(), has_prop(a, "group.id") ? " (group)" : "");
   const std::int64_t start = now_ns();
-  std::int64_t last = start;
+  std::int64_t last = start, first = -1;
   std::uint64_t bytes = 0;
   const std::uint64_t got = reader.read(
       [&](const rd_kafka_message_t& m, std::int64_t now) {
         bytes += m.len;
         last = now;
+        if (first < 0) first = now;
       },
       [&] { return a.records; }, deadline, [] { return false; }, "received");
 
-  return print_result(make_result(a, got, bytes, start, last, nullptr));
+  auto r = make_result(a, got, bytes, start, last, nullptr);
+  if (first >= 0) r.first_s = static_cast<double>(first - start) / 1e9;
+  return print_result(r);
 }
 
 // ------------------------------------------------------------------ end to end
