@@ -270,6 +270,43 @@ TEST(Consumer, EveryFetchNamesEveryPartitionWhileTheApplicationLagsBehind) {
   EXPECT_TRUE(closed);
 }
 
+// An application that stops polling: the broker gets no Fetch while two of its responses
+// wait, however far below fetch.max.bytes they are (one response read, the next one
+// checked and then waiting, and at most one more in flight).
+TEST(Consumer, ABrokerIsNotAskedAgainWhileTwoOfItsResponsesWait) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  for (int p = 0; p < 3; ++p) {
+    auto& log = kafka.logs.emplace_back();
+    for (int b = 0; b < 100; ++b) {
+      auto batch = batch_at(b * 10, 10);
+      log.insert(log.end(), batch.begin(), batch.end());
+    }
+  }
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  auto config = config_for(broker.port());
+  config.max_partition_fetch_bytes = 4000;  // many responses to the end of the log
+  config.max_poll_records = 5;
+  kc::consumer c(io.get_executor(), config);
+  c.assign({{"t", 0}, {"t", 1}, {"t", 2}});
+  const auto first = poll(io, c);
+  ASSERT_FALSE(first.ec) << first.ec.message();
+  ASSERT_FALSE(first.offsets.empty());
+  run_until(
+      io, [] { return false; }, 300ms);  // no poll meanwhile
+  EXPECT_LE(kafka.fetched_partitions.size(), 3u);
+  const auto fetches_while_idle = kafka.fetched_partitions.size();
+  // Polling on frees the responses and the fetches resume.
+  for (int i = 0; i < 200; ++i) poll(io, c);
+  EXPECT_GT(kafka.fetched_partitions.size(), fetches_while_idle);
+  bool closed = false;
+  c.async_close([&] { closed = true; });
+  run_until(
+      io, [&] { return closed; }, 5s);
+  EXPECT_TRUE(closed);
+}
+
 // lz4 records are decompressed into pooled blocks that go back to the pool when the last
 // record_set using them is gone: sets kept while others are dropped must keep their records
 // (a block recycled too early would be overwritten by later fetches; ASan builds also see
