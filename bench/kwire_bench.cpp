@@ -273,7 +273,7 @@ int run_consume(const kb::Args& a) {
       start +
       static_cast<std::int64_t>(
           (a.timeout_s > 0 ? a.timeout_s : 60 + 1e-5 * static_cast<double>(a.records)) * 1e9);
-  std::int64_t last = start;
+  std::int64_t last = start, first = -1;
   std::int64_t next_progress = start + 1'000'000'000;
   std::uint64_t got = 0, bytes = 0;
   std::error_code failure;
@@ -289,7 +289,10 @@ int run_consume(const kb::Args& a) {
       bytes += r.value ? r.value->size() : 0;
       ++got;
     }
-    if (!set.empty()) last = kb::now_ns();
+    if (!set.empty()) {
+      last = kb::now_ns();
+      if (first < 0) first = last;
+    }
     if (last >= next_progress) {
       note("%llu/%llu received", static_cast<unsigned long long>(got),
            static_cast<unsigned long long>(a.records));
@@ -307,6 +310,7 @@ int run_consume(const kb::Args& a) {
   r.bytes = bytes;
   r.record_size = got ? bytes / got : 0;
   r.secs = static_cast<double>(last - start) / 1e9;
+  if (first >= 0) r.first_s = static_cast<double>(first - start) / 1e9;
   r.latency = nullptr;
   r.usage = kb::process_usage();
   std::fflush(stderr);

@@ -282,6 +282,9 @@ struct Result {
   std::size_t record_size = 0;
   double rate = 0;  // requested records/s, 0 = unthrottled
   double secs = 0;  // first send (or fetch) to last acknowledgement (or receipt)
+  // consume: from the same start to the first record received (start-up: connections,
+  // metadata, ListOffsets, the first Fetch); < 0 when not measured.
+  double first_s = -1;
   const LatencyHistogram* latency = nullptr;  // null for consume
   Usage usage;
 };
@@ -313,14 +316,21 @@ inline std::string result_json(const Result& r) {
                 ",\"mode\":\"%s\",\"msgs\":%llu,\"failed\":%llu,\"bytes\":%llu,"
                 "\"record_size\":%zu,\"rate\":%.0f,\"secs\":%.3f,\"msgs_per_s\":%.1f,"
                 "\"mb_per_s\":%.3f,\"cpu_s\":%.3f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-                "\"p999_ms\":%.3f,\"max_ms\":%.3f,\"mean_ms\":%.3f,\"max_rss_kb\":%ld}",
+                "\"p999_ms\":%.3f,\"max_ms\":%.3f,\"mean_ms\":%.3f,\"max_rss_kb\":%ld",
                 mode_name(r.mode), static_cast<unsigned long long>(r.msgs),
                 static_cast<unsigned long long>(r.failed), static_cast<unsigned long long>(r.bytes),
                 r.record_size, r.rate, r.secs, static_cast<double>(r.msgs) / secs,
                 static_cast<double>(r.bytes) / secs / (1024.0 * 1024.0), r.usage.cpu_s, lat(0.50),
                 lat(0.99), lat(0.999), r.latency && r.latency->count() ? r.latency->max_ms() : -1.0,
                 r.latency && r.latency->count() ? r.latency->mean_ms() : -1.0, r.usage.max_rss_kb);
-  return "{\"client\":" + json_string(r.client) + ",\"topic\":" + json_string(r.topic) + buf;
+  std::string first;
+  if (r.first_s >= 0) {
+    char f[32];
+    std::snprintf(f, sizeof f, ",\"first_s\":%.3f", r.first_s);
+    first = f;
+  }
+  return "{\"client\":" + json_string(r.client) + ",\"topic\":" + json_string(r.topic) + buf +
+         first + "}";
 }
 
 }  // namespace kwire::bench

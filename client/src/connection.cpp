@@ -255,8 +255,8 @@ void connection::on_read(boost::system::error_code ec, std::size_t bytes) {
       }
       break;
     }
-    std::vector<std::uint8_t> payload(available.begin() + 4,
-                                      available.begin() + static_cast<std::ptrdiff_t>(*frame_size));
+    detail::frame_buffer payload(available.begin() + 4,
+                                 available.begin() + static_cast<std::ptrdiff_t>(*frame_size));
     pos += *frame_size;
     if (!deliver(std::move(payload))) return;
   }
@@ -283,7 +283,7 @@ void connection::read_large_frame_rest() {
                    });
 }
 
-bool connection::deliver(std::vector<std::uint8_t> payload) {
+bool connection::deliver(detail::frame_buffer payload) {
   if (in_flight_.empty() || payload.size() < 4 ||
       load_be32(payload.data()) != in_flight_.front().correlation_id) {
     close(make_error_code(errc::protocol_violation));

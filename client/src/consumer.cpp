@@ -5,9 +5,13 @@
 // offset, for an offset reset (ListOffsets), fetching, or failed with an error that poll
 // reports until the application seeks. Per broker: one fetch session and at most one Fetch
 // in flight, naming every fetchable partition that broker leads, or serves as the preferred
-// read replica its leader named (KIP-392). A partition is fetchable while fewer than two of
-// its responses wait in the buffer, so the next fetch is in flight while the application
-// reads the previous one.
+// read replica its leader named (KIP-392). Fetching stops while the responses waiting for
+// poll hold fetch.max.bytes, for every partition at once: a limit per partition would let
+// partitions become fetchable one by one as poll drains them, and the fetches would shrink
+// to a partition or two each (measured with the OS's receive buffer: 4x the requests for the
+// same records, each partition forgotten and re-added to the session). Likewise a broker is
+// not asked again while two of its responses wait, so that the next fetch is in flight while
+// the application reads the previous one, and no more.
 #include "kwire/client/consumer.hpp"
 
 #include <algorithm>
@@ -77,7 +81,8 @@ class decode_block_pool {
 };
 
 struct fetched_buffers {
-  std::vector<std::uint8_t> payload;  // the Fetch response frame
+  frame_buffer payload;    // the Fetch response frame
+  std::int32_t node = -1;  // the broker that sent it
   // Records sections of compressed batches: in pool blocks when the codec tells a size
   // bound (lz4), else each in a vector of its own.
   std::shared_ptr<decode_block_pool> pool;
@@ -121,6 +126,9 @@ using clock = std::chrono::steady_clock;
 using protocol::broker_error;
 
 bool is(std::error_code ec, broker_error e) { return ec == protocol::make_error_code(e); }
+
+// A broker gets no Fetch while this many of its responses wait for poll.
+constexpr std::size_t kMaxWaitingResponses = 2;
 
 // Partition errors after which the leader may have moved: refresh metadata, fetch again.
 bool is_leadership_error(std::error_code ec) {
@@ -185,6 +193,7 @@ struct ready_chunk {
 struct node_fetch {
   fetch_session session;
   bool in_flight = false;
+  bool checking = false;  // a response is being checked: it counts as waiting
   clock::time_point retry_at{};
 };
 
@@ -793,31 +802,41 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
 
   // ------------------------------------------------------------ fetching
 
-  // Bytes of the responses whose records wait in ready_ for poll, each response once (its
-  // chunks sit next to each other there); paused partitions' are left out, so that they do
-  // not stop the others.
-  std::size_t waiting_response_bytes() {
-    std::size_t total = 0;
+  // Calls f(response) for each response whose records wait in ready_ for poll, once each
+  // (its chunks sit next to each other there); paused partitions' are left out, so that
+  // they do not stop the others.
+  template <class F>
+  void for_each_waiting_response(F&& f) {
     const fetched_buffers* counted = nullptr;
     for (const auto& c : ready_) {
       if (c.chunk.owner.get() == counted) continue;
       const auto* p = find({std::string(*c.chunk.topic), c.chunk.partition});
       if (!p || p->paused || p->seek_generation != c.seek_generation) continue;
       counted = c.chunk.owner.get();
-      total += counted->memory();
+      f(*counted);
     }
+  }
+
+  std::size_t waiting_response_bytes() {
+    std::size_t total = 0;
+    for_each_waiting_response([&](const fetched_buffers& r) { total += r.memory(); });
     return total;
   }
 
-  // Nothing is fetched while the waiting responses hold fetch.max.bytes: with the limit of
-  // two waiting responses per partition alone, every partition could pin a response of its
-  // own (measured: 16 MiB responses of 4 partitions peaked at 10x fetch.max.bytes).
+  std::size_t waiting_responses(std::int32_t node) {
+    std::size_t n = 0;
+    for_each_waiting_response([&](const fetched_buffers& r) { n += r.node == node ? 1 : 0; });
+    return n;
+  }
+
+  // Nothing is fetched while the waiting responses hold fetch.max.bytes, nor from a broker
+  // while two of its responses wait (limits for all partitions at once: see the top of this
+  // file), so that memory stays near two responses a broker plus the one in flight.
   void drive_fetches(clock::time_point now, clock::time_point& next_wakeup) {
     if (waiting_response_bytes() >= static_cast<std::size_t>(config_.fetch_max_bytes)) return;
     std::map<std::int32_t, fetch_partition_map> by_node;
     for (auto& [tp, p] : partitions_) {
-      if (p.phase != partition_phase::fetching || p.paused || p.revoking || p.buffered >= 2)
-        continue;
+      if (p.phase != partition_phase::fetching || p.paused || p.revoking) continue;
       if (p.retry_at > now) {
         next_wakeup = std::min(next_wakeup, p.retry_at);
         continue;
@@ -839,7 +858,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       if (!by_node.contains(node) && nf.session.session_id() != 0) by_node[node];
     for (auto& [node, wanted] : by_node) {
       auto& nf = node_fetches_[node];
-      if (nf.in_flight) continue;
+      if (nf.in_flight || waiting_responses(node) + (nf.checking ? 1 : 0) >= kMaxWaitingResponses)
+        continue;
       if (nf.retry_at > now) {
         next_wakeup = std::min(next_wakeup, nf.retry_at);
         continue;
@@ -954,13 +974,14 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     nf.session.on_success(plan, response.session_id);
     auto owner = std::make_shared<fetched_buffers>();
     owner->pool = decode_pool_;
+    owner->node = node;
     // The records fields point into the payload; moving the vector keeps its buffer.
     owner->payload = std::move(frame.payload);
     struct accepted {
       partition_state* p;
       const protocol::FetchResponse::PartitionData* pd;
       std::int64_t from;  // the offset this fetch asked for
-      bool slot = false;  // counted in p->buffered ahead of the checks
+      bool slot = false;  // fetch_offset moved past the batch headers ahead of the checks
     };
     std::vector<accepted> parts;
     for (const auto& t : response.responses) {
@@ -982,18 +1003,16 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       const auto next = next_offset_after(a.pd->records->span(), a.from);
       if (next <= a.from) continue;
       a.p->fetch_offset = next;
-      ++a.p->buffered;
       a.slot = true;
     }
     if (std::ranges::any_of(parts, [](const accepted& a) { return a.slot; })) {
       auto ignored = clock::time_point::max();
+      nf.checking = true;
       drive_fetches(clock::now(), ignored);
+      nf.checking = false;
     }
     for (auto& a : parts) {
-      if (a.slot) {
-        --a.p->buffered;
-        a.p->fetch_offset = a.from;
-      }
+      if (a.slot) a.p->fetch_offset = a.from;
       if (a.p->phase != partition_phase::fetching) continue;
       handle_partition_data(*a.p, *a.pd, owner, diag, a.slot);
     }
@@ -1223,7 +1242,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     poll_handler_ = nullptr;
     poll_timer_.cancel();
     handler({}, std::move(set));
-    drive();  // partitions below two buffered responses fetch again
+    drive();  // fetching resumes once the waiting responses hold less than fetch.max.bytes
     return true;
   }
 

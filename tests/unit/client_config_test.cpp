@@ -611,7 +611,7 @@ TEST(ConsumerConfig, DefaultsAreTheJavaConsumerDefaults) {
             (std::vector<std::string>{"range", "cooperative-sticky"}));
   EXPECT_EQ(c.group_protocol_type, kc::group_protocol::classic);
   EXPECT_TRUE(c.check_crcs);
-  EXPECT_EQ(c.receive_buffer_bytes, 65536);  // Java's consumer default
+  EXPECT_EQ(c.receive_buffer_bytes, -1);  // the OS's autotuned buffer, as librdkafka
 }
 
 TEST(ConsumerConfig, ParsesListsEnumsAndCase) {

@@ -95,49 +95,109 @@ kp::byte_view records_from(const std::vector<std::uint8_t>& log, std::int64_t of
   return kp::byte_view(std::span(log).subspan(from));
 }
 
-// One topic "t" with one partition led by broker 1: three good records at 0..2, then a
-// batch at 3 with a flipped byte in its records (CRC mismatch), then a good one at 5.
-struct corrupt_kafka {
+// One topic "t" led by broker 1, one log per partition. Its Fetch answers like Kafka: from
+// the batch holding the fetch offset, whole batches up to the partition's max bytes (at
+// least one). It keeps no fetch sessions.
+struct fake_kafka {
   std::uint16_t port = 0;
-  std::vector<std::uint8_t> log;
-  int fetches = 0;
-
-  corrupt_kafka() {
-    log = batch_at(0, 3);
-    auto bad = batch_at(3, 2);
-    bad.back() ^= 0x5a;
-    log.insert(log.end(), bad.begin(), bad.end());
-    auto after = batch_at(5, 1);
-    log.insert(log.end(), after.begin(), after.end());
-  }
+  std::vector<std::vector<std::uint8_t>> logs;
+  std::vector<std::vector<std::int32_t>> fetched_partitions;  // per Fetch request
 
   fake_action operator()(const fake_request& r) {
     switch (r.api_key) {
-      case kp::MetadataRequest::api_key:
-        return topic_metadata(r, {{1, port}}, 0);
-      case kp::ListOffsetsRequest::api_key:
-        return list_offsets(r, 6);
+      case kp::MetadataRequest::api_key: {
+        kp::MetadataResponse resp;
+        auto& b = resp.brokers.emplace_back();
+        b.node_id = 1;
+        b.host = "127.0.0.1";
+        b.port = port;
+        resp.controller_id = 1;
+        auto& t = resp.topics.emplace_back();
+        t.name = "t";
+        t.topic_id.bytes[15] = 9;
+        for (std::size_t i = 0; i < logs.size(); ++i) {
+          auto& p = t.partitions.emplace_back();
+          p.partition_index = static_cast<std::int32_t>(i);
+          p.leader_id = 1;
+          p.leader_epoch = 0;
+        }
+        return kwire::test::reply(resp, r.api_version);
+      }
+      case kp::ListOffsetsRequest::api_key: {
+        const auto req = r.decode<kp::ListOffsetsRequest>();
+        kp::ListOffsetsResponse resp;
+        auto& t = resp.topics.emplace_back();
+        t.name = req.topics.at(0).name;
+        for (const auto& rp : req.topics[0].partitions) {
+          auto& p = t.partitions.emplace_back();
+          p.partition_index = rp.partition_index;
+          p.offset = rp.timestamp == -2 ? 0 : end_offset(rp.partition_index);
+        }
+        return kwire::test::reply(resp, r.api_version);
+      }
       case kp::FetchRequest::api_key: {
-        ++fetches;
         const auto req = r.decode<kp::FetchRequest>();
+        auto& named = fetched_partitions.emplace_back();
         kp::FetchResponse resp;
         for (const auto& t : req.topics) {
           auto& rt = resp.responses.emplace_back();
           rt.topic = t.topic;
           rt.topic_id = t.topic_id;
           for (const auto& p : t.partitions) {
+            named.push_back(p.partition);
             auto& rp = rt.partitions.emplace_back();
             rp.partition_index = p.partition;
-            rp.high_watermark = 6;
-            rp.last_stable_offset = 6;
+            rp.high_watermark = end_offset(p.partition);
+            rp.last_stable_offset = rp.high_watermark;
             rp.log_start_offset = 0;
-            rp.records = records_from(log, p.fetch_offset);
+            rp.records = kp::byte_view(batches_from(logs.at(static_cast<std::size_t>(p.partition)),
+                                                    p.fetch_offset, p.partition_max_bytes));
           }
         }
         return kwire::test::reply(resp, r.api_version);
       }
     }
     return kwire::test::no_reply{};
+  }
+
+  std::int64_t end_offset(std::int32_t partition) const {
+    std::int64_t end = 0;
+    kp::record_batch_reader reader(logs.at(static_cast<std::size_t>(partition)),
+                                   kp::record_batch_reader_options{.verify_crc = false});
+    kp::record_batch_view view;
+    while (reader.next(view)) end = view.header().base_offset + view.header().last_offset_delta + 1;
+    return end;
+  }
+
+  static std::span<const std::uint8_t> batches_from(std::span<const std::uint8_t> log,
+                                                    std::int64_t offset, std::int32_t max_bytes) {
+    std::size_t from = 0, to = 0;
+    kp::record_batch_reader reader(log, kp::record_batch_reader_options{.verify_crc = false});
+    kp::record_batch_view view;
+    while (reader.next(view)) {
+      const auto& h = view.header();
+      if (h.base_offset + h.last_offset_delta < offset) {
+        from = to = reader.consumed();
+        continue;
+      }
+      // A batch past the limit only when it is the first.
+      if (to > from && reader.consumed() - from > static_cast<std::size_t>(max_bytes)) break;
+      to = reader.consumed();
+    }
+    return log.subspan(from, to - from);
+  }
+};
+
+// Partition 0 of `fake_kafka`: three good records at 0..2, then a batch at 3 with a flipped
+// byte in its records (CRC mismatch), then a good one at 5.
+struct corrupt_kafka : fake_kafka {
+  corrupt_kafka() {
+    auto& log = logs.emplace_back(batch_at(0, 3));
+    auto bad = batch_at(3, 2);
+    bad.back() ^= 0x5a;
+    log.insert(log.end(), bad.begin(), bad.end());
+    auto after = batch_at(5, 1);
+    log.insert(log.end(), after.begin(), after.end());
   }
 };
 
@@ -214,7 +274,103 @@ TEST(Consumer, ACorruptBatchIsReportedWithItsPartitionAndOffsetAfterTheGoodRecor
     got = last.offsets;
   }
   EXPECT_EQ(got, (std::vector<std::int64_t>{5}));
-  close(io, c);
+  bool closed = false;
+  c.async_close([&] { closed = true; });
+  run_until(
+      io, [&] { return closed; }, 5s);
+  EXPECT_TRUE(closed);
+}
+
+// A slow application and a fast broker: fetching pauses at fetch.max.bytes of waiting
+// responses, then resumes for every partition at once. Were each partition held back on its
+// own, they would come free one by one as poll drains them, and the fetches would name one
+// partition each (many more requests, and fetch-session churn on a real broker).
+TEST(Consumer, EveryFetchNamesEveryPartitionWhileTheApplicationLagsBehind) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  constexpr int kPartitions = 3, kBatches = 40, kPerBatch = 10;
+  for (int p = 0; p < kPartitions; ++p) {
+    auto& log = kafka.logs.emplace_back();
+    for (int b = 0; b < kBatches; ++b) {
+      auto batch = batch_at(b * kPerBatch, kPerBatch);
+      log.insert(log.end(), batch.begin(), batch.end());
+    }
+  }
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  auto config = config_for(broker.port());
+  config.max_partition_fetch_bytes = 8000;  // a few batches of a partition per response
+  config.fetch_max_bytes = 50000;           // about two responses wait, then fetching pauses
+  config.max_poll_records = 7;
+  kc::consumer c(io.get_executor(), config);
+  std::vector<kc::topic_partition> all;
+  for (int p = 0; p < kPartitions; ++p) all.push_back({"t", p});
+  c.assign(all);
+  std::vector<std::int64_t> next(kPartitions, 0);
+  int received = 0;
+  for (int polls = 0; polls < 2000 && received < kPartitions * kBatches * kPerBatch; ++polls) {
+    bool done = false;
+    c.async_poll(1s, [&](std::error_code ec, kc::record_set set) {
+      EXPECT_FALSE(ec) << ec.message();
+      kc::consumer_record r;
+      for (auto cursor = set.records(); cursor.next(r); ++received) {
+        auto& expected = next.at(static_cast<std::size_t>(r.partition));
+        ASSERT_EQ(r.offset, expected);
+        ++expected;
+      }
+      done = true;
+    });
+    run_until(
+        io, [&] { return done; }, 5s);
+    ASSERT_TRUE(done);
+  }
+  EXPECT_EQ(received, kPartitions * kBatches * kPerBatch);
+  // The whole log takes many responses: the limit was met again and again.
+  EXPECT_GT(kafka.fetched_partitions.size(), 10u);
+  for (std::size_t i = 0; i < kafka.fetched_partitions.size(); ++i)
+    EXPECT_EQ(kafka.fetched_partitions[i].size(), std::size_t{kPartitions}) << "fetch " << i;
+  bool closed = false;
+  c.async_close([&] { closed = true; });
+  run_until(
+      io, [&] { return closed; }, 5s);
+  EXPECT_TRUE(closed);
+}
+
+// An application that stops polling: the broker gets no Fetch while two of its responses
+// wait, however far below fetch.max.bytes they are (one response read, the next one
+// checked and then waiting, and at most one more in flight).
+TEST(Consumer, ABrokerIsNotAskedAgainWhileTwoOfItsResponsesWait) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  for (int p = 0; p < 3; ++p) {
+    auto& log = kafka.logs.emplace_back();
+    for (int b = 0; b < 100; ++b) {
+      auto batch = batch_at(b * 10, 10);
+      log.insert(log.end(), batch.begin(), batch.end());
+    }
+  }
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  auto config = config_for(broker.port());
+  config.max_partition_fetch_bytes = 4000;  // many responses to the end of the log
+  config.max_poll_records = 5;
+  kc::consumer c(io.get_executor(), config);
+  c.assign({{"t", 0}, {"t", 1}, {"t", 2}});
+  const auto first = poll(io, c);
+  ASSERT_FALSE(first.ec) << first.ec.message();
+  ASSERT_FALSE(first.offsets.empty());
+  run_until(
+      io, [] { return false; }, 300ms);  // no poll meanwhile
+  EXPECT_LE(kafka.fetched_partitions.size(), 3u);
+  const auto fetches_while_idle = kafka.fetched_partitions.size();
+  // Polling on frees the responses and the fetches resume.
+  for (int i = 0; i < 200; ++i) poll(io, c);
+  EXPECT_GT(kafka.fetched_partitions.size(), fetches_while_idle);
+  bool closed = false;
+  c.async_close([&] { closed = true; });
+  run_until(
+      io, [&] { return closed; }, 5s);
+  EXPECT_TRUE(closed);
 }
 
 // lz4 records are decompressed into pooled blocks that go back to the pool when the last
@@ -223,12 +379,12 @@ TEST(Consumer, ACorruptBatchIsReportedWithItsPartitionAndOffsetAfterTheGoodRecor
 // the use after free).
 TEST(Consumer, Lz4RecordsStayValidAsLongAsTheirRecordSet) {
   boost::asio::io_context io;
-  corrupt_kafka kafka;  // its Fetch answers from `log`, here 60 good lz4 batches
-  kafka.log.clear();
+  fake_kafka kafka;  // one partition of 60 good lz4 batches
+  auto& log = kafka.logs.emplace_back();
   constexpr int kBatches = 60, kPerBatch = 50;
   for (int b = 0; b < kBatches; ++b) {
     auto batch = batch_at(b * kPerBatch, kPerBatch, kp::compression::lz4);
-    kafka.log.insert(kafka.log.end(), batch.begin(), batch.end());
+    log.insert(log.end(), batch.begin(), batch.end());
   }
   fake_broker broker(io, std::ref(kafka));
   kafka.port = broker.port();
@@ -263,7 +419,11 @@ TEST(Consumer, Lz4RecordsStayValidAsLongAsTheirRecordSet) {
     for (auto cursor = set.records(); cursor.next(r);)
       EXPECT_EQ(std::string(r.value->begin(), r.value->end()), value_of(r.offset));
   }
-  close(io, c);
+  bool closed = false;
+  c.async_close([&] { closed = true; });
+  run_until(
+      io, [&] { return closed; }, 5s);
+  EXPECT_TRUE(closed);
 }
 
 // KIP-392 against two scripted brokers: node 1 leads "t"-0, node 2 follows it in rack "r2".

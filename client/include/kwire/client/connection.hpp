@@ -25,6 +25,7 @@
 #include <system_error>
 #include <vector>
 
+#include "kwire/client/detail/frame_buffer.hpp"
 #include "kwire/client/detail/unique_function.hpp"
 #include "kwire/client/error.hpp"
 #include "kwire/protocol/frame.hpp"
@@ -47,7 +48,7 @@ struct response_frame {
   std::int16_t api_key = -1;
   std::int16_t api_version = -1;
   std::int32_t correlation_id = 0;
-  std::vector<std::uint8_t> payload;  // everything after the size prefix
+  detail::frame_buffer payload;  // everything after the size prefix
   std::span<const std::uint8_t> body;
 };
 
@@ -147,7 +148,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void start_read();
   void on_read(boost::system::error_code ec, std::size_t bytes);
   void read_large_frame_rest();
-  bool deliver(std::vector<std::uint8_t> payload);
+  bool deliver(detail::frame_buffer payload);
   void arm_timer();
   void on_timer();
   void negotiate(std::int16_t version);
@@ -186,7 +187,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::vector<std::uint8_t> read_buffer_;
   std::size_t read_used_ = 0;
   // A frame larger than the read buffer is read straight into its own buffer.
-  std::vector<std::uint8_t> large_frame_;
+  detail::frame_buffer large_frame_;
   std::size_t large_frame_filled_ = 0;
 
   std::array<version_range, 128> broker_versions_{};

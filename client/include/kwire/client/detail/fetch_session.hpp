@@ -75,6 +75,10 @@ class fetch_session {
       if (session_id_ == 0) in_session_.clear();
       return;
     }
+    // The broker closes a session that an incremental request leaves empty (it answers
+    // without a session id): the next request then opens a new one, instead of failing
+    // with FETCH_SESSION_ID_NOT_FOUND first.
+    if (response_session_id == 0) return reset();
     for (const auto& [tp, params] : sent.to_send) in_session_[tp] = params;
     for (const auto& tp : sent.to_forget) in_session_.erase(tp);
     epoch_ = epoch_ == INT32_MAX ? 1 : epoch_ + 1;
