@@ -284,10 +284,17 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   };
 
   topic_state& topic_locked(std::string_view name) {
+    // Applications mostly send to the same topic again: skip the map's string compares then.
+    // (Topics are never removed, so the pointer stays valid.)
+    if (last_topic_ && last_topic_->name == name) return *last_topic_;
     auto it = topics_.find(name);
-    if (it != topics_.end()) return *it->second;
+    if (it != topics_.end()) {
+      last_topic_ = it->second.get();
+      return *last_topic_;
+    }
     auto& t = topics_[std::string(name)];
     t = std::make_unique<topic_state>(std::string(name), config_.batch_size);
+    last_topic_ = t.get();
     asio::post(strand_, [self = shared_from_this(), n = std::string(name)] {
       self->cluster_->want_topic(n);
     });
@@ -1143,6 +1150,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   mutable std::mutex mutex_;
   std::condition_variable memory_freed_;
   std::map<std::string, std::unique_ptr<topic_state>, std::less<>> topics_;
+  topic_state* last_topic_ = nullptr;  // the topic topic_locked() found last
   std::vector<std::unique_ptr<batch>> owned_;
   std::vector<batch*> pool_;
   std::int64_t memory_used_ = 0;

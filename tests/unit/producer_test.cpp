@@ -598,3 +598,47 @@ TEST(Producer, TopicAuthorizationFailureFailsAtOnceNotAfterTheDeliveryTimeout) {
   EXPECT_EQ(count_ec, kp::make_error_code(kp::broker_error::topic_authorization_failed));
   close_and_wait(io, p);
 }
+
+// send() remembers the topic it looked up last: records to two topics in turn (each name a
+// fresh string each time) still go each to its own topic, before and after its metadata. (The
+// fake broker keeps one log per partition number, so each topic writes to its own partition.)
+TEST(Producer, RecordsToTwoTopicsInTurnEachGoToTheirOwn) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kc::producer p(io.get_executor(), config_for(broker.port(), {{"linger.ms", "1"}}));
+  const auto send_in_turn = [&](int rounds) {
+    std::vector<outcome> out(static_cast<std::size_t>(2 * rounds));
+    int done = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      const std::string topic = i % 2 == 0 ? "t" : "t2";
+      const std::string value = "v" + std::to_string(i);
+      const std::int32_t partition = i % 2 == 0 ? 0 : 1;
+      auto ec = p.send({.topic = topic, .partition = partition, .value = bytes(value)},
+                       [&out, &done, i](std::error_code ec, const kc::delivery_report& r) {
+                         out[i] = {ec, r, true};
+                         ++done;
+                       });
+      EXPECT_FALSE(ec) << ec.message();
+    }
+    run_until(
+        io, [&] { return done == static_cast<int>(out.size()); }, 10s);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      ASSERT_TRUE(out[i].done) << i;
+      EXPECT_FALSE(out[i].ec) << i << ": " << out[i].ec.message();
+      EXPECT_EQ(out[i].report.topic, i % 2 == 0 ? "t" : "t2") << i;
+      EXPECT_EQ(out[i].report.partition, i % 2 == 0 ? 0 : 1) << i;
+    }
+  };
+  send_in_turn(3);   // both topics still unknown: held until their metadata
+  send_in_turn(20);  // both known
+  // Round one sent v0..v5, round two v0..v39: "t" got the even ones, "t2" the odd ones.
+  std::vector<std::string> to_t, to_t2;
+  for (int rounds : {3, 20})
+    for (int i = 0; i < 2 * rounds; ++i)
+      (i % 2 == 0 ? to_t : to_t2).push_back("v" + std::to_string(i));
+  EXPECT_EQ(kafka.log[0], to_t);
+  EXPECT_EQ(kafka.log[1], to_t2);
+  close_and_wait(io, p);
+}

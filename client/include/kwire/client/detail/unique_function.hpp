@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -49,7 +50,7 @@ class unique_function<R(Args...), InlineSize> {
 
   void reset() noexcept {
     if (ops_) {
-      ops_->destroy(storage_);
+      if (ops_->destroy) ops_->destroy(storage_);
       ops_ = nullptr;
     }
   }
@@ -57,8 +58,11 @@ class unique_function<R(Args...), InlineSize> {
  private:
   struct ops {
     R (*invoke)(void*, Args&&...);
-    void (*move)(void* from, void* to) noexcept;  // move-constructs into `to`, destroys `from`
-    void (*destroy)(void*) noexcept;
+    // Move-constructs into `to` and destroys `from`; null when copying the storage's bytes
+    // does that (a trivially copyable callable, or the pointer to one on the heap), which
+    // saves an indirect call on each of the moves a per-record callback goes through.
+    void (*move)(void* from, void* to) noexcept;
+    void (*destroy)(void*) noexcept;  // null for a trivially destructible callable
   };
 
   template <class D>
@@ -71,11 +75,12 @@ class unique_function<R(Args...), InlineSize> {
       [](void* s, Args&&... args) -> R {
         return (*static_cast<D*>(s))(std::forward<Args>(args)...);
       },
-      [](void* from, void* to) noexcept {
+      std::is_trivially_copyable_v<D> ? nullptr : +[](void* from, void* to) noexcept {
         ::new (to) D(std::move(*static_cast<D*>(from)));
         static_cast<D*>(from)->~D();
       },
-      [](void* s) noexcept { static_cast<D*>(s)->~D(); },
+      std::is_trivially_destructible_v<D> ? nullptr
+                                          : +[](void* s) noexcept { static_cast<D*>(s)->~D(); },
   };
 
   template <class D>
@@ -83,13 +88,16 @@ class unique_function<R(Args...), InlineSize> {
       [](void* s, Args&&... args) -> R {
         return (**static_cast<D**>(s))(std::forward<Args>(args)...);
       },
-      [](void* from, void* to) noexcept { *static_cast<D**>(to) = *static_cast<D**>(from); },
+      nullptr,
       [](void* s) noexcept { delete *static_cast<D**>(s); },
   };
 
   void take(unique_function& other) noexcept {
     if (other.ops_) {
-      other.ops_->move(other.storage_, storage_);
+      if (other.ops_->move)
+        other.ops_->move(other.storage_, storage_);
+      else
+        std::memcpy(storage_, other.storage_, sizeof(storage_));
       ops_ = other.ops_;
       other.ops_ = nullptr;
     }
