@@ -388,7 +388,16 @@ TEST(Producer, BufferMemoryIsAHardBound) {
   kc::producer p(io.get_executor(), config_for(broker.port(), {{"buffer.memory", "65536"},
                                                                {"batch.size", "16384"},
                                                                {"max.block.ms", "50"}}));
-  send_all(io, p, 0);
+  // Metadata first: records sent before it are held, and those that then find no room in a
+  // batch fail in their reports (buffer_exhausted), which would let send() accept more.
+  bool known = false;
+  p.async_partition_count("t", [&](std::error_code ec, std::int32_t count) {
+    EXPECT_FALSE(ec);
+    EXPECT_EQ(count, 3);
+    known = true;
+  });
+  run_until(io, [&] { return known; });
+  ASSERT_TRUE(known);
   const std::string value(1000, 'v');
   int accepted = 0;
   std::error_code refused;
