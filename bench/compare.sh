@@ -57,8 +57,10 @@ readonly SCENARIOS=(
   "produce-lz4-16k-50k   1  produce  100  50000  R  compression.type=lz4,batch.size=16384"
   "produce-lz4-1m-50k    0  produce  100  50000  R  compression.type=lz4,batch.size=1000000"
   "produce-none-16k-50k  0  produce  100  50000  R  compression.type=none,batch.size=16384"
-  "consume-lz4           0  consume  100  0      N  compression.type=lz4"
-  "consume-lz4-1k        0  consume  1024 0      N  compression.type=lz4"
+  "consume-none          0  consume  100  0      10000000  compression.type=none"
+  "consume-none-1k       0  consume  1024 0      3000000   compression.type=none"
+  "consume-lz4           0  consume  100  0      10000000  compression.type=lz4"
+  "consume-lz4-1k        0  consume  1024 0      3000000   compression.type=lz4"
   "e2e-lz4-10k           0  e2e      100  10000  R  compression.type=lz4,batch.size=16384"
 )
 readonly ALL_CLIENTS=(kwire librdkafka java)
