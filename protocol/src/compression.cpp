@@ -314,6 +314,11 @@ std::error_code lz4_frame_stream::end(std::span<std::uint8_t> out, std::size_t& 
   const std::size_t n = LZ4F_compressEnd(context_->cctx, out.data(), out.size(), nullptr);
   if (LZ4F_isError(n)) return errc::compression_failed;
   written = n;
+  // The context (with LZ4's 16 KiB stream state) lives while a frame is open only: a
+  // producer pools thousands of finished batches, and each kept it before.
+  LZ4F_freeCompressionContext(context_->cctx);
+  delete context_;
+  context_ = nullptr;
   return {};
 }
 

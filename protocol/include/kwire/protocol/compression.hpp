@@ -60,7 +60,8 @@ std::error_code compress(compression codec, std::span<const std::uint8_t> in, co
 // One lz4 frame written a piece at a time, with the settings compress(lz4) uses: a batch
 // can be compressed block by block while it fills, while each block is still in cache.
 // Feeding update() whole multiples of block_size, then the rest, gives exactly the bytes
-// compress(compression::lz4, all of it) gives. The context is kept across frames.
+// compress(compression::lz4, all of it) gives. The context (LZ4's stream state, 16 KiB) is
+// made by begin() and freed by end().
 class lz4_frame_stream {
  public:
   static constexpr std::size_t block_size = 64 * 1024;
