@@ -19,6 +19,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <list>
@@ -33,8 +34,40 @@
 #include "kwire/client/detail/group_driver.hpp"
 #include "kwire/protocol/messages.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define KWIRE_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KWIRE_ADDRESS_SANITIZER 1
+#endif
+#endif
+#ifdef KWIRE_ADDRESS_SANITIZER
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace kwire::client {
 namespace detail {
+
+namespace {
+// A pooled block is not freed when its last record_set goes, so nothing would catch a record
+// view read after that (the lifetime rule in consumer.hpp): AddressSanitizer builds poison
+// idle blocks, so that such a read is reported, and other debug builds overwrite them.
+void mark_idle(std::uint8_t* data, std::size_t size) {
+#ifdef KWIRE_ADDRESS_SANITIZER
+  ASAN_POISON_MEMORY_REGION(data, size);
+#elif !defined(NDEBUG)
+  std::memset(data, 0xdd, size);
+#else
+  (void)data;
+  (void)size;
+#endif
+}
+void mark_taken([[maybe_unused]] std::uint8_t* data, [[maybe_unused]] std::size_t size) {
+#ifdef KWIRE_ADDRESS_SANITIZER
+  ASAN_UNPOISON_MEMORY_REGION(data, size);
+#endif
+}
+}  // namespace
 
 // Memory for decompressed records: blocks that return here when the last record_set (or
 // buffered chunk) using them is gone, so that a steady consumer neither allocates nor
@@ -47,6 +80,11 @@ class decode_block_pool {
   // the rest: never more than was in use at once.
   explicit decode_block_pool(std::size_t max_idle_bytes)
       : max_idle_(std::max<std::size_t>(2, max_idle_bytes / block_size)) {}
+  ~decode_block_pool() {
+    for (auto& data : idle_) mark_taken(data.get(), block_size);
+  }
+  decode_block_pool(const decode_block_pool&) = delete;
+  decode_block_pool& operator=(const decode_block_pool&) = delete;
 
   struct block {
     std::unique_ptr<std::uint8_t[]> data;
@@ -61,6 +99,7 @@ class decode_block_pool {
       if (!idle_.empty()) {
         block b{std::move(idle_.back()), block_size, 0};
         idle_.pop_back();
+        mark_taken(b.data.get(), block_size);
         return b;
       }
     }
@@ -71,7 +110,9 @@ class decode_block_pool {
   void give_back(block b) {
     if (b.size != block_size) return;  // an oversized batch's own block
     std::lock_guard lock(mutex_);
-    if (idle_.size() < max_idle_) idle_.push_back(std::move(b.data));
+    if (idle_.size() >= max_idle_) return;
+    mark_idle(b.data.get(), block_size);
+    idle_.push_back(std::move(b.data));
   }
 
  private:

@@ -14,7 +14,8 @@
 // Records are views into the fetched buffers, never copies. They stay valid as long as the
 // record_set they came from (which shares ownership of those buffers); copy what must live
 // longer. After the set is gone, reading a view is a use after free, which AddressSanitizer
-// builds report.
+// builds report (decompressed records sit in pooled blocks, poisoned while idle; other debug
+// builds overwrite them).
 //
 // Threading: like the producer, everything runs on a strand of the given executor; the
 // public functions may be called from any thread, and completion handlers run on their
