@@ -843,38 +843,33 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
 
   // ------------------------------------------------------------ fetching
 
-  // Calls f(response) for each response whose records wait in ready_ for poll, once each
-  // (its chunks sit next to each other there); paused partitions' are left out, so that
-  // they do not stop the others.
-  template <class F>
-  void for_each_waiting_response(F&& f) {
+  // The responses whose records wait in ready_ for poll, each once (its chunks sit next to
+  // each other there): their bytes, and how many each broker sent. Paused partitions' are
+  // left out, so that they do not stop the others. One pass: it runs on every drive.
+  struct waiting_responses {
+    std::size_t bytes = 0;
+    std::map<std::int32_t, std::size_t> by_node;
+  };
+  waiting_responses count_waiting_responses() {
+    waiting_responses out;
     const fetched_buffers* counted = nullptr;
     for (const auto& c : ready_) {
       if (c.chunk.owner.get() == counted) continue;
       const auto* p = find({std::string(*c.chunk.topic), c.chunk.partition});
       if (!p || p->paused || p->seek_generation != c.seek_generation) continue;
       counted = c.chunk.owner.get();
-      f(*counted);
+      out.bytes += counted->memory();
+      ++out.by_node[counted->node];
     }
-  }
-
-  std::size_t waiting_response_bytes() {
-    std::size_t total = 0;
-    for_each_waiting_response([&](const fetched_buffers& r) { total += r.memory(); });
-    return total;
-  }
-
-  std::size_t waiting_responses(std::int32_t node) {
-    std::size_t n = 0;
-    for_each_waiting_response([&](const fetched_buffers& r) { n += r.node == node ? 1 : 0; });
-    return n;
+    return out;
   }
 
   // Nothing is fetched while the waiting responses hold fetch.max.bytes, nor from a broker
   // while two of its responses wait (limits for all partitions at once: see the top of this
   // file), so that memory stays near two responses a broker plus the one in flight.
   void drive_fetches(clock::time_point now, clock::time_point& next_wakeup) {
-    if (waiting_response_bytes() >= static_cast<std::size_t>(config_.fetch_max_bytes)) return;
+    const auto waiting = count_waiting_responses();
+    if (waiting.bytes >= static_cast<std::size_t>(config_.fetch_max_bytes)) return;
     std::map<std::int32_t, fetch_partition_map> by_node;
     for (auto& [tp, p] : partitions_) {
       if (p.phase != partition_phase::fetching || p.paused || p.revoking) continue;
@@ -899,8 +894,10 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       if (!by_node.contains(node) && nf.session.session_id() != 0) by_node[node];
     for (auto& [node, wanted] : by_node) {
       auto& nf = node_fetches_[node];
-      if (nf.in_flight || waiting_responses(node) + (nf.checking ? 1 : 0) >= kMaxWaitingResponses)
-        continue;
+      const auto from_node = waiting.by_node.find(node);
+      const std::size_t node_waiting =
+          (from_node == waiting.by_node.end() ? 0 : from_node->second) + (nf.checking ? 1 : 0);
+      if (nf.in_flight || node_waiting >= kMaxWaitingResponses) continue;
       if (nf.retry_at > now) {
         next_wakeup = std::min(next_wakeup, nf.retry_at);
         continue;
