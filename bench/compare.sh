@@ -8,6 +8,8 @@
 #   --broker-pid PID   with -b: the broker's pid, to report its CPU time per run
 #   --partitions P     partitions of every topic (default 6)
 #   --rate-secs S      length of each fixed-rate run (default 20; records = rate x S)
+#   --runs R           runs of every client in every scenario, in rounds (each client once a
+#                      round); the tables show the median run and the spread (default 1)
 #   --scenarios LIST   comma-separated scenario names (default: those marked on below; "all")
 #   --clients LIST     comma-separated clients (default kwire,librdkafka,java)
 #   --rdkafka-props L  comma-separated extra librdkafka producer properties (default
@@ -83,6 +85,7 @@ BOOTSTRAP=
 BROKER_PID=
 PARTITIONS=6
 RATE_SECS=20
+RUNS=1
 WANT_SCENARIOS=
 CLIENTS=$(IFS=,; echo "${ALL_CLIENTS[*]}")
 RDKAFKA_PROPS=$DEFAULT_RDKAFKA_PROPS
@@ -103,6 +106,7 @@ while (($#)); do
     --broker-pid) need_value "$1" $#; BROKER_PID=$2; shift 2 ;;
     --partitions) need_value "$1" $#; PARTITIONS=$2; shift 2 ;;
     --rate-secs) need_value "$1" $#; RATE_SECS=$2; shift 2 ;;
+    --runs) need_value "$1" $#; RUNS=$2; shift 2 ;;
     --scenarios) need_value "$1" $#; WANT_SCENARIOS=$2; shift 2 ;;
     --clients) need_value "$1" $#; CLIENTS=$2; shift 2 ;;
     --rdkafka-props) need_value "$1" $#; RDKAFKA_PROPS=$2; shift 2 ;;
@@ -119,6 +123,7 @@ fi
 { is_uint "$RECORDS" && ((RECORDS > 0)); } || die "-n needs a positive number, got '$RECORDS'"
 { is_uint "$PARTITIONS" && ((PARTITIONS > 0)); } || die "--partitions needs a positive number"
 { is_uint "$RATE_SECS" && ((RATE_SECS > 0)); } || die "--rate-secs needs a positive number"
+{ is_uint "$RUNS" && ((RUNS > 0)); } || die "--runs needs a positive number, got '$RUNS'"
 [[ -z $BROKER_PID ]] || is_uint "$BROKER_PID" || die "--broker-pid needs a pid"
 for c in ${CLIENTS//,/ }; do
   [[ " ${ALL_CLIENTS[*]} " == *" $c "* ]] || die "unknown client '$c' (${ALL_CLIENTS[*]})"
@@ -426,44 +431,48 @@ for row in "${SCENARIOS[@]}"; do
     desc="read from a topic filled by rdkafka-bench with ${COMMON_PRODUCER_PROPS[*]} ${extra[*]}"
     props_all=()
   fi
-  for client in ${CLIENTS//,/ }; do
-    client_extra=()
-    if [[ $client == librdkafka && $mode != consume ]]; then
-      client_extra=("${rdkafka_extra[@]}")
-    fi
-    topic=${fill:-bench-$RUN_ID-$name-$client}
-    [[ -n $fill ]] || create_topic "$topic"
-    sleep 2 # let the broker settle after the topic creation or the previous run
-    log "  $client ..."
-    cpu0=$(broker_cpu_ticks)
-    t0=$SECONDS
-    line=$("run_$client" "$mode" "$topic" "$n" "$size" "$rate" "$secs" "${props_all[@]}" \
-      "${client_extra[@]}") || true
-    cpu1=$(broker_cpu_ticks)
-    if [[ $line == skip:* ]]; then
-      note "$name/$client: not run: ${line#skip:}"
-      continue
-    fi
-    if [[ $line != "{"* ]]; then
-      note "$name/$client: no result after $((SECONDS - t0)) s: ${line#fail:}"
-      line='{"msgs":0,"failed":'$n',"rate":'$rate',"record_size":'$size',"error":"no result"}'
-    fi
-    python3 - "$line" "$name" "$client" "$mode" "${cpu0:-}" "${cpu1:-}" "$(getconf CLK_TCK)" \
-      "$desc" "${client_extra[*]}" >>"$JSONL" <<'EOF'
+  # Rounds of one run per client, so that a slow spell of the machine (or the broker) falls on
+  # every client rather than on the runs of one.
+  for ((run = 1; run <= RUNS; run++)); do
+    for client in ${CLIENTS//,/ }; do
+      client_extra=()
+      if [[ $client == librdkafka && $mode != consume ]]; then
+        client_extra=("${rdkafka_extra[@]}")
+      fi
+      topic=${fill:-bench-$RUN_ID-$name-$client-$run}
+      [[ -n $fill ]] || create_topic "$topic"
+      sleep 2 # let the broker settle after the topic creation or the previous run
+      log "  $client (run $run of $RUNS) ..."
+      cpu0=$(broker_cpu_ticks)
+      t0=$SECONDS
+      line=$("run_$client" "$mode" "$topic" "$n" "$size" "$rate" "$secs" "${props_all[@]}" \
+        "${client_extra[@]}") || true
+      cpu1=$(broker_cpu_ticks)
+      if [[ $line == skip:* ]]; then
+        note "$name/$client: not run: ${line#skip:}"
+        continue
+      fi
+      if [[ $line != "{"* ]]; then
+        note "$name/$client: no result after $((SECONDS - t0)) s: ${line#fail:}"
+        line='{"msgs":0,"failed":'$n',"rate":'$rate',"record_size":'$size',"error":"no result"}'
+      fi
+      python3 - "$line" "$name" "$client" "$mode" "${cpu0:-}" "${cpu1:-}" "$(getconf CLK_TCK)" \
+        "$desc" "${client_extra[*]}" "$run" >>"$JSONL" <<'EOF'
 import json, sys
-line, scenario, runner, mode, c0, c1, tck, props, client_props = sys.argv[1:]
+line, scenario, runner, mode, c0, c1, tck, props, client_props, run = sys.argv[1:]
 r = json.loads(line)
 r.setdefault("mode", mode)
-r.update(scenario=scenario, runner=runner, props=props)
+r.update(scenario=scenario, runner=runner, props=props, run=int(run))
 if client_props:
     r["client_props"] = client_props
 if c0 and c1:
     r["broker_cpu_s"] = round((int(c1) - int(c0)) / int(tck), 2)
 print(json.dumps(r))
 EOF
-    log "  $client: $(tail -n 1 "$JSONL")"
-    failed=$(json_field failed "$(tail -n 1 "$JSONL")")
-    [[ $failed == 0 ]] || note "$name/$client: $failed records failed (see the JSON lines)"
+      log "  $client: $(tail -n 1 "$JSONL")"
+      failed=$(json_field failed "$(tail -n 1 "$JSONL")")
+      [[ $failed == 0 ]] || note "$name/$client: $failed records failed (see the JSON lines)"
+    done
   done
 done
 mode=
@@ -475,6 +484,7 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "started=$date_start"
   echo "records=$RECORDS"
   echo "rate_secs=$RATE_SECS"
+  echo "runs=$RUNS"
   echo "partitions=$PARTITIONS"
   echo "quick=$QUICK"
   echo "common=${COMMON_PRODUCER_PROPS[*]}"

@@ -5,7 +5,9 @@ Writes BASE.md (one row per client and scenario, then a kwire/librdkafka ratio r
 issue 4's goals), and BASE.gnuplot with its data files BASE.*.dat (compare.sh runs gnuplot on
 it, which writes BASE.png). JSONL holds the result objects of one mode, one a line
 (kwire-bench's fields plus "scenario", "runner", "props", maybe "client_props" and, when the
-broker's pid was known, "broker_cpu_s"); META holds key=value lines about the run; NOTES one
+broker's pid was known, "broker_cpu_s"; "run" numbers the rounds of compare.sh --runs: with
+several runs of a client in a scenario, its row is their median, field by field, and a spread
+section gives the range); META holds key=value lines about the run; NOTES one
 note a line, "MODE<TAB>text" (an empty MODE: a note for every report).
 """
 import json
@@ -22,6 +24,8 @@ def fmt(v, digits=0):
 
 
 def per_million(r, key):
+    if key + "_per_m" in r:  # a median row (see aggregate)
+        return r[key + "_per_m"]
     msgs = r.get("msgs") or 0
     v = r.get(key)
     if v is None or msgs <= 0:
@@ -37,6 +41,79 @@ def load(path):
             if line:
                 rows.append(json.loads(line))
     return rows
+
+
+def median(values):
+    v = sorted(values)
+    mid = len(v) // 2
+    return v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2
+
+
+MEDIAN_FIELDS = ["msgs_per_s", "mb_per_s", "cpu_s", "p50_ms", "p99_ms", "p999_ms", "max_ms",
+                 "mean_ms", "max_rss_kb", "broker_cpu_s", "secs", "first_s"]
+
+
+def aggregate(rows):
+    """One row per scenario and client: the run itself, or the median of its runs.
+
+    A median row takes each field's median over the runs that gave a result (per-million costs
+    are medians of each run's own), "failed" the largest count of any run, and keeps the runs
+    in "all_runs" for the spread and the per-round ratios."""
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["scenario"], r["runner"]), []).append(r)
+    out = []
+    for (scenario, runner), runs in groups.items():
+        ok = [r for r in runs if "error" not in r]
+        if len(runs) == 1 or not ok:
+            row = dict(runs[0])
+        else:
+            row = dict(ok[0])
+            for key in MEDIAN_FIELDS:
+                vals = [r[key] for r in ok if isinstance(r.get(key), (int, float))]
+                if vals:
+                    row[key] = median(vals)
+            for key in ("cpu_s", "broker_cpu_s"):
+                vals = [v for v in (per_million(r, key) for r in ok) if v is not None]
+                if vals:
+                    row[key + "_per_m"] = median(vals)
+        row["failed"] = max(r.get("failed") or 0 for r in runs)
+        row["all_runs"] = ok
+        out.append(row)
+    return out
+
+
+def per_round(k, l, value):
+    """value(kwire run) / value(librdkafka run) for each round both ran in, in round order."""
+    by_round = {r.get("run", 1): r for r in l["all_runs"]}
+    out = []
+    for kr in sorted(k["all_runs"], key=lambda r: r.get("run", 1)):
+        lr = by_round.get(kr.get("run", 1))
+        if lr is None:
+            continue
+        a, b = value(kr), value(lr)
+        if a is not None and b:
+            out.append(a / b)
+    return out
+
+
+def spread(rows, scenarios):
+    """The range of each client's runs, when there were several."""
+    out = []
+    for s in scenarios:
+        for r in rows:
+            runs = r["all_runs"] if r["scenario"] == s else []
+            if len(runs) < 2:
+                continue
+            mps = [x["msgs_per_s"] for x in runs if x.get("msgs_per_s")]
+            cpu = [v for v in (per_million(x, "cpu_s") for x in runs) if v is not None]
+            line = f"- `{s}` {r['runner']}, {len(runs)} runs:"
+            if mps:
+                line += f" msgs/s {fmt(min(mps))} to {fmt(max(mps))}"
+            if cpu:
+                line += f", CPU s / 1M rec {min(cpu):.2f} to {max(cpu):.2f}"
+            out.append(line)
+    return out
 
 
 def order(rows):
@@ -97,12 +174,18 @@ def ratio_row(rows, scenario):
             ratio(k.get("max_rss_kb"), l.get("max_rss_kb")), "", ""]
 
 
+# The throughput each mode's issue asks of kwire against librdkafka (issue 4: produce, issue
+# 5: consume); both ask for at most half of librdkafka's CPU per record.
+THROUGHPUT_GOAL = {"produce": 1.0, "consume": 1.5}
+
+
 def goals(rows, scenarios):
-    """Issue 4's targets against librdkafka, one line each (produce scenarios only)."""
+    """The issues' targets against librdkafka, one line each."""
     out = []
     for s in scenarios:
         k, l = result_of(rows, s, "kwire"), result_of(rows, s, "librdkafka")
-        if not k or not l or k.get("mode") != "produce" or k.get("failed") or l.get("failed"):
+        mode = k.get("mode") if k else None
+        if not k or not l or mode not in THROUGHPUT_GOAL or k.get("failed") or l.get("failed"):
             continue
         if paced(rows, s):
             kp, lp = k.get("p99_ms"), l.get("p99_ms")
@@ -113,11 +196,17 @@ def goals(rows, scenarios):
         km, lm = k.get("msgs_per_s"), l.get("msgs_per_s")
         kc, lc = per_million(k, "cpu_s"), per_million(l, "cpu_s")
         if km and lm:
-            out.append(f"- `{s}`: msgs/s {ratio(km, lm)} of librdkafka's, goal >= 1x: "
-                       + ("met" if km >= lm else "**not met**"))
+            goal = THROUGHPUT_GOAL[mode]
+            out.append(f"- `{s}`: msgs/s {ratio(km, lm)} of librdkafka's, goal >= {goal:g}x: "
+                       + ("met" if km >= goal * lm else "**not met**"))
         if kc is not None and lc:
+            rounds = per_round(k, l, lambda r: per_million(r, "cpu_s"))
+            each = ""
+            if len(rounds) > 1:
+                each = (" (round by round: " + ", ".join(f"{x:.2f}x" for x in rounds) +
+                        f"; met in {sum(x <= 0.5 for x in rounds)} of {len(rounds)})")
             out.append(f"- `{s}`: CPU s per 1M records {ratio(kc, lc)} of librdkafka's, "
-                       "goal <= 0.5x: " + ("met" if kc <= 0.5 * lc else "**not met**"))
+                       "goal <= 0.5x: " + ("met" if kc <= 0.5 * lc else "**not met**") + each)
     return out
 
 
@@ -153,9 +242,15 @@ def markdown(base, mode, meta, notes, rows):
         if extra:
             out.append("| " + " | ".join(extra) + " |")
     out.append("")
+    ranges = spread(rows, scenarios)
+    if ranges:
+        out.append(f"## Spread (rows above: the median of {meta.get('runs', '?')} runs)")
+        out.append("")
+        out += ranges
+        out.append("")
     met = goals(rows, scenarios)
     if met:
-        out.append("## Issue 4's goals (kwire against librdkafka)")
+        out.append("## Goals (kwire against librdkafka; issue 4: produce, issue 5: consume)")
         out.append("")
         out += met
         out.append("")
@@ -240,7 +335,7 @@ def main():
             tag, _, text = line.rstrip("\n").partition("\t")
             if text.strip() and tag in ("", mode) and text not in notes:
                 notes.append(text.strip())
-    rows = [r for r in load(jsonl) if "scenario" in r and "runner" in r]
+    rows = aggregate([r for r in load(jsonl) if "scenario" in r and "runner" in r])
     markdown(base, mode, meta, notes, rows)
     if rows:
         chart(base, rows)
