@@ -191,6 +191,22 @@ constexpr std::int64_t latest_timestamp = -1;    // ListOffsets: the log end
 
 }  // namespace
 
+// A partition named by a view of its topic: looks a partition up without copying the name.
+struct partition_key {
+  std::string_view topic;
+  std::int32_t partition;
+};
+
+// topic_partition's order, also between a topic_partition and a partition_key.
+struct partition_order {
+  using is_transparent = void;
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const noexcept {
+    const std::string_view at = a.topic, bt = b.topic;
+    return at < bt || (at == bt && a.partition < b.partition);
+  }
+};
+
 enum class partition_phase : std::uint8_t {
   awaiting_committed,  // OffsetFetch from the group coordinator decides the position
   awaiting_reset,      // ListOffsets decides the position (reset_timestamp)
@@ -567,6 +583,11 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     auto it = partitions_.find(tp);
     return it == partitions_.end() ? nullptr : &it->second;
   }
+  // The partition of a fetched chunk, looked up without copying the topic's name.
+  partition_state* find(const fetched_chunk& chunk) {
+    auto it = partitions_.find(partition_key{*chunk.topic, chunk.partition});
+    return it == partitions_.end() ? nullptr : &it->second;
+  }
 
   // A topic's name in a response that may name it by id only (v13+ Fetch, v10+ OffsetFetch);
   // empty when the metadata does not know the id.
@@ -855,7 +876,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     const fetched_buffers* counted = nullptr;
     for (const auto& c : ready_) {
       if (c.chunk.owner.get() == counted) continue;
-      const auto* p = find({std::string(*c.chunk.topic), c.chunk.partition});
+      const auto* p = find(c.chunk);
       if (!p || p->paused || p->seek_generation != c.seek_generation) continue;
       counted = c.chunk.owner.get();
       out.bytes += counted->memory();
@@ -1220,7 +1241,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     record_set set;
     std::size_t budget = static_cast<std::size_t>(config_.max_poll_records);
     for (auto it = ready_.begin(); it != ready_.end() && budget > 0;) {
-      auto* p = find({std::string(*it->chunk.topic), it->chunk.partition});
+      auto* p = find(it->chunk);
       if (!p || p->seek_generation != it->seek_generation) {
         it = ready_.erase(it);
         continue;
@@ -1787,7 +1808,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   consumer_config config_;
   asio::strand<asio::any_io_executor> strand_;
   std::shared_ptr<cluster> cluster_;
-  std::map<topic_partition, partition_state> partitions_;
+  std::map<topic_partition, partition_state, partition_order> partitions_;
   std::map<std::string, std::shared_ptr<const std::string>, std::less<>> topic_names_;
   std::map<std::int32_t, node_fetch> node_fetches_;
   std::deque<ready_chunk> ready_;
