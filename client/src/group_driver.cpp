@@ -206,28 +206,23 @@ std::optional<T> decoded(std::span<const std::uint8_t> bytes) {
 }  // namespace
 
 std::unique_ptr<group_member> make_group_member(const consumer_config& config) {
-  const group_backoff backoff{config.retry_backoff, config.retry_backoff_max};
-  const auto seed = static_cast<std::uint32_t>(std::random_device{}());
+  group_member_options common;
+  common.group_id = *config.group_id;
+  common.group_instance_id = config.group_instance_id;
+  common.rack_id = config.client_rack;
+  common.max_poll_interval = config.max_poll_interval;
+  common.backoff = {config.retry_backoff, config.retry_backoff_max};
+  common.seed = static_cast<std::uint32_t>(std::random_device{}());
   if (config.group_protocol_type == group_protocol::consumer) {
     consumer_group_options options;
-    options.group_id = *config.group_id;
-    options.group_instance_id = config.group_instance_id;
-    options.rack_id = config.client_rack;
+    static_cast<group_member_options&>(options) = std::move(common);
     options.remote_assignor = config.group_remote_assignor;
-    options.max_poll_interval = config.max_poll_interval;
-    options.backoff = backoff;
-    options.seed = seed;
     return std::make_unique<consumer_group_heartbeat>(std::move(options));
   }
   classic_group_options options;
-  options.group_id = *config.group_id;
-  options.group_instance_id = config.group_instance_id;
-  options.rack_id = config.client_rack;
+  static_cast<group_member_options&>(options) = std::move(common);
   options.session_timeout = config.session_timeout;
   options.heartbeat_interval = config.heartbeat_interval;
-  options.max_poll_interval = config.max_poll_interval;
-  options.backoff = backoff;
-  options.seed = seed;
   for (const auto& name : config.partition_assignment_strategy)
     if (auto assignor = make_assignor(name)) options.assignors.push_back(std::move(assignor));
   options.codec.encode_subscription = [](const partition_assignor&,

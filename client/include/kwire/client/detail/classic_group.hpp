@@ -26,15 +26,9 @@ struct consumer_protocol_codec {
   std::function<std::optional<member_assignment>(std::span<const std::uint8_t>)> decode_assignment;
 };
 
-struct classic_group_options {
-  std::string group_id;
-  std::optional<std::string> group_instance_id;         // group.instance.id (static member)
-  std::optional<std::string> rack_id;                   // client.rack
-  std::chrono::milliseconds session_timeout{45000};     // session.timeout.ms
-  std::chrono::milliseconds heartbeat_interval{3000};   // heartbeat.interval.ms
-  std::chrono::milliseconds max_poll_interval{300000};  // max.poll.interval.ms = rebalance timeout
-  group_backoff backoff;
-  std::uint32_t seed = 1;  // backoff jitter
+struct classic_group_options : group_member_options {
+  std::chrono::milliseconds session_timeout{45000};    // session.timeout.ms
+  std::chrono::milliseconds heartbeat_interval{3000};  // heartbeat.interval.ms
   // partition.assignment.strategy, in preference order; JoinGroup offers one protocol each.
   std::vector<std::shared_ptr<const partition_assignor>> assignors;
   consumer_protocol_codec codec;

@@ -13,17 +13,11 @@
 
 namespace kwire::client::detail {
 
-struct consumer_group_options {
-  std::string group_id;
+struct consumer_group_options : group_member_options {
   // The member id this member keeps for its lifetime (KIP-848: chosen by the client);
   // empty: a random one (22 characters of base64url, as Java's Uuid.toString()).
   std::string member_id;
-  std::optional<std::string> group_instance_id;  // group.instance.id
-  std::optional<std::string> rack_id;            // client.rack
-  std::optional<std::string> remote_assignor;    // group.remote.assignor; broker default if unset
-  std::chrono::milliseconds max_poll_interval{300000};  // max.poll.interval.ms = rebalance timeout
-  group_backoff backoff;
-  std::uint32_t seed = 1;  // backoff jitter
+  std::optional<std::string> remote_assignor;  // group.remote.assignor; broker default if unset
 };
 
 class consumer_group_heartbeat final : public group_member {

@@ -106,6 +106,16 @@ struct group_backoff {
   std::chrono::milliseconds retry_backoff_max{1000};  // retry.backoff.max.ms
 };
 
+// What both membership protocols (classic and KIP-848) take from the consumer's configuration.
+struct group_member_options {
+  std::string group_id;
+  std::optional<std::string> group_instance_id;         // group.instance.id (static member)
+  std::optional<std::string> rack_id;                   // client.rack
+  std::chrono::milliseconds max_poll_interval{300000};  // max.poll.interval.ms = rebalance timeout
+  group_backoff backoff;
+  std::uint32_t seed = 1;  // backoff jitter
+};
+
 // Finds the group coordinator: one FindCoordinator (key type GROUP) at a time, retried with
 // jittered exponential backoff, as Java's AbstractCoordinator.lookupCoordinator.
 class coordinator_lookup {
