@@ -10,15 +10,48 @@
 namespace kb = kwire::bench;
 
 TEST(BenchPayload, FastFillMatchesTheDefinition) {
-  for (std::size_t size : {0, 1, 15, 16, 17, 23, 24, 100, 143, 144, 151, 152, 1024, 4099}) {
-    for (std::uint64_t seq :
-         {0ull, 1ull, 4ull, 5ull, 63ull, 64ull, 999'999ull, 1ull << 40, ~0ull}) {
+  // Every size up to 300 (shorter than the stamp, one 8-byte block, one 64-byte text run and
+  // a partial one, more than 16 hash blocks, odd sizes), then a few large ones.
+  std::vector<std::size_t> sizes;
+  for (std::size_t size = 0; size <= 300; ++size) sizes.push_back(size);
+  for (std::size_t size : {1023, 1024, 1025, 4099, 65'536}) sizes.push_back(size);
+  std::vector<std::uint64_t> seqs = {0ull,
+                                     1ull,
+                                     4ull,
+                                     5ull,
+                                     9ull,
+                                     10ull,
+                                     15ull,
+                                     16ull,
+                                     63ull,
+                                     64ull,
+                                     999'999ull,
+                                     1ull << 40,
+                                     0xfedcba9876543210ull,
+                                     0x0123456789abcdefull,
+                                     ~0ull};
+  for (std::uint64_t seq = 0xa5a5a5a5ull; seqs.size() < 40; seq = seq * 6364136223846793005ull + 1)
+    seqs.push_back(seq);
+  for (std::size_t size : sizes) {
+    for (std::uint64_t seq : seqs) {
       std::string fast(size, '?'), reference(size, '!');
       kb::fill_payload(fast, seq);
       kb::fill_payload_reference(reference, seq);
       ASSERT_EQ(fast, reference) << "size " << size << " seq " << seq;
     }
   }
+}
+
+TEST(BenchPayload, StampIsTheHexDigitsMostSignificantFirst) {
+  std::string out(20, '.');
+  kb::put_payload_stamp(out, 0x0123456789abcdefull);
+  EXPECT_EQ(out, "0123456789abcdef....");
+  std::string short_out(5, '.');
+  kb::put_payload_stamp(short_out, 0xfedcba9876543210ull);
+  EXPECT_EQ(short_out, "fedcb");
+  std::uint64_t back = 0;
+  ASSERT_TRUE(kb::read_payload_stamp(out, back));
+  EXPECT_EQ(back, 0x0123456789abcdefull);
 }
 
 TEST(BenchPayload, RecordsDifferAndReadBackTheirNumber) {
