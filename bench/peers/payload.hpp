@@ -23,6 +23,10 @@
 #include <span>
 #include <string_view>
 
+#if defined(__SSE2__) && defined(__x86_64__)
+#include <emmintrin.h>
+#endif
+
 namespace kwire::bench {
 
 inline constexpr std::size_t kPayloadStampSize = 16;
@@ -70,30 +74,112 @@ inline void store_low_byte_first(char* p, std::uint64_t w) noexcept {
   std::memcpy(p, &w, sizeof w);
 }
 
-// The 16 hex digits of V, most significant first (the stamp). Computed on all digits at
-// once: the loop of shifts and table lookups it replaces cost about 150 instructions.
-inline std::array<char, 16> hex_digits_high_first(std::uint64_t v) noexcept {
+// The 16 hex digits of V, portably: most significant first (the stamp) when kHighFirst,
+// else least significant first (digit k is nibble k: the hash digits). Computed 8 digits
+// at a time: the loop of shifts and table lookups it replaces cost about 150 instructions.
+template <bool kHighFirst>
+inline std::array<char, 16> hex_digits_portable(std::uint64_t v) noexcept {
   std::array<char, 16> digits;
-  // Reversing the bytes puts the most significant nibble of each half first.
-  store_low_byte_first(digits.data(), __builtin_bswap64(nibbles_to_hex(spread_nibbles(v >> 32))));
-  store_low_byte_first(digits.data() + 8,
-                       __builtin_bswap64(nibbles_to_hex(spread_nibbles(v & 0xffffffffULL))));
+  const std::uint64_t low = nibbles_to_hex(spread_nibbles(v & 0xffffffffULL));
+  const std::uint64_t high = nibbles_to_hex(spread_nibbles(v >> 32));
+  if constexpr (kHighFirst) {
+    // Reversing the bytes puts the most significant nibble of each half first.
+    store_low_byte_first(digits.data(), __builtin_bswap64(high));
+    store_low_byte_first(digits.data() + 8, __builtin_bswap64(low));
+  } else {
+    store_low_byte_first(digits.data(), low);
+    store_low_byte_first(digits.data() + 8, high);
+  }
   return digits;
 }
 
-// The 16 hex digits of V, least significant first: digit k is nibble k (the hash digits).
-inline std::array<char, 16> hex_digits_low_first(std::uint64_t v) noexcept {
+// The same; with SSE2 (every x86-64) all 16 digits in one register, a third of the cost.
+template <bool kHighFirst>
+inline std::array<char, 16> hex_digits(std::uint64_t v) noexcept {
+#if defined(__SSE2__) && defined(__x86_64__)
+  // Byte i of `bytes` (little-endian) gives digits 2i and 2i + 1: its high nibble first for
+  // the stamp, read from V with its bytes reversed so that the top byte comes first.
+  const __m128i bytes =
+      _mm_cvtsi64_si128(static_cast<long long>(kHighFirst ? __builtin_bswap64(v) : v));
+  const __m128i low_nibbles = _mm_and_si128(bytes, _mm_set1_epi8(0x0f));
+  const __m128i high_nibbles = _mm_and_si128(_mm_srli_epi16(bytes, 4), _mm_set1_epi8(0x0f));
+  const __m128i nibbles = kHighFirst ? _mm_unpacklo_epi8(high_nibbles, low_nibbles)
+                                     : _mm_unpacklo_epi8(low_nibbles, high_nibbles);
+  // '0' + d, plus 'a' - '0' - 10 = 39 where d > 9.
+  const __m128i letters =
+      _mm_and_si128(_mm_cmpgt_epi8(nibbles, _mm_set1_epi8(9)), _mm_set1_epi8(39));
+  const __m128i hex = _mm_add_epi8(_mm_add_epi8(nibbles, _mm_set1_epi8('0')), letters);
   std::array<char, 16> digits;
-  store_low_byte_first(digits.data(), nibbles_to_hex(spread_nibbles(v & 0xffffffffULL)));
-  store_low_byte_first(digits.data() + 8, nibbles_to_hex(spread_nibbles(v >> 32)));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(digits.data()), hex);
   return digits;
+#else
+  return hex_digits_portable<kHighFirst>(v);
+#endif
+}
+
+// Writes the first COUNT (1..16) of DIGITS 8 bytes apart from AT. Unrolled (a jump into the
+// run of stores): the loop's counting cost about twice what the stores do.
+inline void put_hash_digits(char* at, const std::array<char, 16>& digits,
+                            std::size_t count) noexcept {
+  switch (count) {
+    case 16:
+      at[15 * 8] = digits[15];
+      [[fallthrough]];
+    case 15:
+      at[14 * 8] = digits[14];
+      [[fallthrough]];
+    case 14:
+      at[13 * 8] = digits[13];
+      [[fallthrough]];
+    case 13:
+      at[12 * 8] = digits[12];
+      [[fallthrough]];
+    case 12:
+      at[11 * 8] = digits[11];
+      [[fallthrough]];
+    case 11:
+      at[10 * 8] = digits[10];
+      [[fallthrough]];
+    case 10:
+      at[9 * 8] = digits[9];
+      [[fallthrough]];
+    case 9:
+      at[8 * 8] = digits[8];
+      [[fallthrough]];
+    case 8:
+      at[7 * 8] = digits[7];
+      [[fallthrough]];
+    case 7:
+      at[6 * 8] = digits[6];
+      [[fallthrough]];
+    case 6:
+      at[5 * 8] = digits[5];
+      [[fallthrough]];
+    case 5:
+      at[4 * 8] = digits[4];
+      [[fallthrough]];
+    case 4:
+      at[3 * 8] = digits[3];
+      [[fallthrough]];
+    case 3:
+      at[2 * 8] = digits[2];
+      [[fallthrough]];
+    case 2:
+      at[1 * 8] = digits[1];
+      [[fallthrough]];
+    case 1:
+      at[0] = digits[0];
+      [[fallthrough]];
+    default:
+      break;
+  }
 }
 
 }  // namespace payload_detail
 
 // Writes the 16 hex digits of V (most significant first) into OUT, as many as fit.
 inline void put_payload_stamp(std::span<char> out, std::uint64_t v) noexcept {
-  const std::array<char, 16> digits = payload_detail::hex_digits_high_first(v);
+  const std::array<char, 16> digits = payload_detail::hex_digits<true>(v);
   // A fixed-size copy in the usual case: a few moves instead of a call.
   if (out.size() >= kPayloadStampSize)
     std::memcpy(out.data(), digits.data(), kPayloadStampSize);
@@ -151,10 +237,9 @@ inline void fill_payload(std::span<char> out, std::uint64_t seq) noexcept {
   const std::size_t blocks = body.size() / 8;
   for (std::size_t first = 0; first < blocks; first += 16) {
     const std::array<char, 16> digits =
-        payload_detail::hex_digits_low_first(payload_detail::splitmix64(seq ^ (first << 40)));
+        payload_detail::hex_digits<false>(payload_detail::splitmix64(seq ^ (first << 40)));
     const std::size_t count = blocks - first < 16 ? blocks - first : 16;
-    char* at = body.data() + first * 8 + 7;
-    for (std::size_t k = 0; k < count; ++k, at += 8) *at = digits[k];
+    payload_detail::put_hash_digits(body.data() + first * 8 + 7, digits, count);
   }
 }
 

@@ -2,6 +2,7 @@
 // the byte-by-byte definition, so every client sends what the README and older results say.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,24 @@ TEST(BenchPayload, StampIsTheHexDigitsMostSignificantFirst) {
   std::uint64_t back = 0;
   ASSERT_TRUE(kb::read_payload_stamp(out, back));
   EXPECT_EQ(back, 0x0123456789abcdefull);
+}
+
+// fill_payload uses SSE2 where there is SSE2: the portable conversion must agree with the
+// digits written out one by one too.
+TEST(BenchPayload, PortableAndFastHexDigitsAgree) {
+  namespace pd = kb::payload_detail;
+  std::uint64_t v = 0x0123456789abcdefull;
+  for (int i = 0; i < 2000; ++i, v = v * 6364136223846793005ull + 1442695040888963407ull) {
+    std::array<char, 16> high_first{}, low_first{};
+    for (std::size_t k = 0; k < 16; ++k) {
+      high_first[k] = pd::kHex[(v >> (4 * (15 - k))) & 0xf];
+      low_first[k] = pd::kHex[(v >> (4 * k)) & 0xf];
+    }
+    ASSERT_EQ(pd::hex_digits_portable<true>(v), high_first) << v;
+    ASSERT_EQ(pd::hex_digits_portable<false>(v), low_first) << v;
+    ASSERT_EQ(pd::hex_digits<true>(v), high_first) << v;
+    ASSERT_EQ(pd::hex_digits<false>(v), low_first) << v;
+  }
 }
 
 TEST(BenchPayload, RecordsDifferAndReadBackTheirNumber) {
