@@ -288,8 +288,16 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
 
   topic_state& topic_locked(std::string_view name) {
     // Applications mostly send to the same topic again: skip the map's string compares then.
-    // (Topics are never removed, so the pointer stays valid.)
-    if (last_topic_ && last_topic_->name == name) return *last_topic_;
+    // (Topics are never removed, so the pointer stays valid.) The names are compared even
+    // when `name` points at the same chars as last time: the caller may have rewritten them.
+    if (last_topic_ && last_topic_->name == name) [[likely]]
+      return *last_topic_;
+    return find_topic_locked(name);
+  }
+
+  // topic_locked() beyond its check of the last topic: out of line, so that the check is
+  // inlined into send().
+  [[gnu::noinline]] topic_state& find_topic_locked(std::string_view name) {
     auto it = topics_.find(name);
     if (it != topics_.end()) {
       last_topic_ = it->second.get();

@@ -136,7 +136,8 @@ std::uint8_t* put_varint(std::uint8_t* p, std::int64_t v) noexcept {
   return put_unsigned_varint(p, zigzag_encode64(v));
 }
 
-std::uint8_t* put_nullable_bytes(std::uint8_t* p, const optional_bytes& b) noexcept {
+[[gnu::always_inline]] inline std::uint8_t* put_nullable_bytes(std::uint8_t* p,
+                                                               const optional_bytes& b) noexcept {
   if (!b) return put_varint(p, -1);
   p = put_varint(p, static_cast<std::int64_t>(b->size()));
   if (!b->empty()) std::memcpy(p, b->data(), b->size());
@@ -429,13 +430,15 @@ std::size_t record_batch_builder::encoded_record_size(
                                  encoded_record_fields_size(key, value, headers));
 }
 
-void record_batch_builder::append(std::int64_t timestamp, optional_bytes key, optional_bytes value,
+void record_batch_builder::append(std::int64_t timestamp, const optional_bytes& key,
+                                  const optional_bytes& value,
                                   std::span<const header_view> headers) {
   append(timestamp, key, value, headers, encoded_record_fields_size(key, value, headers));
 }
 
-void record_batch_builder::append(std::int64_t timestamp, optional_bytes key, optional_bytes value,
-                                  std::span<const header_view> headers, std::size_t fields_size) {
+void record_batch_builder::append(std::int64_t timestamp, const optional_bytes& key,
+                                  const optional_bytes& value, std::span<const header_view> headers,
+                                  std::size_t fields_size) {
   assert(fields_size == encoded_record_fields_size(key, value, headers));
   if (finished_) {
     error_ = errc::invalid_record;

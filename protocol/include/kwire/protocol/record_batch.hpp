@@ -369,12 +369,14 @@ class record_batch_builder {
   // compressed in 64 KiB blocks as they fill, and need room for two blocks only.)
   void reserve(std::size_t total_bytes);
 
-  void append(std::int64_t timestamp, optional_bytes key, optional_bytes value,
+  // (Key and value by reference: passing the 24-byte optionals by value copied them through
+  // the stack on every record.)
+  void append(std::int64_t timestamp, const optional_bytes& key, const optional_bytes& value,
               std::span<const header_view> headers = {});
   // The same, for a caller that has `fields_size` = encoded_record_fields_size(key, value,
   // headers) at hand already (the producer, which sizes every record before choosing its
   // batch): the fields are not walked again. A wrong fields_size writes out of bounds.
-  void append(std::int64_t timestamp, optional_bytes key, optional_bytes value,
+  void append(std::int64_t timestamp, const optional_bytes& key, const optional_bytes& value,
               std::span<const header_view> headers, std::size_t fields_size);
   // Appends an abort/commit marker record (version 0 key and value). For control batches:
   // options.control and options.transactional set.
