@@ -88,12 +88,8 @@ constexpr std::int64_t zigzag_decode64(std::uint64_t v) noexcept {
 constexpr std::size_t unsigned_varint_size(std::uint64_t v) noexcept {
   return (static_cast<std::size_t>(std::bit_width(v | 1)) * 9 + 64) / 64;
 }
-constexpr std::size_t varint_size(std::int32_t v) noexcept {
-  return unsigned_varint_size(zigzag_encode32(v));
-}
-constexpr std::size_t varlong_size(std::int64_t v) noexcept {
-  return unsigned_varint_size(zigzag_encode64(v));
-}
+constexpr std::size_t varint_size(std::int32_t v) noexcept { return unsigned_varint_size(zigzag_encode32(v)); }
+constexpr std::size_t varlong_size(std::int64_t v) noexcept { return unsigned_varint_size(zigzag_encode64(v)); }
 
 // Writes an unsigned varint at p (which must have room for 10 bytes); returns the end.
 inline std::uint8_t* put_unsigned_varint(std::uint8_t* p, std::uint64_t v) noexcept {
@@ -154,28 +150,20 @@ class writer {
 
   // Length prefixes: classic (int16/int32, -1 for null) or compact (unsigned varint N+1, 0 null).
   void string_length(std::size_t n, bool compact) {
-    if (compact)
-      unsigned_varint(n + 1);
-    else
-      int16(static_cast<std::int16_t>(n));
+    if (compact) unsigned_varint(n + 1);
+    else int16(static_cast<std::int16_t>(n));
   }
   void bytes_length(std::size_t n, bool compact) {
-    if (compact)
-      unsigned_varint(n + 1);
-    else
-      int32(static_cast<std::int32_t>(n));
+    if (compact) unsigned_varint(n + 1);
+    else int32(static_cast<std::int32_t>(n));
   }
   void null_string(bool compact) {
-    if (compact)
-      unsigned_varint(0);
-    else
-      int16(-1);
+    if (compact) unsigned_varint(0);
+    else int16(-1);
   }
   void null_bytes(bool compact) {
-    if (compact)
-      unsigned_varint(0);
-    else
-      int32(-1);
+    if (compact) unsigned_varint(0);
+    else int32(-1);
   }
   void array_length(std::size_t n, bool compact) { bytes_length(n, compact); }
   void null_array(bool compact) { null_bytes(compact); }
@@ -267,9 +255,7 @@ class reader {
     fail(errc::invalid_varint);
     return 0;
   }
-  std::uint32_t unsigned_varint() noexcept {
-    return static_cast<std::uint32_t>(unsigned_varint64(5));
-  }
+  std::uint32_t unsigned_varint() noexcept { return static_cast<std::uint32_t>(unsigned_varint64(5)); }
   std::int32_t varint() noexcept { return zigzag_decode32(unsigned_varint()); }
   std::int64_t varlong() noexcept { return zigzag_decode64(unsigned_varint64(10)); }
 
@@ -316,8 +302,7 @@ class reader {
       fail(errc::invalid_length);
       return -1;
     }
-    if (n > 0 &&
-        static_cast<std::uint64_t>(n) > remaining() / (min_element_size ? min_element_size : 1)) {
+    if (n > 0 && static_cast<std::uint64_t>(n) > remaining() / (min_element_size ? min_element_size : 1)) {
       fail(errc::truncated);
       pos_ = end_;
       return -1;
