@@ -157,8 +157,11 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
 
   std::error_code send(const producer_record& record, delivery_callback& callback) {
     const std::int64_t timestamp = record.timestamp >= 0 ? record.timestamp : wall_clock_ms();
-    const auto record_size =
-        size_probe_.encoded_record_size(timestamp, record.key, record.value, record.headers);
+    // Sized once here, with deltas 0 as if first in its batch (its exact size depends on the
+    // batch it lands in); the builder reuses fields_size when appending it.
+    const std::size_t fields_size =
+        protocol::encoded_record_fields_size(record.key, record.value, record.headers);
+    const std::size_t record_size = protocol::encoded_record_size_for(0, 0, fields_size);
     if (record_size + protocol::record_batch_header_size >
         static_cast<std::size_t>(config_.max_request_size))
       return make_error_code(errc::record_too_large);
@@ -187,7 +190,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     }
     auto ec =
         append_locked(lock, topic, partition, timestamp, record.key, record.value, record.headers,
-                      record_size, callback, !on_strand, std::nullopt, generation_);
+                      fields_size, record_size, callback, !on_strand, std::nullopt, generation_);
     if (!ec && sticky) {
       const topic_partitions parts{topic.partition_count, topic.with_leader};
       topic.sticky.record_appended(partition, static_cast<std::int32_t>(record_size), parts,
@@ -285,8 +288,16 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
 
   topic_state& topic_locked(std::string_view name) {
     // Applications mostly send to the same topic again: skip the map's string compares then.
-    // (Topics are never removed, so the pointer stays valid.)
-    if (last_topic_ && last_topic_->name == name) return *last_topic_;
+    // (Topics are never removed, so the pointer stays valid.) The names are compared even
+    // when `name` points at the same chars as last time: the caller may have rewritten them.
+    if (last_topic_ && last_topic_->name == name) [[likely]]
+      return *last_topic_;
+    return find_topic_locked(name);
+  }
+
+  // topic_locked() beyond its check of the last topic: out of line, so that the check is
+  // inlined into send().
+  [[gnu::noinline]] topic_state& find_topic_locked(std::string_view name) {
     auto it = topics_.find(name);
     if (it != topics_.end()) {
       last_topic_ = it->second.get();
@@ -344,14 +355,12 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     return b;
   }
 
-  std::error_code append_locked(std::unique_lock<std::mutex>& lock, topic_state& topic,
-                                std::int32_t partition, std::int64_t timestamp,
-                                const protocol::optional_bytes& key,
-                                const protocol::optional_bytes& value,
-                                std::span<const protocol::header_view> headers,
-                                std::size_t record_size, delivery_callback& callback,
-                                bool may_block, std::optional<clock::time_point> created,
-                                std::uint64_t generation) {
+  std::error_code append_locked(
+      std::unique_lock<std::mutex>& lock, topic_state& topic, std::int32_t partition,
+      std::int64_t timestamp, const protocol::optional_bytes& key,
+      const protocol::optional_bytes& value, std::span<const protocol::header_view> headers,
+      std::size_t fields_size, std::size_t record_size, delivery_callback& callback, bool may_block,
+      std::optional<clock::time_point> created, std::uint64_t generation) {
     auto* p = &topic.partitions[static_cast<std::size_t>(partition)];
     // A retried batch back in the queue is sealed: its bytes were sent and must not change.
     batch* open = p->queue.empty() || p->queue.back()->sealed ? nullptr : p->queue.back();
@@ -393,7 +402,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       ++incomplete_[generation];
       wake_now = true;  // the sender arms the linger timer for it
     }
-    open->builder.append(timestamp, key, value, headers);
+    open->builder.append(timestamp, key, value, headers, fields_size);
     open->callbacks.push_back(std::move(callback));
     open->timestamps.push_back(timestamp);
     if (open->builder.size_in_bytes() >= target) {
@@ -475,7 +484,8 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
         headers.push_back(
             {std::string_view(reinterpret_cast<const char*>(hk->data()), hk->size()), hv});
       }
-      const auto size = size_probe_.encoded_record_size(r.timestamp, key, value, headers);
+      const std::size_t fields_size = protocol::encoded_record_fields_size(key, value, headers);
+      const std::size_t size = protocol::encoded_record_size_for(0, 0, fields_size);
       release_locked(r.reserved);
       r.reserved = 0;
       std::int32_t partition = r.partition;
@@ -499,8 +509,8 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
           continue;
         }
       }
-      if (auto ec = append_locked(lock, topic, partition, r.timestamp, key, value, headers, size,
-                                  r.callback, false, r.created, r.generation)) {
+      if (auto ec = append_locked(lock, topic, partition, r.timestamp, key, value, headers,
+                                  fields_size, size, r.callback, false, r.created, r.generation)) {
         failed.emplace_back(std::move(r), ec);
         continue;
       }
@@ -1143,7 +1153,6 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   bool timer_armed_ = false;
   clock::time_point timer_at_{};
   protocol::record_batch_options batch_options_;
-  protocol::record_batch_builder size_probe_;  // only for encoded_record_size (const)
   bool idempotent_ = true;
 
   // Guarded by mutex_.

@@ -2,6 +2,7 @@
 #include "kwire/protocol/record_batch.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include "kwire/protocol/crc32c.hpp"
@@ -131,15 +132,12 @@ template <class Int>
   return read_bytes(p, end, true, out.value, error);
 }
 
-std::size_t nullable_bytes_size(const optional_bytes& b) noexcept {
-  return b ? varint_size(static_cast<std::int32_t>(b->size())) + b->size() : 1;
-}
-
 std::uint8_t* put_varint(std::uint8_t* p, std::int64_t v) noexcept {
   return put_unsigned_varint(p, zigzag_encode64(v));
 }
 
-std::uint8_t* put_nullable_bytes(std::uint8_t* p, const optional_bytes& b) noexcept {
+[[gnu::always_inline]] inline std::uint8_t* put_nullable_bytes(std::uint8_t* p,
+                                                               const optional_bytes& b) noexcept {
   if (!b) return put_varint(p, -1);
   p = put_varint(p, static_cast<std::int64_t>(b->size()));
   if (!b->empty()) std::memcpy(p, b->data(), b->size());
@@ -368,10 +366,9 @@ void record_batch_builder::reserve(std::size_t total_bytes) {
   if (total_bytes > size_) reserve_more(total_bytes - size_);
 }
 
-void record_batch_builder::reserve_more(std::size_t extra) {
+void record_batch_builder::grow(std::size_t extra) {
   const std::size_t used = size_ - streamed_;
   const std::size_t needed = used + extra;
-  if (needed <= capacity_) return;
   const std::size_t new_capacity = std::max({needed, 2 * capacity_, std::size_t{4096}});
   auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(new_capacity);
   if (buffer_) std::memcpy(bigger.get(), buffer_.get(), used);
@@ -424,53 +421,44 @@ std::error_code record_batch_builder::stream_lz4(bool last) {
   return {};
 }
 
-namespace {
-// Bytes of a record after its length prefix.
-std::size_t record_body_size(std::int64_t timestamp_delta, std::int32_t offset_delta,
-                             const optional_bytes& key, const optional_bytes& value,
-                             std::span<const header_view> headers) noexcept {
-  std::size_t body = 1 + varlong_size(timestamp_delta) + varint_size(offset_delta) +
-                     nullable_bytes_size(key) + nullable_bytes_size(value) +
-                     varint_size(static_cast<std::int32_t>(headers.size()));
-  for (const header_view& h : headers)
-    body += varint_size(static_cast<std::int32_t>(h.key.size())) + h.key.size() +
-            nullable_bytes_size(h.value);
-  return body;
-}
-}  // namespace
-
 std::size_t record_batch_builder::encoded_record_size(
     std::int64_t timestamp, optional_bytes key, optional_bytes value,
     std::span<const header_view> headers) const noexcept {
   const std::int64_t timestamp_delta =
       record_count_ == 0 ? 0 : wrapping_sub(timestamp, base_timestamp_);
-  const std::size_t body = record_body_size(timestamp_delta, record_count_, key, value, headers);
-  return varlong_size(static_cast<std::int64_t>(body)) + body;
+  return encoded_record_size_for(timestamp_delta, record_count_,
+                                 encoded_record_fields_size(key, value, headers));
 }
 
-void record_batch_builder::append(std::int64_t timestamp, optional_bytes key, optional_bytes value,
+void record_batch_builder::append(std::int64_t timestamp, const optional_bytes& key,
+                                  const optional_bytes& value,
                                   std::span<const header_view> headers) {
+  append(timestamp, key, value, headers, encoded_record_fields_size(key, value, headers));
+}
+
+void record_batch_builder::append(std::int64_t timestamp, const optional_bytes& key,
+                                  const optional_bytes& value, std::span<const header_view> headers,
+                                  std::size_t fields_size) {
+  assert(fields_size == encoded_record_fields_size(key, value, headers));
   if (finished_) {
     error_ = errc::invalid_record;
     return;
   }
-  // Lengths travel as int32 varints: anything larger cannot be encoded (finish() reports it).
-  if ((key && key->size() > kInt32Max) || (value && value->size() > kInt32Max) ||
-      headers.size() > kInt32Max || record_count_ == std::numeric_limits<std::int32_t>::max()) {
+  const std::int64_t timestamp_delta =
+      record_count_ == 0 ? 0 : wrapping_sub(timestamp, base_timestamp_);
+  const std::size_t body = encoded_record_body_size(timestamp_delta, record_count_, fields_size);
+  // Lengths travel as int32 varints and cannot be encoded beyond that (finish() reports it).
+  // A key, value or header list that large makes the body larger still: one check covers all.
+  if (body > kInt32Max || record_count_ == std::numeric_limits<std::int32_t>::max()) {
     error_ = errc::oversized;
     return;
   }
   if (record_count_ == 0) base_timestamp_ = max_timestamp_ = timestamp;
-  const std::int64_t timestamp_delta = wrapping_sub(timestamp, base_timestamp_);
-  const std::size_t body = record_body_size(timestamp_delta, record_count_, key, value, headers);
-  if (body > kInt32Max) {
-    error_ = errc::oversized;
-    return;
-  }
-  reserve_more(varlong_size(static_cast<std::int64_t>(body)) + body);
+  const std::size_t record_size = varlong_size(static_cast<std::int64_t>(body)) + body;
+  reserve_more(record_size);
 
   std::uint8_t* p = buffer_.get() + (size_ - streamed_);
-  std::uint8_t* const start = p;
+  [[maybe_unused]] std::uint8_t* const start = p;
   p = put_varint(p, static_cast<std::int64_t>(body));
   *p++ = 0;  // record attributes: unused
   p = put_varint(p, timestamp_delta);
@@ -484,7 +472,8 @@ void record_batch_builder::append(std::int64_t timestamp, optional_bytes key, op
     p += h.key.size();
     p = put_nullable_bytes(p, h.value);
   }
-  size_ += static_cast<std::size_t>(p - start);
+  assert(static_cast<std::size_t>(p - start) == record_size);
+  size_ += record_size;
   if (timestamp > max_timestamp_) max_timestamp_ = timestamp;
   ++record_count_;
   if (options_.codec == compression::lz4 &&

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 #include <string>
 #include <string_view>
@@ -235,6 +236,49 @@ TEST(RecordBatch, EncodedRecordSizeIsExact) {
   auto result = read_all(batch);
   EXPECT_FALSE(result.error);
   EXPECT_EQ(result.records.size(), 500u);
+}
+
+TEST(RecordBatch, VarintSizesMatchTheEncoding) {
+  // Every bit width, at both ends of its range and in between.
+  std::vector<std::uint64_t> values = {0, ~0ull};
+  for (int bits = 1; bits <= 64; ++bits) {
+    const std::uint64_t low = 1ull << (bits - 1);
+    const std::uint64_t high = bits == 64 ? ~0ull : (1ull << bits) - 1;
+    values.insert(values.end(), {low, high, low + (high - low) / 3});
+  }
+  for (std::uint64_t v : values) {
+    std::uint8_t out[10];
+    const auto written = static_cast<std::size_t>(kp::put_unsigned_varint(out, v) - out);
+    ASSERT_EQ(kp::unsigned_varint_size(v), written) << v;
+  }
+  EXPECT_EQ(kp::varint_size(-1), 1u);
+  EXPECT_EQ(kp::varint_size(-65), 2u);
+  EXPECT_EQ(kp::varlong_size(std::numeric_limits<std::int64_t>::min()), 10u);
+}
+
+// The producer sizes each record's fields once and passes that size to append(): the batch
+// must be byte for byte the one the plain append() builds, and the sizes must add up.
+TEST(RecordBatch, AppendWithFieldsSizeBuildsTheSameBatch) {
+  kp::record_batch_builder plain, sized;
+  std::mt19937 rng(11);
+  for (int i = 0; i < 300; ++i) {
+    const std::string key(rng() % 150, 'k'), value(rng() % 400, 'v'), header_value(i % 7, 'h');
+    const kp::header_view headers[] = {{"a", as_bytes(header_value)}, {"bb", std::nullopt}};
+    const auto h = std::span(headers).first(static_cast<std::size_t>(i % 3));
+    const kp::optional_bytes k = i % 5 == 0 ? kp::optional_bytes{} : as_bytes(key);
+    const kp::optional_bytes v = i % 11 == 0 ? kp::optional_bytes{} : as_bytes(value);
+    // The first record's timestamp is the batch's base.
+    const std::int64_t ts_delta = i == 0 ? 0 : static_cast<std::int64_t>(rng() % 100000) - 50000;
+    const std::int64_t ts = kTimestamp + ts_delta;
+    const std::size_t fields = kp::encoded_record_fields_size(k, v, h);
+    const std::size_t expected_size = kp::encoded_record_size_for(ts_delta, i, fields);
+    ASSERT_EQ(sized.encoded_record_size(ts, k, v, h), expected_size) << i;
+    const std::size_t before = sized.size_in_bytes();
+    plain.append(ts, k, v, h);
+    sized.append(ts, k, v, h, fields);
+    ASSERT_EQ(sized.size_in_bytes() - before, expected_size) << i;
+  }
+  EXPECT_EQ(finished(sized), finished(plain));
 }
 
 TEST(RecordBatch, ManyRecordsRoundTripWithEveryCodec) {

@@ -82,14 +82,11 @@ constexpr std::int64_t zigzag_decode64(std::uint64_t v) noexcept {
   return static_cast<std::int64_t>((v >> 1) ^ (~(v & 1) + 1));
 }
 
-// Bytes an unsigned varint of this value takes (1..10).
+// Bytes an unsigned varint of this value takes (1..10): one per 7 significant bits (at least
+// one), without a loop, as every record is sized with several of these. For 1..64 bits,
+// (bits * 9 + 64) / 64 is exactly ceil(bits / 7).
 constexpr std::size_t unsigned_varint_size(std::uint64_t v) noexcept {
-  std::size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
+  return (static_cast<std::size_t>(std::bit_width(v | 1)) * 9 + 64) / 64;
 }
 constexpr std::size_t varint_size(std::int32_t v) noexcept { return unsigned_varint_size(zigzag_encode32(v)); }
 constexpr std::size_t varlong_size(std::int64_t v) noexcept { return unsigned_varint_size(zigzag_encode64(v)); }

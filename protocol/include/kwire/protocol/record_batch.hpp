@@ -318,6 +318,36 @@ struct record_batch_options {
   std::int32_t base_sequence = no_sequence;
 };
 
+// Bytes a record's key, value and headers take encoded (their lengths, the header count and
+// the bytes): the part of its size that does not depend on its place in a batch. A producer
+// computes it once per record, to size the record and then to append it (see append()).
+inline std::size_t encoded_record_fields_size(const optional_bytes& key,
+                                              const optional_bytes& value,
+                                              std::span<const header_view> headers) noexcept {
+  const auto nullable_size = [](const optional_bytes& b) noexcept {
+    return b ? varint_size(static_cast<std::int32_t>(b->size())) + b->size() : 1;
+  };
+  std::size_t size = nullable_size(key) + nullable_size(value) +
+                     varint_size(static_cast<std::int32_t>(headers.size()));
+  for (const header_view& h : headers)
+    size += varint_size(static_cast<std::int32_t>(h.key.size())) + h.key.size() +
+            nullable_size(h.value);
+  return size;
+}
+
+// Bytes after a record's length prefix: attributes, the two deltas, then the fields.
+inline std::size_t encoded_record_body_size(std::int64_t timestamp_delta, std::int32_t offset_delta,
+                                            std::size_t fields_size) noexcept {
+  return 1 + varlong_size(timestamp_delta) + varint_size(offset_delta) + fields_size;
+}
+
+// Bytes of a whole record, length prefix included.
+inline std::size_t encoded_record_size_for(std::int64_t timestamp_delta, std::int32_t offset_delta,
+                                           std::size_t fields_size) noexcept {
+  const std::size_t body = encoded_record_body_size(timestamp_delta, offset_delta, fields_size);
+  return varlong_size(static_cast<std::int64_t>(body)) + body;
+}
+
 // Builds one batch by appending records into a single growing buffer (the records are
 // encoded in place behind room for the header; no allocation per record once the buffer
 // has grown). The first record's timestamp becomes the base timestamp and records get
@@ -339,8 +369,15 @@ class record_batch_builder {
   // compressed in 64 KiB blocks as they fill, and need room for two blocks only.)
   void reserve(std::size_t total_bytes);
 
-  void append(std::int64_t timestamp, optional_bytes key, optional_bytes value,
+  // (Key and value by reference: passing the 24-byte optionals by value copied them through
+  // the stack on every record.)
+  void append(std::int64_t timestamp, const optional_bytes& key, const optional_bytes& value,
               std::span<const header_view> headers = {});
+  // The same, for a caller that has `fields_size` = encoded_record_fields_size(key, value,
+  // headers) at hand already (the producer, which sizes every record before choosing its
+  // batch): the fields are not walked again. A wrong fields_size writes out of bounds.
+  void append(std::int64_t timestamp, const optional_bytes& key, const optional_bytes& value,
+              std::span<const header_view> headers, std::size_t fields_size);
   // Appends an abort/commit marker record (version 0 key and value). For control batches:
   // options.control and options.transactional set.
   void append_end_txn_marker(control_type type, std::int32_t coordinator_epoch,
@@ -375,7 +412,12 @@ class record_batch_builder {
                                    std::int32_t base_sequence) noexcept;
 
  private:
-  void reserve_more(std::size_t extra);
+  // Room for `extra` more bytes behind size_: the check inline (once per record), the growth
+  // out of line.
+  void reserve_more(std::size_t extra) {
+    if (size_ - streamed_ + extra > capacity_) grow(extra);
+  }
+  void grow(std::size_t extra);
   void write_header(std::uint8_t* batch, std::size_t batch_size) const noexcept;
   // lz4: compresses the whole blocks of records in buffer_ into compressed_ and keeps the
   // rest; with `last`, everything, and ends the frame.
