@@ -23,6 +23,7 @@
 
 #include "kwire/client/cluster.hpp"
 #include "kwire/client/detail/backoff.hpp"
+#include "kwire/client/detail/millisecond_clock.hpp"
 #include "kwire/protocol/messages.hpp"
 
 namespace kwire::client {
@@ -31,12 +32,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 using protocol::broker_error;
-
-std::int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool is(std::error_code ec, broker_error e) { return ec == protocol::make_error_code(e); }
 
@@ -156,7 +151,6 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   // ---------------------------------------------------------------- accumulator
 
   std::error_code send(const producer_record& record, delivery_callback& callback) {
-    const std::int64_t timestamp = record.timestamp >= 0 ? record.timestamp : wall_clock_ms();
     // Sized once here, with deltas 0 as if first in its batch (its exact size depends on the
     // batch it lands in); the builder reuses fields_size when appending it.
     const std::size_t fields_size =
@@ -168,6 +162,8 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     const bool on_strand = strand_.running_in_this_thread();
     std::unique_lock lock(mutex_);
     if (closing_) return make_error_code(errc::shut_down);
+    const std::int64_t timestamp =
+        record.timestamp >= 0 ? record.timestamp : create_time_clock_.now_ms();
     topic_state& topic = topic_locked(record.topic);
     if (topic.partition_count < 0) {
       return hold_pending_locked(lock, topic, record, timestamp, record_size, callback, !on_strand);
@@ -1159,7 +1155,8 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   mutable std::mutex mutex_;
   std::condition_variable memory_freed_;
   std::map<std::string, std::unique_ptr<topic_state>, std::less<>> topics_;
-  topic_state* last_topic_ = nullptr;  // the topic topic_locked() found last
+  topic_state* last_topic_ = nullptr;    // the topic topic_locked() found last
+  millisecond_clock create_time_clock_;  // records sent without a timestamp get its reading
   std::vector<std::unique_ptr<batch>> owned_;
   std::vector<batch*> pool_;
   std::int64_t memory_used_ = 0;
