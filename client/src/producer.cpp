@@ -667,9 +667,11 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       report.timestamp = log_append_time >= 0 ? log_append_time : b->timestamps[i];
       if (b->callbacks[i]) b->callbacks[i](ec, report);
     }
+    // Not under the lock: a 1 MB batch holds ten thousand callbacks, and a send() waiting
+    // that long for the lock sleeps in the kernel.
+    b->callbacks.clear();
     {
       std::lock_guard lock(mutex_);
-      b->callbacks.clear();
       release_locked(b->reserved);
       decrement_incomplete_locked(b->generation);
       pool_.push_back(b);
