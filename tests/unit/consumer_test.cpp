@@ -274,11 +274,7 @@ TEST(Consumer, ACorruptBatchIsReportedWithItsPartitionAndOffsetAfterTheGoodRecor
     got = last.offsets;
   }
   EXPECT_EQ(got, (std::vector<std::int64_t>{5}));
-  bool closed = false;
-  c.async_close([&] { closed = true; });
-  run_until(
-      io, [&] { return closed; }, 5s);
-  EXPECT_TRUE(closed);
+  close(io, c);
 }
 
 // A slow application and a fast broker: fetching pauses at fetch.max.bytes of waiting
@@ -329,11 +325,7 @@ TEST(Consumer, EveryFetchNamesEveryPartitionWhileTheApplicationLagsBehind) {
   EXPECT_GT(kafka.fetched_partitions.size(), 10u);
   for (std::size_t i = 0; i < kafka.fetched_partitions.size(); ++i)
     EXPECT_EQ(kafka.fetched_partitions[i].size(), std::size_t{kPartitions}) << "fetch " << i;
-  bool closed = false;
-  c.async_close([&] { closed = true; });
-  run_until(
-      io, [&] { return closed; }, 5s);
-  EXPECT_TRUE(closed);
+  close(io, c);
 }
 
 // An application that stops polling: the broker gets no Fetch while two of its responses
@@ -366,11 +358,7 @@ TEST(Consumer, ABrokerIsNotAskedAgainWhileTwoOfItsResponsesWait) {
   // Polling on frees the responses and the fetches resume.
   for (int i = 0; i < 200; ++i) poll(io, c);
   EXPECT_GT(kafka.fetched_partitions.size(), fetches_while_idle);
-  bool closed = false;
-  c.async_close([&] { closed = true; });
-  run_until(
-      io, [&] { return closed; }, 5s);
-  EXPECT_TRUE(closed);
+  close(io, c);
 }
 
 // lz4 records are decompressed into pooled blocks that go back to the pool when the last
@@ -419,11 +407,7 @@ TEST(Consumer, Lz4RecordsStayValidAsLongAsTheirRecordSet) {
     for (auto cursor = set.records(); cursor.next(r);)
       EXPECT_EQ(std::string(r.value->begin(), r.value->end()), value_of(r.offset));
   }
-  bool closed = false;
-  c.async_close([&] { closed = true; });
-  run_until(
-      io, [&] { return closed; }, 5s);
-  EXPECT_TRUE(closed);
+  close(io, c);
 }
 
 // KIP-392 against two scripted brokers: node 1 leads "t"-0, node 2 follows it in rack "r2".
