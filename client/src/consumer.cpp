@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -67,7 +68,6 @@ void mark_taken([[maybe_unused]] std::uint8_t* data, [[maybe_unused]] std::size_
   ASAN_UNPOISON_MEMORY_REGION(data, size);
 #endif
 }
-}  // namespace
 
 // Memory for decompressed records: blocks that return here when the last record_set (or
 // buffered chunk) using them is gone, so that a steady consumer neither allocates nor
@@ -120,6 +120,8 @@ class decode_block_pool {
   std::mutex mutex_;
   std::vector<std::unique_ptr<std::uint8_t[]>> idle_;
 };
+
+}  // namespace
 
 struct fetched_buffers {
   frame_buffer payload;    // the Fetch response frame
@@ -189,7 +191,6 @@ bool is_coordinator_error(std::error_code ec) {
 constexpr std::int64_t earliest_timestamp = -2;  // ListOffsets: the log start
 constexpr std::int64_t latest_timestamp = -1;    // ListOffsets: the log end
 
-}  // namespace
 
 // A partition named by a view of its topic: looks a partition up without copying the name.
 struct partition_key {
@@ -225,6 +226,11 @@ struct partition_state {
   std::int32_t position_epoch = -1;   // leader epoch of the record before the position
   std::uint64_t seek_generation = 0;  // bumped by every seek/reset: older fetched data is stale
   int buffered = 0;                   // fetched chunks waiting for poll
+  // The position before the records of poll number `handed_out_in_poll`: while that is the
+  // latest poll, the application may still be working on them, so auto commit stops there.
+  std::uint64_t handed_out_in_poll = 0;
+  std::int64_t position_before_poll = -1;
+  std::int32_t position_epoch_before_poll = -1;
   bool paused = false;
   bool revoking = false;  // leaving the group's assignment: not fetched, not returned
   bool list_offsets_in_flight = false;
@@ -253,6 +259,8 @@ struct node_fetch {
   bool checking = false;  // a response is being checked: it counts as waiting
   clock::time_point retry_at{};
 };
+
+}  // namespace
 
 class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
  public:
@@ -450,6 +458,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         if (self->group_error_) return h(self->group_error_, record_set{});
         self->group_->poll(clock::now());
       }
+      ++self->polls_;  // the application is done with the records of the previous poll
       self->poll_handler_ = std::move(h);
       if (self->try_complete_poll()) return;
       self->poll_timer_.expires_after(timeout);
@@ -627,6 +636,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
 
   void set_position(partition_state& p, std::int64_t offset, std::int32_t epoch) {
     invalidate_fetched(p);
+    p.handed_out_in_poll = 0;  // a seek is the application's word: commit from there
     p.position = offset;
     p.fetch_offset = offset;
     p.position_epoch = epoch;
@@ -666,6 +676,23 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     topic_partition_offsets out;
     for (const auto& [tp, p] : partitions_)
       if (p.position >= 0) out[tp] = {p.position, p.position_epoch, {}};
+    return out;
+  }
+
+  // What auto commit commits: the offset after the records the application is done with,
+  // those handed out before its latest poll call (the Java client commits in poll()).
+  std::optional<offset_and_metadata> consumed_position(const partition_state& p) const {
+    if (p.handed_out_in_poll == polls_ && p.handed_out_in_poll != 0) {
+      if (p.position_before_poll < 0) return std::nullopt;
+      return offset_and_metadata{p.position_before_poll, p.position_epoch_before_poll, {}};
+    }
+    if (p.position < 0) return std::nullopt;
+    return offset_and_metadata{p.position, p.position_epoch, {}};
+  }
+  topic_partition_offsets consumed_positions() const {
+    topic_partition_offsets out;
+    for (const auto& [tp, p] : partitions_)
+      if (auto consumed = consumed_position(p)) out[tp] = std::move(*consumed);
     return out;
   }
 
@@ -1250,38 +1277,59 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         ++it;
         continue;
       }
-      // Take whole batches up to the budget (at least one).
+      if (p->handed_out_in_poll != polls_) {
+        p->handed_out_in_poll = polls_;
+        p->position_before_poll = p->position;
+        p->position_epoch_before_poll = p->position_epoch;
+      }
+      auto& chunk = it->chunk;
+      // Whole batches that fit the budget, then part of the next one if any budget is left.
       std::size_t take = 0;
       std::size_t records = 0;
-      while (take < it->chunk.batches.size() && (take == 0 || records < budget)) {
-        records += it->counts[take];
-        ++take;
-      }
+      while (take < chunk.batches.size() && records + it->counts[take] <= budget)
+        records += it->counts[take++];
+      const std::size_t part = take < chunk.batches.size() ? budget - records : 0;
       fetched_chunk out;
-      out.topic = it->chunk.topic;
-      out.partition = it->chunk.partition;
-      out.owner = it->chunk.owner;
-      out.first_offset = it->chunk.first_offset;
-      for (std::size_t i = 0; i < take; ++i) {
-        const auto& h = it->chunk.batches[i].header();
-        set.record_bytes_ += it->chunk.batches[i].records_section().size();
+      out.topic = chunk.topic;
+      out.partition = chunk.partition;
+      out.owner = chunk.owner;
+      out.first_offset = chunk.first_offset;
+      out.resume = chunk.resume;
+      const auto handed_batches = static_cast<std::ptrdiff_t>(take + (part > 0 ? 1 : 0));
+      for (std::ptrdiff_t i = 0; i < handed_batches; ++i) {
+        const auto& h = chunk.batches[static_cast<std::size_t>(i)].header();
+        set.record_bytes_ += chunk.batches[static_cast<std::size_t>(i)].records_section().size();
         if (h.partition_leader_epoch >= 0) p->position_epoch = h.partition_leader_epoch;
         p->position = h.base_offset + h.last_offset_delta + 1;
       }
+      out.batches.assign(chunk.batches.begin(), chunk.batches.begin() + handed_batches);
+      std::optional<protocol::record_cursor> rest;
+      if (part > 0) {
+        // The batch is shared with a later poll: this one ends after `part` of its records.
+        rest = take == 0 && chunk.resume ? *chunk.resume : chunk.batches[take].records();
+        std::int64_t offset = -1;
+        std::size_t counted = 0;
+        while (counted < part && rest->skip(offset))
+          if (offset >= chunk.first_offset) ++counted;
+        // The arrival check counted these records, so the walk finds them all.
+        assert(counted == part);
+        p->position = offset + 1;
+        out.end_offset = p->position;
+        records += part;
+        it->counts[take] -= part;
+      }
       publish(*p);
-      out.batches.assign(it->chunk.batches.begin(),
-                         it->chunk.batches.begin() + static_cast<std::ptrdiff_t>(take));
       set.record_count_ += records;
-      budget -= std::min(budget, records);
-      if (take == it->chunk.batches.size()) {
+      budget -= records;
+      if (take == chunk.batches.size()) {
         --p->buffered;
         it = ready_.erase(it);
       } else {
-        it->chunk.batches.erase(it->chunk.batches.begin(),
-                                it->chunk.batches.begin() + static_cast<std::ptrdiff_t>(take));
-        it->counts.erase(it->counts.begin(),
-                         it->counts.begin() + static_cast<std::ptrdiff_t>(take));
-        it->chunk.first_offset = p->position;
+        chunk.batches.erase(chunk.batches.begin(),
+                            chunk.batches.begin() + static_cast<std::ptrdiff_t>(take));
+        it->counts.erase(it->counts.begin(), it->counts.begin() + static_cast<std::ptrdiff_t>(take));
+        if (take > 0 || rest) chunk.resume = rest;
+        chunk.first_offset = p->position;
         ++it;
       }
       if (records > 0) set.chunks_.push_back(std::move(out));
@@ -1737,8 +1785,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     topic_partition_offsets offsets;
     if (!lost && config_.enable_auto_commit) {
       for (const auto& tp : partitions)
-        if (auto* p = find(tp); p && p->position >= 0)
-          offsets[tp] = {p->position, p->position_epoch, {}};
+        if (auto* p = find(tp))
+          if (auto consumed = consumed_position(*p)) offsets[tp] = std::move(*consumed);
     }
     if (offsets.empty()) return after_commit();
     commits_.push_back(
@@ -1777,7 +1825,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     commit_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       auto s = weak.lock();
       if (!s || ec || s->closing_) return;
-      auto offsets = s->current_positions();
+      auto offsets = s->consumed_positions();
       std::erase_if(offsets, [&](const auto& e) {
         auto it = s->last_auto_committed_.find(e.first);
         return it != s->last_auto_committed_.end() && it->second == e.second.offset;
@@ -1823,6 +1871,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   asio::steady_timer close_timer_;  // bounds a group member's close
   unique_function<void()> close_done_;
   std::map<topic_partition, std::int64_t> last_auto_committed_;
+  std::uint64_t polls_ = 0;  // poll calls so far
   std::atomic<assignment_mode> mode_{assignment_mode::none};  // set by assign/subscribe callers
   std::unique_ptr<group_driver> group_;                       // after subscribe()
   rebalance_listener listener_;
@@ -1853,9 +1902,12 @@ bool record_set::cursor::open_batch() {
     const auto& chunk = set_->chunks_[chunk_];
     if (batch_ < chunk.batches.size()) {
       const auto& batch = chunk.batches[batch_];
+      if (batch.header().is_control()) {
+        ++batch_;
+        continue;
+      }
+      records_ = batch_ == 0 && chunk.resume ? *chunk.resume : batch.records();
       ++batch_;
-      if (batch.header().is_control()) continue;
-      records_ = batch.records();
       leader_epoch_ = batch.header().partition_leader_epoch;
       timestamp_type_ = batch.header().timestamp_kind();
       in_batch_ = true;
@@ -1877,6 +1929,12 @@ bool record_set::cursor::next(consumer_record& out) {
     }
     const auto& chunk = set_->chunks_[chunk_];
     if (r.offset < chunk.first_offset) continue;
+    if (r.offset >= chunk.end_offset) {  // the rest is the next poll's
+      in_batch_ = false;
+      ++chunk_;
+      batch_ = 0;
+      continue;
+    }
     out.topic = *chunk.topic;
     out.partition = chunk.partition;
     out.offset = r.offset;

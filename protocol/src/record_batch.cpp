@@ -238,6 +238,34 @@ bool record_cursor::next(record_view& out) noexcept {
   return true;
 }
 
+bool record_cursor::skip(std::int64_t& offset) noexcept {
+  if (records_left_ <= 0) {
+    if (!error_ && pos_ != end_) return fail(errc::trailing_bytes);
+    return false;
+  }
+  if (pos_ == end_) return fail(errc::invalid_record);
+  errc error{};
+  std::int32_t length = 0;
+  const std::uint8_t* p = read_zigzag(pos_, end_, length, error);
+  if (!p) return fail(error);
+  if (length < static_cast<std::int32_t>(kMinRecordBodySize)) return fail(errc::invalid_length);
+  if (static_cast<std::size_t>(length) > static_cast<std::size_t>(end_ - p))
+    return fail(errc::truncated);
+  const std::uint8_t* const body_end = p + length;
+  ++p;  // attributes
+  std::int64_t timestamp_delta = 0;
+  std::int32_t offset_delta = 0;
+  if (!(p = read_zigzag(p, body_end, timestamp_delta, error))) return fail(error);
+  if (!(p = read_zigzag(p, body_end, offset_delta, error))) return fail(error);
+  if (offset_delta < min_offset_delta_ || offset_delta > last_offset_delta_)
+    return fail(errc::invalid_record);
+  min_offset_delta_ = std::int64_t{offset_delta} + 1;
+  offset = wrapping_add(base_offset_, offset_delta);
+  pos_ = body_end;
+  --records_left_;
+  return true;
+}
+
 record_cursor record_batch_view::records() const noexcept {
   record_cursor cursor;
   cursor.pos_ = records_.data();

@@ -410,6 +410,161 @@ TEST(Consumer, Lz4RecordsStayValidAsLongAsTheirRecordSet) {
   close(io, c);
 }
 
+// max.poll.records is an upper bound, as in the Java client: a poll ends inside a batch
+// when the budget runs out there, and the next poll starts at the record after it (batches
+// of 7, 13, 1 and 25 records against polls of 4: most polls cut a batch).
+class ConsumerPollLimit : public testing::TestWithParam<kp::compression> {};
+
+TEST_P(ConsumerPollLimit, APollHandsOutAtMostMaxPollRecordsAndTheNextStartsAfterThem) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  auto& log = kafka.logs.emplace_back();
+  std::int64_t end = 0;
+  for (int round = 0; round < 5; ++round)
+    for (int size : {7, 13, 1, 25}) {
+      auto batch = batch_at(end, size, GetParam());
+      log.insert(log.end(), batch.begin(), batch.end());
+      end += size;
+    }
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  auto config = config_for(broker.port());
+  config.max_poll_records = 4;
+  config.max_partition_fetch_bytes = 3000;  // responses end at various batches
+  kc::consumer c(io.get_executor(), config);
+  c.assign({{"t", 0}});
+  std::int64_t next = 0;
+  int full_polls = 0;
+  for (int polls = 0; polls < 1000 && next < end; ++polls) {
+    const auto got = poll(io, c);
+    ASSERT_FALSE(got.ec) << got.ec.message();
+    ASSERT_LE(got.offsets.size(), 4u);
+    if (got.offsets.size() == 4) ++full_polls;
+    for (auto offset : got.offsets) {
+      ASSERT_EQ(offset, next++);  // no gap, no repeat
+    }
+    if (!got.offsets.empty()) {
+      EXPECT_EQ(c.position({"t", 0}), next);
+    }
+  }
+  EXPECT_EQ(next, end);
+  EXPECT_GT(full_polls, static_cast<int>(end / 4 / 2));  // the limit is reached, not only kept
+  close(io, c);
+}
+
+INSTANTIATE_TEST_SUITE_P(Codecs, ConsumerPollLimit,
+                         testing::Values(kp::compression::none, kp::compression::lz4),
+                         [](const auto& info) {
+                           return info.param == kp::compression::none ? "none" : "lz4";
+                         });
+
+// `fake_kafka` that is also the group coordinator: it keeps what is committed.
+struct committing_kafka : fake_kafka {
+  std::map<std::int32_t, std::int64_t> committed;  // partition -> offset
+  int commits = 0;
+
+  fake_action operator()(const fake_request& r) {
+    switch (r.api_key) {
+      case kp::FindCoordinatorRequest::api_key: {
+        const auto request = r.decode<kp::FindCoordinatorRequest>();
+        kp::FindCoordinatorResponse response;
+        if (r.api_version >= 4) {
+          for (const auto& key : request.coordinator_keys) {
+            auto& c = response.coordinators.emplace_back();
+            c.key = key;
+            c.node_id = 1;
+            c.host = "127.0.0.1";
+            c.port = port;
+          }
+        } else {
+          response.node_id = 1;
+          response.host = "127.0.0.1";
+          response.port = port;
+        }
+        return kwire::test::reply(response, r.api_version);
+      }
+      case kp::OffsetFetchRequest::api_key: {
+        const auto request = r.decode<kp::OffsetFetchRequest>();
+        kp::OffsetFetchResponse response;
+        auto answer = [&](auto& topics, const auto& asked) {
+          for (const auto& at : asked) {
+            auto& t = topics.emplace_back();
+            t.name = at.name;
+            for (auto index : at.partition_indexes) {
+              auto& p = t.partitions.emplace_back();
+              p.partition_index = index;
+              auto it = committed.find(index);
+              p.committed_offset = it == committed.end() ? -1 : it->second;
+            }
+          }
+        };
+        if (r.api_version >= 8) {
+          auto& g = response.groups.emplace_back();
+          g.group_id = request.groups.at(0).group_id;
+          answer(g.topics, request.groups[0].topics.value());
+        } else {
+          answer(response.topics, request.topics.value());
+        }
+        return kwire::test::reply(response, r.api_version);
+      }
+      case kp::OffsetCommitRequest::api_key: {
+        const auto request = r.decode<kp::OffsetCommitRequest>();
+        kp::OffsetCommitResponse response;
+        for (const auto& t : request.topics) {
+          auto& out = response.topics.emplace_back();
+          out.name = t.name;
+          for (const auto& p : t.partitions) {
+            out.partitions.emplace_back().partition_index = p.partition_index;
+            committed[p.partition_index] = p.committed_offset;
+          }
+        }
+        ++commits;
+        return kwire::test::reply(response, r.api_version);
+      }
+    }
+    return fake_kafka::operator()(r);
+  }
+};
+
+// Auto commit commits what the application is done with: the records of a poll count as
+// consumed when the application polls again (as in the Java client), never records it may
+// still be working on. Close, the application's last word, commits everything handed out.
+TEST(Consumer, AutoCommitCommitsOnlyTheRecordsOfEarlierPolls) {
+  boost::asio::io_context io;
+  committing_kafka kafka;
+  auto& log = kafka.logs.emplace_back();
+  for (int b = 0; b < 8; ++b) {  // batches of a poll's size: the limit is not what is tested
+    auto batch = batch_at(b * 5, 5);
+    log.insert(log.end(), batch.begin(), batch.end());
+  }
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  auto config = config_for(broker.port(), {{"group.id", "g"},
+                                           {"enable.auto.commit", "true"},
+                                           {"auto.commit.interval.ms", "20"},
+                                           {"max.poll.records", "5"}});
+  kc::consumer c(io.get_executor(), config);
+  c.assign({{"t", 0}});
+  auto committed_after_a_while = [&] {
+    const int before = kafka.commits;
+    run_until(
+        io, [&] { return kafka.commits >= before + 1; }, 2s);
+    run_until(
+        io, [] { return false; }, 100ms);  // more rounds: the value must stay
+    auto it = kafka.committed.find(0);
+    return it == kafka.committed.end() ? std::int64_t{-1} : it->second;
+  };
+  const auto first = poll(io, c);
+  ASSERT_EQ(first.offsets, (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
+  // Still working on 0..4: nothing of them is committed.
+  EXPECT_EQ(committed_after_a_while(), 0);
+  const auto second = poll(io, c);
+  ASSERT_EQ(second.offsets, (std::vector<std::int64_t>{5, 6, 7, 8, 9}));
+  EXPECT_EQ(committed_after_a_while(), 5);
+  close(io, c);
+  EXPECT_EQ(kafka.committed.at(0), 10);
+}
+
 // KIP-392 against two scripted brokers: node 1 leads "t"-0, node 2 follows it in rack "r2".
 #if defined(__SANITIZE_ADDRESS__)
 #define KWIRE_TEST_ADDRESS_SANITIZER 1

@@ -750,3 +750,68 @@ TEST(RecordBatch, OffsetsAndTimestampsWrapInsteadOfOverflowing) {
   EXPECT_EQ(result.batches.at(0).last_offset(), std::numeric_limits<std::int64_t>::min());
   EXPECT_EQ(result.batches.at(0).next_offset(), std::numeric_limits<std::int64_t>::min() + 1);
 }
+
+// skip() passes over records reading only their length and offset delta; a cursor copied
+// after some skips resumes there with next() (how a consumer hands out part of a batch).
+TEST(RecordBatch, SkipPassesOverRecordsAndACopiedCursorResumesThere) {
+  for (auto codec : {kp::compression::none, kp::compression::zstd}) {
+    kp::record_batch_builder builder({.codec = codec, .base_offset = 500});
+    for (int i = 0; i < 10; ++i) {
+      const std::string value = "value-" + std::to_string(i);
+      builder.append(kTimestamp + i, as_bytes("k"), as_bytes(value), {});
+    }
+    const bytes batch = finished(builder);
+    std::vector<std::uint8_t> scratch;
+    kp::record_batch_reader reader(batch, scratch);
+    kp::record_batch_view view;
+    ASSERT_TRUE(reader.next(view)) << reader.error().message();
+    auto cursor = view.records();
+    std::int64_t offset = -1;
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_TRUE(cursor.skip(offset));
+      EXPECT_EQ(offset, 500 + i);
+    }
+    EXPECT_EQ(cursor.records_left(), 6);
+    auto resumed = cursor;
+    kp::record_view r;
+    ASSERT_TRUE(resumed.next(r));
+    EXPECT_EQ(r.offset, 504);
+    EXPECT_EQ(as_string(r.value), "value-4");
+    while (cursor.skip(offset)) {
+    }
+    EXPECT_FALSE(cursor.error()) << cursor.error().message();
+    EXPECT_EQ(offset, 509);
+  }
+}
+
+TEST(RecordBatch, SkipReportsMalformedRecordsAsNextDoes) {
+  const bytes ok = make_record({0, 0, 0, 1, 1, 0});
+  const struct {
+    const char* name;
+    bytes records;
+    std::int32_t count;
+    std::int32_t last_offset_delta;
+    kp::errc expected;
+  } cases[] = {
+      {"records beyond count", [&] {
+         bytes both = ok;
+         both.insert(both.end(), ok.begin(), ok.end());
+         return both;
+       }(), 1, 1, kp::errc::trailing_bytes},
+      {"offset delta beyond last", make_record({0, 0, 2, 1, 1, 0}), 1, 0, kp::errc::invalid_record},
+      {"record length beyond batch", bytes{0x20, 0, 0, 0, 1, 1, 0, 0}, 1, 0, kp::errc::truncated},
+      {"record length below minimum", bytes{0x0a, 0, 0, 0, 1, 1, 0}, 1, 0,
+       kp::errc::invalid_length},
+  };
+  for (const auto& c : cases) {
+    const bytes batch = make_batch(c.records, c.count, c.last_offset_delta);
+    kp::record_batch_reader reader(batch);
+    kp::record_batch_view view;
+    ASSERT_TRUE(reader.next(view)) << c.name;
+    auto cursor = view.records();
+    std::int64_t offset = -1;
+    while (cursor.skip(offset)) {
+    }
+    EXPECT_EQ(cursor.error(), c.expected) << c.name;
+  }
+}

@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -67,12 +68,17 @@ struct fetched_chunk {
   std::shared_ptr<const fetched_buffers> owner;  // keeps the views valid
   std::vector<protocol::record_batch_view> batches;
   std::int64_t first_offset = 0;  // records below it (earlier in the first batch) are skipped
+  // Records at or after it (later in the last batch) belong to a later poll.
+  std::int64_t end_offset = std::numeric_limits<std::int64_t>::max();
+  // Where the first batch's records start when an earlier poll took its beginning.
+  std::optional<protocol::record_cursor> resume;
 };
 class consumer_impl;
 }  // namespace detail
 
-// What one poll returns: whole record batches of one or more partitions, in offset order
-// per partition. Cheap to move; copies share the buffers.
+// What one poll returns: at most max.poll.records records of one or more partitions, in
+// offset order per partition (a batch may be shared with the next poll). Cheap to move;
+// copies share the buffers.
 class record_set {
  public:
   class cursor {
@@ -133,7 +139,9 @@ struct rebalance_listener {
   using done_function = detail::unique_function<void()>;
   // These partitions are about to leave this consumer (a rebalance, or close); poll no
   // longer returns their records. Commit their offsets here (async_commit), then call done.
-  // With enable.auto.commit the consumer has committed their positions before this call.
+  // With enable.auto.commit the consumer has committed, before this call, the offsets after
+  // the records handed out before the latest poll call (not those of the set the
+  // application may still be working on: they come again to the partition's next owner).
   std::function<void(const std::vector<topic_partition>& partitions, done_function done)>
       on_revoked;
   // These partitions were taken away without a revocation: the membership was lost
@@ -189,8 +197,12 @@ class consumer {
   void pause(const std::vector<topic_partition>& partitions);
   void resume(const std::vector<topic_partition>& partitions);
 
-  // Waits up to `timeout` for records of the assigned partitions; completes with an empty
-  // set at the timeout. Errors: a partition whose position is out of range with
+  // Waits up to `timeout` for records of the assigned partitions; completes with at most
+  // max.poll.records records, or an empty set at the timeout. The position of a partition
+  // moves past the records handed out. Calling poll again tells the consumer that the
+  // application is done with the records of the previous poll: auto commit
+  // (enable.auto.commit, every auto.commit.interval.ms) commits only those, as the Java
+  // client commits in poll(). Errors: a partition whose position is out of range with
   // auto.offset.reset=none, a corrupt batch (the error names topic, partition and offset;
   // the position stays before it), an authorization failure, a group membership that
   // cannot continue (e.g. FENCED_INSTANCE_ID; every later poll reports it too), shut_down.
@@ -218,7 +230,8 @@ class consumer {
   // Signature void(error_code).
   template <class Token>
   auto async_commit(topic_partition_offsets offsets, Token&& token);
-  // Commits the current position of every assigned partition that has one.
+  // Commits the current position of every assigned partition that has one: after every
+  // record handed out, read or not (commit explicit offsets to commit less).
   template <class Token>
   auto async_commit(Token&& token);
   // The group's committed offsets of these partitions (absent: none committed).
@@ -226,9 +239,11 @@ class consumer {
   template <class Token>
   auto async_committed(std::vector<topic_partition> partitions, Token&& token);
 
-  // Stops fetching; commits positions first when enable.auto.commit is on (a group member
+  // Stops fetching; commits positions first when enable.auto.commit is on, after every record
+  // handed out (the application is done with them when it closes; commit explicit offsets
+  // and turn auto commit off when it is not, as `kwire consume` does). A group member
   // revokes its partitions through the listener and leaves the group, within
-  // default.api.timeout.ms and at most 30 s); fails a pending poll with shut_down; closes
+  // default.api.timeout.ms and at most 30 s. Fails a pending poll with shut_down; closes
   // the connections. Signature void().
   template <class Token>
   auto async_close(Token&& token);

@@ -190,6 +190,11 @@ class record_cursor {
   record_cursor() = default;
   // False at the end of the batch or on the first malformed record (then error() says which).
   bool next(record_view& out) noexcept;
+  // Passes over the next record reading only its length and offset delta, for a batch that
+  // a full pass has checked already (a consumer handing out part of a batch finds where
+  // the part ends this way, and copies the cursor to resume there). The record's offset in
+  // `offset`. False at the end of the batch or on a malformed record, as next().
+  bool skip(std::int64_t& offset) noexcept;
   std::error_code error() const noexcept { return error_; }
   // Records not yet returned, per the header's count.
   std::int32_t records_left() const noexcept { return records_left_; }
