@@ -681,8 +681,9 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
 
   // What auto commit commits: the offset after the records the application is done with,
   // those handed out before its latest poll call (the Java client commits in poll()).
+  // Closing is the application's word that it is done with everything handed out.
   std::optional<offset_and_metadata> consumed_position(const partition_state& p) const {
-    if (p.handed_out_in_poll == polls_ && p.handed_out_in_poll != 0) {
+    if (p.handed_out_in_poll == polls_ && p.handed_out_in_poll != 0 && !closing_) {
       if (p.position_before_poll < 0) return std::nullopt;
       return offset_and_metadata{p.position_before_poll, p.position_epoch_before_poll, {}};
     }

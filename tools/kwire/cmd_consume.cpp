@@ -4,15 +4,21 @@
 // polls, formats and writes. Partitions are assigned manually (all of the topic's, or -p),
 // or by a consumer group (-G, as kcat's balanced consumer).
 #include <pthread.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <cerrno>
+#include <chrono>
 #include <csignal>
-#include <cstdio>
+#include <cstring>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <regex>
 #include <string>
@@ -43,8 +49,12 @@ Writes records of the topic's partitions to standard output, one a line by defau
                                (-1 for null), %T timestamp, %h headers (name=value,..., NULL for null),
                                %% a percent sign; escapes \n \t \r \\. Default "%s\n"
   -G, --group GROUP            join consumer group GROUP (group.id) and read the partitions it
-                               assigns; offsets are committed (enable.auto.commit) and on exit.
-                               Assignment changes are reported on standard error. Not with -p
+                               assigns. Assignment changes are reported on standard error.
+                               Not with -p
+With a group.id (-G or -X), the offset after the last record written whole to standard
+output is committed every auto.commit.interval.ms, when a partition is revoked, and on exit
+(-c, -e, SIGINT/SIGTERM); records read but not written are not committed.
+-X enable.auto.commit=false commits nothing.
   -X, --property NAME=VALUE    a consumer property by its Java client name (repeatable)
       --help-properties        list every consumer property with its default
   -h, --help                   this help
@@ -65,6 +75,126 @@ struct consume_options {
 std::atomic<bool> stop_requested{false};
 
 extern "C" void on_stop_signal(int) { stop_requested = true; }
+
+// Where a record's line ends in the output buffer, and the offset to commit once it is out.
+struct written_line {
+  std::size_t end = 0;
+  std::string_view topic;  // into the record set, which outlives the write
+  std::int32_t partition = -1;
+  std::int64_t next_offset = -1;
+  std::int32_t leader_epoch = -1;
+};
+
+// Writes whole lines to standard output: retries interrupted and partial writes; once a stop
+// is requested, finishes the line in progress and writes no more. Returns the bytes written
+// and the error that ended the write early (none when all, or up to a line end at a stop).
+std::pair<std::size_t, int> write_lines(std::string_view out,
+                                        const std::vector<written_line>& lines) {
+  std::size_t written = 0;
+  std::size_t until = out.size();
+  while (written < until) {
+    if (stop_requested && until == out.size()) {
+      const auto in_progress = std::find_if(
+          lines.begin(), lines.end(), [&](const written_line& l) { return l.end >= written; });
+      until = in_progress == lines.end() ? written : in_progress->end;
+      if (written == until) break;
+    }
+    const ssize_t n = ::write(STDOUT_FILENO, out.data() + written, until - written);
+    if (n > 0)
+      written += static_cast<std::size_t>(n);
+    else if (n < 0 && errno == EINTR)
+      continue;  // the loop checks for a stop, then writes on
+    else
+      return {written, n < 0 ? errno : EIO};
+  }
+  return {written, 0};
+}
+
+// The group's offsets of what has been written: the CLI commits these itself, so that a
+// record read but not written (a slow or closed reader, -c, a signal) is never committed.
+class written_offsets {
+ public:
+  written_offsets(client::consumer& consumer, bool commit) : consumer_(consumer), commit_(commit) {}
+
+  // Notes the lines written whole (those ending at or before `written`).
+  void note(const std::vector<written_line>& lines, std::size_t written) {
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < lines.size() && lines[i].end <= written; ++i) {
+      const bool last_of_run = i + 1 == lines.size() || lines[i + 1].end > written ||
+                               lines[i + 1].partition != lines[i].partition ||
+                               lines[i + 1].topic != lines[i].topic;
+      if (last_of_run)  // one map update per partition and write, not per record
+        offsets_[{std::string(lines[i].topic), lines[i].partition}] = {
+            lines[i].next_offset, lines[i].leader_epoch, {}};
+    }
+  }
+
+  // Commits what was written of these partitions (all assigned when empty) and forgets
+  // them; `done` gets the outcome (no commit: success at once).
+  void commit(const std::vector<client::topic_partition>& partitions,
+              std::function<void(std::error_code)> done) {
+    client::topic_partition_offsets offsets;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& tp : partitions) {
+        auto it = offsets_.find(tp);
+        if (it == offsets_.end()) continue;
+        if (commit_) offsets.insert(*it);
+        offsets_.erase(it);
+      }
+    }
+    if (offsets.empty()) return done({});
+    consumer_.async_commit(std::move(offsets), std::move(done));
+  }
+
+  void forget(const std::vector<client::topic_partition>& partitions) {
+    std::lock_guard lock(mutex_);
+    for (const auto& tp : partitions) offsets_.erase(tp);
+  }
+
+  // The periodic commit: at most one at a time; a failure is reported, the next one retries.
+  void commit_now_and_then(std::chrono::milliseconds interval) {
+    if (!commit_ || in_flight_ || std::chrono::steady_clock::now() < next_commit_) return;
+    next_commit_ = std::chrono::steady_clock::now() + interval;
+    auto offsets = assigned_offsets();
+    if (offsets.empty()) return;
+    in_flight_ = true;
+    consumer_.async_commit(std::move(offsets), [this](std::error_code ec) {
+      if (ec) std::cerr << "kwire consume: committing offsets failed: " << ec.message() << '\n';
+      in_flight_ = false;
+    });
+  }
+
+  // The last commit, before closing: waits for it and for a periodic one in flight.
+  std::error_code commit_all() {
+    while (in_flight_) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto offsets = commit_ ? assigned_offsets() : client::topic_partition_offsets{};
+    if (offsets.empty()) return {};
+    std::promise<std::error_code> committed;
+    consumer_.async_commit(std::move(offsets),
+                           [&committed](std::error_code ec) { committed.set_value(ec); });
+    return committed.get_future().get();
+  }
+
+ private:
+  // Lines of a revoked partition written after the revocation are not committed: the
+  // partition's next owner may be past them already.
+  client::topic_partition_offsets assigned_offsets() {
+    const auto assigned = consumer_.assignment();
+    std::lock_guard lock(mutex_);
+    client::topic_partition_offsets out;
+    for (const auto& tp : assigned)
+      if (auto it = offsets_.find(tp); it != offsets_.end()) out.insert(*it);
+    return out;
+  }
+
+  client::consumer& consumer_;
+  const bool commit_;  // enable.auto.commit as the user set it
+  std::mutex mutex_;   // offsets_: the main thread writes, the listener (I/O thread) reads
+  client::topic_partition_offsets offsets_;
+  std::atomic<bool> in_flight_{false};
+  std::chrono::steady_clock::time_point next_commit_ = std::chrono::steady_clock::now();
+};
 
 std::vector<option> consume_option_parsers(consume_options& o) {
   return {
@@ -199,6 +329,10 @@ int consume(const consume_options& o, const client::properties& given) {
   client::consumer_config config;
   if (auto error = client::parse_consumer_config(properties, config))
     throw property_error(error->message);
+  // The library would commit what poll handed out; the CLI commits what it has written.
+  const bool commits = config.group_id.has_value() && config.enable_auto_commit;
+  const auto commit_interval = config.auto_commit_interval;
+  config.enable_auto_commit = false;
 
   // As kcat: a group member's topic that starts with ^ is a regular expression, and the
   // member subscribes to every topic in whose name it is found (librdkafka searches; the
@@ -238,20 +372,27 @@ int consume(const consume_options& o, const client::properties& given) {
   auto work = asio::make_work_guard(io);
   std::thread io_thread([&io] { io.run(); });
   auto consumer = std::make_unique<client::consumer>(io.get_executor(), config);
+  written_offsets written(*consumer, commits);
   if (group) {
     client::rebalance_listener listener;
     listener.on_assigned = [](const std::vector<client::topic_partition>&,
                               const std::vector<client::topic_partition>& assignment) {
       std::cerr << "kwire consume: assigned " << describe_partitions(assignment) << std::endl;
     };
-    listener.on_revoked = [](const std::vector<client::topic_partition>& revoked,
-                             client::rebalance_listener::done_function done) {
+    listener.on_revoked = [&written](const std::vector<client::topic_partition>& revoked,
+                                     client::rebalance_listener::done_function done) {
       std::cerr << "kwire consume: revoked " << describe_partitions(revoked) << std::endl;
-      done();
+      // The next owner starts after what was written here.
+      auto finish = std::make_shared<client::rebalance_listener::done_function>(std::move(done));
+      written.commit(revoked, [finish](std::error_code ec) {
+        if (ec) std::cerr << "kwire consume: committing offsets failed: " << ec.message() << '\n';
+        (*finish)();
+      });
     };
-    listener.on_lost = [](const std::vector<client::topic_partition>& lost,
+    listener.on_lost = [&written](const std::vector<client::topic_partition>& lost,
                           client::rebalance_listener::done_function done) {
       std::cerr << "kwire consume: lost " << describe_partitions(lost) << std::endl;
+      written.forget(lost);  // not ours to commit any more
       done();
     };
     // Checked above: group.id, the topic or the pattern.
@@ -282,12 +423,16 @@ int consume(const consume_options& o, const client::properties& given) {
 
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
-  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);  // no SA_RESTART: a blocked write returns, to stop
   sigaction(SIGTERM, &action, nullptr);
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, nullptr);  // a closed reader is EPIPE: commit what it read
 
   std::int64_t printed = 0;
   int status = exit_ok;
   std::string out;
+  std::vector<written_line> lines;
   while (!stop_requested && (o.count < 0 || printed < o.count)) {
     std::promise<std::pair<std::error_code, client::record_set>> polled;
     consumer->async_poll(std::chrono::milliseconds(200),
@@ -318,18 +463,25 @@ int consume(const consume_options& o, const client::properties& given) {
         continue;
     }
     out.clear();
+    lines.clear();
     client::consumer_record r;
-    for (auto cursor = set.records(); cursor.next(r);) {
-      if (o.count >= 0 && printed >= o.count) break;
+    for (auto cursor = set.records();
+         (o.count < 0 || printed + static_cast<std::int64_t>(lines.size()) < o.count) &&
+         cursor.next(r);) {
       format_record(out, o.format, r);
-      ++printed;
+      lines.push_back({out.size(), r.topic, r.partition, r.offset + 1, r.leader_epoch});
     }
-    if (!out.empty() && std::fwrite(out.data(), 1, out.size(), stdout) != out.size()) {
-      std::cerr << "kwire consume: writing to standard output failed\n";
+    const auto [bytes_written, write_error] = write_lines(out, lines);
+    written.note(lines, bytes_written);
+    printed += std::count_if(lines.begin(), lines.end(),
+                             [&](const written_line& l) { return l.end <= bytes_written; });
+    if (write_error != 0) {
+      std::cerr << "kwire consume: writing to standard output failed: "
+                << std::strerror(write_error) << '\n';
       status = exit_failure;
       break;
     }
-    std::fflush(stdout);
+    written.commit_now_and_then(commit_interval);
     if (o.exit_at_end && set.empty()) {
       if (group) partitions = consumer->assignment();
       bool all_at_end = !partitions.empty();
@@ -341,6 +493,10 @@ int consume(const consume_options& o, const client::properties& given) {
       }
       if (all_at_end) break;
     }
+  }
+  if (auto ec = written.commit_all()) {
+    std::cerr << "kwire consume: committing offsets failed: " << ec.message() << '\n';
+    status = exit_failure;
   }
   std::promise<void> closed;
   consumer->async_close([&closed] { closed.set_value(); });

@@ -141,7 +141,8 @@ struct rebalance_listener {
   // longer returns their records. Commit their offsets here (async_commit), then call done.
   // With enable.auto.commit the consumer has committed, before this call, the offsets after
   // the records handed out before the latest poll call (not those of the set the
-  // application may still be working on: they come again to the partition's next owner).
+  // application may still be working on: they come again to the partition's next owner);
+  // when the revocation comes from close, after every record handed out.
   std::function<void(const std::vector<topic_partition>& partitions, done_function done)>
       on_revoked;
   // These partitions were taken away without a revocation: the membership was lost
