@@ -1298,8 +1298,10 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       out.resume = chunk.resume;
       const auto handed_batches = static_cast<std::ptrdiff_t>(take + (part > 0 ? 1 : 0));
       for (std::ptrdiff_t i = 0; i < handed_batches; ++i) {
-        const auto& h = chunk.batches[static_cast<std::size_t>(i)].header();
-        set.record_bytes_ += chunk.batches[static_cast<std::size_t>(i)].records_section().size();
+        const auto& batch = chunk.batches[static_cast<std::size_t>(i)];
+        const auto& h = batch.header();
+        // A batch split between polls counts in the poll that hands out its end.
+        if (static_cast<std::size_t>(i) < take) set.record_bytes_ += batch.records_section().size();
         if (h.partition_leader_epoch >= 0) p->position_epoch = h.partition_leader_epoch;
         p->position = h.base_offset + h.last_offset_delta + 1;
       }
