@@ -35,6 +35,36 @@ void note(const char* fmt, auto... args) {
   std::fputc('\n', stderr);
 }
 
+// How long a run may take: --timeout bounds the whole run from the start of main, metadata
+// waits included; without it each mode keeps its own generous default.
+struct run_limit {
+  double timeout_s = 0;  // 0: no --timeout
+  std::int64_t deadline_ns = INT64_MAX;
+
+  bool bounded() const noexcept { return timeout_s > 0; }
+  // The end of the measured part: the --timeout deadline, or start + default_s.
+  std::int64_t measure_deadline(std::int64_t start, double default_s) const noexcept {
+    return bounded() ? deadline_ns : start + static_cast<std::int64_t>(default_s * 1e9);
+  }
+};
+
+// The line a run that hit its deadline ends with (stdout keeps only the JSON result).
+void note_timed_out(double secs, std::uint64_t done, std::uint64_t records, const char* what) {
+  note("timed out after %g s: %llu of %llu records %s", secs,
+       static_cast<unsigned long long>(done), static_cast<unsigned long long>(records), what);
+}
+
+// Waits for a result until the deadline; false when the deadline came first.
+template <class T>
+bool wait_until_deadline(const std::future<T>& result, std::int64_t deadline_ns) {
+  if (deadline_ns == INT64_MAX) {
+    result.wait();
+    return true;
+  }
+  const auto left = std::chrono::nanoseconds(std::max<std::int64_t>(0, deadline_ns - kb::now_ns()));
+  return result.wait_for(left) == std::future_status::ready;
+}
+
 struct delivery_state {
   kb::LatencyHistogram latency;  // written by the io thread only
   std::atomic<std::uint64_t> delivered{0};
@@ -57,7 +87,7 @@ struct network_thread {
   ~network_thread() { stop(); }
 };
 
-int run_produce(const kb::Args& a) {
+int run_produce(const kb::Args& a, const run_limit& limit) {
   kc::properties props{{"bootstrap.servers", a.bootstrap}};
   props.insert(props.end(), a.props.begin(), a.props.end());
   kc::producer_config config;
@@ -76,13 +106,20 @@ int run_produce(const kb::Args& a) {
   // Like rdkafka-bench: the clock starts once the topic's metadata is known (and so a
   // connection is up), not during bootstrap.
   {
-    std::promise<std::pair<std::error_code, std::int32_t>> known;
-    producer->async_partition_count(a.topic, [&known](std::error_code ec, std::int32_t n) {
-      known.set_value({ec, n});
+    // Shared with the callback, which may run after a timed-out wait here.
+    auto known = std::make_shared<std::promise<std::pair<std::error_code, std::int32_t>>>();
+    auto answer = known->get_future();
+    producer->async_partition_count(a.topic, [known](std::error_code ec, std::int32_t n) {
+      known->set_value({ec, n});
     });
-    const auto [ec, partitions] = known.get_future().get();
+    const bool answered = wait_until_deadline(answer, limit.deadline_ns);
+    const auto [ec, partitions] =
+        answered ? answer.get() : std::pair{make_error_code(kc::errc::metadata_timed_out), 0};
     if (ec) {
-      note("no metadata for topic %s: %s", a.topic.c_str(), ec.message().c_str());
+      if (!answered)
+        note_timed_out(limit.timeout_s, 0, a.records, "sent (no metadata for the topic yet)");
+      else
+        note("no metadata for topic %s: %s", a.topic.c_str(), ec.message().c_str());
       producer->close(std::chrono::milliseconds(1000));
       producer.reset();
       network.stop();
@@ -95,10 +132,8 @@ int run_produce(const kb::Args& a) {
     return std::span(reinterpret_cast<const std::uint8_t*>(value.data()), value.size());
   };
   const std::int64_t start = kb::now_ns();
-  const std::int64_t deadline =
-      start +
-      static_cast<std::int64_t>(
-          (a.timeout_s > 0 ? a.timeout_s : 60 + 1e-4 * static_cast<double>(a.records)) * 1e9);
+  const double default_s = 60 + 1e-4 * static_cast<double>(a.records);
+  const std::int64_t deadline = limit.measure_deadline(start, default_s);
   const kb::Pacer pacer(a.rate, start);
   std::uint64_t sent = 0, refused = 0;
   std::int64_t next_progress = start + 1'000'000'000;
@@ -139,10 +174,7 @@ int run_produce(const kb::Args& a) {
     }
     if ((i & 1023) == 0) {
       const std::int64_t now = kb::now_ns();
-      if (now > deadline) {
-        note("timed out after %llu records", static_cast<unsigned long long>(i));
-        break;
-      }
+      if (now > deadline) break;
       if (now >= next_progress) {
         note("%llu/%llu acknowledged", static_cast<unsigned long long>(state->delivered.load()),
              static_cast<unsigned long long>(a.records));
@@ -155,9 +187,15 @@ int run_produce(const kb::Args& a) {
          kb::now_ns() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const std::int64_t end = state->last_ns.load() ? state->last_ns.load() : kb::now_ns();
+  const bool timed_out = state->delivered.load() + state->failed.load() < a.records &&
+                         !g_stop && kb::now_ns() >= deadline;
   producer->close(std::chrono::milliseconds(1000));
   producer.reset();
   network.stop();
+  // After the close: the count the result line reports.
+  if (timed_out)
+    note_timed_out(limit.bounded() ? limit.timeout_s : default_s, state->delivered.load(),
+                   a.records, "acknowledged");
   if (state->failed.load())
     note("%llu records failed, the first with: %s",
          static_cast<unsigned long long>(state->failed.load()),
@@ -181,9 +219,10 @@ int run_produce(const kb::Args& a) {
   return r.failed == 0 && !g_stop ? 0 : 1;
 }
 
-// The topic's partition count from the cluster's metadata, or -1 after request.timeout.ms.
+// The topic's partition count from the cluster's metadata, or -1 after request.timeout.ms or
+// at the run's deadline, whichever comes first.
 std::int32_t topic_partitions(boost::asio::io_context& io, const kc::common_config& config,
-                              const std::string& topic) {
+                              const std::string& topic, std::int64_t deadline_ns) {
   struct lookup {
     std::promise<std::int32_t> count;
     bool answered = false;
@@ -193,7 +232,11 @@ std::int32_t topic_partitions(boost::asio::io_context& io, const kc::common_conf
   auto options = kc::cluster_options_for(config);
   options.allow_auto_topic_creation = false;
   auto cluster = kc::cluster::create(strand, std::move(options));
-  auto timer = std::make_shared<boost::asio::steady_timer>(strand, config.request_timeout);
+  const auto left = std::chrono::nanoseconds(std::max<std::int64_t>(0, deadline_ns - kb::now_ns()));
+  auto timer = std::make_shared<boost::asio::steady_timer>(
+      strand, deadline_ns == INT64_MAX
+                  ? std::chrono::nanoseconds(config.request_timeout)
+                  : std::min(std::chrono::nanoseconds(config.request_timeout), left));
   auto answer = [state, timer, weak = std::weak_ptr(cluster)](std::int32_t n) {
     if (state->answered) return;
     state->answered = true;
@@ -222,11 +265,16 @@ std::int32_t topic_partitions(boost::asio::io_context& io, const kc::common_conf
 // Every partition of the topic, or none (said on stderr) when its metadata does not come.
 std::vector<kc::topic_partition> every_partition(boost::asio::io_context& io,
                                                  const kc::common_config& config,
-                                                 const std::string& topic) {
-  const std::int32_t partitions = topic_partitions(io, config, topic);
-  if (partitions <= 0) note("no metadata for topic %s", topic.c_str());
+                                                 const kb::Args& a, const run_limit& limit,
+                                                 const char* what) {
+  const std::int32_t partitions = topic_partitions(io, config, a.topic, limit.deadline_ns);
+  if (partitions <= 0 && kb::now_ns() >= limit.deadline_ns)
+    note_timed_out(limit.timeout_s, 0, a.records,
+                   (std::string(what) + " (no metadata for the topic yet)").c_str());
+  else if (partitions <= 0)
+    note("no metadata for topic %s", a.topic.c_str());
   std::vector<kc::topic_partition> all;
-  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({topic, p});
+  for (std::int32_t p = 0; p < partitions; ++p) all.push_back({a.topic, p});
   return all;
 }
 
@@ -246,7 +294,7 @@ void close_consumer(std::unique_ptr<kc::consumer>& consumer) {
   consumer.reset();
 }
 
-int run_consume(const kb::Args& a) {
+int run_consume(const kb::Args& a, const run_limit& limit) {
   kc::properties props{{"bootstrap.servers", a.bootstrap}, {"auto.offset.reset", "earliest"}};
   props.insert(props.end(), a.props.begin(), a.props.end());
   kc::consumer_config config;
@@ -259,7 +307,7 @@ int run_consume(const kb::Args& a) {
     return 2;
   }
   network_thread network;
-  const auto all = every_partition(network.io, config, a.topic);
+  const auto all = every_partition(network.io, config, a, limit, "received");
   if (all.empty()) return 1;
   note("consume %llu records from %s (%zu partitions) at %s",
        static_cast<unsigned long long>(a.records), a.topic.c_str(), all.size(),
@@ -269,10 +317,8 @@ int run_consume(const kb::Args& a) {
   consumer->seek_to_beginning(all);
 
   const std::int64_t start = kb::now_ns();
-  const std::int64_t deadline =
-      start +
-      static_cast<std::int64_t>(
-          (a.timeout_s > 0 ? a.timeout_s : 60 + 1e-5 * static_cast<double>(a.records)) * 1e9);
+  const double default_s = 60 + 1e-5 * static_cast<double>(a.records);
+  const std::int64_t deadline = limit.measure_deadline(start, default_s);
   std::int64_t last = start, first = -1;
   std::int64_t next_progress = start + 1'000'000'000;
   std::uint64_t got = 0, bytes = 0;
@@ -299,6 +345,8 @@ int run_consume(const kb::Args& a) {
       next_progress = last + 1'000'000'000;
     }
   }
+  if (got < a.records && !g_stop && !failure && kb::now_ns() >= deadline)
+    note_timed_out(limit.bounded() ? limit.timeout_s : default_s, got, a.records, "received");
   close_consumer(consumer);
 
   kb::Result r;
@@ -322,7 +370,7 @@ int run_consume(const kb::Args& a) {
 // e2e: one producer sends stamped records at --rate while a consumer of the same process,
 // positioned at the end of every partition before the first send, receives them; latency is
 // receipt time minus intended send time (both CLOCK_MONOTONIC). -X goes to the producer.
-int run_e2e(const kb::Args& a) {
+int run_e2e(const kb::Args& a, const run_limit& limit) {
   kc::properties producer_props{{"bootstrap.servers", a.bootstrap}};
   producer_props.insert(producer_props.end(), a.props.begin(), a.props.end());
   kc::producer_config producer_config;
@@ -337,13 +385,13 @@ int run_e2e(const kb::Args& a) {
     return 2;
   }
   network_thread network;
-  const auto all = every_partition(network.io, consumer_config, a.topic);
+  const auto all = every_partition(network.io, consumer_config, a, limit, "received");
   if (all.empty()) return 1;
   auto consumer = std::make_unique<kc::consumer>(network.io.get_executor(), consumer_config);
   consumer->assign(all);
   consumer->seek_to_end(all);
   // Every position known before the first send, so that no record is missed.
-  const std::int64_t ready_by = kb::now_ns() + 30'000'000'000;
+  const std::int64_t ready_by = std::min(kb::now_ns() + 30'000'000'000, limit.deadline_ns);
   while (kb::now_ns() < ready_by && !std::ranges::all_of(all, [&](const auto& tp) {
            return consumer->position(tp).has_value();
          }))
@@ -357,14 +405,17 @@ int run_e2e(const kb::Args& a) {
   std::atomic<std::uint64_t> expected{a.records};  // lowered when records fail to be sent
   std::uint64_t received = 0, bytes = 0, bad_stamps = 0;
   std::int64_t last = 0;
-  const std::int64_t deadline =
-      kb::now_ns() +
-      static_cast<std::int64_t>(
-          (a.timeout_s > 0 ? a.timeout_s
-                           : 60 + static_cast<double>(a.records) / std::max(a.rate, 1.0)) *
-          1e9);
+  const double default_s = 60 + static_cast<double>(a.records) / std::max(a.rate, 1.0);
+  const std::int64_t deadline = limit.measure_deadline(kb::now_ns(), default_s);
   std::thread receiver([&] {
+    std::int64_t next_progress = kb::now_ns() + 1'000'000'000;
     while (received < expected.load() && !g_stop && kb::now_ns() < deadline) {
+      // Like consume: what arrived so far, once a second.
+      if (const std::int64_t now = kb::now_ns(); now >= next_progress) {
+        note("%llu/%llu received", static_cast<unsigned long long>(received),
+             static_cast<unsigned long long>(a.records));
+        next_progress = now + 1'000'000'000;
+      }
       auto [ec, set] = poll_once(*consumer, std::chrono::milliseconds(100));
       if (ec) {
         note("poll failed: %s", consumer->last_error_details().describe(ec).c_str());
@@ -408,9 +459,18 @@ int run_e2e(const kb::Args& a) {
     else
       ++sent;
   }
-  producer->flush();
+  {
+    // Bounded by the deadline too: a flush waits up to delivery.timeout.ms.
+    auto flushed = std::make_shared<std::promise<void>>();
+    auto done = flushed->get_future();
+    producer->async_flush([flushed] { flushed->set_value(); });
+    wait_until_deadline(done, deadline);
+  }
   expected.store(a.records - failed.load());
   receiver.join();
+  if (received < expected.load() && !g_stop && kb::now_ns() >= deadline)
+    note_timed_out(limit.bounded() ? limit.timeout_s : default_s, received, a.records,
+                   "received");
   producer->close(std::chrono::milliseconds(1000));
   producer.reset();
   close_consumer(consumer);
@@ -437,9 +497,24 @@ int run_e2e(const kb::Args& a) {
   return r.failed == 0 && !g_stop ? 0 : 1;
 }
 
+// -h or --help as the first argument or in an option's place after the mode (option values
+// are not options: `-t --help` names a topic).
+bool asks_for_help(int argc, char** argv) {
+  const auto is_help = [](std::string_view arg) { return arg == "-h" || arg == "--help"; };
+  if (argc < 2) return false;
+  if (is_help(argv[1])) return true;
+  for (int i = 2; i < argc; i += 2)
+    if (is_help(argv[i])) return true;
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (asks_for_help(argc, argv)) {
+    std::fputs(kb::usage_text("kwire-bench").c_str(), stdout);
+    return 0;
+  }
   kb::Args args;
   if (auto error = kb::parse_args(argc, argv, args)) {
     std::fprintf(stderr, "kwire-bench: %s\n%s", error->c_str(),
@@ -449,13 +524,18 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, [](int) { g_stop = true; });
   std::signal(SIGTERM, [](int) { g_stop = true; });
   kb::tighten_timer_slack();
+  run_limit limit;
+  if (args.timeout_s > 0) {
+    limit.timeout_s = args.timeout_s;
+    limit.deadline_ns = kb::now_ns() + static_cast<std::int64_t>(args.timeout_s * 1e9);
+  }
   switch (args.mode) {
     case kb::Mode::produce:
-      return run_produce(args);
+      return run_produce(args, limit);
     case kb::Mode::consume:
-      return run_consume(args);
+      return run_consume(args, limit);
     case kb::Mode::e2e:
-      return run_e2e(args);
+      return run_e2e(args, limit);
     default:
       std::fprintf(stderr, "kwire-bench: %s is not implemented yet (it comes with the consumer)\n",
                    kb::mode_name(args.mode));

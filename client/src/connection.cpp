@@ -104,12 +104,9 @@ void connection::negotiate(std::int16_t version) {
           return self->close(dec);
         if (response.error_code ==
             static_cast<std::int16_t>(protocol::broker_error::unsupported_version)) {
-          // KIP-511: the broker answered in v0 with its own range; retry at a version it knows.
-          for (const auto& api : response.api_keys) {
-            if (api.api_key == protocol::ApiVersionsRequest::api_key && api.max_version < version &&
-                api.max_version >= protocol::ApiVersionsRequest::min_version)
-              return self->negotiate(api.max_version);
-          }
+          // Each retry is at a lower version, so this ends; v0 refused too means no version.
+          if (const auto retry = protocol::api_versions_retry_version(response, version))
+            return self->negotiate(*retry);
           return self->close(make_error_code(errc::broker_too_old));
         }
         if (response.error_code != 0)

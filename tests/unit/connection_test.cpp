@@ -87,6 +87,172 @@ TEST(Connection, RetriesApiVersionsAtTheVersionAnOldBrokerNames) {
   EXPECT_FALSE(conn->version_for(kp::ProduceRequest::api_key).has_value());
 }
 
+// --- ApiVersions answers of every shape (the Java client's fallback rules) ---------------
+
+constexpr std::int16_t kUnsupportedVersion =
+    static_cast<std::int16_t>(kp::broker_error::unsupported_version);
+
+// An answer listing Metadata 0-5 (and ApiVersions 0-`api_versions_max` when that is >= 0).
+kp::ApiVersionsResponse answer_listing_metadata(std::int16_t error_code,
+                                                std::int16_t api_versions_max = -1) {
+  kp::ApiVersionsResponse response;
+  response.error_code = error_code;
+  const auto list = [&](std::int16_t api_key, std::int16_t max_version) {
+    auto& entry = response.api_keys.emplace_back();
+    entry.api_key = api_key;
+    entry.max_version = max_version;
+  };
+  if (api_versions_max >= 0) list(kp::ApiVersionsRequest::api_key, api_versions_max);
+  list(kp::MetadataRequest::api_key, 5);
+  return response;
+}
+
+// Connects to a broker whose ApiVersions answers come from `script`; the connect result.
+std::error_code connect_with_api_versions_script(boost::asio::io_context& io, fake_broker& broker,
+                                                 std::shared_ptr<kc::connection>& conn) {
+  broker.script_api_versions_ = true;
+  conn = kc::connection::create(io.get_executor(), {-1, "127.0.0.1", broker.port()},
+                                fast_options());
+  std::optional<std::error_code> result;
+  conn->connect([&](std::error_code ec) { result = ec; });
+  run_until(io, [&] { return result.has_value(); });
+  EXPECT_TRUE(result.has_value()) << "connect did not complete";
+  // Long enough for a looping client to send more requests.
+  run_until(io, [] { return false; }, 100ms);
+  return result.value_or(make_error_code(kc::errc::request_timed_out));
+}
+
+std::vector<std::int16_t> requested_versions(const fake_broker& broker) {
+  std::vector<std::int16_t> versions;
+  for (const auto& r : broker.requests())
+    if (r.api_key == kp::ApiVersionsRequest::api_key) versions.push_back(r.api_version);
+  return versions;
+}
+
+TEST(ConnectionApiVersions, FullAnswerAtTheRequestedVersion) {
+  boost::asio::io_context io;
+  fake_broker broker(io, [](const fake_request& r) -> fake_action {
+    return kwire::test::reply(answer_listing_metadata(0, kp::ApiVersionsRequest::max_version),
+                              r.api_version);
+  });
+  std::shared_ptr<kc::connection> conn;
+  const auto ec = connect_with_api_versions_script(io, broker, conn);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(requested_versions(broker),
+            std::vector<std::int16_t>{kp::ApiVersionsRequest::max_version});
+  EXPECT_EQ(conn->version_for(kp::MetadataRequest::api_key), 5);
+}
+
+TEST(ConnectionApiVersions, UnsupportedInAV0BodyNamingTheRangeRetriesAtItsHighest) {
+  boost::asio::io_context io;
+  fake_broker broker(io, [](const fake_request& r) -> fake_action {
+    if (r.api_version > 2)
+      return kwire::test::reply(answer_listing_metadata(kUnsupportedVersion, 2), 0);
+    return kwire::test::reply(answer_listing_metadata(0, 2), r.api_version);
+  });
+  std::shared_ptr<kc::connection> conn;
+  const auto ec = connect_with_api_versions_script(io, broker, conn);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(requested_versions(broker),
+            (std::vector<std::int16_t>{kp::ApiVersionsRequest::max_version, 2}));
+  EXPECT_EQ(conn->version_for(kp::MetadataRequest::api_key), 5);
+}
+
+// The error in a body of the requested (flexible) version, not v0: read as requested first.
+TEST(ConnectionApiVersions, UnsupportedInABodyOfTheRequestedVersionRetriesAtTheNamedRange) {
+  boost::asio::io_context io;
+  fake_broker broker(io, [](const fake_request& r) -> fake_action {
+    if (r.api_version > 2)
+      return kwire::test::reply(answer_listing_metadata(kUnsupportedVersion, 2), r.api_version);
+    return kwire::test::reply(answer_listing_metadata(0, 2), r.api_version);
+  });
+  std::shared_ptr<kc::connection> conn;
+  const auto ec = connect_with_api_versions_script(io, broker, conn);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(requested_versions(broker),
+            (std::vector<std::int16_t>{kp::ApiVersionsRequest::max_version, 2}));
+  EXPECT_EQ(conn->version_for(kp::MetadataRequest::api_key), 5);
+}
+
+TEST(ConnectionApiVersions, UnsupportedWithoutARangeRetriesAtV0) {
+  boost::asio::io_context io;
+  fake_broker broker(io, [](const fake_request& r) -> fake_action {
+    if (r.api_version > 0)
+      return kwire::test::reply(answer_listing_metadata(kUnsupportedVersion), 0);
+    return kwire::test::reply(answer_listing_metadata(0), 0);
+  });
+  std::shared_ptr<kc::connection> conn;
+  const auto ec = connect_with_api_versions_script(io, broker, conn);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(requested_versions(broker),
+            (std::vector<std::int16_t>{kp::ApiVersionsRequest::max_version, 0}));
+  EXPECT_EQ(conn->version_for(kp::MetadataRequest::api_key), 5);
+}
+
+// No error, but the body is v0 whatever the request: only the v0 fallback reads it.
+TEST(ConnectionApiVersions, BodyOnlyReadableAsV0IsAccepted) {
+  boost::asio::io_context io;
+  fake_broker broker(io, [](const fake_request&) -> fake_action {
+    return kwire::test::reply(answer_listing_metadata(0, 0), 0);
+  });
+  std::shared_ptr<kc::connection> conn;
+  const auto ec = connect_with_api_versions_script(io, broker, conn);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(requested_versions(broker),
+            std::vector<std::int16_t>{kp::ApiVersionsRequest::max_version});
+  EXPECT_EQ(conn->version_for(kp::MetadataRequest::api_key), 5);
+}
+
+// A broker that refuses every version, whatever range it names, ends the negotiation with
+// broker_too_old after a strictly falling series of versions ending at v0; it never loops.
+TEST(ConnectionApiVersions, BrokerThatAlwaysAnswersUnsupportedFailsWithoutLooping) {
+  struct shape {
+    const char* name;
+    std::int16_t named_max;  // -1: no ApiVersions range in the answer
+    std::vector<std::int16_t> expected_versions;
+  };
+  const std::int16_t max = kp::ApiVersionsRequest::max_version;
+  const std::vector<shape> shapes = {
+      {"no range", -1, {max, 0}},
+      {"range 0-2", 2, {max, 2, 0}},
+      {"its range includes what it refused", max, {max, 0}},
+  };
+  for (const auto& s : shapes) {
+    SCOPED_TRACE(s.name);
+    boost::asio::io_context io;
+    fake_broker broker(io, [&s](const fake_request&) -> fake_action {
+      return kwire::test::reply(answer_listing_metadata(kUnsupportedVersion, s.named_max), 0);
+    });
+    std::shared_ptr<kc::connection> conn;
+    const auto ec = connect_with_api_versions_script(io, broker, conn);
+    EXPECT_EQ(ec, kc::errc::broker_too_old) << ec.message();
+    EXPECT_EQ(requested_versions(broker), s.expected_versions);
+    EXPECT_EQ(conn->current_state(), kc::connection::state::closed);
+  }
+}
+
+TEST(ConnectionApiVersions, GarbageFailsAtOnce) {
+  const std::vector<std::vector<std::uint8_t>> bodies = {
+      {0xde, 0xad, 0xbe},
+      // UNSUPPORTED_VERSION, then bytes that are no array of any version.
+      {0x00, 0x23, 0x7f, 0xff, 0xff, 0xff, 0x01},
+      {},
+  };
+  for (const auto& body : bodies) {
+    SCOPED_TRACE(testing::PrintToString(body));
+    boost::asio::io_context io;
+    fake_broker broker(io, [&body](const fake_request&) -> fake_action {
+      return kwire::test::reply_body{body};
+    });
+    std::shared_ptr<kc::connection> conn;
+    const auto ec = connect_with_api_versions_script(io, broker, conn);
+    EXPECT_TRUE(ec);
+    EXPECT_NE(ec, kc::errc::connect_timed_out) << ec.message();
+    EXPECT_EQ(requested_versions(broker).size(), 1u);
+    EXPECT_EQ(conn->current_state(), kc::connection::state::closed);
+  }
+}
+
 TEST(Connection, PipelinedRequestsCompleteInOrderAndShareWrites) {
   boost::asio::io_context io;
   fake_broker broker(io, metadata_reply);

@@ -354,3 +354,47 @@ TEST(Framing, ApiVersionsFallsBackToV0WhenTheBrokerRejectsTheVersion) {
   ASSERT_EQ(resp.api_keys.size(), 1u);
   EXPECT_EQ(resp.api_keys[0].max_version, 3);
 }
+
+TEST(Framing, ApiVersionsReadsAnAnswerAtTheRequestedVersionFirst) {
+  // UNSUPPORTED_VERSION in a flexible (v3) body, as some brokers send it: a v0 reading fails.
+  kp::ApiVersionsResponse sent;
+  sent.error_code = 35;
+  auto& range = sent.api_keys.emplace_back();
+  range.api_key = kp::ApiVersionsRequest::api_key;
+  range.max_version = 2;
+  bytes payload = {0, 0, 0, 9};  // correlation id (header v0)
+  ASSERT_FALSE(sent.encode(payload, 3));
+  kp::ApiVersionsResponse resp;
+  ASSERT_FALSE(kp::decode_api_versions_response(payload, 3, resp));
+  EXPECT_EQ(resp, sent);
+  EXPECT_EQ(kp::api_versions_retry_version(resp, 3), 2);
+  // Neither a v3 nor a v0 body: the v3 reading's error, and nothing half-filled.
+  const bytes garbage = {0, 0, 0, 9, 0, 35, 0x7f};
+  EXPECT_TRUE(kp::decode_api_versions_response(garbage, 3, resp));
+  EXPECT_EQ(resp, kp::ApiVersionsResponse{});
+}
+
+TEST(Framing, ApiVersionsRetryVersionFallsStrictlyAndEndsAtV0) {
+  const auto unsupported = [](std::int16_t named_min, std::int16_t named_max) {
+    kp::ApiVersionsResponse r;
+    r.error_code = 35;
+    if (named_max >= -1) {
+      auto& e = r.api_keys.emplace_back();
+      e.api_key = kp::ApiVersionsRequest::api_key;
+      e.min_version = named_min;
+      e.max_version = named_max;
+    }
+    return r;
+  };
+  constexpr std::int16_t kNoRange = -2;
+  EXPECT_EQ(kp::api_versions_retry_version(unsupported(0, 2), 5), 2);
+  EXPECT_EQ(kp::api_versions_retry_version(unsupported(0, 30), 4), 0);  // names more than refused
+  EXPECT_EQ(kp::api_versions_retry_version(unsupported(0, 5), 5), 0);   // names what it refused
+  EXPECT_EQ(kp::api_versions_retry_version(unsupported(0, -1), 5), 0);  // nonsense range
+  EXPECT_EQ(kp::api_versions_retry_version(unsupported(0, kNoRange), 5), 0);
+  EXPECT_EQ(kp::api_versions_retry_version(unsupported(0, 2), 0), std::nullopt);
+  EXPECT_EQ(kp::api_versions_retry_version(unsupported(0, kNoRange), 0), std::nullopt);
+  kp::ApiVersionsResponse other_error = unsupported(0, 2);
+  other_error.error_code = 1;
+  EXPECT_EQ(kp::api_versions_retry_version(other_error, 5), std::nullopt);
+}

@@ -2,6 +2,7 @@
 // header (v0/v1), body. Pure functions over buffers; the connection layer owns the I/O.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -128,20 +129,46 @@ std::error_code decode_response(std::span<const std::uint8_t> payload, std::int1
 namespace kwire::protocol {
 
 // ApiVersions needs one exception: a broker that does not support the requested version
-// answers with a v0 body carrying UNSUPPORTED_VERSION and its own version ranges (KIP-511),
-// so the client can retry at a version the broker knows. Decodes either form.
+// answers with UNSUPPORTED_VERSION, usually in a v0 body with its own version ranges
+// (KIP-511), so the client can retry at a version the broker knows. Like the Java client,
+// the body is read at the requested version first and, when that fails, as v0; the error
+// of the first attempt is returned when neither reads.
 inline std::error_code decode_api_versions_response(std::span<const std::uint8_t> payload,
                                                     std::int16_t requested_version,
                                                     ApiVersionsResponse& response,
                                                     std::int32_t* correlation_id = nullptr) {
   response_frame frame;
-  if (auto ec = split_response(payload, ApiVersionsResponse::api_key, requested_version, frame)) return ec;
+  if (auto ec = split_response(payload, ApiVersionsResponse::api_key, requested_version, frame))
+    return ec;
   if (correlation_id) *correlation_id = frame.correlation_id;
-  reader peek(frame.body);
-  const std::int16_t error = peek.int16();
-  if (peek.ok() && error == static_cast<std::int16_t>(broker_error::unsupported_version))
-    return response.decode(frame.body, 0);
-  return response.decode(frame.body, requested_version);
+  const auto as_requested = response.decode(frame.body, requested_version);
+  if (!as_requested || requested_version == 0) return as_requested;
+  // A failed decode leaves a half-filled response behind.
+  response = ApiVersionsResponse{};
+  if (!response.decode(frame.body, 0)) return {};
+  response = ApiVersionsResponse{};
+  return as_requested;
+}
+
+// After an ApiVersions answer with UNSUPPORTED_VERSION to a request at `tried_version`: the
+// version to ask again with, or nullopt to give up (the broker refused v0, or the answer
+// carries another error). The Java client's rule: the highest version both sides support
+// when the answer names the broker's ApiVersions range, else v0. The retry is always at a
+// lower version than the one tried (a broker naming a range it then refuses gets v0), so
+// negotiation ends after at most tried_version + 1 requests.
+inline std::optional<std::int16_t> api_versions_retry_version(
+    const ApiVersionsResponse& response, std::int16_t tried_version) noexcept {
+  if (response.error_code != static_cast<std::int16_t>(broker_error::unsupported_version) ||
+      tried_version <= 0)
+    return std::nullopt;
+  for (const auto& api : response.api_keys) {
+    if (api.api_key != ApiVersionsRequest::api_key) continue;
+    const auto highest_common = std::min(api.max_version, ApiVersionsRequest::max_version);
+    const bool usable = highest_common >= ApiVersionsRequest::min_version &&
+                        highest_common >= api.min_version && highest_common < tried_version;
+    return usable ? highest_common : std::int16_t{0};
+  }
+  return std::int16_t{0};
 }
 
 }  // namespace kwire::protocol
