@@ -206,6 +206,7 @@ std::optional<client::cluster_metadata> fetch_metadata(const client::common_conf
   auto cluster = client::cluster::create(io.get_executor(), std::move(options));
   std::optional<client::cluster_metadata> result;
   std::map<std::int32_t, std::error_code> last_error_by_node;
+  std::optional<std::string> unreachable;
   asio::steady_timer deadline(io, config.request_timeout);
   auto finish = [&] {
     deadline.cancel();
@@ -218,7 +219,14 @@ std::optional<client::cluster_metadata> fetch_metadata(const client::common_conf
     finish();
   });
   cluster->on_connection([&](std::int32_t node_id, std::error_code ec) {
-    if (ec) last_error_by_node[node_id] = ec;
+    if (!ec) return;
+    last_error_by_node[node_id] = ec;
+    // Every bootstrap server refusing for a while: say so now, not after request.timeout.ms.
+    if (const auto servers = cluster->unreachable_bootstrap(bootstrap_give_up_after);
+        !servers.empty()) {
+      unreachable = describe_unreachable(servers);
+      finish();
+    }
   });
   deadline.async_wait([&](boost::system::error_code ec) {
     if (!ec) finish();
@@ -227,6 +235,10 @@ std::optional<client::cluster_metadata> fetch_metadata(const client::common_conf
   cluster->start();
   io.run();
   if (result) return result;
+  if (unreachable) {
+    std::cerr << "kwire " << command << ": " << *unreachable << '\n';
+    return std::nullopt;
+  }
 
   std::cerr << "kwire " << command << ": no metadata within " << config.request_timeout.count()
             << " ms (request.timeout.ms) from the bootstrap servers:\n";
