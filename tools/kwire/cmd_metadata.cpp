@@ -28,8 +28,9 @@ errors. Asking never creates a topic.
                                -X request.timeout.ms=5000 (how long to wait for metadata)
       --help-properties        list every property it takes
   -h, --help                   this help
-Exit status: 0 metadata printed, 1 no broker answered within request.timeout.ms or TOPIC
-has an error (printed), 2 usage or configuration error.
+Exit status: 0 metadata printed, 1 no broker answered within request.timeout.ms (sooner,
+after 5 s, when every bootstrap server refuses connections) or TOPIC has an error
+(printed), 2 usage or configuration error.
 )";
 
 // The metadata-specific options; -b and -X go to client_command::properties.
