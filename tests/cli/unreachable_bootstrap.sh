@@ -40,6 +40,7 @@ if ! grep -qF "record failed: line 1: $said" "$err" || ! grep -qF "0 records pro
   sed 's/^/  stderr: /' "$err"
 fi
 expect_early '' consume -b "$closed" -t t
+expect_early '' consume -b "$closed" -t '^t' -G g
 expect_early '' metadata -b "$closed"
 
 if ((failures > 0)); then
