@@ -102,6 +102,8 @@ void cluster::connect(std::int32_t node_id, node& n) {
     if (raw->current_state() == connection::state::closed && it->second.failures == 0) {
       // Was ready: the broker went away or the connection timed out. Leaders may move.
       it->second.failures = 1;
+      it->second.failing_since = clock::now();
+      it->second.last_failure = reason;
       it->second.next_attempt = clock::now() + self->backoff(1);
       if (self->connection_listener_) self->connection_listener_(node_id, reason);
       self->request_refresh();
@@ -121,8 +123,11 @@ void cluster::on_connect_result(std::int32_t node_id, const std::shared_ptr<conn
   if (ec) {
     ++n.failures;
     n.next_attempt = clock::now() + backoff(n.failures);
+    if (!n.failing_since) n.failing_since = clock::now();
+    n.last_failure = ec;
   } else {
     n.failures = 0;
+    n.failing_since.reset();
   }
   if (connection_listener_) connection_listener_(node_id, ec);
   if (refresh_wanted_ && !metadata_in_flight_) {
@@ -131,6 +136,24 @@ void cluster::on_connect_result(std::int32_t node_id, const std::shared_ptr<conn
     else
       send_metadata_request();
   }
+}
+
+std::vector<unreachable_server> cluster::unreachable_bootstrap(
+    std::chrono::milliseconds for_at_least) const {
+  if (metadata_.version > 0) return {};
+  const auto now = clock::now();
+  std::vector<unreachable_server> out;
+  for (const auto& [id, n] : nodes_) {
+    if (id >= 0) continue;
+    if (!n.failing_since || now - *n.failing_since < for_at_least) return {};
+    out.push_back({n.address.host_port(), n.last_failure});
+  }
+  return out;
+}
+
+std::string cluster::address(std::int32_t node_id) const {
+  auto it = nodes_.find(node_id);
+  return it == nodes_.end() ? std::string() : it->second.address.host_port();
 }
 
 std::shared_ptr<connection> cluster::ready_connection(std::int32_t node_id) {

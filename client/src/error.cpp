@@ -78,7 +78,7 @@ bool is_retriable(std::error_code ec) noexcept {
   return protocol::is_retriable(ec);
 }
 
-std::string diagnostics::describe(std::error_code ec) const {
+std::string diagnostics::describe_where() const {
   std::string out;
   if (api_key >= 0) {
     const auto* api = protocol::find_api(api_key);
@@ -90,11 +90,21 @@ std::string diagnostics::describe(std::error_code ec) const {
     if (broker_id >= 0) out += " " + std::to_string(broker_id);
     if (!broker.empty()) out += " (" + broker + ")";
   }
-  if (!topic.empty()) out += " topic " + topic;
+  if (!topic.empty()) out += (out.empty() ? "topic " : " topic ") + topic;
   if (partition >= 0) out += " partition " + std::to_string(partition);
+  return out;
+}
+
+std::string diagnostics::describe(std::error_code ec) const {
+  std::string out = describe_where();
   if (!out.empty()) out += ": ";
   out += ec.message();
   if (!server_message.empty()) out += " (broker says: " + server_message + ")";
+  if (last_error) {
+    out += "; last error: ";
+    if (!last_error_context.empty()) out += last_error_context + ": ";
+    out += last_error.message();
+  }
   return out;
 }
 

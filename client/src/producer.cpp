@@ -43,6 +43,20 @@ bool suggests_stale_metadata(std::error_code ec) {
          is(ec, broker_error::kafka_storage_error) || ec.category() == client_category();
 }
 
+// The last error seen on a record's way to the broker: why it may not arrive in time.
+struct error_on_the_way {
+  std::error_code ec;
+  std::string context;  // where: "connection to broker 1 (127.0.0.1:9092)", ...
+};
+
+// "broker 1 (host:port)", or "bootstrap server host:port" for the ids a cluster gives those.
+std::string describe_node(std::int32_t node_id, const std::string& address) {
+  if (node_id < 0) return "bootstrap server " + address;
+  std::string out = "broker " + std::to_string(node_id);
+  if (!address.empty()) out += " (" + address + ")";
+  return out;
+}
+
 }  // namespace
 
 struct topic_state;
@@ -62,6 +76,7 @@ struct batch {
   std::int16_t sent_epoch = -1;     // the producer epoch of the last attempt
   bool full = false;                // a record did not fit: send without waiting for linger
   bool sealed = false;              // drained once: never appended to again, even when retried
+  error_on_the_way last_error;      // of the last attempt that will be retried
 };
 
 struct partition_state {
@@ -132,8 +147,11 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     cluster_->on_metadata([weak = weak_from_this()](const cluster_metadata& m) {
       if (auto self = weak.lock()) self->on_metadata(m);
     });
-    cluster_->on_connection([weak = weak_from_this()](std::int32_t, std::error_code) {
-      if (auto self = weak.lock()) self->drain();
+    cluster_->on_connection([weak = weak_from_this()](std::int32_t node_id, std::error_code ec) {
+      if (auto self = weak.lock()) {
+        self->note_connection_result(node_id, ec);
+        self->drain();
+      }
     });
     asio::post(strand_, [self] { self->cluster_->start(); });
   }
@@ -348,6 +366,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     b->base_sequence = -1;
     b->full = false;
     b->sealed = false;
+    b->last_error = {};
     return b;
   }
 
@@ -525,6 +544,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   }
 
   void on_metadata(const cluster_metadata& m) {
+    last_error_ = {};  // a broker answered: what failed on the way to the cluster is past
     std::vector<std::pair<pending_record, std::error_code>> failed;
     {
       std::unique_lock lock(mutex_);
@@ -607,7 +627,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   }
 
   // Fails a record that never reached a batch (strand, lock not held).
-  void fail_pending(pending_record& r, std::error_code ec) {
+  void fail_pending(pending_record& r, std::error_code ec, const error_on_the_way& why = {}) {
     delivery_report report;
     report.topic = r.topic->name;
     report.partition = r.partition;
@@ -615,6 +635,8 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     auto details = std::make_shared<diagnostics>();
     details->topic = r.topic->name;
     details->partition = r.partition;
+    details->last_error = why.ec;
+    details->last_error_context = why.context;
     report.error_details = std::move(details);
     if (r.callback) r.callback(ec, report);
     {
@@ -679,6 +701,58 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     check_flush_waiters();
   }
 
+  // A connection attempt's outcome, remembered to explain records that time out waiting.
+  void note_connection_result(std::int32_t node_id, std::error_code ec) {
+    if (!ec) {
+      connection_errors_.erase(node_id);
+      return;
+    }
+    if (ec == errc::shut_down) return;  // closed by the client itself
+    error_on_the_way seen{ec,
+                          "connection to " + describe_node(node_id, cluster_->address(node_id))};
+    connection_errors_[node_id] = seen;
+    last_error_ = std::move(seen);
+  }
+
+  // Why records of a topic without partitions yet are still waiting (strand).
+  error_on_the_way why_no_metadata(const topic_state& topic) const {
+    if (topic.error) return {topic.error, "metadata for topic " + topic.name};
+    if (last_error_.ec) return last_error_;
+    if (auto ec = cluster_->metadata_error()) return {ec, "metadata request"};
+    return {};
+  }
+
+  // The diagnostics of a batch that timed out: the last error on its way (strand).
+  diagnostics timed_out(const batch& b) const {
+    diagnostics out;
+    out.topic = b.topic->name;
+    out.partition = b.partition;
+    error_on_the_way why = b.last_error;
+    const std::int32_t leader = b.topic->partitions[static_cast<std::size_t>(b.partition)].leader;
+    if (!why.ec && leader < 0) {
+      // No leader in the metadata: the partition's error says why, if the broker sent one.
+      why.ec = protocol::make_error_code(broker_error::leader_not_available);
+      if (const auto* t = cluster_->metadata().topic(b.topic->name);
+          t && static_cast<std::size_t>(b.partition) < t->partitions.size() &&
+          t->partitions[static_cast<std::size_t>(b.partition)].error_code != 0)
+        why.ec = protocol::broker_error_code(
+            t->partitions[static_cast<std::size_t>(b.partition)].error_code);
+      why.context = "metadata for topic " + b.topic->name + " partition " +
+                    std::to_string(b.partition);
+    }
+    if (!why.ec) {
+      if (auto it = connection_errors_.find(leader); it != connection_errors_.end())
+        why = it->second;
+      else if (init_error_.ec && (producer_id_ < 0 || epoch_bump_needed_))
+        why = init_error_;  // no producer id: nothing could be sent
+      else
+        why = last_error_;
+    }
+    out.last_error = why.ec;
+    out.last_error_context = std::move(why.context);
+    return out;
+  }
+
   void fail_batch(batch* b, std::error_code ec, const diagnostics& diag) {
     complete_batch(b, ec, -1, -1, diag);
   }
@@ -694,7 +768,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     const auto now = clock::now();
     auto next_wakeup = clock::time_point::max();
     std::vector<batch*> expired;
-    std::vector<std::pair<pending_record, std::error_code>> expired_pending;
+    std::vector<pending_record> expired_pending;
     std::map<std::int32_t, std::vector<batch*>> by_node;
     std::map<std::int32_t, std::shared_ptr<connection>> connections;
     const bool flushing = !flush_waiters_.empty();
@@ -721,10 +795,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
         // Records still waiting for metadata expire too.
         while (!topic->pending.empty() &&
                topic->pending.front().created + config_.delivery_timeout <= now) {
-          auto& r = topic->pending.front();
-          expired_pending.emplace_back(
-              std::move(r),
-              topic->error ? topic->error : make_error_code(errc::delivery_timed_out));
+          expired_pending.push_back(std::move(topic->pending.front()));
           topic->pending.pop_front();
         }
         if (!topic->pending.empty())
@@ -779,8 +850,10 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
         }
       }
     }
-    for (auto* b : expired) fail_batch(b, make_error_code(errc::delivery_timed_out), {});
-    for (auto& [r, ec] : expired_pending) fail_pending(r, ec);
+    for (auto* b : expired)
+      fail_batch(b, make_error_code(errc::delivery_timed_out), timed_out(*b));
+    for (auto& r : expired_pending)
+      fail_pending(r, make_error_code(errc::delivery_timed_out), why_no_metadata(*r.topic));
     if (idempotent_ && (producer_id_ < 0 || epoch_bump_needed_)) init_producer_id();
     for (auto& [node, batches] : by_node) {
       if (!batches.empty()) send_produce(node, connections[node], std::move(batches));
@@ -961,8 +1034,13 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     }
     const bool retriable = is_retriable(ec) || (idempotent_ && sequence_trouble);
     const auto now = clock::now();
-    if (retriable && !closed_ && b->attempts < config_.retries &&
-        now < b->created + config_.delivery_timeout) {
+    const bool may_retry = retriable && !closed_ && b->attempts < config_.retries;
+    if (may_retry) {
+      diagnostics where = diag;
+      if (where.broker.empty()) where.broker = cluster_->address(where.broker_id);
+      b->last_error = {ec, where.describe_where()};
+    }
+    if (may_retry && now < b->created + config_.delivery_timeout) {
       if (suggests_stale_metadata(ec)) cluster_->request_refresh();
       std::lock_guard lock(mutex_);
       --p.in_flight;
@@ -981,6 +1059,9 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       std::lock_guard lock(mutex_);
       --p.in_flight;
     }
+    // Retriable, but delivery.timeout.ms has passed: a timeout, which names this error.
+    if (may_retry)
+      return complete_batch(b, make_error_code(errc::delivery_timed_out), -1, -1, timed_out(*b));
     complete_batch(b, ec, -1, -1, diag);
   }
 
@@ -1069,8 +1150,10 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
         if (count > 0) return;  // handle_produce drains again
     }
     std::shared_ptr<connection> conn;
+    std::int32_t node = -1;
     for (const auto& b : cluster_->metadata().brokers) {
       conn = cluster_->ready_connection(b.node_id);
+      node = b.node_id;
       if (conn) break;
     }
     if (!conn) return;  // connection listener / metadata brings us back
@@ -1089,15 +1172,23 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     init_in_flight_ = true;
     conn->send(
         request, *version,
-        [self = shared_from_this(), version = *version](std::error_code ec, response_frame frame) {
+        [self = shared_from_this(), version = *version, node](std::error_code ec,
+                                                               response_frame frame) {
           self->init_in_flight_ = false;
           protocol::InitProducerIdResponse response;
           if (!ec) ec = response.decode(frame.body, version);
           if (!ec) ec = protocol::broker_error_code(response.error_code);
           if (ec) {
+            diagnostics where;
+            where.api_key = protocol::InitProducerIdRequest::api_key;
+            where.api_version = version;
+            where.broker_id = node;
+            where.broker = self->cluster_->address(node);
+            self->init_error_ = {ec, where.describe_where()};
             if (!self->closed_) self->arm_timer(clock::now() + self->config_.retry_backoff);
             return;
           }
+          self->init_error_ = {};
           self->producer_id_ = response.producer_id;
           self->producer_epoch_ = response.producer_epoch;
           if (self->epoch_bump_needed_) self->reset_sequences();
@@ -1178,6 +1269,11 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   bool epoch_bump_needed_ = false;
   bool init_in_flight_ = false;
   std::error_code producer_error_;
+  // The last failed connection on the way to the cluster: why records wait for metadata.
+  // Cleared by each metadata update.
+  error_on_the_way last_error_;
+  error_on_the_way init_error_;  // of the last InitProducerId, until one succeeds
+  std::map<std::int32_t, error_on_the_way> connection_errors_;  // by node, until it connects
 };
 
 }  // namespace detail

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
 #include "fake_broker.hpp"
 
 namespace kc = kwire::client;
@@ -165,6 +168,39 @@ TEST(Cluster, NoReachableBootstrapKeepsRetryingWithBackoff) {
   EXPECT_GE(failures, 3);
   EXPECT_TRUE(c->metadata().brokers.empty());
   c->close();
+}
+
+// unreachable_bootstrap: every bootstrap server and its error once all have failed for the
+// bound given; nothing while the bound has not passed or once a broker answered.
+TEST(Cluster, SaysWhenEveryBootstrapServerRefusedForTheGivenTime) {
+  boost::asio::io_context io;
+  const auto first = dead_port(io);
+  const auto second = dead_port(io);
+  auto c = kc::cluster::create(io.get_executor(), options_for({first, second}));
+  c->start();
+  run_until(
+      io, [&] { return !c->unreachable_bootstrap(300ms).empty(); }, 3s);
+  const auto servers = c->unreachable_bootstrap(300ms);
+  ASSERT_EQ(servers.size(), 2u);
+  std::set<std::string> addresses;
+  for (const auto& s : servers) {
+    addresses.insert(s.address);
+    EXPECT_EQ(s.error, std::errc::connection_refused) << s.address << ": " << s.error.message();
+  }
+  EXPECT_EQ(addresses, (std::set<std::string>{"127.0.0.1:" + std::to_string(first),
+                                              "127.0.0.1:" + std::to_string(second)}));
+  EXPECT_TRUE(c->unreachable_bootstrap(1h).empty());  // not refused for that long
+  c->close();
+
+  // Past a dead server to a live one: metadata arrives, and nothing is unreachable.
+  metadata_script script;
+  fake_broker broker(io, std::ref(script));
+  script.port = broker.port();
+  auto live = kc::cluster::create(io.get_executor(), options_for({first, broker.port()}));
+  live->start();
+  run_until(io, [&] { return live->metadata().version > 0; });
+  EXPECT_TRUE(live->unreachable_bootstrap(0ms).empty());
+  live->close();
 }
 
 }  // namespace

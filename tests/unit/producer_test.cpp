@@ -353,12 +353,73 @@ TEST(Producer, UnknownTopicFailsAfterDeliveryTimeout) {
   auto outcomes = send_all(io, p, 3, "missing-topic");
   for (const auto& o : outcomes) {
     ASSERT_TRUE(o.done);
-    EXPECT_EQ(o.ec, kp::make_error_code(kp::broker_error::unknown_topic_or_partition))
-        << o.ec.message();
+    // A timeout, which names the error that kept the record waiting.
+    EXPECT_EQ(o.ec, kc::errc::delivery_timed_out) << o.ec.message();
+    ASSERT_TRUE(o.report.error_details);
+    EXPECT_EQ(o.report.error_details->last_error,
+              kp::make_error_code(kp::broker_error::unknown_topic_or_partition))
+        << o.report.error_details->describe(o.ec);
+    EXPECT_NE(o.report.error_details->describe(o.ec).find("metadata for topic missing-topic"),
+              std::string::npos)
+        << o.report.error_details->describe(o.ec);
     EXPECT_EQ(o.report.topic, "missing-topic");
   }
   EXPECT_GE(std::chrono::steady_clock::now() - start, 2000ms);
   EXPECT_EQ(p.buffered_bytes(), 0);
+}
+
+// Nothing listens at the bootstrap address: the record waits for metadata, times out, and
+// its diagnostics name the refused connection and the address, not only the timeout.
+TEST(Producer, ARecordToAClosedPortTimesOutNamingTheRefusedConnection) {
+  boost::asio::io_context io;
+  std::uint16_t closed_port = 0;
+  {
+    boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    closed_port = a.local_endpoint().port();
+  }
+  kc::producer p(io.get_executor(), config_for(closed_port, {{"request.timeout.ms", "500"},
+                                                             {"delivery.timeout.ms", "800"}}));
+  const auto outcomes = send_all(io, p, 2);
+  for (const auto& o : outcomes) {
+    ASSERT_TRUE(o.done);
+    EXPECT_EQ(o.ec, kc::errc::delivery_timed_out) << o.ec.message();
+    ASSERT_TRUE(o.report.error_details);
+    const auto& details = *o.report.error_details;
+    const auto text = details.describe(o.ec);
+    EXPECT_EQ(details.last_error, std::errc::connection_refused) << text;
+    EXPECT_NE(text.find("Connection refused"), std::string::npos) << text;
+    EXPECT_NE(text.find("127.0.0.1:" + std::to_string(closed_port)), std::string::npos) << text;
+  }
+  close_and_wait(io, p);
+}
+
+// A broker that answers every Produce with NOT_LEADER_OR_FOLLOWER: the records are retried
+// until delivery.timeout.ms, then fail with the timeout naming that error and the broker.
+TEST(Producer, ARetriableErrorUntilTheDeliveryTimeoutIsNamedByTheTimeout) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  kafka.fault = [](int) { return produce_fault::not_leader; };
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kc::producer p(io.get_executor(), config_for(broker.port(), {{"request.timeout.ms", "500"},
+                                                               {"delivery.timeout.ms", "800"}}));
+  const auto outcomes = send_all(io, p, 3);
+  for (const auto& o : outcomes) {
+    ASSERT_TRUE(o.done);
+    EXPECT_EQ(o.ec, kc::errc::delivery_timed_out) << o.ec.message();
+    ASSERT_TRUE(o.report.error_details);
+    const auto& details = *o.report.error_details;
+    const auto text = details.describe(o.ec);
+    EXPECT_EQ(details.last_error,
+              kp::make_error_code(kp::broker_error::not_leader_or_follower))
+        << text;
+    EXPECT_NE(text.find("Produce"), std::string::npos) << text;
+    EXPECT_NE(text.find("127.0.0.1:" + std::to_string(broker.port())), std::string::npos)
+        << text;
+  }
+  EXPECT_GT(kafka.produce_requests, 1);  // retried meanwhile
+  EXPECT_TRUE(kafka.log.empty());
+  close_and_wait(io, p);
 }
 
 TEST(Producer, RejectsBadRecordsAtOnce) {

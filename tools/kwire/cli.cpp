@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <charconv>
 #include <cstdio>
 #include <iostream>
@@ -126,6 +127,43 @@ void print_properties(std::ostream& out,
     if (!p.allowed.empty()) out << ", allowed " << p.allowed;
     out << ")\n    " << p.doc << '\n';
   }
+}
+
+std::string describe_unreachable(const std::vector<client::unreachable_server>& servers) {
+  std::string out = "no bootstrap server reachable: ";
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    if (i > 0) out += "; ";
+    out += servers[i].address + ": " + servers[i].error.message();
+  }
+  return out;
+}
+
+bootstrap_probe::bootstrap_probe(boost::asio::io_context& io, const client::common_config& config,
+                                 std::function<void(std::string)> on_unreachable)
+    : io_(io) {
+  auto options = client::cluster_options_for(config);
+  options.allow_auto_topic_creation = false;
+  cluster_ = client::cluster::create(io.get_executor(), std::move(options));
+  // The cluster is used on the io thread only.
+  boost::asio::post(io, [cluster = cluster_, on_unreachable = std::move(on_unreachable)] {
+    std::weak_ptr<client::cluster> weak = cluster;
+    cluster->on_metadata([weak](const client::cluster_metadata&) {
+      if (auto c = weak.lock()) c->close();  // reachable: nothing more to watch
+    });
+    cluster->on_connection([weak, on_unreachable](std::int32_t, std::error_code ec) {
+      auto c = weak.lock();
+      if (!c || !ec) return;
+      const auto servers = c->unreachable_bootstrap(bootstrap_give_up_after);
+      if (servers.empty()) return;
+      c->close();  // no further connection results: this runs once
+      on_unreachable(describe_unreachable(servers));
+    });
+    cluster->start();
+  });
+}
+
+bootstrap_probe::~bootstrap_probe() {
+  boost::asio::post(io_, [cluster = std::move(cluster_)] { cluster->close(); });
 }
 
 int run_command(std::string_view command, const std::function<int()>& body) {

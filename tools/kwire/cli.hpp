@@ -2,9 +2,12 @@
 // delimiter escapes and JSON strings. Each command lives in its own cmd_*.cpp.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -80,8 +83,35 @@ struct client_command {
 int run_client_command(client_command& command, std::span<const std::string_view> args,
                        std::vector<option> own_options, const std::function<int()>& body);
 
+// How long every bootstrap server must have failed its connection attempts (refused, most
+// often) before a command gives up, long before request.timeout.ms: a broker still starting
+// may refuse connections for a moment, and reconnect backoff tries several times meanwhile.
+inline constexpr std::chrono::milliseconds bootstrap_give_up_after{5000};
+
+// "no bootstrap server reachable: 127.0.0.1:1: Connection refused; HOST:PORT: ..."
+std::string describe_unreachable(const std::vector<client::unreachable_server>& servers);
+
+// Watches in the background whether any bootstrap server can be reached: a cluster of its
+// own on `io` (which another thread runs) asks for the metadata of no topic until a broker
+// answers, or gives up when every bootstrap server has failed for bootstrap_give_up_after;
+// then `on_unreachable` runs on the io thread with describe_unreachable()'s text.
+class bootstrap_probe {
+ public:
+  bootstrap_probe(boost::asio::io_context& io, const client::common_config& config,
+                  std::function<void(std::string)> on_unreachable);
+  // Stops watching; the io_context must run afterwards to finish that.
+  ~bootstrap_probe();
+  bootstrap_probe(const bootstrap_probe&) = delete;
+  bootstrap_probe& operator=(const bootstrap_probe&) = delete;
+
+ private:
+  boost::asio::io_context& io_;
+  std::shared_ptr<client::cluster> cluster_;
+};
+
 // The first metadata the cluster gets (every topic, or only `topic`), or nullopt after
-// request.timeout.ms, with why on standard error ("kwire COMMAND: ...").
+// request.timeout.ms, or sooner when no bootstrap server can be reached (see
+// bootstrap_give_up_after), with why on standard error ("kwire COMMAND: ...").
 std::optional<client::cluster_metadata> fetch_metadata(const client::common_config& config,
                                                        const std::optional<std::string>& topic,
                                                        std::string_view command);

@@ -347,6 +347,8 @@ int consume(const consume_options& o, const client::properties& given) {
     }
   }
   std::vector<client::topic_partition> partitions;
+  // No topic to look up, but a cluster to reach: say so early when none can be.
+  if (pattern && !fetch_metadata(config, std::nullopt, "consume")) return exit_failure;
   if (!pattern) {
     const auto metadata = fetch_metadata(config, o.topic, "consume");
     if (!metadata) return exit_failure;

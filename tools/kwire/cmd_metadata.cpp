@@ -28,8 +28,9 @@ errors. Asking never creates a topic.
                                -X request.timeout.ms=5000 (how long to wait for metadata)
       --help-properties        list every property it takes
   -h, --help                   this help
-Exit status: 0 metadata printed, 1 no broker answered within request.timeout.ms or TOPIC
-has an error (printed), 2 usage or configuration error.
+Exit status: 0 metadata printed, 1 no broker answered within request.timeout.ms (sooner,
+after 5 s, when every bootstrap server refuses connections) or TOPIC has an error
+(printed), 2 usage or configuration error.
 )";
 
 // The metadata-specific options; -b and -X go to client_command::properties.
@@ -206,6 +207,7 @@ std::optional<client::cluster_metadata> fetch_metadata(const client::common_conf
   auto cluster = client::cluster::create(io.get_executor(), std::move(options));
   std::optional<client::cluster_metadata> result;
   std::map<std::int32_t, std::error_code> last_error_by_node;
+  std::optional<std::string> unreachable;
   asio::steady_timer deadline(io, config.request_timeout);
   auto finish = [&] {
     deadline.cancel();
@@ -218,7 +220,14 @@ std::optional<client::cluster_metadata> fetch_metadata(const client::common_conf
     finish();
   });
   cluster->on_connection([&](std::int32_t node_id, std::error_code ec) {
-    if (ec) last_error_by_node[node_id] = ec;
+    if (!ec) return;
+    last_error_by_node[node_id] = ec;
+    // Every bootstrap server refusing for a while: say so now, not after request.timeout.ms.
+    if (const auto servers = cluster->unreachable_bootstrap(bootstrap_give_up_after);
+        !servers.empty()) {
+      unreachable = describe_unreachable(servers);
+      finish();
+    }
   });
   deadline.async_wait([&](boost::system::error_code ec) {
     if (!ec) finish();
@@ -227,6 +236,10 @@ std::optional<client::cluster_metadata> fetch_metadata(const client::common_conf
   cluster->start();
   io.run();
   if (result) return result;
+  if (unreachable) {
+    std::cerr << "kwire " << command << ": " << *unreachable << '\n';
+    return std::nullopt;
+  }
 
   std::cerr << "kwire " << command << ": no metadata within " << config.request_timeout.count()
             << " ms (request.timeout.ms) from the bootstrap servers:\n";

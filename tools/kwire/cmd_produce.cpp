@@ -10,10 +10,12 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -121,15 +123,16 @@ class delivery_tally {
     ++produced_;
   }
 
-  void failed(std::uint64_t line, std::int32_t partition, std::error_code ec) {
+  // `why`: the error's message, or its description with where it happened.
+  void failed(std::uint64_t line, std::int32_t partition, const std::string& why) {
     std::lock_guard lock(mutex_);
     ++failed_;
     if (described_.size() < failures_in_full) {
       std::string where = "line " + std::to_string(line);
       if (partition >= 0) where += " (partition " + std::to_string(partition) + ")";
-      described_.push_back(where + ": " + ec.message());
+      described_.push_back(where + ": " + why);
     } else {
-      ++counted_by_reason_[ec.message()];
+      ++counted_by_reason_[why];
     }
   }
 
@@ -207,6 +210,41 @@ class line_reader {
   bool at_end_ = false;
 };
 
+// How the wait at the end of input ends: every record delivered or failed, or the bootstrap
+// probe found no broker to send them to (set from the io thread).
+class end_of_input_wait {
+ public:
+  void flushed() {
+    std::lock_guard lock(mutex_);
+    flushed_ = true;
+    changed_.notify_all();
+  }
+  void unreachable(std::string why) {
+    std::lock_guard lock(mutex_);
+    unreachable_ = std::move(why);
+    changed_.notify_all();
+  }
+  // Why no broker could be reached, if the probe said so before the flush completed.
+  std::optional<std::string> wait() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return flushed_ || unreachable_; });
+    gave_up_ = !flushed_;
+    return gave_up_ ? unreachable_ : std::nullopt;
+  }
+  // What records failed by the close after wait() gave up report instead of shut_down.
+  std::optional<std::string> gave_up_because() const {
+    std::lock_guard lock(mutex_);
+    return gave_up_ ? unreachable_ : std::nullopt;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  bool flushed_ = false;
+  bool gave_up_ = false;
+  std::optional<std::string> unreachable_;
+};
+
 volatile std::sig_atomic_t stop_requested = 0;
 
 extern "C" void request_stop(int) { stop_requested = 1; }
@@ -278,6 +316,11 @@ int produce(const produce_options& o, const client::properties& properties) {
   std::thread io_thread = start_thread_and_catch_stop_signals([&io] { io.run(); });
   delivery_tally tally;
   std::optional<client::producer> producer(std::in_place, io.get_executor(), config);
+  // Without it, records to unreachable brokers would wait for delivery.timeout.ms (120 s).
+  auto end_wait = std::make_shared<end_of_input_wait>();
+  std::optional<bootstrap_probe> probe(std::in_place, io, config, [end_wait](std::string why) {
+    end_wait->unreachable(std::move(why));
+  });
 
   line_reader input;
   std::uint64_t line_number = 0;
@@ -289,15 +332,17 @@ int produce(const produce_options& o, const client::properties& properties) {
       client::producer_record record{
           .topic = o.topic, .partition = o.partition, .headers = headers};
       split_key_and_value(*line, o, record);
-      auto on_delivery = [&tally, line_number](std::error_code ec,
-                                               const client::delivery_report& report) {
-        if (ec)
-          tally.failed(line_number, report.partition, ec);
-        else
-          tally.produced();
+      auto on_delivery = [&tally, line_number, end_wait](std::error_code ec,
+                                                         const client::delivery_report& report) {
+        if (!ec) return tally.produced();
+        auto gave_up = ec == client::errc::shut_down ? end_wait->gave_up_because() : std::nullopt;
+        tally.failed(line_number, report.partition,
+                     gave_up                ? *gave_up
+                     : report.error_details ? report.error_details->describe(ec)
+                                            : ec.message());
       };
       if (auto ec = producer->send(record, std::move(on_delivery)))
-        tally.failed(line_number, o.partition, ec);
+        tally.failed(line_number, o.partition, ec.message());
       if (stop_requested) break;
     }
   } catch (const std::system_error& e) {
@@ -307,9 +352,12 @@ int produce(const produce_options& o, const client::properties& properties) {
   if (stop_requested)
     std::cerr << "kwire produce: interrupted: no input read after line " << line_number << '\n';
 
-  producer->flush();
-  // Everything sent has completed, so closing has nothing left to wait for.
+  producer->async_flush([end_wait] { end_wait->flushed(); });
+  if (const auto unreachable = end_wait->wait())
+    std::cerr << "kwire produce: " << *unreachable << '\n';
+  // Everything sent has completed, or no broker can be reached: closing fails what is left.
   producer->close(std::chrono::milliseconds(0));
+  probe.reset();
   producer.reset();  // posts the producer's last clean-up, which run() finishes
   work.reset();
   io_thread.join();

@@ -21,6 +21,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "kwire/client/config.hpp"
@@ -79,6 +80,12 @@ struct cluster_options {
 // The options every client kind takes from its common configuration.
 cluster_options cluster_options_for(const common_config& config);
 
+// A bootstrap server no connection could be made to, and the error of the latest attempt.
+struct unreachable_server {
+  std::string address;  // host:port
+  std::error_code error;
+};
+
 class cluster : public std::enable_shared_from_this<cluster> {
  public:
   // Called after each metadata update.
@@ -106,6 +113,16 @@ class cluster : public std::enable_shared_from_this<cluster> {
   // The last error of a metadata round that reached no broker (empty once one succeeds).
   std::error_code metadata_error() const noexcept { return metadata_error_; }
 
+  // Every bootstrap server with the error of its latest connection attempt, when no metadata
+  // has arrived yet and each of them has failed every attempt for at least `for_at_least`
+  // (since its first failure); otherwise empty. A broker still starting may refuse
+  // connections for a moment, so callers that give up on this pick a bound of seconds.
+  std::vector<unreachable_server> unreachable_bootstrap(
+      std::chrono::milliseconds for_at_least) const;
+
+  // "host:port" of a known broker or bootstrap server (ids -1, -2, ...); empty if unknown.
+  std::string address(std::int32_t node_id) const;
+
   // The broker's connection when it is ready; otherwise nullptr, and a connection attempt
   // is started (subject to reconnect backoff) whose outcome the connection listener hears.
   std::shared_ptr<connection> ready_connection(std::int32_t node_id);
@@ -119,6 +136,9 @@ class cluster : public std::enable_shared_from_this<cluster> {
     std::shared_ptr<connection> conn;
     int failures = 0;
     std::chrono::steady_clock::time_point next_attempt{};
+    // Since when every connection attempt failed (empty once one succeeds), and why.
+    std::optional<std::chrono::steady_clock::time_point> failing_since;
+    std::error_code last_failure;
   };
 
   cluster(asio::any_io_executor executor, cluster_options options);

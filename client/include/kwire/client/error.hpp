@@ -51,9 +51,18 @@ struct diagnostics {
   std::string topic;
   std::int32_t partition = -1;
   std::string server_message;  // the broker's error_message field, when it sent one
+  // For a timeout: the last error seen on the way, which is usually why it timed out (a
+  // refused connection, a topic without metadata, a retriable broker error), and
+  // last_error_context says where: "connecting to broker 1 (127.0.0.1:9092)",
+  // "ProduceRequest v11 to broker 1 (127.0.0.1:9092) topic t partition 3", ...
+  std::error_code last_error;
+  std::string last_error_context;
 
-  // "ProduceRequest v11 to broker 1 (127.0.0.1:9092) topic t partition 3: <message>"
+  // "ProduceRequest v11 to broker 1 (127.0.0.1:9092) topic t partition 3: <message>", and
+  // "; last error: <context>: <its message>" when there is one.
   std::string describe(std::error_code ec) const;
+  // The same without the message: where it happened ("" when nothing is known).
+  std::string describe_where() const;
 };
 
 }  // namespace kwire::client
