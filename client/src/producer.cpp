@@ -27,7 +27,7 @@
 #include "kwire/protocol/messages.hpp"
 
 namespace kwire::client {
-namespace detail {
+// Everything here but producer_impl (which producer.hpp names) is private to this file.
 namespace {
 
 using clock = std::chrono::steady_clock;
@@ -42,8 +42,6 @@ bool suggests_stale_metadata(std::error_code ec) {
          is(ec, broker_error::leader_not_available) || is(ec, broker_error::fenced_leader_epoch) ||
          is(ec, broker_error::kafka_storage_error) || ec.category() == client_category();
 }
-
-}  // namespace
 
 struct topic_state;
 
@@ -106,6 +104,10 @@ struct topic_state {
   std::vector<std::uint8_t> pending_bytes;
   std::deque<pending_record> pending;
 };
+
+}  // namespace
+
+namespace detail {
 
 class producer_impl : public std::enable_shared_from_this<producer_impl> {
  public:
