@@ -67,6 +67,17 @@ expect 2 "-o with -G: only beginning or end" consume -b "$closed" -t t -G g -o 5
 expect 2 "-G: the group name is empty" consume -b "$closed" -t t -G ""
 expect 2 "-t: '^(t' is not a regular expression" consume -b "$closed" -t '^(t' -G g
 expect 2 "-p: a partition is 0 or more" consume -b "$closed" -t t -p -1
+# A topic name Kafka would refuse is refused before connecting (exit 2, not 1).
+expect 2 "-t: 'bad topic!' is not a valid topic name: it contains a space" \
+  produce -b "$closed" -t 'bad topic!'
+expect 2 "-t: 'a/b' is not a valid topic name: it contains '/'" consume -b "$closed" -t a/b
+expect 2 "-t: '.' is not a valid topic name" metadata -b "$closed" -t .
+expect 2 "-t: '..' is not a valid topic name" produce -b "$closed" -t ..
+expect 2 "-t: '' is not a valid topic name: it is empty" produce -b "$closed" -t ''
+expect 2 "is 250 characters long, more than the 249 allowed" \
+  consume -b "$closed" -t "$(printf 'x%.0s' {1..250})"
+expect 1 "127.0.0.1:1: Connection refused" \
+  metadata -b "$closed" -t "$(printf 'x%.0s' {1..249})" -X request.timeout.ms=1500
 expect 2 "linger.ms is a producer property, not a consumer property" \
   consume -b "$closed" -t t -X linger.ms=5
 expect 2 "isolation.level: read_committed is not supported yet" \

@@ -359,6 +359,8 @@ int run_consume(std::span<const std::string_view> args) {
   consume_options o;
   return run_client_command(command, args, consume_option_parsers(o), [&] {
     if (o.topic.empty()) throw usage_error("-t TOPIC is required");
+    const bool pattern = !o.group.empty() && o.topic.starts_with('^');  // see consume()
+    if (!pattern) check_topic_name(o.topic);
     const auto start = parse_offset(o.offset);  // a bad -o is a usage error before connecting
     if (!o.group.empty()) {
       if (o.partition >= 0)

@@ -78,7 +78,7 @@ std::vector<option> produce_option_parsers(produce_options& o, client::propertie
   return {
       {"-t", "--topic", "TOPIC",
        [&](std::string_view v) {
-         if (v.empty()) throw usage_error("-t: the topic name is empty");
+         check_topic_name(v);
          o.topic = v;
        }},
       {"-p", "--partition", "N",
