@@ -67,6 +67,10 @@ expect 2 "-o with -G: only beginning or end" consume -b "$closed" -t t -G g -o 5
 expect 2 "-G: the group name is empty" consume -b "$closed" -t t -G ""
 expect 2 "-t: '^(t' is not a regular expression" consume -b "$closed" -t '^(t' -G g
 expect 2 "-p: a partition is 0 or more" consume -b "$closed" -t t -p -1
+# -f: as kcat, a % that is not one of its tokens is an error, not printed as it is.
+expect 2 "-f: unsupported formatter '%z'" consume -b "$closed" -t t -f '[%z]'
+expect 2 "-f: unsupported formatter '%R'" consume -b "$closed" -t t -f '%s %R\n'
+expect 2 "-f: the format ends in a lone '%'" consume -b "$closed" -t t -f '%s %'
 # A topic name Kafka would refuse is refused before connecting (exit 2, not 1).
 expect 2 "-t: 'bad topic!' is not a valid topic name: it contains a space" \
   produce -b "$closed" -t 'bad topic!'

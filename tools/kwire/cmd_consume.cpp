@@ -64,6 +64,21 @@ struct consume_options {
 
 std::atomic<bool> stop_requested{false};
 
+// kcat's -f tokens, which format_record() prints.
+constexpr std::string_view format_tokens = "tpoksKSTh%";
+
+// As kcat: a % not followed by one of format_tokens is an error, not printed as it is.
+void check_format(std::string_view format) {
+  for (std::size_t i = 0; i < format.size(); ++i) {
+    if (format[i] != '%') continue;
+    if (i + 1 == format.size())
+      throw usage_error("-f: the format ends in a lone '%' (write %% for a percent sign)");
+    if (format_tokens.find(format[++i]) == std::string_view::npos)
+      throw usage_error("-f: unsupported formatter '%" + std::string(1, format[i]) +
+                        "' (the tokens are %t %p %o %k %s %K %S %T %h %%)");
+  }
+}
+
 extern "C" void on_stop_signal(int) { stop_requested = true; }
 
 std::vector<option> consume_option_parsers(consume_options& o) {
@@ -85,7 +100,11 @@ std::vector<option> consume_option_parsers(consume_options& o) {
          if (o.count < 0) throw usage_error("-c: a count is 0 or more");
        }},
       {"-e", "--exit-at-end", "", [&](std::string_view) { o.exit_at_end = true; }},
-      {"-f", "--format", "FORMAT", [&](std::string_view v) { o.format = unescape_delimiter(v); }},
+      {"-f", "--format", "FORMAT",
+       [&](std::string_view v) {
+         o.format = unescape_delimiter(v);
+         check_format(o.format);
+       }},
       {"-G", "--group", "GROUP",
        [&](std::string_view v) {
          if (v.empty()) throw usage_error("-G: the group name is empty");
