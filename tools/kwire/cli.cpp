@@ -84,6 +84,10 @@ void check_topic_name(std::string_view topic) {
     throw usage_error("-t: '" + std::string(topic) + "' is not a valid topic name: it " + *problem);
 }
 
+std::string count_of(std::uint64_t count, std::string_view singular) {
+  return std::to_string(count) + " " + std::string(singular) + (count == 1 ? "" : "s");
+}
+
 std::int32_t parse_int32(std::string_view text, std::string_view what) {
   std::int32_t value = 0;
   const auto [stop, ec] = std::from_chars(text.data(), text.data() + text.size(), value);

@@ -367,7 +367,7 @@ int consume(const consume_options& o, const client::properties& given) {
   consumer.reset();
   work.reset();
   io_thread.join();
-  std::cerr << "kwire consume: " << printed << " records\n";
+  std::cerr << "kwire consume: " << count_of(static_cast<std::uint64_t>(printed), "record") << '\n';
   return status;
 }
 

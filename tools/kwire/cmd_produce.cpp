@@ -138,9 +138,8 @@ class delivery_tally {
     std::lock_guard lock(mutex_);
     for (const auto& d : described_) out << "kwire produce: record failed: " << d << '\n';
     for (const auto& [reason, count] : counted_by_reason_)
-      out << "kwire produce: " << count << " more record" << (count == 1 ? "" : "s")
-          << " failed: " << reason << '\n';
-    out << produced_ << " records produced, " << failed_ << " failed\n";
+      out << "kwire produce: " << count_of(count, "more record") << " failed: " << reason << '\n';
+    out << count_of(produced_, "record") << " produced, " << failed_ << " failed\n";
   }
 
   std::uint64_t failures() const {
