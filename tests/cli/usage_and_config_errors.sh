@@ -60,6 +60,8 @@ expect 2 "unknown option '-p'" metadata -b "$closed" -p 1
 expect 2 "option --json takes no value" protocol --json=yes
 expect 0 "usage: kwire consume" consume --help
 expect 0 "auto.offset.reset" consume --help-properties
+# The default kwire consume uses (-o beginning), not the Java client's latest.
+expect 0 "auto.offset.reset (enum, default earliest," consume --help-properties
 expect 2 "-t TOPIC is required" consume -b "$closed"
 expect 2 "-o: 'soon' is not beginning, end, OFFSET, -N or s@MILLIS" consume -b "$closed" -t t -o soon
 expect 2 "-p and -G: the group assigns the partitions" consume -b "$closed" -t t -G g -p 0
