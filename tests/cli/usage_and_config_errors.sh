@@ -39,6 +39,16 @@ expect 0 "usage: kwire metadata" metadata -h
 expect 0 "usage: kwire protocol" protocol --help
 expect 0 "linger.ms" produce --help-properties
 expect 0 "request.timeout.ms" metadata --help-properties
+# The version of the CMake project, as kcat's -V.
+for flag in --version -V; do
+  checks=$((checks + 1))
+  version=$("$kwire" "$flag" 2>&1)
+  status=$?
+  if [[ $status != 0 || ! $version =~ ^kwire\ [0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+    failures=$((failures + 1))
+    echo "FAIL: kwire $flag -> exit $status, printed '$version' (want 'kwire X.Y.Z')"
+  fi
+done
 
 # Usage errors: exit 2, naming the option.
 expect 2 "-b BOOTSTRAP is required" produce -t t
