@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <stdexcept>
 
 #include "kwire/client/detail/backoff.hpp"
 #include "kwire/protocol/messages.hpp"
@@ -330,6 +331,12 @@ void cluster::close() {
 }
 
 cluster_options cluster_options_for(const common_config& config) {
+  // A config built in code skips parse_*_config(); a secure protocol must still never
+  // become a plaintext connection.
+  if (config.security != security_protocol::plaintext)
+    throw std::invalid_argument(
+        "security.protocol: only PLAINTEXT is supported yet (TLS and SASL come with the "
+        "security layer)");
   cluster_options options;
   for (const auto& a : config.bootstrap_servers) options.bootstrap.push_back({-1, a.host, a.port});
   options.connection.client_id = config.client_id;

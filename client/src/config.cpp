@@ -467,7 +467,8 @@ constexpr auto common_properties() {
           "resolve_canonical_bootstrap_servers_only also expands bootstrap names first."),
       bind<Config, &c::security>(
           "security.protocol", one_of(security_protocol_names, letter_case::ignored),
-          "How to talk to brokers; only PLAINTEXT works until TLS and SASL support lands."),
+          "How to talk to brokers; only PLAINTEXT is accepted until TLS and SASL support lands "
+          "(the others are refused, never run as plaintext)."),
   };
 }
 
@@ -863,6 +864,19 @@ properties render_all(std::span<const property<Config>> table, const Config& con
 
 std::string ms_text(milliseconds value) { return std::to_string(value.count()) + " ms"; }
 
+// TLS and SASL are not implemented: a connection asked to be secure must never be made in
+// plaintext instead, so any other security.protocol is refused here, where every client's
+// configuration passes (cluster_options_for() refuses it too, for configs built in code).
+std::optional<config_error> refuse_unsupported_security(const common_config& config) {
+  if (config.security == security_protocol::plaintext) return std::nullopt;
+  const std::string given(choice_name(one_of(security_protocol_names, letter_case::ignored),
+                                      static_cast<int>(config.security)));
+  return config_error{"security.protocol",
+                      "security.protocol: " + given +
+                          " is not supported yet (TLS and SASL come with the security layer); "
+                          "the only allowed value is PLAINTEXT"};
+}
+
 void apply_common_rules(common_config& config, const key_set& given) {
   // CommonClientConfigs.postProcessReconnectBackoffConfigs: reconnect.backoff.ms given
   // without reconnect.backoff.max.ms turns exponential reconnect backoff off.
@@ -1079,6 +1093,7 @@ std::optional<config_error> parse_config(const Table& table, std::string_view ro
   Config config;
   key_set given_keys;
   if (auto error = assign_properties<Config>(table, role, given, config, given_keys)) return error;
+  if (auto error = refuse_unsupported_security(config)) return error;
   apply_common_rules(config, given_keys);
   std::optional<config_error> error;
   ((error = error ? error : rules(config, given_keys)), ...);

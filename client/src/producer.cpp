@@ -27,7 +27,7 @@
 #include "kwire/protocol/messages.hpp"
 
 namespace kwire::client {
-namespace detail {
+// Everything here but producer_impl (which producer.hpp names) is private to this file.
 namespace {
 
 using clock = std::chrono::steady_clock;
@@ -56,8 +56,6 @@ std::string describe_node(std::int32_t node_id, const std::string& address) {
   if (!address.empty()) out += " (" + address + ")";
   return out;
 }
-
-}  // namespace
 
 struct topic_state;
 
@@ -121,6 +119,10 @@ struct topic_state {
   std::vector<std::uint8_t> pending_bytes;
   std::deque<pending_record> pending;
 };
+
+}  // namespace
+
+namespace detail {
 
 class producer_impl : public std::enable_shared_from_this<producer_impl> {
  public:

@@ -39,6 +39,16 @@ expect 0 "usage: kwire metadata" metadata -h
 expect 0 "usage: kwire protocol" protocol --help
 expect 0 "linger.ms" produce --help-properties
 expect 0 "request.timeout.ms" metadata --help-properties
+# The version of the CMake project, as kcat's -V.
+for flag in --version -V; do
+  checks=$((checks + 1))
+  version=$("$kwire" "$flag" 2>&1)
+  status=$?
+  if [[ $status != 0 || ! $version =~ ^kwire\ [0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+    failures=$((failures + 1))
+    echo "FAIL: kwire $flag -> exit $status, printed '$version' (want 'kwire X.Y.Z')"
+  fi
+done
 
 # Usage errors: exit 2, naming the option.
 expect 2 "-b BOOTSTRAP is required" produce -t t
@@ -60,6 +70,8 @@ expect 2 "unknown option '-p'" metadata -b "$closed" -p 1
 expect 2 "option --json takes no value" protocol --json=yes
 expect 0 "usage: kwire consume" consume --help
 expect 0 "auto.offset.reset" consume --help-properties
+# The default kwire consume uses (-o beginning), not the Java client's latest.
+expect 0 "auto.offset.reset (enum, default earliest," consume --help-properties
 expect 2 "-t TOPIC is required" consume -b "$closed"
 expect 2 "-o: 'soon' is not beginning, end, OFFSET, -N or s@MILLIS" consume -b "$closed" -t t -o soon
 expect 2 "-p and -G: the group assigns the partitions" consume -b "$closed" -t t -G g -p 0
@@ -67,6 +79,21 @@ expect 2 "-o with -G: only beginning or end" consume -b "$closed" -t t -G g -o 5
 expect 2 "-G: the group name is empty" consume -b "$closed" -t t -G ""
 expect 2 "-t: '^(t' is not a regular expression" consume -b "$closed" -t '^(t' -G g
 expect 2 "-p: a partition is 0 or more" consume -b "$closed" -t t -p -1
+# -f: as kcat, a % that is not one of its tokens is an error, not printed as it is.
+expect 2 "-f: unsupported formatter '%z'" consume -b "$closed" -t t -f '[%z]'
+expect 2 "-f: unsupported formatter '%R'" consume -b "$closed" -t t -f '%s %R\n'
+expect 2 "-f: the format ends in a lone '%'" consume -b "$closed" -t t -f '%s %'
+# A topic name Kafka would refuse is refused before connecting (exit 2, not 1).
+expect 2 "-t: 'bad topic!' is not a valid topic name: it contains a space" \
+  produce -b "$closed" -t 'bad topic!'
+expect 2 "-t: 'a/b' is not a valid topic name: it contains '/'" consume -b "$closed" -t a/b
+expect 2 "-t: '.' is not a valid topic name" metadata -b "$closed" -t .
+expect 2 "-t: '..' is not a valid topic name" produce -b "$closed" -t ..
+expect 2 "-t: '' is not a valid topic name: it is empty" produce -b "$closed" -t ''
+expect 2 "is 250 characters long, more than the 249 allowed" \
+  consume -b "$closed" -t "$(printf 'x%.0s' {1..250})"
+expect 1 "127.0.0.1:1: Connection refused" \
+  metadata -b "$closed" -t "$(printf 'x%.0s' {1..249})" -X request.timeout.ms=1500
 expect 2 "linger.ms is a producer property, not a consumer property" \
   consume -b "$closed" -t t -X linger.ms=5
 expect 2 "isolation.level: read_committed is not supported yet" \
@@ -81,6 +108,17 @@ expect 2 "bootstrap.servers" produce -b no-port -t t
 expect 2 "--help-properties" produce -b "$closed" -t t -X batch.size=-5
 expect 2 "acks" metadata -b "$closed" -X acks=all
 expect 2 "request.timeout.ms" metadata -b "$closed" -X request.timeout.ms=forever
+# TLS and SASL do not exist yet: asking for them is refused, never run in plaintext.
+expect 2 "security.protocol: SSL is not supported yet" \
+  metadata -b "$closed" -X security.protocol=SSL -X request.timeout.ms=1500
+expect 2 "security.protocol: SASL_SSL is not supported yet" \
+  produce -b "$closed" -t t -X security.protocol=sasl_ssl
+expect 2 "security.protocol: SASL_PLAINTEXT is not supported yet" \
+  consume -b "$closed" -t t -X security.protocol=SASL_PLAINTEXT -X request.timeout.ms=1500
+expect 2 "the only allowed value is PLAINTEXT" \
+  metadata -b "$closed" -X security.protocol=Ssl -X request.timeout.ms=1500
+expect 1 "127.0.0.1:1: Connection refused" \
+  metadata -b "$closed" -X security.protocol=plaintext -X request.timeout.ms=1500
 # Transactions come with their own issue: a clear refusal, not a silent non-transactional run.
 expect 2 "transactions are not implemented yet" produce -b "$closed" -t t -X transactional.id=tx
 expect 2 "transactions are not implemented yet" produce -b "$closed" -t t --abort

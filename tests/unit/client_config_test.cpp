@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "kwire/client/cluster.hpp"
 #include "kwire/client/config.hpp"
 #include "kwire/protocol/compression.hpp"
 
@@ -184,7 +187,7 @@ TEST(ClientConfig, ValuesAreTrimmedAndParsedAsJavaParsesThem) {
                                                {"transactional.id", " tx-1 "},
                                                {"acks", "-1"},
                                                {"compression.type", "zstd"},
-                                               {"security.protocol", "sasl_ssl"}}));
+                                               {"security.protocol", " plaintext "}}));
   EXPECT_EQ(config.batch_size, 1000);
   EXPECT_EQ(config.max_request_size, 7);
   EXPECT_EQ(config.buffer_memory, std::numeric_limits<std::int64_t>::max());
@@ -202,14 +205,14 @@ TEST(ClientConfig, ValuesAreTrimmedAndParsedAsJavaParsesThem) {
   EXPECT_EQ(config.transactional_id, "tx-1");
   EXPECT_EQ(config.acks, kc::required_acks::all);
   EXPECT_EQ(config.compression_type, kwire::protocol::compression::zstd);
-  EXPECT_EQ(config.security, kc::security_protocol::sasl_ssl);
+  EXPECT_EQ(config.security, kc::security_protocol::plaintext);
 
   EXPECT_EQ(parse_ok(with_bootstrap({{"client.id", ""}})).client_id, "");
   EXPECT_FALSE(parse_ok(with_bootstrap({{"enable.idempotence", "FALSE"}})).enable_idempotence);
   EXPECT_EQ(parse_ok(with_bootstrap({{"acks", "1"}})).acks, kc::required_acks::leader);
   EXPECT_EQ(parse_ok(with_bootstrap({{"acks", "0"}})).acks, kc::required_acks::none);
-  EXPECT_EQ(parse_ok(with_bootstrap({{"security.protocol", "Ssl"}})).security,
-            kc::security_protocol::ssl);
+  EXPECT_EQ(parse_ok(with_bootstrap({{"security.protocol", "PlainText"}})).security,
+            kc::security_protocol::plaintext);
   EXPECT_EQ(
       parse_ok(with_bootstrap({{"client.dns.lookup", "resolve_canonical_bootstrap_servers_only"}}))
           .client_dns_lookup,
@@ -376,6 +379,48 @@ TEST(ClientConfig, KnownButUnsupportedJavaKeysSaySo) {
             "metadata.max.idle.ms is not supported yet");
 }
 
+// TLS and SASL do not exist yet: asking for them must fail, never connect in plaintext.
+TEST(ClientConfig, SecurityProtocolsOtherThanPlaintextAreRefusedByEveryClientKind) {
+  for (const std::string given : {"SSL", "ssl", "SASL_SSL", "sasl_ssl", "SASL_PLAINTEXT",
+                                  "Sasl_Plaintext", " SSL "}) {
+    SCOPED_TRACE(given);
+    const kc::properties properties{{"bootstrap.servers", "localhost:9092"},
+                                    {"security.protocol", given}};
+    std::vector<std::optional<kc::config_error>> errors;
+    kc::producer_config producer;
+    errors.push_back(kc::parse_producer_config(properties, producer));
+    kc::consumer_config consumer;
+    errors.push_back(kc::parse_consumer_config(properties, consumer));
+    kc::admin_config admin;
+    errors.push_back(kc::parse_admin_config(properties, admin));
+    kc::common_config common;
+    errors.push_back(kc::parse_common_config(properties, common));
+    for (const auto& error : errors) {
+      ASSERT_TRUE(error);
+      EXPECT_EQ(error->key, "security.protocol");
+      EXPECT_NE(error->message.find("is not supported yet"), std::string::npos) << error->message;
+      EXPECT_NE(error->message.find("the only allowed value is PLAINTEXT"), std::string::npos)
+          << error->message;
+    }
+    EXPECT_EQ(producer.security, kc::security_protocol::plaintext);  // left alone
+  }
+  EXPECT_EQ(producer_error(with_bootstrap({{"security.protocol", "sasl_ssl"}}), "security.protocol"),
+            "security.protocol: SASL_SSL is not supported yet (TLS and SASL come with the "
+            "security layer); the only allowed value is PLAINTEXT");
+}
+
+// A config built in code, without parse_*_config(), is refused where clients take it.
+TEST(ClientConfig, ClusterOptionsRefuseASecurityProtocolOtherThanPlaintext) {
+  kc::common_config config;
+  config.bootstrap_servers = {{"localhost", 9092}};
+  EXPECT_NO_THROW((void)kc::cluster_options_for(config));
+  for (const auto protocol : {kc::security_protocol::ssl, kc::security_protocol::sasl_plaintext,
+                              kc::security_protocol::sasl_ssl}) {
+    config.security = protocol;
+    EXPECT_THROW((void)kc::cluster_options_for(config), std::invalid_argument);
+  }
+}
+
 TEST(ClientConfig, TheLastOfARepeatedKeyWins) {
   EXPECT_EQ(parse_ok(with_bootstrap({{"linger.ms", "abc"}, {"linger.ms", "7"}})).linger,
             milliseconds(7));
@@ -536,7 +581,7 @@ TEST(ClientConfig, EffectiveConfigAsPropertiesParsesBackToTheSameConfig) {
                                 {"compression.type", "gzip"},
                                 {"linger.ms", "100000"},
                                 {"reconnect.backoff.ms", "10"},
-                                {"security.protocol", "ssl"},
+                                {"security.protocol", "plaintext"},
                                 {"transactional.id", "tx"}});
   const kc::properties written = kc::to_properties(config);
   EXPECT_EQ(written.size(), kc::describe_producer_config().size());
@@ -547,7 +592,7 @@ TEST(ClientConfig, EffectiveConfigAsPropertiesParsesBackToTheSameConfig) {
   EXPECT_EQ(value_of("acks"), "all");
   EXPECT_EQ(value_of("compression.type"), "gzip");
   EXPECT_EQ(value_of("delivery.timeout.ms"), "130000");
-  EXPECT_EQ(value_of("security.protocol"), "SSL");
+  EXPECT_EQ(value_of("security.protocol"), "PLAINTEXT");
   EXPECT_EQ(value_of("transactional.id"), "tx");
 
   kc::producer_config reparsed = parse_ok(written);

@@ -7,6 +7,8 @@
 #include <iostream>
 #include <optional>
 
+#include "kwire/client/topic_name.hpp"
+
 namespace kwire::cli {
 
 void parse_options(std::span<const std::string_view> args, std::span<const option> options) {
@@ -76,6 +78,15 @@ std::string unescape_delimiter(std::string_view text) {
     }
   }
   return out;
+}
+
+void check_topic_name(std::string_view topic) {
+  if (auto problem = client::topic_name_problem(topic))
+    throw usage_error("-t: '" + std::string(topic) + "' is not a valid topic name: it " + *problem);
+}
+
+std::string count_of(std::uint64_t count, std::string_view singular) {
+  return std::to_string(count) + " " + std::string(singular) + (count == 1 ? "" : "s");
 }
 
 std::int32_t parse_int32(std::string_view text, std::string_view what) {

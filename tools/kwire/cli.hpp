@@ -54,6 +54,13 @@ std::pair<std::string, std::string> split_property(std::string_view assignment);
 // taken as it is.
 std::string unescape_delimiter(std::string_view text);
 
+// Throws usage_error naming -t when `topic` is not a name Kafka accepts (so that it is
+// refused here instead of by a broker).
+void check_topic_name(std::string_view topic);
+
+// "1 record", "0 records", "2 records": `count` and the noun (`singular` + "s" unless 1).
+std::string count_of(std::uint64_t count, std::string_view singular);
+
 // A decimal int32, or usage_error naming `what`.
 std::int32_t parse_int32(std::string_view text, std::string_view what);
 

@@ -38,7 +38,8 @@ Writes records of the topic's partitions to standard output, one a line by defau
   -b, --bootstrap-server HOST:PORT[,...]  the brokers to start from (bootstrap.servers)
   -t, --topic TOPIC            the topic to read
   -p, --partition N            only partition N (default: every partition)
-  -o, --offset WHERE           beginning (default), end, OFFSET (a number), -N (N before
+  -o, --offset WHERE           beginning (default), end, OFFSET (a number; one past a
+                               partition's end starts at its end, as kcat), -N (N before
                                the end), or s@MILLIS (the first record at or after that
                                timestamp); with -G only beginning or end, for partitions the
                                group has no committed offset for (auto.offset.reset)
@@ -73,6 +74,21 @@ struct consume_options {
 };
 
 std::atomic<bool> stop_requested{false};
+
+// kcat's -f tokens, which format_record() prints.
+constexpr std::string_view format_tokens = "tpoksKSTh%";
+
+// As kcat: a % not followed by one of format_tokens is an error, not printed as it is.
+void check_format(std::string_view format) {
+  for (std::size_t i = 0; i < format.size(); ++i) {
+    if (format[i] != '%') continue;
+    if (i + 1 == format.size())
+      throw usage_error("-f: the format ends in a lone '%' (write %% for a percent sign)");
+    if (format_tokens.find(format[++i]) == std::string_view::npos)
+      throw usage_error("-f: unsupported formatter '%" + std::string(1, format[i]) +
+                        "' (the tokens are %t %p %o %k %s %K %S %T %h %%)");
+  }
+}
 
 extern "C" void on_stop_signal(int) { stop_requested = true; }
 
@@ -215,7 +231,11 @@ std::vector<option> consume_option_parsers(consume_options& o) {
          if (o.count < 0) throw usage_error("-c: a count is 0 or more");
        }},
       {"-e", "--exit-at-end", "", [&](std::string_view) { o.exit_at_end = true; }},
-      {"-f", "--format", "FORMAT", [&](std::string_view v) { o.format = unescape_delimiter(v); }},
+      {"-f", "--format", "FORMAT",
+       [&](std::string_view v) {
+         o.format = unescape_delimiter(v);
+         check_format(o.format);
+       }},
       {"-G", "--group", "GROUP",
        [&](std::string_view v) {
          if (v.empty()) throw usage_error("-G: the group name is empty");
@@ -310,6 +330,27 @@ void format_record(std::string& out, std::string_view format, const client::cons
   }
 }
 
+// auto.offset.reset as -o implies it: where a partition starts whose offset is out of range
+// or, with -G, that has no committed offset. As kcat (librdkafka resets to the end), an
+// absolute offset past a partition's end starts at its end, so nothing of it is printed.
+std::string_view offset_reset_for(start_position::kind where) {
+  return where == start_position::end || where == start_position::offset ? "latest" : "earliest";
+}
+
+// --help-properties with the defaults kwire consume uses, where it sets them itself.
+std::vector<client::property_description> describe_consume_properties() {
+  auto described = client::describe_consumer_config();
+  for (auto& property : described) {
+    if (property.name != "auto.offset.reset") continue;
+    property.default_value = offset_reset_for(start_position::beginning);
+    property.doc =
+        "Where a partition starts when its offset is out of range or, with -G, not committed. "
+        "kwire consume sets it from -o: earliest (the default, -o beginning, s@MILLIS, -N), "
+        "latest (-o end, -o OFFSET: an offset past the end starts at the end, as kcat).";
+  }
+  return described;
+}
+
 std::string describe_partitions(const std::vector<client::topic_partition>& partitions) {
   std::string out;
   for (const auto& tp : partitions) {
@@ -322,8 +363,7 @@ std::string describe_partitions(const std::vector<client::topic_partition>& part
 int consume(const consume_options& o, const client::properties& given) {
   const auto start = parse_offset(o.offset);
   const bool group = !o.group.empty();
-  client::properties properties{
-      {"auto.offset.reset", start.where == start_position::end ? "latest" : "earliest"}};
+  client::properties properties{{"auto.offset.reset", std::string(offset_reset_for(start.where))}};
   if (group) properties.emplace_back("group.id", o.group);
   properties.insert(properties.end(), given.begin(), given.end());
   client::consumer_config config;
@@ -506,17 +546,19 @@ int consume(const consume_options& o, const client::properties& given) {
   consumer.reset();
   work.reset();
   io_thread.join();
-  std::cerr << "kwire consume: " << printed << " records\n";
+  std::cerr << "kwire consume: " << count_of(static_cast<std::uint64_t>(printed), "record") << '\n';
   return status;
 }
 
 }  // namespace
 
 int run_consume(std::span<const std::string_view> args) {
-  client_command command{"consume", usage, client::describe_consumer_config, {}};
+  client_command command{"consume", usage, describe_consume_properties, {}};
   consume_options o;
   return run_client_command(command, args, consume_option_parsers(o), [&] {
     if (o.topic.empty()) throw usage_error("-t TOPIC is required");
+    const bool pattern = !o.group.empty() && o.topic.starts_with('^');  // see consume()
+    if (!pattern) check_topic_name(o.topic);
     const auto start = parse_offset(o.offset);  // a bad -o is a usage error before connecting
     if (!o.group.empty()) {
       if (o.partition >= 0)

@@ -260,7 +260,7 @@ int run_metadata(std::span<const std::string_view> args) {
   std::vector<option> own_options = {
       {"-t", "--topic", "TOPIC",
        [&](std::string_view v) {
-         if (v.empty()) throw usage_error("-t: the topic name is empty");
+         check_topic_name(v);
          o.topic = v;
        }},
       {"", "--json", "", [&](std::string_view) { o.json = true; }},

@@ -80,7 +80,7 @@ std::vector<option> produce_option_parsers(produce_options& o, client::propertie
   return {
       {"-t", "--topic", "TOPIC",
        [&](std::string_view v) {
-         if (v.empty()) throw usage_error("-t: the topic name is empty");
+         check_topic_name(v);
          o.topic = v;
        }},
       {"-p", "--partition", "N",
@@ -141,9 +141,8 @@ class delivery_tally {
     std::lock_guard lock(mutex_);
     for (const auto& d : described_) out << "kwire produce: record failed: " << d << '\n';
     for (const auto& [reason, count] : counted_by_reason_)
-      out << "kwire produce: " << count << " more record" << (count == 1 ? "" : "s")
-          << " failed: " << reason << '\n';
-    out << produced_ << " records produced, " << failed_ << " failed\n";
+      out << "kwire produce: " << count_of(count, "more record") << " failed: " << reason << '\n';
+    out << count_of(produced_, "record") << " produced, " << failed_ << " failed\n";
   }
 
   std::uint64_t failures() const {

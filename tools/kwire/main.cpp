@@ -32,7 +32,8 @@ void print_usage(std::ostream& out) {
   for (const auto& c : commands) {
     out << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary << '\n';
   }
-  out << "exit status: 0 success, 1 runtime failure, 2 usage or configuration error\n";
+  out << "kwire --version (or -V) prints the version\n"
+         "exit status: 0 success, 1 runtime failure, 2 usage or configuration error\n";
 }
 
 }  // namespace
@@ -52,6 +53,9 @@ int main(int argc, char** argv) {
     rest = std::span(&help_flag, 1);
   } else if (name == "-h" || name == "--help" || name == "help") {
     print_usage(std::cout);
+    return kwire::cli::exit_ok;
+  } else if (name == "--version" || name == "-V") {  // -V as kcat
+    std::cout << "kwire " << KWIRE_VERSION << '\n';
     return kwire::cli::exit_ok;
   }
   for (const auto& c : commands)

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kwire/client/error.hpp"
+#include "kwire/client/topic_partition.hpp"
 #include "kwire/protocol/buffer.hpp"
 
 namespace kwire::client {
@@ -30,12 +31,6 @@ struct admin_item_result {
 // How long an operation may take, retries included; -1: default.api.timeout.ms.
 struct admin_options {
   std::chrono::milliseconds timeout{-1};
-};
-
-struct topic_partition {
-  std::string topic;
-  std::int32_t partition = -1;
-  auto operator<=>(const topic_partition&) const = default;
 };
 
 // ---------------------------------------------------------------- topics

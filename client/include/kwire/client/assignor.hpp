@@ -17,13 +17,9 @@
 #include <string_view>
 #include <vector>
 
-namespace kwire::client {
+#include "kwire/client/topic_partition.hpp"
 
-struct topic_partition {
-  std::string topic;
-  std::int32_t partition = -1;
-  auto operator<=>(const topic_partition&) const = default;
-};
+namespace kwire::client {
 
 // How members give up partitions in a rebalance: eager revokes everything before the
 // join; cooperative (KIP-429) revokes only what moves, in a second round.

@@ -77,7 +77,9 @@ struct cluster_options {
   bool all_topics = false;  // fetch every topic (kwire metadata), not only wanted ones
 };
 
-// The options every client kind takes from its common configuration.
+// The options every client kind takes from its common configuration. Throws
+// std::invalid_argument when config.security is not plaintext (TLS and SASL do not exist yet,
+// and a secure connection must never silently become a plaintext one).
 cluster_options cluster_options_for(const common_config& config);
 
 // A bootstrap server no connection could be made to, and the error of the latest attempt.

@@ -54,7 +54,7 @@ std::string to_string(const broker_address& address);
 enum class dns_lookup { use_all_dns_ips, resolve_canonical_bootstrap_servers_only };
 
 // security.protocol. Only plaintext is usable until the security layer exists; the others
-// are parsed so that the connection code can refuse them with a clear message.
+// are recognised so that parsing can refuse them with a clear message (never plaintext).
 enum class security_protocol { plaintext, ssl, sasl_plaintext, sasl_ssl };
 
 // acks, with the values the Produce request carries.
