@@ -513,7 +513,9 @@ int consume(const consume_options& o, const client::properties& given) {
       format_record(out, o.format, r);
       lines.push_back({out.size(), r.topic, r.partition, r.offset + 1, r.leader_epoch});
     }
-    const auto [bytes_written, write_error] = write_lines(out, lines);
+    const auto write_result = write_lines(out, lines);
+    const std::size_t bytes_written = write_result.first;
+    const int write_error = write_result.second;
     written.note(lines, bytes_written);
     printed += std::count_if(lines.begin(), lines.end(),
                              [&](const written_line& l) { return l.end <= bytes_written; });
