@@ -117,6 +117,28 @@ TEST(SaslScram, Rfc7677Sha256ExampleGivesTheRfcMessages) {
   EXPECT_TRUE(client.server_error().empty());
 }
 
+// No RFC has a SCRAM-SHA-512 example. This one follows RFC 7677's (same user, password and
+// nonces; salt "kwire-sha512-salt") and was computed with Python's hashlib.pbkdf2_hmac and
+// hmac, an implementation independent of OpenSSL's.
+TEST(SaslScram, Sha512MatchesAVectorFromPythonHashlib) {
+  ks::scram_client client(ks::scram_algorithm::sha512, "user", "pencil",
+                          {.client_nonce = std::string(kRfcClientNonce)});
+  std::vector<std::uint8_t> out;
+  ASSERT_FALSE(client.initial_response(out));
+  EXPECT_EQ(as_string(out), kRfcClientFirst);
+  ASSERT_FALSE(client.evaluate_challenge(
+      bytes_of("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+               "s=a3dpcmUtc2hhNTEyLXNhbHQ=,i=4096"),
+      out));
+  EXPECT_EQ(as_string(out),
+            "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+            "p=WxaPGjIYlPky8pCD9a1zf//rz5DdtaBojmWl+ovtagYD6y10f6IHuQYb9dZAjG22JXQDfttzNSCK5aoEJ5xmHg==");
+  ASSERT_FALSE(client.evaluate_challenge(
+      bytes_of("v=rdK9ze4NA1RTQZBnvPucwIiCsf7+nnBqLyVHBRuUMkiX1YzP/84sBhlKEQbb1jN8/wGrF2W0O9IK80SN0fue0A=="),
+      out));
+  EXPECT_TRUE(client.is_complete());
+}
+
 TEST(SaslScram, Sha512RoundTripAgainstAnIndependentServer) {
   test_scram_server server(EVP_sha512(), "pa,ss=wörd", "some salt bytes", 4096);
   ks::scram_client client(ks::scram_algorithm::sha512, "us,er=1", "pa,ss=wörd");
