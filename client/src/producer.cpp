@@ -1294,6 +1294,11 @@ std::error_code producer::send(const producer_record& record, delivery_callback 
   return impl_->send(record, callback);
 }
 
+std::error_code producer::send_keeping_callback_on_error(const producer_record& record,
+                                                         delivery_callback& callback) {
+  return impl_->send(record, callback);  // moves the callback only when it accepts the record
+}
+
 void producer::start_flush(detail::unique_function<void()> done) {
   impl_->start_flush(std::move(done));
 }

@@ -29,12 +29,11 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <memory>
 
 #include "kwire/client/admin_types.hpp"
 #include "kwire/client/config.hpp"
+#include "kwire/client/detail/completion.hpp"
 #include "kwire/client/detail/unique_function.hpp"
 
 namespace kwire::client {
@@ -47,24 +46,13 @@ class admin_engine;
 template <class Result>
 using admin_completion = unique_function<void(std::error_code, Result)>;
 
-// async_initiate for a void(error_code, Result) operation: `start` gets a completion that
-// runs the handler on its associated executor.
+// async_initiate for a void(error_code, Result) operation: `start` gets the completion.
 template <class Result, class Token, class Start>
 auto initiate_admin(Token&& token, Start start) {
-  return asio::async_initiate<Token, void(std::error_code, Result)>(
-      [](auto handler, Start start) {
-        auto work = asio::make_work_guard(asio::get_associated_executor(handler));
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        start(admin_completion<Result>(
-            [shared, work = std::move(work)](std::error_code ec, Result result) mutable {
-              auto ex = work.get_executor();
-              asio::dispatch(ex, [shared, ec, result = std::move(result)]() mutable {
-                (*shared)(ec, std::move(result));
-              });
-              work.reset();
-            }));
-      },
-      token, std::move(start));
+  return initiate<void(std::error_code, Result)>(
+      std::forward<Token>(token),
+      [](admin_completion<Result> done, Start start) { start(std::move(done)); },
+      std::move(start));
 }
 }  // namespace detail
 
@@ -202,17 +190,9 @@ class admin {
   // Fails operations in progress with shut_down and closes the connections. Signature void().
   template <class Token>
   auto async_close(Token&& token) {
-    return asio::async_initiate<Token, void()>(
-        [this](auto handler) {
-          auto work = asio::make_work_guard(asio::get_associated_executor(handler));
-          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-          start_close([shared, work = std::move(work)]() mutable {
-            auto ex = work.get_executor();
-            asio::dispatch(ex, [shared]() mutable { (*shared)(); });
-            work.reset();
-          });
-        },
-        token);
+    return detail::initiate<void()>(
+        std::forward<Token>(token),
+        [this](detail::completion<void()> done) { start_close(std::move(done)); });
   }
   // Blocking close: needs another thread running the io_context; never from its threads.
   void close();

@@ -24,8 +24,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -40,6 +38,7 @@
 
 #include "kwire/client/assignor.hpp"
 #include "kwire/client/config.hpp"
+#include "kwire/client/detail/completion.hpp"
 #include "kwire/client/detail/unique_function.hpp"
 #include "kwire/client/error.hpp"
 #include "kwire/protocol/record_batch.hpp"
@@ -264,73 +263,48 @@ class consumer {
   std::shared_ptr<detail::consumer_impl> impl_;
 };
 
-namespace detail {
-// Wraps a completion handler so that it runs on its associated executor, keeping that
-// executor's work alive until then.
-template <class Signature, class Handler>
-auto dispatch_to_handler_executor(Handler handler) {
-  auto work = asio::make_work_guard(asio::get_associated_executor(handler));
-  auto shared = std::make_shared<Handler>(std::move(handler));
-  return [shared, work = std::move(work)](auto&&... args) mutable {
-    auto ex = work.get_executor();
-    asio::dispatch(ex, [shared, ... a = std::forward<decltype(args)>(args)]() mutable {
-      (*shared)(std::move(a)...);
-    });
-    work.reset();
-  };
-}
-}  // namespace detail
-
 template <class Token>
 auto consumer::async_poll(std::chrono::milliseconds timeout, Token&& token) {
-  return asio::async_initiate<Token, void(std::error_code, record_set)>(
-      [this, timeout](auto handler) {
-        start_poll(timeout, detail::dispatch_to_handler_executor<void(std::error_code, record_set)>(
-                                std::move(handler)));
+  return detail::initiate<void(std::error_code, record_set)>(
+      std::forward<Token>(token),
+      [this](poll_handler done, std::chrono::milliseconds limit) {
+        start_poll(limit, std::move(done));
       },
-      token);
+      timeout);
 }
 
 template <class Token>
 auto consumer::async_commit(topic_partition_offsets offsets, Token&& token) {
-  return asio::async_initiate<Token, void(std::error_code)>(
-      [this, offsets = std::move(offsets)](auto handler) mutable {
-        start_commit(
-            std::move(offsets),
-            detail::dispatch_to_handler_executor<void(std::error_code)>(std::move(handler)));
+  return detail::initiate<void(std::error_code)>(
+      std::forward<Token>(token),
+      [this](commit_handler done, topic_partition_offsets to_commit) {
+        start_commit(std::move(to_commit), std::move(done));
       },
-      token);
+      std::move(offsets));
 }
 
 template <class Token>
 auto consumer::async_commit(Token&& token) {
-  return asio::async_initiate<Token, void(std::error_code)>(
-      [this](auto handler) {
-        start_commit(std::nullopt, detail::dispatch_to_handler_executor<void(std::error_code)>(
-                                       std::move(handler)));
-      },
-      token);
+  return detail::initiate<void(std::error_code)>(
+      std::forward<Token>(token),
+      [this](commit_handler done) { start_commit(std::nullopt, std::move(done)); });
 }
 
 template <class Token>
 auto consumer::async_committed(std::vector<topic_partition> partitions, Token&& token) {
-  return asio::async_initiate<Token, void(std::error_code, topic_partition_offsets)>(
-      [this, partitions = std::move(partitions)](auto handler) mutable {
-        start_committed(
-            std::move(partitions),
-            detail::dispatch_to_handler_executor<void(std::error_code, topic_partition_offsets)>(
-                std::move(handler)));
+  return detail::initiate<void(std::error_code, topic_partition_offsets)>(
+      std::forward<Token>(token),
+      [this](committed_handler done, std::vector<topic_partition> asked) {
+        start_committed(std::move(asked), std::move(done));
       },
-      token);
+      std::move(partitions));
 }
 
 template <class Token>
 auto consumer::async_close(Token&& token) {
-  return asio::async_initiate<Token, void()>(
-      [this](auto handler) {
-        start_close(detail::dispatch_to_handler_executor<void()>(std::move(handler)));
-      },
-      token);
+  return detail::initiate<void()>(
+      std::forward<Token>(token),
+      [this](detail::completion<void()> done) { start_close(std::move(done)); });
 }
 
 }  // namespace kwire::client

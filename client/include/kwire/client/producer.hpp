@@ -4,7 +4,9 @@
 //
 //   kwire::client::producer p(io.get_executor(), config);
 //   p.send({.topic = "t", .key = k, .value = v}, [](std::error_code ec, const delivery_report& r)
-//   {...}); co_await p.async_send(record, asio::use_awaitable);   // or use_future, or a callback
+//   {...});
+//   auto [ec, report] = co_await p.async_send(record, asio::use_awaitable);  // or use_future,
+//   // deferred, a callback: results come as values (std::error_code is not thrown)
 //   p.flush();  p.close(5s);
 //
 // Threading: send() may be called from any thread. Everything else happens on a strand of
@@ -17,9 +19,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -29,6 +28,7 @@
 #include <system_error>
 
 #include "kwire/client/config.hpp"
+#include "kwire/client/detail/completion.hpp"
 #include "kwire/client/detail/unique_function.hpp"
 #include "kwire/client/error.hpp"
 #include "kwire/client/partitioner.hpp"
@@ -114,6 +114,9 @@ class producer {
   void set_partitioner(std::shared_ptr<partitioner> custom);
 
  private:
+  // send(), but an error leaves `callback` untouched (for async_send to complete with it).
+  std::error_code send_keeping_callback_on_error(const producer_record& record,
+                                                 delivery_callback& callback);
   void start_flush(detail::unique_function<void()> done);
   void start_close(std::chrono::milliseconds timeout, detail::unique_function<void()> done);
   void start_partition_count(std::string topic,
@@ -124,71 +127,46 @@ class producer {
 
 template <class Token>
 auto producer::async_send(const producer_record& record, Token&& token) {
+  // The record goes through async_initiate by value: a deferred operation keeps its spans
+  // (not a reference to the caller's record); their bytes must live until it starts.
   return asio::async_initiate<Token, void(std::error_code, delivery_report)>(
-      [this, &record](auto handler) {
-        // The handler runs on its own associated executor (the caller's, typically).
-        auto work = asio::make_work_guard(asio::get_associated_executor(handler));
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        auto complete = [shared, work = std::move(work)](std::error_code ec,
-                                                         const delivery_report& report) mutable {
-          auto ex = work.get_executor();
-          asio::dispatch(ex, [shared, ec, report]() mutable { (*shared)(ec, report); });
-          work.reset();
-        };
-        if (auto ec = send(record, std::move(complete))) {
-          // Not accepted: complete with the error.
-          delivery_report report{record.topic, record.partition, -1, -1, nullptr};
-          auto ex = asio::get_associated_executor(*shared);
-          asio::dispatch(ex, [shared, ec, report]() mutable { (*shared)(ec, report); });
-        }
+      [this](auto handler, const producer_record& stored) {
+        // One callable per record: the handler and its work guard, no shared state.
+        delivery_callback report_to_handler =
+            detail::completion_of<void(std::error_code, const delivery_report&)>::wrap(
+                std::move(handler));
+        if (auto ec = send_keeping_callback_on_error(stored, report_to_handler))
+          report_to_handler(ec, delivery_report{stored.topic, stored.partition, -1, -1, nullptr});
       },
-      token);
+      token, record);
 }
 
 template <class Token>
 auto producer::async_flush(Token&& token) {
-  return asio::async_initiate<Token, void()>(
-      [this](auto handler) {
-        auto work = asio::make_work_guard(asio::get_associated_executor(handler));
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        start_flush([shared, work = std::move(work)]() mutable {
-          auto ex = work.get_executor();
-          asio::dispatch(ex, [shared]() mutable { (*shared)(); });
-          work.reset();
-        });
-      },
-      token);
+  return detail::initiate<void()>(
+      std::forward<Token>(token), [this](detail::completion<void()> done) {
+        start_flush(std::move(done));
+      });
 }
 
 template <class Token>
 auto producer::async_partition_count(std::string_view topic, Token&& token) {
-  return asio::async_initiate<Token, void(std::error_code, std::int32_t)>(
-      [this, topic = std::string(topic)](auto handler) mutable {
-        auto work = asio::make_work_guard(asio::get_associated_executor(handler));
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        start_partition_count(std::move(topic), [shared, work = std::move(work)](
-                                                    std::error_code ec, std::int32_t n) mutable {
-          auto ex = work.get_executor();
-          asio::dispatch(ex, [shared, ec, n]() mutable { (*shared)(ec, n); });
-          work.reset();
-        });
+  return detail::initiate<void(std::error_code, std::int32_t)>(
+      std::forward<Token>(token),
+      [this](detail::completion<void(std::error_code, std::int32_t)> done, std::string name) {
+        start_partition_count(std::move(name), std::move(done));
       },
-      token);
+      std::string(topic));
 }
 
 template <class Token>
 auto producer::async_close(std::chrono::milliseconds timeout, Token&& token) {
-  return asio::async_initiate<Token, void()>(
-      [this, timeout](auto handler) {
-        auto work = asio::make_work_guard(asio::get_associated_executor(handler));
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        start_close(timeout, [shared, work = std::move(work)]() mutable {
-          auto ex = work.get_executor();
-          asio::dispatch(ex, [shared]() mutable { (*shared)(); });
-          work.reset();
-        });
+  return detail::initiate<void()>(
+      std::forward<Token>(token),
+      [this](detail::completion<void()> done, std::chrono::milliseconds limit) {
+        start_close(limit, std::move(done));
       },
-      token);
+      timeout);
 }
 
 }  // namespace kwire::client
