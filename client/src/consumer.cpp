@@ -260,6 +260,68 @@ struct node_fetch {
   clock::time_point retry_at{};
 };
 
+// What the checks of one partition's records found: the batches that may reach the
+// application (those at or after the offset asked for), then the first problem, if any.
+struct checked_batches {
+  ready_chunk ready;  // batches, counts, next_offset and last_epoch filled in
+  std::error_code error;
+  std::string where;  // the error's place, for the diagnostics
+};
+
+// Checks every batch of one partition's records (CRC, codec, records) before any of it can
+// reach the application; compressed records are decompressed into `owner`'s memory.
+checked_batches check_batches(std::span<const std::uint8_t> records, std::int64_t from,
+                              fetched_buffers& owner, bool verify_crc) {
+  checked_batches out;
+  auto& ready = out.ready;
+  ready.chunk.first_offset = from;
+  ready.next_offset = from;
+  protocol::record_batch_reader_options options;
+  options.verify_crc = verify_crc;
+  options.decompress_to = [&owner](std::size_t bound) { return owner.room(bound); };
+  std::vector<std::uint8_t> scratch;
+  protocol::record_batch_reader reader(records, scratch, options);
+  protocol::record_batch_view batch;
+  while (reader.next(batch)) {
+    const auto& h = batch.header();
+    const std::int64_t last = h.base_offset + h.last_offset_delta;
+    if (last < from) continue;  // all before our offset (the log's start of a batch)
+    if (h.codec() != protocol::compression::none && !owner.keep(batch.records_section())) {
+      // Keep the decompressed records: views into them live as long as the chunk.
+      owner.decompressed.push_back(std::move(scratch));
+      scratch = {};
+    }
+    std::size_t count = 0;
+    if (!h.is_control()) {
+      protocol::record_view r;
+      auto cursor = batch.records();
+      while (cursor.next(r))
+        if (r.offset >= from) ++count;
+      if (cursor.error()) {
+        out.error = cursor.error();
+        out.where = "malformed record in the batch at offset " + std::to_string(h.base_offset);
+        break;
+      }
+    }
+    ready.chunk.batches.push_back(batch);
+    ready.counts.push_back(count);
+    ready.next_offset = last + 1;
+    if (h.partition_leader_epoch >= 0) ready.last_epoch = h.partition_leader_epoch;
+  }
+  if (!out.error && reader.error()) {
+    out.error = reader.error();
+    out.where = "corrupt record batch after offset " + std::to_string(ready.next_offset - 1);
+  }
+  if (!out.error && ready.chunk.batches.empty() && reader.incomplete_tail()) {
+    // Not even one whole batch: a batch larger than max.partition.fetch.bytes from a
+    // broker that does not send an oversized first batch.
+    out.error = make_error_code(errc::record_too_large);
+    out.where = "the batch at offset " + std::to_string(from) +
+                " is larger than max.partition.fetch.bytes";
+  }
+  return out;
+}
+
 }  // namespace
 
 class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
@@ -1122,8 +1184,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     return next;
   }
 
-  // One partition of a Fetch response: checks every batch (CRC, codec, records) before any
-  // of it can reach the application.
+  // One partition of a Fetch response: its errors, a diverging epoch, a preferred replica,
+  // then its records, every batch checked (check_batches) before any can reach poll.
   // `prefetched`: the next fetch of this partition already went out from where the batch
   // headers end (the checks here must then find the same end, or the partition fails).
   void handle_partition_data(partition_state& p, const protocol::FetchResponse::PartitionData& pd,
@@ -1183,75 +1245,27 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     }
     if (!pd.records || pd.records->empty()) return;
     const std::int64_t first = p.fetch_offset;
-
-    protocol::record_batch_reader_options options;
-    options.verify_crc = config_.check_crcs;
-    options.decompress_to = [&owner](std::size_t bound) { return owner->room(bound); };
-    std::vector<std::uint8_t> scratch;
-    protocol::record_batch_reader reader(pd.records->span(), scratch, options);
-    ready_chunk ready;
-    ready.chunk.topic = p.topic;
-    ready.chunk.partition = p.tp.partition;
-    ready.chunk.first_offset = p.fetch_offset;
-    ready.seek_generation = p.seek_generation;
-    ready.next_offset = p.fetch_offset;
-    protocol::record_batch_view batch;
-    std::error_code bad;
-    while (reader.next(batch)) {
-      const auto& h = batch.header();
-      const std::int64_t last = h.base_offset + h.last_offset_delta;
-      if (last < p.fetch_offset) continue;  // all before our offset (the log's start of a batch)
-      if (h.codec() != protocol::compression::none && !owner->keep(batch.records_section())) {
-        // Keep the decompressed records: views into them live as long as the chunk.
-        owner->decompressed.push_back(std::move(scratch));
-        scratch = {};
-      }
-      std::size_t count = 0;
-      if (!h.is_control()) {
-        protocol::record_view r;
-        auto cursor = batch.records();
-        while (cursor.next(r))
-          if (r.offset >= p.fetch_offset) ++count;
-        if (cursor.error()) {
-          bad = cursor.error();
-          diag.server_message =
-              "malformed record in the batch at offset " + std::to_string(h.base_offset);
-          break;
-        }
-      }
-      ready.chunk.batches.push_back(batch);
-      ready.counts.push_back(count);
-      ready.next_offset = last + 1;
-      if (h.partition_leader_epoch >= 0) ready.last_epoch = h.partition_leader_epoch;
-    }
-    if (!bad && reader.error()) {
-      bad = reader.error();
-      diag.server_message =
-          "corrupt record batch after offset " + std::to_string(ready.next_offset - 1);
-    }
-    if (!bad && ready.chunk.batches.empty() && reader.incomplete_tail()) {
-      // Not even one whole batch: a batch larger than max.partition.fetch.bytes from a
-      // broker that does not send an oversized first batch.
-      bad = make_error_code(errc::record_too_large);
-      diag.server_message = "the batch at offset " + std::to_string(p.fetch_offset) +
-                            " is larger than max.partition.fetch.bytes";
-    }
+    auto checked = check_batches(pd.records->span(), first, *owner, config_.check_crcs);
+    auto& ready = checked.ready;
     if (!ready.chunk.batches.empty()) {
       if (p.fetched_from != diag.broker_id) {
         p.fetched_from = diag.broker_id;
         publish(p);
       }
+      ready.chunk.topic = p.topic;
+      ready.chunk.partition = p.tp.partition;
       ready.chunk.owner = owner;
+      ready.seek_generation = p.seek_generation;
       p.fetch_offset = ready.next_offset;
       if (ready.last_epoch >= 0) p.last_fetched_epoch = ready.last_epoch;
       ++p.buffered;
       ready_.push_back(std::move(ready));
     }
-    if (bad) {
+    if (checked.error) {
       // Records before the bad batch still reach the application; then poll reports the
       // error with the offset, and the position stays there until a seek.
-      diag.server_message += " (" + bad.message() + ")";
-      fail_partition(p, bad, diag, /*drop_buffered=*/false);
+      diag.server_message = std::move(checked.where) + " (" + checked.error.message() + ")";
+      fail_partition(p, checked.error, diag, /*drop_buffered=*/false);
     } else if (prefetched && p.fetch_offset != next_offset_after(pd.records->span(), first)) {
       // Cannot happen with a well-formed response: the headers said more than the checks
       // accepted, so the fetch already sent starts past what was delivered.
