@@ -35,6 +35,8 @@
 #include "kwire/client/detail/group_driver.hpp"
 #include "kwire/protocol/messages.hpp"
 
+#include "consumer_positions.hpp"
+
 #if defined(__SANITIZE_ADDRESS__)
 #define KWIRE_ADDRESS_SANITIZER 1
 #elif defined(__has_feature)
@@ -187,71 +189,6 @@ bool is_coordinator_error(std::error_code ec) {
   return is(ec, broker_error::not_coordinator) || is(ec, broker_error::coordinator_not_available) ||
          ec.category() == client_category();
 }
-
-constexpr std::int64_t earliest_timestamp = -2;  // ListOffsets: the log start
-constexpr std::int64_t latest_timestamp = -1;    // ListOffsets: the log end
-
-
-// A partition named by a view of its topic: looks a partition up without copying the name.
-struct partition_key {
-  std::string_view topic;
-  std::int32_t partition;
-};
-
-// topic_partition's order, also between a topic_partition and a partition_key.
-struct partition_order {
-  using is_transparent = void;
-  template <class A, class B>
-  bool operator()(const A& a, const B& b) const noexcept {
-    const std::string_view at = a.topic, bt = b.topic;
-    return at < bt || (at == bt && a.partition < b.partition);
-  }
-};
-
-enum class partition_phase : std::uint8_t {
-  awaiting_committed,  // OffsetFetch from the group coordinator decides the position
-  awaiting_reset,      // ListOffsets decides the position (reset_timestamp)
-  fetching,
-  failed,  // `error` is reported by poll until a seek
-};
-
-struct partition_state {
-  topic_partition tp;
-  std::shared_ptr<const std::string> topic;
-  partition_phase phase = partition_phase::awaiting_reset;
-  std::int64_t reset_timestamp = latest_timestamp;
-  std::int64_t position = -1;
-  std::int64_t fetch_offset = -1;
-  std::int32_t last_fetched_epoch = -1;
-  std::int32_t position_epoch = -1;   // leader epoch of the record before the position
-  std::uint64_t seek_generation = 0;  // bumped by every seek/reset: older fetched data is stale
-  int buffered = 0;                   // fetched chunks waiting for poll
-  // The position before the records of poll number `handed_out_in_poll`: while that is the
-  // latest poll, the application may still be working on them, so auto commit stops there.
-  std::uint64_t handed_out_in_poll = 0;
-  std::int64_t position_before_poll = -1;
-  std::int32_t position_epoch_before_poll = -1;
-  bool paused = false;
-  bool revoking = false;  // leaving the group's assignment: not fetched, not returned
-  bool list_offsets_in_flight = false;
-  clock::time_point retry_at{};
-  // KIP-392: the replica the leader told us to fetch from (client.rack), until
-  // `preferred_until` (metadata.max.age.ms after it was named, as Java) or a failure there.
-  std::int32_t preferred_replica = -1;
-  clock::time_point preferred_until{};
-  std::int32_t fetched_from = -1;  // the broker that last brought records
-  partition_watermarks marks;
-  std::error_code error;
-  diagnostics error_details;
-};
-
-struct ready_chunk {
-  fetched_chunk chunk;
-  std::uint64_t seek_generation = 0;
-  std::vector<std::size_t> counts;  // records per batch (at or after first_offset)
-  std::int64_t next_offset = 0;     // after the chunk's last batch
-  std::int32_t last_epoch = -1;
-};
 
 struct node_fetch {
   fetch_session session;
@@ -441,17 +378,12 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     group_->subscribe(now, std::move(matching));
   }
 
-  std::vector<topic_partition> assignment() const {
-    std::lock_guard lock(snapshot_mutex_);
-    std::vector<topic_partition> out;
-    for (const auto& [tp, snap] : snapshot_) out.push_back(tp);
-    return out;
-  }
+  std::vector<topic_partition> assignment() const { return positions_.assignment(); }
 
   void seek(const topic_partition& tp, std::int64_t offset) {
     post([self = shared_from_this(), tp, offset] {
-      if (auto* p = self->find(tp)) {
-        self->set_position(*p, offset, -1);
+      if (auto* p = self->positions_.find(tp)) {
+        self->positions_.set_position(*p, offset, -1);
         self->drive();
       }
     });
@@ -460,7 +392,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   void seek_to(const std::vector<topic_partition>& tps, std::int64_t timestamp) {
     post([self = shared_from_this(), tps, timestamp] {
       for (const auto& tp : tps)
-        if (auto* p = self->find(tp)) self->request_reset(*p, timestamp);
+        if (auto* p = self->positions_.find(tp)) self->positions_.request_reset(*p, timestamp);
       self->drive();
     });
   }
@@ -475,36 +407,21 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   void set_paused(const std::vector<topic_partition>& tps, bool paused) {
     post([self = shared_from_this(), tps, paused] {
       for (const auto& tp : tps)
-        if (auto* p = self->find(tp)) p->paused = paused;
+        if (auto* p = self->positions_.find(tp)) p->paused = paused;
       self->drive();
     });
   }
 
   std::optional<std::int64_t> position(const topic_partition& tp) const {
-    std::lock_guard lock(snapshot_mutex_);
-    auto it = snapshot_.find(tp);
-    if (it == snapshot_.end() || it->second.position < 0) return std::nullopt;
-    return it->second.position;
+    return positions_.position(tp);
   }
-
   std::optional<partition_watermarks> watermarks(const topic_partition& tp) const {
-    std::lock_guard lock(snapshot_mutex_);
-    auto it = snapshot_.find(tp);
-    if (it == snapshot_.end()) return std::nullopt;
-    return it->second.marks;
+    return positions_.watermarks(tp);
   }
-
   std::optional<std::int32_t> fetched_from(const topic_partition& tp) const {
-    std::lock_guard lock(snapshot_mutex_);
-    auto it = snapshot_.find(tp);
-    if (it == snapshot_.end() || it->second.fetched_from < 0) return std::nullopt;
-    return it->second.fetched_from;
+    return positions_.fetched_from(tp);
   }
-
-  diagnostics last_error_details() const {
-    std::lock_guard lock(snapshot_mutex_);
-    return last_error_details_;
-  }
+  diagnostics last_error_details() const { return positions_.last_error_details(); }
 
   // ------------------------------------------------------------ poll
 
@@ -520,7 +437,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         if (self->group_error_) return h(self->group_error_, record_set{});
         self->group_->poll(clock::now());
       }
-      ++self->polls_;  // the application is done with the records of the previous poll
+      self->positions_.count_poll();  // the application is done with the previous poll's records
       self->poll_handler_ = std::move(h);
       if (self->try_complete_poll()) return;
       self->poll_timer_.expires_after(timeout);
@@ -541,7 +458,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     post([self = shared_from_this(), offsets = std::move(offsets),
           h = std::move(handler)]() mutable {
       if (!self->config_.group_id) return h(make_error_code(broker_error::invalid_group_id));
-      if (!offsets) offsets = self->current_positions();
+      if (!offsets) offsets = self->positions_.current_positions();
       if (offsets->empty()) return h({});
       self->commits_.push_back(
           {std::move(*offsets), std::move(h), clock::now() + self->config_.default_api_timeout});
@@ -587,7 +504,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         return self->drive();
       }
       if (self->config_.enable_auto_commit && self->config_.group_id) {
-        auto offsets = self->current_positions();
+        auto offsets = self->positions_.current_positions();
         if (!offsets.empty()) {
           self->commits_.push_back(
               {std::move(offsets),
@@ -618,7 +535,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     for (auto& q : committed_queries_)
       if (q.handler) q.handler(make_error_code(errc::shut_down), {});
     committed_queries_.clear();
-    ready_.clear();
+    positions_.clear_ready();
     cluster_->close();
   }
 
@@ -639,124 +556,6 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   template <class F>
   void post(F&& f) {
     asio::post(strand_, std::forward<F>(f));
-  }
-
-  // The copy of a partition's position and watermarks that queries read.
-  void publish(const partition_state& p) {
-    std::lock_guard lock(snapshot_mutex_);
-    auto& snap = snapshot_[p.tp];
-    snap.position = p.position;
-    snap.marks = p.marks;
-    snap.fetched_from = p.fetched_from;
-  }
-
-  partition_state* find(const topic_partition& tp) {
-    auto it = partitions_.find(tp);
-    return it == partitions_.end() ? nullptr : &it->second;
-  }
-  // The partition of a fetched chunk, looked up without copying the topic's name.
-  partition_state* find(const fetched_chunk& chunk) {
-    auto it = partitions_.find(partition_key{*chunk.topic, chunk.partition});
-    return it == partitions_.end() ? nullptr : &it->second;
-  }
-
-  // A topic's name in a response that may name it by id only (v13+ Fetch, v10+ OffsetFetch);
-  // empty when the metadata does not know the id.
-  std::string_view topic_named(std::string_view name, const protocol::uuid& id) const {
-    if (!name.empty()) return name;
-    for (const auto& [known, meta] : cluster_->metadata().topics)
-      if (meta.topic_id == id) return known;
-    return {};
-  }
-
-  std::shared_ptr<const std::string> topic_name(const std::string& name) {
-    auto& slot = topic_names_[name];
-    if (!slot) slot = std::make_shared<const std::string>(name);
-    return slot;
-  }
-
-  void start_position_lookup(partition_state& p) {
-    if (config_.group_id) {
-      p.phase = partition_phase::awaiting_committed;
-    } else {
-      reset_by_policy(p, make_error_code(errc::no_offset), {});
-    }
-  }
-
-  std::int64_t default_reset_timestamp() const {
-    return config_.auto_offset_reset == offset_reset::earliest ? earliest_timestamp
-                                                               : latest_timestamp;
-  }
-
-  void invalidate_fetched(partition_state& p) {
-    ++p.seek_generation;
-    p.buffered = 0;
-    std::erase_if(ready_, [&](const ready_chunk& c) {
-      return c.chunk.partition == p.tp.partition && *c.chunk.topic == p.tp.topic;
-    });
-  }
-
-  void set_position(partition_state& p, std::int64_t offset, std::int32_t epoch) {
-    invalidate_fetched(p);
-    p.handed_out_in_poll = 0;  // a seek is the application's word: commit from there
-    p.position = offset;
-    p.fetch_offset = offset;
-    p.position_epoch = epoch;
-    p.last_fetched_epoch = epoch;
-    p.phase = partition_phase::fetching;
-    p.error.clear();
-    publish(p);
-  }
-
-  // Starts an offset reset by auto.offset.reset (or fails the partition when it is none).
-  void reset_by_policy(partition_state& p, std::error_code cause, const diagnostics& diag) {
-    if (config_.auto_offset_reset == offset_reset::none) return fail_partition(p, cause, diag);
-    request_reset(p, default_reset_timestamp());
-  }
-
-  void request_reset(partition_state& p, std::int64_t timestamp) {
-    invalidate_fetched(p);
-    p.phase = partition_phase::awaiting_reset;
-    p.reset_timestamp = timestamp;
-    p.error.clear();
-  }
-
-  // The partition stops fetching; poll reports `ec` once the records buffered before the
-  // failure (kept unless `drop_buffered`) are handed out, and then on every poll until a
-  // seek or reset.
-  void fail_partition(partition_state& p, std::error_code ec, diagnostics diag,
-                      bool drop_buffered = true) {
-    if (drop_buffered) invalidate_fetched(p);
-    p.phase = partition_phase::failed;
-    p.error = ec;
-    diag.topic = p.tp.topic;
-    diag.partition = p.tp.partition;
-    p.error_details = std::move(diag);
-  }
-
-  topic_partition_offsets current_positions() const {
-    topic_partition_offsets out;
-    for (const auto& [tp, p] : partitions_)
-      if (p.position >= 0) out[tp] = {p.position, p.position_epoch, {}};
-    return out;
-  }
-
-  // What auto commit commits: the offset after the records the application is done with,
-  // those handed out before its latest poll call (the Java client commits in poll()).
-  // Closing is the application's word that it is done with everything handed out.
-  std::optional<offset_and_metadata> consumed_position(const partition_state& p) const {
-    if (p.handed_out_in_poll == polls_ && p.handed_out_in_poll != 0 && !closing_) {
-      if (p.position_before_poll < 0) return std::nullopt;
-      return offset_and_metadata{p.position_before_poll, p.position_epoch_before_poll, {}};
-    }
-    if (p.position < 0) return std::nullopt;
-    return offset_and_metadata{p.position, p.position_epoch, {}};
-  }
-  topic_partition_offsets consumed_positions() const {
-    topic_partition_offsets out;
-    for (const auto& [tp, p] : partitions_)
-      if (auto consumed = consumed_position(p)) out[tp] = std::move(*consumed);
-    return out;
   }
 
   // ------------------------------------------------------------ the driver
@@ -796,15 +595,6 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     return jittered_backoff(config_.retry_backoff, config_.retry_backoff_max, attempt, random_);
   }
 
-  std::int32_t leader_of(const topic_partition& tp, std::int32_t* epoch = nullptr) const {
-    const auto* t = cluster_->metadata().topic(tp.topic);
-    if (!t || tp.partition < 0 || tp.partition >= static_cast<std::int32_t>(t->partitions.size()))
-      return -1;
-    const auto& pm = t->partitions[static_cast<std::size_t>(tp.partition)];
-    if (epoch) *epoch = pm.leader_epoch;
-    return pm.leader;
-  }
-
   void on_connection_lost(std::int32_t node) {
     if (auto it = node_fetches_.find(node); it != node_fetches_.end()) it->second.session.reset();
     if (node == coordinator_) coordinator_ = -1;
@@ -816,8 +606,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   // The broker to fetch a partition from: the preferred read replica while its lease lasts
   // and the metadata lists it as an online replica of the partition, else the leader (-1:
   // none known). `epoch` gets the leader's epoch either way: a follower checks it too.
-  std::int32_t fetch_node(partition_state& p, clock::time_point now, std::int32_t& epoch) {
-    const auto leader = leader_of(p.tp, &epoch);
+  std::int32_t fetch_node(assigned_partition& p, clock::time_point now, std::int32_t& epoch) {
+    const auto leader = leader_of(cluster_->metadata(), p.tp, &epoch);
     if (p.preferred_replica < 0 || leader < 0) return leader;
     if (now >= p.preferred_until) {
       // The lease ended: back to the leader, which may name the replica again.
@@ -846,21 +636,21 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
 
   // A fetch from `node` failed as a whole: its partitions go back to their leaders.
   void forget_preferred_replica(std::int32_t node) {
-    for (auto& [tp, p] : partitions_)
+    for (auto& [tp, p] : positions_.partitions())
       if (p.preferred_replica == node) p.preferred_replica = -1;
   }
 
   // ------------------------------------------------------------ offset resets (ListOffsets)
 
   void drive_resets(clock::time_point now, clock::time_point& next_wakeup) {
-    std::map<std::int32_t, std::vector<partition_state*>> by_leader;
-    for (auto& [tp, p] : partitions_) {
+    std::map<std::int32_t, std::vector<assigned_partition*>> by_leader;
+    for (auto& [tp, p] : positions_.partitions()) {
       if (p.phase != partition_phase::awaiting_reset || p.list_offsets_in_flight) continue;
       if (p.retry_at > now) {
         next_wakeup = std::min(next_wakeup, p.retry_at);
         continue;
       }
-      const auto leader = leader_of(tp);
+      const auto leader = leader_of(cluster_->metadata(), tp);
       if (leader < 0) continue;  // metadata brings us back
       by_leader[leader].push_back(&p);
     }
@@ -869,7 +659,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       if (!conn) continue;
       const auto version = conn->version_for(protocol::ListOffsetsRequest::api_key);
       if (!version) {
-        for (auto* p : parts) fail_partition(*p, make_error_code(errc::broker_too_old), {});
+        for (auto* p : parts)
+          positions_.fail_partition(*p, make_error_code(errc::broker_too_old), {});
         continue;
       }
       protocol::ListOffsetsRequest request;
@@ -888,7 +679,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         auto& part = topic->partitions.emplace_back();
         part.partition_index = p->tp.partition;
         std::int32_t epoch = -1;
-        leader_of(p->tp, &epoch);
+        leader_of(cluster_->metadata(), p->tp, &epoch);
         part.current_leader_epoch = epoch;
         part.timestamp = p->reset_timestamp;
         p->list_offsets_in_flight = true;
@@ -909,7 +700,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     protocol::ListOffsetsResponse response;
     if (!ec) ec = response.decode(frame.body, frame.api_version);
     for (const auto& [tp, generation] : sent) {
-      auto* p = find(tp);
+      auto* p = positions_.find(tp);
       if (!p) continue;
       p->list_offsets_in_flight = false;
       if (p->seek_generation != generation || p->phase != partition_phase::awaiting_reset) continue;
@@ -935,7 +726,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
           p->retry_at = {};
           continue;
         }
-        set_position(*p, offset, epoch);
+        positions_.set_position(*p, offset, epoch);
         continue;
       }
       if (protocol::is_retriable(part_ec) || is_leadership_error(part_ec) ||
@@ -947,15 +738,15 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       diagnostics diag;
       diag.broker_id = node;
       diag.api_key = protocol::ListOffsetsRequest::api_key;
-      fail_partition(*p, part_ec, diag);
+      positions_.fail_partition(*p, part_ec, diag);
     }
     drive();
   }
 
   // ------------------------------------------------------------ fetching
 
-  // The responses whose records wait in ready_ for poll, each once (its chunks sit next to
-  // each other there): their bytes, and how many each broker sent. Paused partitions' are
+  // The responses whose records wait for poll, each once (its chunks sit next to each other
+  // in positions_.ready()): their bytes, and how many each broker sent. Paused partitions' are
   // left out, so that they do not stop the others. One pass: it runs on every drive.
   struct waiting_responses {
     std::size_t bytes = 0;
@@ -964,9 +755,9 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   waiting_responses count_waiting_responses() {
     waiting_responses out;
     const fetched_buffers* counted = nullptr;
-    for (const auto& c : ready_) {
+    for (const auto& c : positions_.ready()) {
       if (c.chunk.owner.get() == counted) continue;
-      const auto* p = find(c.chunk);
+      const auto* p = positions_.find(c.chunk);
       if (!p || p->paused || p->seek_generation != c.seek_generation) continue;
       counted = c.chunk.owner.get();
       out.bytes += counted->memory();
@@ -982,7 +773,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     const auto waiting = count_waiting_responses();
     if (waiting.bytes >= static_cast<std::size_t>(config_.fetch_max_bytes)) return;
     std::map<std::int32_t, fetch_partition_map> by_node;
-    for (auto& [tp, p] : partitions_) {
+    for (auto& [tp, p] : positions_.partitions()) {
       if (p.phase != partition_phase::fetching || p.paused || p.revoking) continue;
       if (p.retry_at > now) {
         next_wakeup = std::min(next_wakeup, p.retry_at);
@@ -1025,7 +816,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     auto version = conn.version_for(protocol::FetchRequest::api_key);
     if (!version) {
       for (const auto& [tp, params] : wanted)
-        if (auto* p = find(tp)) fail_partition(*p, make_error_code(errc::broker_too_old), {});
+        if (auto* p = positions_.find(tp))
+          positions_.fail_partition(*p, make_error_code(errc::broker_too_old), {});
       return;
     }
     // Fetch v13+ names topics by id: stay below it while some topic's id is unknown.
@@ -1085,7 +877,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     // What the broker will fetch from: the plan's partitions, and the session's others.
     std::map<topic_partition, std::pair<std::int64_t, std::uint64_t>> expected;
     for (const auto& [tp, params] : wanted)
-      if (auto* p = find(tp)) expected[tp] = {params.fetch_offset, p->seek_generation};
+      if (auto* p = positions_.find(tp)) expected[tp] = {params.fetch_offset, p->seek_generation};
     nf.in_flight = true;
     conn.send(request, *version,
               [self = shared_from_this(), node, plan = std::move(plan),
@@ -1127,17 +919,17 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     // The records fields point into the payload; moving the vector keeps its buffer.
     owner->payload = std::move(frame.payload);
     struct accepted {
-      partition_state* p;
+      assigned_partition* p;
       const protocol::FetchResponse::PartitionData* pd;
       std::int64_t from;  // the offset this fetch asked for
       bool slot = false;  // fetch_offset moved past the batch headers ahead of the checks
     };
     std::vector<accepted> parts;
     for (const auto& t : response.responses) {
-      const std::string_view topic = topic_named(t.topic, t.topic_id);
+      const std::string_view topic = topic_named(cluster_->metadata(), t.topic, t.topic_id);
       for (const auto& pd : t.partitions) {
         topic_partition tp{std::string(topic), pd.partition_index};
-        auto* p = find(tp);
+        auto* p = positions_.find(tp);
         auto exp = expected.find(tp);
         if (!p || exp == expected.end() || p->phase != partition_phase::fetching ||
             p->seek_generation != exp->second.second || p->fetch_offset != exp->second.first)
@@ -1188,7 +980,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   // then its records, every batch checked (check_batches) before any can reach poll.
   // `prefetched`: the next fetch of this partition already went out from where the batch
   // headers end (the checks here must then find the same end, or the partition fails).
-  void handle_partition_data(partition_state& p, const protocol::FetchResponse::PartitionData& pd,
+  void handle_partition_data(assigned_partition& p,
+                             const protocol::FetchResponse::PartitionData& pd,
                              const std::shared_ptr<fetched_buffers>& owner, diagnostics diag,
                              bool prefetched = false) {
     diag.topic = p.tp.topic;
@@ -1197,7 +990,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     if (pd.high_watermark >= 0) p.marks.high_watermark = pd.high_watermark;
     if (pd.last_stable_offset >= 0) p.marks.last_stable_offset = pd.last_stable_offset;
     if (pd.log_start_offset >= 0) p.marks.log_start_offset = pd.log_start_offset;
-    publish(p);
+    positions_.publish(p);
     if (ec) {
       if (is(ec, broker_error::offset_out_of_range)) {
         if (p.preferred_replica >= 0) {
@@ -1207,14 +1000,14 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
           return;
         }
         diag.server_message = "offset " + std::to_string(p.fetch_offset) + " is out of range";
-        reset_by_policy(p, ec, diag);
+        positions_.reset_by_policy(p, ec, diag);
       } else if (is_leadership_error(ec) || protocol::is_retriable(ec)) {
         p.preferred_replica = -1;  // NOT_LEADER_OR_FOLLOWER and the like: back to the leader
         cluster_->request_refresh();
         p.retry_at = clock::now() + backoff(1);
       } else {
         diag.server_message = "fetching offset " + std::to_string(p.fetch_offset);
-        fail_partition(p, ec, diag);
+        positions_.fail_partition(p, ec, diag);
       }
       return;
     }
@@ -1226,9 +1019,9 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         diag.server_message = "log truncated below offset " + std::to_string(p.fetch_offset) +
                               " (epoch " + std::to_string(pd.diverging_epoch.epoch) + " ends at " +
                               std::to_string(pd.diverging_epoch.end_offset) + ")";
-        fail_partition(p, make_error_code(broker_error::offset_out_of_range), diag);
+        positions_.fail_partition(p, make_error_code(broker_error::offset_out_of_range), diag);
       } else {
-        set_position(p, std::min(p.position, pd.diverging_epoch.end_offset),
+        positions_.set_position(p, std::min(p.position, pd.diverging_epoch.end_offset),
                      pd.diverging_epoch.epoch);
       }
       return;
@@ -1250,7 +1043,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     if (!ready.chunk.batches.empty()) {
       if (p.fetched_from != diag.broker_id) {
         p.fetched_from = diag.broker_id;
-        publish(p);
+        positions_.publish(p);
       }
       ready.chunk.topic = p.topic;
       ready.chunk.partition = p.tp.partition;
@@ -1258,20 +1051,19 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       ready.seek_generation = p.seek_generation;
       p.fetch_offset = ready.next_offset;
       if (ready.last_epoch >= 0) p.last_fetched_epoch = ready.last_epoch;
-      ++p.buffered;
-      ready_.push_back(std::move(ready));
+      positions_.add_ready(p, std::move(ready));
     }
     if (checked.error) {
       // Records before the bad batch still reach the application; then poll reports the
       // error with the offset, and the position stays there until a seek.
       diag.server_message = std::move(checked.where) + " (" + checked.error.message() + ")";
-      fail_partition(p, checked.error, diag, /*drop_buffered=*/false);
+      positions_.fail_partition(p, checked.error, diag, /*drop_buffered=*/false);
     } else if (prefetched && p.fetch_offset != next_offset_after(pd.records->span(), first)) {
       // Cannot happen with a well-formed response: the headers said more than the checks
       // accepted, so the fetch already sent starts past what was delivered.
       diag.server_message =
           "record batches after offset " + std::to_string(first) + " end before their headers say";
-      fail_partition(p, make_error_code(protocol::errc::invalid_record), diag,
+      positions_.fail_partition(p, make_error_code(protocol::errc::invalid_record), diag,
                      /*drop_buffered=*/false);
     }
   }
@@ -1280,80 +1072,14 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
 
   bool try_complete_poll() {
     if (!poll_handler_) return false;
+    auto handed = positions_.hand_out(static_cast<std::size_t>(config_.max_poll_records));
     record_set set;
-    std::size_t budget = static_cast<std::size_t>(config_.max_poll_records);
-    for (auto it = ready_.begin(); it != ready_.end() && budget > 0;) {
-      auto* p = find(it->chunk);
-      if (!p || p->seek_generation != it->seek_generation) {
-        it = ready_.erase(it);
-        continue;
-      }
-      if (p->paused) {
-        ++it;
-        continue;
-      }
-      if (p->handed_out_in_poll != polls_) {
-        p->handed_out_in_poll = polls_;
-        p->position_before_poll = p->position;
-        p->position_epoch_before_poll = p->position_epoch;
-      }
-      auto& chunk = it->chunk;
-      // Whole batches that fit the budget, then part of the next one if any budget is left.
-      std::size_t take = 0;
-      std::size_t records = 0;
-      while (take < chunk.batches.size() && records + it->counts[take] <= budget)
-        records += it->counts[take++];
-      const std::size_t part = take < chunk.batches.size() ? budget - records : 0;
-      fetched_chunk out;
-      out.topic = chunk.topic;
-      out.partition = chunk.partition;
-      out.owner = chunk.owner;
-      out.first_offset = chunk.first_offset;
-      out.resume = chunk.resume;
-      const auto handed_batches = static_cast<std::ptrdiff_t>(take + (part > 0 ? 1 : 0));
-      for (std::ptrdiff_t i = 0; i < handed_batches; ++i) {
-        const auto& batch = chunk.batches[static_cast<std::size_t>(i)];
-        const auto& h = batch.header();
-        // A batch split between polls counts in the poll that hands out its end.
-        if (static_cast<std::size_t>(i) < take) set.record_bytes_ += batch.records_section().size();
-        if (h.partition_leader_epoch >= 0) p->position_epoch = h.partition_leader_epoch;
-        p->position = h.base_offset + h.last_offset_delta + 1;
-      }
-      out.batches.assign(chunk.batches.begin(), chunk.batches.begin() + handed_batches);
-      std::optional<protocol::record_cursor> rest;
-      if (part > 0) {
-        // The batch is shared with a later poll: this one ends after `part` of its records.
-        rest = take == 0 && chunk.resume ? *chunk.resume : chunk.batches[take].records();
-        std::int64_t offset = -1;
-        std::size_t counted = 0;
-        while (counted < part && rest->skip(offset))
-          if (offset >= chunk.first_offset) ++counted;
-        // The arrival check counted these records, so the walk finds them all.
-        assert(counted == part);
-        p->position = offset + 1;
-        out.end_offset = p->position;
-        records += part;
-        it->counts[take] -= part;
-      }
-      publish(*p);
-      set.record_count_ += records;
-      budget -= records;
-      if (take == chunk.batches.size()) {
-        --p->buffered;
-        it = ready_.erase(it);
-      } else {
-        chunk.batches.erase(chunk.batches.begin(),
-                            chunk.batches.begin() + static_cast<std::ptrdiff_t>(take));
-        it->counts.erase(it->counts.begin(), it->counts.begin() + static_cast<std::ptrdiff_t>(take));
-        if (take > 0 || rest) chunk.resume = rest;
-        chunk.first_offset = p->position;
-        ++it;
-      }
-      if (records > 0) set.chunks_.push_back(std::move(out));
-    }
+    set.chunks_ = std::move(handed.chunks);
+    set.record_count_ = handed.records;
+    set.record_bytes_ = handed.bytes;
     if (set.empty()) {
       // Nothing to hand out: an error reported now, with the position at the failure.
-      if (auto error = take_failure()) {
+      if (auto error = positions_.take_failure()) {
         auto handler = std::move(poll_handler_);
         poll_handler_ = nullptr;
         poll_timer_.cancel();
@@ -1368,19 +1094,6 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     handler({}, std::move(set));
     drive();  // fetching resumes once the waiting responses hold less than fetch.max.bytes
     return true;
-  }
-
-  // The error poll reports: a failed partition's, once its records fetched before the
-  // failure are handed out.
-  std::error_code take_failure() {
-    for (auto& [tp, p] : partitions_) {
-      if (p.phase == partition_phase::failed && p.error && p.buffered == 0) {
-        std::lock_guard lock(snapshot_mutex_);
-        last_error_details_ = p.error_details;
-        return p.error;
-      }
-    }
-    return {};
   }
 
   void fail_poll(std::error_code ec) {
@@ -1415,7 +1128,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         ++it;
       }
     }
-    const bool need_positions = std::ranges::any_of(partitions_, [](const auto& e) {
+    const bool need_positions = std::ranges::any_of(positions_.partitions(), [](const auto& e) {
       return e.second.phase == partition_phase::awaiting_committed;
     });
     if (!need_positions && commits_.empty() && committed_queries_.empty()) return;
@@ -1442,7 +1155,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       if (!q.in_flight) send_offset_fetch(*conn, &q, {});
     if (need_positions && !position_fetch_in_flight_) {
       std::vector<topic_partition> tps;
-      for (const auto& [tp, p] : partitions_)
+      for (const auto& [tp, p] : positions_.partitions())
         if (p.phase == partition_phase::awaiting_committed) tps.push_back(tp);
       position_fetch_in_flight_ = true;
       send_offset_fetch(*conn, nullptr, tps);
@@ -1514,8 +1227,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     diagnostics diag;
     diag.api_key = protocol::FindCoordinatorRequest::api_key;
     diag.server_message = "group " + *config_.group_id;
-    for (auto& [tp, p] : partitions_)
-      if (p.phase == partition_phase::awaiting_committed) fail_partition(p, ec, diag);
+    for (auto& [tp, p] : positions_.partitions())
+      if (p.phase == partition_phase::awaiting_committed) positions_.fail_partition(p, ec, diag);
   }
 
   void coordinator_failed() {
@@ -1659,8 +1372,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
           if (g.error_code != 0) ec = protocol::broker_error_code(g.error_code);
           for (const auto& t : g.topics)
             for (const auto& p : t.partitions)
-              take(topic_named(t.name, t.topic_id), p.partition_index, p.committed_offset,
-                   p.committed_leader_epoch, p.metadata, p.error_code);
+              take(topic_named(cluster_->metadata(), t.name, t.topic_id), p.partition_index,
+                   p.committed_offset, p.committed_leader_epoch, p.metadata, p.error_code);
         }
       } else {
         if (response.error_code != 0) ec = protocol::broker_error_code(response.error_code);
@@ -1697,22 +1410,22 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       return drive();
     }
     for (const auto& tp : tps) {
-      auto* p = find(tp);
+      auto* p = positions_.find(tp);
       if (!p || p->phase != partition_phase::awaiting_committed) continue;
       if (ec) {
         diagnostics diag;
         diag.broker_id = coordinator_;
         diag.api_key = protocol::OffsetFetchRequest::api_key;
-        fail_partition(*p, ec, diag);
+        positions_.fail_partition(*p, ec, diag);
         continue;
       }
       if (auto it = found.find(tp); it != found.end()) {
-        set_position(*p, it->second.offset, it->second.leader_epoch);
+        positions_.set_position(*p, it->second.offset, it->second.leader_epoch);
       } else {
         // Nothing committed: auto.offset.reset decides.
         diagnostics diag;
         diag.server_message = "no committed offset for group " + *config_.group_id;
-        reset_by_policy(*p, make_error_code(errc::no_offset), diag);
+        positions_.reset_by_policy(*p, make_error_code(errc::no_offset), diag);
       }
     }
     drive();
@@ -1722,21 +1435,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
 
   // Exactly these partitions from now on: new ones look up their position, others go.
   void set_assignment(const std::set<topic_partition>& wanted) {
-    std::erase_if(partitions_, [&](const auto& entry) { return !wanted.contains(entry.first); });
-    {
-      std::lock_guard lock(snapshot_mutex_);
-      std::erase_if(snapshot_, [&](const auto& entry) { return !wanted.contains(entry.first); });
-    }
-    for (const auto& tp : wanted) {
-      if (partitions_.contains(tp)) continue;
-      partition_state p;
-      p.tp = tp;
-      p.topic = topic_name(tp.topic);
-      start_position_lookup(p);
-      publish(p);
-      partitions_.emplace(tp, std::move(p));
-      cluster_->want_topic(tp.topic);
-    }
+    for (const auto& tp : positions_.set_assignment(wanted)) cluster_->want_topic(tp.topic);
   }
 
   void start_group() {
@@ -1756,11 +1455,9 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       auto s = weak.lock();
       if (!s) return;
       s->group_error_ = ec;
-      {
-        std::lock_guard lock(s->snapshot_mutex_);
-        s->last_error_details_ = {};
-        s->last_error_details_.server_message = "group " + *s->config_.group_id + ": " + message;
-      }
+      diagnostics details;
+      details.server_message = "group " + *s->config_.group_id + ": " + message;
+      s->positions_.set_last_error_details(std::move(details));
       s->fail_poll(ec);
     };
     hooks.closed = [weak] {
@@ -1779,8 +1476,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   // positions committed (enable.auto.commit) before the listener hears; then they leave.
   void release_partitions(std::vector<topic_partition> partitions, bool lost) {
     for (const auto& tp : partitions) {
-      if (auto* p = find(tp)) {
-        invalidate_fetched(*p);
+      if (auto* p = positions_.find(tp)) {
+        positions_.invalidate_fetched(*p);
         p->revoking = true;
       }
     }
@@ -1802,8 +1499,9 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     topic_partition_offsets offsets;
     if (!lost && config_.enable_auto_commit) {
       for (const auto& tp : partitions)
-        if (auto* p = find(tp))
-          if (auto consumed = consumed_position(*p)) offsets[tp] = std::move(*consumed);
+        if (auto* p = positions_.find(tp))
+          if (auto consumed = positions_.consumed_position(*p, closing_))
+            offsets[tp] = std::move(*consumed);
     }
     if (offsets.empty()) return after_commit();
     commits_.push_back(
@@ -1817,11 +1515,9 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   void finish_release(const std::vector<topic_partition>& partitions) {
     if (closed_ || !group_) return;
     for (const auto& tp : partitions) {
-      if (auto* p = find(tp); p && p->revoking) {
-        invalidate_fetched(*p);
-        partitions_.erase(tp);
-        std::lock_guard lock(snapshot_mutex_);
-        snapshot_.erase(tp);
+      if (auto* p = positions_.find(tp); p && p->revoking) {
+        positions_.invalidate_fetched(*p);
+        positions_.erase(tp);
       }
     }
     group_->release_done(clock::now());
@@ -1842,7 +1538,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     commit_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       auto s = weak.lock();
       if (!s || ec || s->closing_) return;
-      auto offsets = s->consumed_positions();
+      auto offsets = s->positions_.consumed_positions(s->closing_);
       std::erase_if(offsets, [&](const auto& e) {
         auto it = s->last_auto_committed_.find(e.first);
         return it != s->last_auto_committed_.end() && it->second == e.second.offset;
@@ -1863,20 +1559,13 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     });
   }
 
-  struct partition_snapshot {
-    std::int64_t position = -1;
-    partition_watermarks marks;
-    std::int32_t fetched_from = -1;
-  };
   enum class assignment_mode : std::uint8_t { none, manual, group };
 
   consumer_config config_;
   asio::strand<asio::any_io_executor> strand_;
   std::shared_ptr<cluster> cluster_;
-  std::map<topic_partition, partition_state, partition_order> partitions_;
-  std::map<std::string, std::shared_ptr<const std::string>, std::less<>> topic_names_;
+  consumer_positions positions_{config_};
   std::map<std::int32_t, node_fetch> node_fetches_;
-  std::deque<ready_chunk> ready_;
   std::shared_ptr<decode_block_pool> decode_pool_ =
       std::make_shared<decode_block_pool>(static_cast<std::size_t>(config_.fetch_max_bytes));
   consumer::poll_handler poll_handler_;
@@ -1888,7 +1577,6 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   asio::steady_timer close_timer_;  // bounds a group member's close
   unique_function<void()> close_done_;
   std::map<topic_partition, std::int64_t> last_auto_committed_;
-  std::uint64_t polls_ = 0;  // poll calls so far
   std::atomic<assignment_mode> mode_{assignment_mode::none};  // set by assign/subscribe callers
   std::unique_ptr<group_driver> group_;                       // after subscribe()
   rebalance_listener listener_;
@@ -1902,9 +1590,6 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   bool position_fetch_in_flight_ = false;
   std::list<pending_commit> commits_;
   std::list<pending_committed> committed_queries_;
-  mutable std::mutex snapshot_mutex_;
-  std::map<topic_partition, partition_snapshot> snapshot_;  // for the queries (the lock)
-  diagnostics last_error_details_;                          // (the lock)
   bool closing_ = false;
   bool closed_ = false;
   std::minstd_rand random_;
