@@ -35,6 +35,7 @@
 #include "kwire/client/detail/group_driver.hpp"
 #include "kwire/protocol/messages.hpp"
 
+#include "consumer_offsets.hpp"
 #include "consumer_positions.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -185,9 +186,14 @@ bool is_leadership_error(std::error_code ec) {
          is(ec, broker_error::inconsistent_topic_id);
 }
 
-bool is_coordinator_error(std::error_code ec) {
-  return is(ec, broker_error::not_coordinator) || is(ec, broker_error::coordinator_not_available) ||
-         ec.category() == client_category();
+cluster_options consumer_cluster_options(const consumer_config& config) {
+  cluster_options options = cluster_options_for(config);
+  // A fetch response may carry fetch.max.bytes plus one oversized first batch.
+  options.connection.max_response_size =
+      std::max<std::size_t>(protocol::default_max_frame_size,
+                            static_cast<std::size_t>(config.fetch_max_bytes) + (16u << 20));
+  options.allow_auto_topic_creation = config.allow_auto_create_topics;
+  return options;
 }
 
 struct node_fetch {
@@ -261,24 +267,17 @@ checked_batches check_batches(std::span<const std::uint8_t> records, std::int64_
 
 }  // namespace
 
-class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
+class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
+                            private consumer_driver {
  public:
   consumer_impl(asio::any_io_executor executor, consumer_config config)
       : config_(std::move(config)),
         strand_(asio::make_strand(std::move(executor))),
+        cluster_(cluster::create(strand_, consumer_cluster_options(config_))),
         poll_timer_(strand_),
         wake_timer_(strand_),
-        commit_timer_(strand_),
         close_timer_(strand_),
-        random_(std::random_device{}()) {
-    cluster_options options = cluster_options_for(config_);
-    // A fetch response may carry fetch.max.bytes plus one oversized first batch.
-    options.connection.max_response_size =
-        std::max<std::size_t>(protocol::default_max_frame_size,
-                              static_cast<std::size_t>(config_.fetch_max_bytes) + (16u << 20));
-    options.allow_auto_topic_creation = config_.allow_auto_create_topics;
-    cluster_ = cluster::create(strand_, std::move(options));
-  }
+        random_(std::random_device{}()) {}
 
   void start() {
     asio::post(strand_, [self = shared_from_this()] {
@@ -293,7 +292,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         }
       });
       self->cluster_->start();
-      if (self->config_.enable_auto_commit) self->schedule_auto_commit();
+      if (self->config_.enable_auto_commit) self->offsets_.start_auto_commit();
     });
   }
 
@@ -460,8 +459,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       if (!self->config_.group_id) return h(make_error_code(broker_error::invalid_group_id));
       if (!offsets) offsets = self->positions_.current_positions();
       if (offsets->empty()) return h({});
-      self->commits_.push_back(
-          {std::move(*offsets), std::move(h), clock::now() + self->config_.default_api_timeout});
+      self->offsets_.commit(std::move(*offsets), std::move(h),
+                            clock::now() + self->config_.default_api_timeout);
       self->drive();
     });
   }
@@ -470,8 +469,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     post([self = shared_from_this(), tps = std::move(tps), h = std::move(handler)]() mutable {
       if (!self->config_.group_id)
         return h(make_error_code(broker_error::invalid_group_id), topic_partition_offsets{});
-      self->committed_queries_.push_back(
-          {std::move(tps), std::move(h), clock::now() + self->config_.default_api_timeout});
+      self->offsets_.query_committed(std::move(tps), std::move(h),
+                                     clock::now() + self->config_.default_api_timeout);
       self->drive();
     });
   }
@@ -506,11 +505,11 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       if (self->config_.enable_auto_commit && self->config_.group_id) {
         auto offsets = self->positions_.current_positions();
         if (!offsets.empty()) {
-          self->commits_.push_back(
-              {std::move(offsets),
-               [finish = std::move(finish)](std::error_code) mutable { finish(); },
-               clock::now() +
-                   std::min(self->config_.default_api_timeout, std::chrono::milliseconds(5000))});
+          self->offsets_.commit(
+              std::move(offsets),
+              [finish = std::move(finish)](std::error_code) mutable { finish(); },
+              clock::now() +
+                  std::min(self->config_.default_api_timeout, std::chrono::milliseconds(5000)));
           self->closing_ = true;
           self->fail_poll(make_error_code(errc::shut_down));
           return self->drive();
@@ -526,33 +525,14 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     closed_ = true;
     poll_timer_.cancel();
     wake_timer_.cancel();
-    commit_timer_.cancel();
     close_timer_.cancel();
     fail_poll(make_error_code(errc::shut_down));
-    for (auto& c : commits_)
-      if (c.handler) c.handler(make_error_code(errc::shut_down));
-    commits_.clear();
-    for (auto& q : committed_queries_)
-      if (q.handler) q.handler(make_error_code(errc::shut_down), {});
-    committed_queries_.clear();
+    offsets_.shut_down();
     positions_.clear_ready();
     cluster_->close();
   }
 
  private:
-  struct pending_commit {
-    topic_partition_offsets offsets;
-    consumer::commit_handler handler;
-    clock::time_point deadline;
-    bool in_flight = false;
-  };
-  struct pending_committed {
-    std::vector<topic_partition> partitions;
-    consumer::committed_handler handler;
-    clock::time_point deadline;
-    bool in_flight = false;
-  };
-
   template <class F>
   void post(F&& f) {
     asio::post(strand_, std::forward<F>(f));
@@ -560,8 +540,12 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
 
   // ------------------------------------------------------------ the driver
 
+  std::shared_ptr<void> keep_alive() override { return shared_from_this(); }
+  bool closing() const noexcept override { return closing_; }
+  bool closed() const noexcept override { return closed_; }
+
   // Starts whatever can start now: coordinator lookup, offset lookups, fetches, commits.
-  void drive() {
+  void drive() override {
     if (closed_) return;
     auto next_wakeup = clock::time_point::max();
     const auto now = clock::now();
@@ -571,7 +555,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       next_wakeup = std::min(next_wakeup, group_->run(now));
       if (closed_) return;
     }
-    if (config_.group_id) drive_group_requests(now, next_wakeup);
+    if (config_.group_id) offsets_.drive(now, next_wakeup);
     drive_resets(now, next_wakeup);
     drive_fetches(now, next_wakeup);
     if (next_wakeup != clock::time_point::max()) arm_wake(next_wakeup);
@@ -591,13 +575,13 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     });
   }
 
-  std::chrono::milliseconds backoff(int attempt) {
+  std::chrono::milliseconds backoff(int attempt) override {
     return jittered_backoff(config_.retry_backoff, config_.retry_backoff_max, attempt, random_);
   }
 
   void on_connection_lost(std::int32_t node) {
     if (auto it = node_fetches_.find(node); it != node_fetches_.end()) it->second.session.reset();
-    if (node == coordinator_) coordinator_ = -1;
+    offsets_.on_connection_lost(node);
     forget_preferred_replica(node);
   }
 
@@ -1104,333 +1088,6 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     handler(ec, record_set{});
   }
 
-  // ------------------------------------------------------------ the group coordinator
-
-  void drive_group_requests(clock::time_point now, clock::time_point& next_wakeup) {
-    // Expire what waited too long for a coordinator.
-    for (auto it = commits_.begin(); it != commits_.end();) {
-      if (!it->in_flight && it->deadline <= now) {
-        auto h = std::move(it->handler);
-        it = commits_.erase(it);
-        h(make_error_code(errc::request_timed_out));
-      } else {
-        if (!it->in_flight) next_wakeup = std::min(next_wakeup, it->deadline);
-        ++it;
-      }
-    }
-    for (auto it = committed_queries_.begin(); it != committed_queries_.end();) {
-      if (!it->in_flight && it->deadline <= now) {
-        auto h = std::move(it->handler);
-        it = committed_queries_.erase(it);
-        h(make_error_code(errc::request_timed_out), {});
-      } else {
-        if (!it->in_flight) next_wakeup = std::min(next_wakeup, it->deadline);
-        ++it;
-      }
-    }
-    const bool need_positions = std::ranges::any_of(positions_.partitions(), [](const auto& e) {
-      return e.second.phase == partition_phase::awaiting_committed;
-    });
-    if (!need_positions && commits_.empty() && committed_queries_.empty()) return;
-    if (group_) coordinator_ = group_->coordinator();  // the member looks it up
-    if (coordinator_ < 0) {
-      if (!group_) find_coordinator(now, next_wakeup);
-      return;
-    }
-    auto conn = cluster_->ready_connection(coordinator_);
-    if (!conn) {
-      if (!cluster_->metadata().broker(coordinator_)) coordinator_ = -1;
-      return;
-    }
-    for (auto it = commits_.begin(); it != commits_.end();) {
-      auto current = it++;
-      if (current->in_flight) continue;
-      if (auto refused = send_commit(*conn, *current)) {
-        auto h = std::move(current->handler);
-        commits_.erase(current);
-        h(refused);
-      }
-    }
-    for (auto& q : committed_queries_)
-      if (!q.in_flight) send_offset_fetch(*conn, &q, {});
-    if (need_positions && !position_fetch_in_flight_) {
-      std::vector<topic_partition> tps;
-      for (const auto& [tp, p] : positions_.partitions())
-        if (p.phase == partition_phase::awaiting_committed) tps.push_back(tp);
-      position_fetch_in_flight_ = true;
-      send_offset_fetch(*conn, nullptr, tps);
-    }
-  }
-
-  void find_coordinator(clock::time_point now, clock::time_point& next_wakeup) {
-    if (coordinator_lookup_in_flight_) return;
-    if (coordinator_retry_at_ > now) {
-      next_wakeup = std::min(next_wakeup, coordinator_retry_at_);
-      return;
-    }
-    std::shared_ptr<connection> conn;
-    for (const auto& b : cluster_->metadata().brokers) {
-      conn = cluster_->ready_connection(b.node_id);
-      if (conn) break;
-    }
-    if (!conn) return;
-    const auto version = conn->version_for(protocol::FindCoordinatorRequest::api_key);
-    if (!version) return;
-    protocol::FindCoordinatorRequest request;
-    request.key_type = 0;  // a group
-    if (*version >= 4)
-      request.coordinator_keys = {*config_.group_id};
-    else
-      request.key = *config_.group_id;
-    coordinator_lookup_in_flight_ = true;
-    conn->send(request, *version,
-               [self = shared_from_this()](std::error_code ec, response_frame frame) {
-                 self->coordinator_lookup_in_flight_ = false;
-                 if (self->closed_) return;
-                 protocol::FindCoordinatorResponse response;
-                 if (!ec) ec = response.decode(frame.body, frame.api_version);
-                 std::int32_t node = -1;
-                 if (!ec) {
-                   if (frame.api_version >= 4) {
-                     ec = make_error_code(errc::protocol_violation);
-                     for (const auto& c : response.coordinators) {
-                       ec = protocol::broker_error_code(c.error_code);
-                       node = c.node_id;
-                     }
-                   } else {
-                     ec = protocol::broker_error_code(response.error_code);
-                     node = response.node_id;
-                   }
-                 }
-                 if (ec || node < 0) {
-                   if (!ec || protocol::is_retriable(ec) || ec.category() == client_category()) {
-                     self->coordinator_retry_at_ = clock::now() + self->backoff(1);
-                   } else {
-                     self->fail_group_requests(ec);
-                   }
-                 } else {
-                   self->coordinator_ = node;
-                 }
-                 self->drive();
-               });
-  }
-
-  // A non-retriable group error (GROUP_AUTHORIZATION_FAILED, ...): every waiting operation
-  // fails with it, and partitions waiting for committed offsets fail too.
-  void fail_group_requests(std::error_code ec) {
-    auto commits = std::move(commits_);
-    commits_.clear();
-    for (auto& c : commits) c.handler(ec);
-    auto queries = std::move(committed_queries_);
-    committed_queries_.clear();
-    for (auto& q : queries) q.handler(ec, {});
-    diagnostics diag;
-    diag.api_key = protocol::FindCoordinatorRequest::api_key;
-    diag.server_message = "group " + *config_.group_id;
-    for (auto& [tp, p] : positions_.partitions())
-      if (p.phase == partition_phase::awaiting_committed) positions_.fail_partition(p, ec, diag);
-  }
-
-  void coordinator_failed() {
-    coordinator_ = -1;
-    coordinator_retry_at_ = clock::now() + backoff(1);
-    if (group_)
-      group_->commit_failed(clock::now(), static_cast<std::int16_t>(broker_error::not_coordinator));
-  }
-
-  // Sends the commit, or returns why it cannot be sent (the caller fails it).
-  std::error_code send_commit(connection& conn, pending_commit& c) {
-    const auto version = conn.version_for(protocol::OffsetCommitRequest::api_key);
-    if (!version) return make_error_code(errc::broker_too_old);
-    protocol::OffsetCommitRequest request;
-    request.group_id = *config_.group_id;
-    request.generation_id_or_member_epoch = -1;  // no group membership: a simple commit
-    request.member_id = "";
-    if (group_) {
-      const auto fence = group_->commit_fence();
-      // As Java: no commit while the member has no generation (a rebalance is on).
-      if (!fence) return make_error_code(broker_error::rebalance_in_progress);
-      request.generation_id_or_member_epoch = fence->generation_or_epoch;
-      request.member_id = fence->member_id;
-      request.group_instance_id = fence->group_instance_id;
-    }
-    const bool by_id = *version >= 10;
-    for (const auto& [tp, om] : c.offsets) {
-      if (request.topics.empty() || request.topics.back().name != tp.topic) {
-        auto& t = request.topics.emplace_back();
-        t.name = tp.topic;
-        if (by_id) {
-          if (const auto* meta = cluster_->metadata().topic(tp.topic)) t.topic_id = meta->topic_id;
-        }
-      }
-      auto& part = request.topics.back().partitions.emplace_back();
-      part.partition_index = tp.partition;
-      part.committed_offset = om.offset;
-      part.committed_leader_epoch = om.leader_epoch;
-      part.committed_metadata = om.metadata;
-    }
-    if (by_id)
-      for (auto& t : request.topics) t.name.clear();
-    c.in_flight = true;
-    auto* key = &c;
-    conn.send(request, *version,
-              [self = shared_from_this(), key](std::error_code ec, response_frame frame) {
-                self->handle_commit(key, ec, frame);
-              });
-    return {};
-  }
-
-  void handle_commit(pending_commit* key, std::error_code ec, const response_frame& frame) {
-    if (closed_) return;
-    auto it = std::ranges::find_if(commits_, [&](const pending_commit& c) { return &c == key; });
-    if (it == commits_.end()) return;
-    it->in_flight = false;
-    protocol::OffsetCommitResponse response;
-    if (!ec) ec = response.decode(frame.body, frame.api_version);
-    if (!ec) {
-      for (const auto& t : response.topics)
-        for (const auto& p : t.partitions)
-          if (p.error_code != 0 && !ec) ec = protocol::broker_error_code(p.error_code);
-    }
-    if (ec && (is_coordinator_error(ec) || is(ec, broker_error::coordinator_load_in_progress) ||
-               is(ec, broker_error::request_timed_out))) {
-      if (!is(ec, broker_error::coordinator_load_in_progress)) coordinator_failed();
-      return drive();  // retried until default.api.timeout.ms
-    }
-    // The member reacts to UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_MEMBER_EPOCH, ...
-    if (ec && group_ && ec.category() == protocol::broker_category())
-      group_->commit_failed(clock::now(), static_cast<std::int16_t>(ec.value()));
-    auto h = std::move(it->handler);
-    commits_.erase(it);
-    h(ec);
-    drive();
-  }
-
-  // OffsetFetch for a committed() query (`query` set) or for positions (`tps`).
-  void send_offset_fetch(connection& conn, pending_committed* query,
-                         const std::vector<topic_partition>& tps) {
-    const auto& parts = query ? query->partitions : tps;
-    const auto version = conn.version_for(protocol::OffsetFetchRequest::api_key);
-    if (!version) return;
-    protocol::OffsetFetchRequest request;
-    const bool batched = *version >= 8;
-    const bool by_id = *version >= 10;
-    auto add = [&](auto& topics) {
-      for (const auto& tp : parts) {
-        if (topics.empty() || topics.back().name != tp.topic) {
-          auto& t = topics.emplace_back();
-          t.name = tp.topic;
-          if constexpr (requires { t.topic_id; }) {
-            if (by_id) {
-              if (const auto* meta = cluster_->metadata().topic(tp.topic))
-                t.topic_id = meta->topic_id;
-            }
-          }
-        }
-        topics.back().partition_indexes.push_back(tp.partition);
-      }
-    };
-    if (batched) {
-      auto& g = request.groups.emplace_back();
-      g.group_id = *config_.group_id;
-      g.member_epoch = -1;
-      g.topics.emplace();
-      add(*g.topics);
-      if (by_id)
-        for (auto& t : *g.topics) t.name.clear();
-    } else {
-      request.group_id = *config_.group_id;
-      request.topics.emplace();
-      add(*request.topics);
-    }
-    request.require_stable = true;
-    if (query) query->in_flight = true;
-    conn.send(
-        request, *version,
-        [self = shared_from_this(), query, tps = parts](std::error_code ec, response_frame frame) {
-          self->handle_offset_fetch(query, tps, ec, frame);
-        });
-  }
-
-  void handle_offset_fetch(pending_committed* query, const std::vector<topic_partition>& tps,
-                           std::error_code ec, const response_frame& frame) {
-    if (closed_) return;
-    if (!query) position_fetch_in_flight_ = false;
-    protocol::OffsetFetchResponse response;
-    if (!ec) ec = response.decode(frame.body, frame.api_version);
-    topic_partition_offsets found;
-    if (!ec) {
-      auto take = [&](std::string_view topic, std::int32_t partition, std::int64_t offset,
-                      std::int32_t epoch, const std::optional<std::string>& metadata,
-                      std::int16_t code) {
-        if (code != 0 && !ec) ec = protocol::broker_error_code(code);
-        if (code == 0 && offset >= 0)
-          found[{std::string(topic), partition}] = {offset, epoch, metadata.value_or("")};
-      };
-      if (frame.api_version >= 8) {
-        for (const auto& g : response.groups) {
-          if (g.error_code != 0) ec = protocol::broker_error_code(g.error_code);
-          for (const auto& t : g.topics)
-            for (const auto& p : t.partitions)
-              take(topic_named(cluster_->metadata(), t.name, t.topic_id), p.partition_index,
-                   p.committed_offset, p.committed_leader_epoch, p.metadata, p.error_code);
-        }
-      } else {
-        if (response.error_code != 0) ec = protocol::broker_error_code(response.error_code);
-        for (const auto& t : response.topics)
-          for (const auto& p : t.partitions)
-            take(t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
-                 p.metadata, p.error_code);
-      }
-    }
-    const bool retry =
-        ec &&
-        (is_coordinator_error(ec) || is(ec, broker_error::coordinator_load_in_progress) ||
-         is(ec, broker_error::unstable_offset_commit) || is(ec, broker_error::request_timed_out));
-    if (retry) {
-      if (is_coordinator_error(ec)) coordinator_failed();
-      if (query) {
-        if (auto it = std::ranges::find_if(committed_queries_,
-                                           [&](const auto& q) { return &q == query; });
-            it != committed_queries_.end())
-          it->in_flight = false;
-      } else {
-        // Retried with a delay (an unstable offset clears when its transaction ends).
-        coordinator_retry_at_ = std::max(coordinator_retry_at_, clock::now() + backoff(1));
-      }
-      return drive();
-    }
-    if (query) {
-      auto it =
-          std::ranges::find_if(committed_queries_, [&](const auto& q) { return &q == query; });
-      if (it == committed_queries_.end()) return;
-      auto h = std::move(it->handler);
-      committed_queries_.erase(it);
-      h(ec, std::move(found));
-      return drive();
-    }
-    for (const auto& tp : tps) {
-      auto* p = positions_.find(tp);
-      if (!p || p->phase != partition_phase::awaiting_committed) continue;
-      if (ec) {
-        diagnostics diag;
-        diag.broker_id = coordinator_;
-        diag.api_key = protocol::OffsetFetchRequest::api_key;
-        positions_.fail_partition(*p, ec, diag);
-        continue;
-      }
-      if (auto it = found.find(tp); it != found.end()) {
-        positions_.set_position(*p, it->second.offset, it->second.leader_epoch);
-      } else {
-        // Nothing committed: auto.offset.reset decides.
-        diagnostics diag;
-        diag.server_message = "no committed offset for group " + *config_.group_id;
-        positions_.reset_by_policy(*p, make_error_code(errc::no_offset), diag);
-      }
-    }
-    drive();
-  }
-
   // ------------------------------------------------------------ group membership
 
   // Exactly these partitions from now on: new ones look up their position, others go.
@@ -1470,6 +1127,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     group_ = std::make_unique<group_driver>(cluster_, make_group_member(config_), std::move(hooks),
                                             config_.request_timeout,
                                             config_.max_poll_interval + std::chrono::seconds(5));
+    offsets_.set_group(group_.get());
   }
 
   // The member gives up `partitions`: they stop fetching at once; revoked ones get their
@@ -1504,12 +1162,12 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
             offsets[tp] = std::move(*consumed);
     }
     if (offsets.empty()) return after_commit();
-    commits_.push_back(
-        {std::move(offsets),
-         [after_commit = std::move(after_commit)](std::error_code) mutable {
-           after_commit();  // a failed commit does not stop the rebalance
-         },
-         clock::now() + std::min(config_.default_api_timeout, config_.max_poll_interval)});
+    offsets_.commit(
+        std::move(offsets),
+        [after_commit = std::move(after_commit)](std::error_code) mutable {
+          after_commit();  // a failed commit does not stop the rebalance
+        },
+        clock::now() + std::min(config_.default_api_timeout, config_.max_poll_interval));
   }
 
   void finish_release(const std::vector<topic_partition>& partitions) {
@@ -1531,40 +1189,13 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     done();
   }
 
-  // ------------------------------------------------------------ auto commit
-
-  void schedule_auto_commit() {
-    commit_timer_.expires_after(config_.auto_commit_interval);
-    commit_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-      auto s = weak.lock();
-      if (!s || ec || s->closing_) return;
-      auto offsets = s->positions_.consumed_positions(s->closing_);
-      std::erase_if(offsets, [&](const auto& e) {
-        auto it = s->last_auto_committed_.find(e.first);
-        return it != s->last_auto_committed_.end() && it->second == e.second.offset;
-      });
-      if (!offsets.empty()) {
-        auto sent = offsets;
-        s->commits_.push_back({std::move(offsets),
-                               [weak = std::weak_ptr(s), sent](std::error_code e) {
-                                 auto self = weak.lock();
-                                 if (!self || e) return;  // the next round tries again
-                                 for (const auto& [tp, om] : sent)
-                                   self->last_auto_committed_[tp] = om.offset;
-                               },
-                               clock::now() + s->config_.auto_commit_interval});
-        s->drive();
-      }
-      s->schedule_auto_commit();
-    });
-  }
-
   enum class assignment_mode : std::uint8_t { none, manual, group };
 
   consumer_config config_;
   asio::strand<asio::any_io_executor> strand_;
   std::shared_ptr<cluster> cluster_;
   consumer_positions positions_{config_};
+  consumer_offsets offsets_{config_, *cluster_, positions_, *this, strand_};
   std::map<std::int32_t, node_fetch> node_fetches_;
   std::shared_ptr<decode_block_pool> decode_pool_ =
       std::make_shared<decode_block_pool>(static_cast<std::size_t>(config_.fetch_max_bytes));
@@ -1573,10 +1204,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   asio::steady_timer wake_timer_;
   bool wake_armed_ = false;
   clock::time_point wake_at_{};
-  asio::steady_timer commit_timer_;
   asio::steady_timer close_timer_;  // bounds a group member's close
   unique_function<void()> close_done_;
-  std::map<topic_partition, std::int64_t> last_auto_committed_;
   std::atomic<assignment_mode> mode_{assignment_mode::none};  // set by assign/subscribe callers
   std::unique_ptr<group_driver> group_;                       // after subscribe()
   rebalance_listener listener_;
@@ -1584,12 +1213,6 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   std::uint64_t pattern_metadata_version_ = 0;
   std::optional<std::vector<std::string>> pattern_topics_;  // the subscription it gave
   std::error_code group_error_;  // the membership failed: every poll reports it
-  std::int32_t coordinator_ = -1;
-  bool coordinator_lookup_in_flight_ = false;
-  clock::time_point coordinator_retry_at_{};
-  bool position_fetch_in_flight_ = false;
-  std::list<pending_commit> commits_;
-  std::list<pending_committed> committed_queries_;
   bool closing_ = false;
   bool closed_ = false;
   std::minstd_rand random_;
