@@ -4,35 +4,31 @@
 //   consumer_positions  the assigned partitions: positions, seeks and resets, pause, the
 //                       records waiting for poll and their hand-out;
 //   consumer_fetcher    Fetch sessions per broker, preferred read replicas, batch checks;
+//   consumer_resets     ListOffsets for the partitions waiting for an offset reset;
 //   consumer_offsets    the group coordinator: commits, committed offsets, auto commit;
-//   here                assign/subscribe (the group member), ListOffsets for resets, poll,
-//                       close, and drive(), which starts whatever can start after a change.
+//   here                assign/subscribe (the group member and its rebalance listener),
+//                       poll, close, and drive(), which starts whatever can start after a
+//                       change.
 #include "kwire/client/consumer.hpp"
 
 #include <algorithm>
 #include <atomic>
-#include <cassert>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <cstring>
-#include <deque>
-#include <limits>
-#include <list>
-#include <mutex>
 #include <random>
 #include <regex>
 #include <set>
 
-#include "kwire/client/cluster.hpp"
-#include "kwire/client/detail/backoff.hpp"
-#include "kwire/client/detail/fetch_session.hpp"
-#include "kwire/client/detail/group_driver.hpp"
-#include "kwire/protocol/messages.hpp"
-
+#include "consumer_driver.hpp"
 #include "consumer_fetcher.hpp"
 #include "consumer_offsets.hpp"
 #include "consumer_positions.hpp"
+#include "consumer_resets.hpp"
+#include "kwire/client/cluster.hpp"
+#include "kwire/client/detail/backoff.hpp"
+#include "kwire/client/detail/group_driver.hpp"
+#include "kwire/protocol/messages.hpp"
 
 namespace kwire::client {
 namespace detail {
@@ -343,7 +339,7 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
       if (closed_) return;
     }
     if (config_.group_id) offsets_.drive(now, next_wakeup);
-    drive_resets(now, next_wakeup);
+    resets_.drive(now, next_wakeup);
     fetcher_.drive(now, next_wakeup);
     if (next_wakeup != clock::time_point::max()) arm_wake(next_wakeup);
     if (poll_handler_) try_complete_poll();
@@ -369,109 +365,6 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
   void on_connection_lost(std::int32_t node) {
     fetcher_.on_connection_lost(node);
     offsets_.on_connection_lost(node);
-  }
-
-  // ------------------------------------------------------------ offset resets (ListOffsets)
-
-  void drive_resets(clock::time_point now, clock::time_point& next_wakeup) {
-    std::map<std::int32_t, std::vector<assigned_partition*>> by_leader;
-    for (auto& [tp, p] : positions_.partitions()) {
-      if (p.phase != partition_phase::awaiting_reset || p.list_offsets_in_flight) continue;
-      if (p.retry_at > now) {
-        next_wakeup = std::min(next_wakeup, p.retry_at);
-        continue;
-      }
-      const auto leader = leader_of(cluster_->metadata(), tp);
-      if (leader < 0) continue;  // metadata brings us back
-      by_leader[leader].push_back(&p);
-    }
-    for (auto& [node, parts] : by_leader) {
-      auto conn = cluster_->ready_connection(node);
-      if (!conn) continue;
-      const auto version = conn->version_for(protocol::ListOffsetsRequest::api_key);
-      if (!version) {
-        for (auto* p : parts)
-          positions_.fail_partition(*p, make_error_code(errc::broker_too_old), {});
-        continue;
-      }
-      protocol::ListOffsetsRequest request;
-      request.replica_id = -1;
-      request.isolation_level = config_.isolation == isolation_level::read_committed ? 1 : 0;
-      request.timeout_ms = static_cast<std::int32_t>(config_.request_timeout.count());
-      std::vector<std::pair<topic_partition, std::uint64_t>> sent;
-      for (auto* p : parts) {
-        auto* topic = &request.topics.emplace_back();
-        if (request.topics.size() > 1 &&
-            request.topics[request.topics.size() - 2].name == p->tp.topic) {
-          request.topics.pop_back();
-          topic = &request.topics.back();
-        }
-        topic->name = p->tp.topic;
-        auto& part = topic->partitions.emplace_back();
-        part.partition_index = p->tp.partition;
-        std::int32_t epoch = -1;
-        leader_of(cluster_->metadata(), p->tp, &epoch);
-        part.current_leader_epoch = epoch;
-        part.timestamp = p->reset_timestamp;
-        p->list_offsets_in_flight = true;
-        sent.emplace_back(p->tp, p->seek_generation);
-      }
-      conn->send(request, *version,
-                 [self = shared_from_this(), node = node, sent = std::move(sent)](
-                     std::error_code ec, response_frame frame) mutable {
-                   self->handle_list_offsets(node, std::move(sent), ec, frame);
-                 });
-    }
-  }
-
-  void handle_list_offsets(std::int32_t node,
-                           std::vector<std::pair<topic_partition, std::uint64_t>> sent,
-                           std::error_code ec, const response_frame& frame) {
-    if (closed_) return;
-    protocol::ListOffsetsResponse response;
-    if (!ec) ec = response.decode(frame.body, frame.api_version);
-    for (const auto& [tp, generation] : sent) {
-      auto* p = positions_.find(tp);
-      if (!p) continue;
-      p->list_offsets_in_flight = false;
-      if (p->seek_generation != generation || p->phase != partition_phase::awaiting_reset) continue;
-      std::error_code part_ec = ec;
-      std::int64_t offset = -1;
-      std::int32_t epoch = -1;
-      if (!part_ec) {
-        part_ec = make_error_code(errc::protocol_violation);
-        for (const auto& t : response.topics) {
-          if (t.name != tp.topic) continue;
-          for (const auto& pr : t.partitions) {
-            if (pr.partition_index != tp.partition) continue;
-            part_ec = protocol::broker_error_code(pr.error_code);
-            offset = pr.offset;
-            epoch = pr.leader_epoch;
-          }
-        }
-      }
-      if (!part_ec) {
-        // A timestamp past every record answers -1: the end of the log.
-        if (offset < 0) {
-          p->reset_timestamp = latest_timestamp;
-          p->retry_at = {};
-          continue;
-        }
-        positions_.set_position(*p, offset, epoch);
-        continue;
-      }
-      if (protocol::is_retriable(part_ec) || is_leadership_error(part_ec) ||
-          part_ec.category() == client_category()) {
-        cluster_->request_refresh();
-        p->retry_at = clock::now() + backoff(1);
-        continue;
-      }
-      diagnostics diag;
-      diag.broker_id = node;
-      diag.api_key = protocol::ListOffsetsRequest::api_key;
-      positions_.fail_partition(*p, part_ec, diag);
-    }
-    drive();
   }
 
   // ------------------------------------------------------------ handing records out
@@ -618,6 +511,7 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
   std::shared_ptr<cluster> cluster_;
   consumer_positions positions_{config_};
   consumer_offsets offsets_{config_, *cluster_, positions_, *this, strand_};
+  consumer_resets resets_{config_, *cluster_, positions_, *this};
   consumer_fetcher fetcher_{config_, *cluster_, positions_, *this};
   consumer::poll_handler poll_handler_;
   asio::steady_timer poll_timer_;
