@@ -502,26 +502,7 @@ void consumer_fetcher::handle_partition_data(assigned_partition& p,
   if (pd.last_stable_offset >= 0) p.marks.last_stable_offset = pd.last_stable_offset;
   if (pd.log_start_offset >= 0) p.marks.log_start_offset = pd.log_start_offset;
   positions_.publish(p);
-  if (ec) {
-    if (is(ec, broker_error::offset_out_of_range)) {
-      if (p.preferred_replica >= 0) {
-        // As Java: a follower's log may lag the leader's (or start later); only the
-        // leader's answer can tell that the position is out of range. Ask it next.
-        p.preferred_replica = -1;
-        return;
-      }
-      diag.server_message = "offset " + std::to_string(p.fetch_offset) + " is out of range";
-      positions_.reset_by_policy(p, ec, diag);
-    } else if (is_leadership_error(ec) || protocol::is_retriable(ec)) {
-      p.preferred_replica = -1;  // NOT_LEADER_OR_FOLLOWER and the like: back to the leader
-      cluster_.request_refresh();
-      p.retry_at = consumer_clock::now() + driver_.backoff(1);
-    } else {
-      diag.server_message = "fetching offset " + std::to_string(p.fetch_offset);
-      positions_.fail_partition(p, ec, diag);
-    }
-    return;
-  }
+  if (ec) return handle_partition_error(p, ec, std::move(diag));
   // KIP-320: the leader's log diverged from what we fetched (truncation after an unclean
   // leader change): continue from the end of the last common epoch.
   if (pd.diverging_epoch.epoch >= 0 && pd.diverging_epoch.end_offset >= 0 &&
@@ -576,6 +557,27 @@ void consumer_fetcher::handle_partition_data(assigned_partition& p,
         "record batches after offset " + std::to_string(first) + " end before their headers say";
     positions_.fail_partition(p, make_error_code(protocol::errc::invalid_record), diag,
                    /*drop_buffered=*/false);
+  }
+}
+
+void consumer_fetcher::handle_partition_error(assigned_partition& p, std::error_code ec,
+                                              diagnostics diag) {
+  if (is(ec, broker_error::offset_out_of_range)) {
+    if (p.preferred_replica >= 0) {
+      // As Java: a follower's log may lag the leader's (or start later); only the
+      // leader's answer can tell that the position is out of range. Ask it next.
+      p.preferred_replica = -1;
+      return;
+    }
+    diag.server_message = "offset " + std::to_string(p.fetch_offset) + " is out of range";
+    positions_.reset_by_policy(p, ec, diag);
+  } else if (is_leadership_error(ec) || protocol::is_retriable(ec)) {
+    p.preferred_replica = -1;  // NOT_LEADER_OR_FOLLOWER and the like: back to the leader
+    cluster_.request_refresh();
+    p.retry_at = consumer_clock::now() + driver_.backoff(1);
+  } else {
+    diag.server_message = "fetching offset " + std::to_string(p.fetch_offset);
+    positions_.fail_partition(p, ec, diag);
   }
 }
 

@@ -69,6 +69,9 @@ class consumer_fetcher {
                              const protocol::FetchResponse::PartitionData& pd,
                              const std::shared_ptr<fetched_buffers>& owner, diagnostics diag,
                              bool prefetched = false);
+  // A partition's error in a Fetch response: an offset reset, a retry (at the leader), or
+  // a failed partition.
+  void handle_partition_error(assigned_partition& p, std::error_code ec, diagnostics diag);
 
   const consumer_config& config_;
   cluster& cluster_;

@@ -15,6 +15,37 @@ bool is_coordinator_error(std::error_code ec) {
          ec.category() == client_category();
 }
 
+// The committed offsets an OffsetFetch response carries (v8+ per group), into `found`; the
+// error it reports (the group's, else the first partition's), if any.
+std::error_code read_committed_offsets(const protocol::OffsetFetchResponse& response,
+                                       std::int16_t version, const cluster_metadata& metadata,
+                                       topic_partition_offsets& found) {
+  std::error_code ec;
+  auto take = [&](std::string_view topic, std::int32_t partition, std::int64_t offset,
+                  std::int32_t epoch, const std::optional<std::string>& committed_metadata,
+                  std::int16_t code) {
+    if (code != 0 && !ec) ec = protocol::broker_error_code(code);
+    if (code == 0 && offset >= 0)
+      found[{std::string(topic), partition}] = {offset, epoch, committed_metadata.value_or("")};
+  };
+  if (version >= 8) {
+    for (const auto& g : response.groups) {
+      if (g.error_code != 0) ec = protocol::broker_error_code(g.error_code);
+      for (const auto& t : g.topics)
+        for (const auto& p : t.partitions)
+          take(topic_named(metadata, t.name, t.topic_id), p.partition_index,
+               p.committed_offset, p.committed_leader_epoch, p.metadata, p.error_code);
+    }
+  } else {
+    if (response.error_code != 0) ec = protocol::broker_error_code(response.error_code);
+    for (const auto& t : response.topics)
+      for (const auto& p : t.partitions)
+        take(t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
+             p.metadata, p.error_code);
+  }
+  return ec;
+}
+
 }  // namespace
 
 consumer_offsets::consumer_offsets(const consumer_config& config, cluster& brokers,
@@ -306,30 +337,7 @@ void consumer_offsets::handle_offset_fetch(pending_committed* query,
   protocol::OffsetFetchResponse response;
   if (!ec) ec = response.decode(frame.body, frame.api_version);
   topic_partition_offsets found;
-  if (!ec) {
-    auto take = [&](std::string_view topic, std::int32_t partition, std::int64_t offset,
-                    std::int32_t epoch, const std::optional<std::string>& metadata,
-                    std::int16_t code) {
-      if (code != 0 && !ec) ec = protocol::broker_error_code(code);
-      if (code == 0 && offset >= 0)
-        found[{std::string(topic), partition}] = {offset, epoch, metadata.value_or("")};
-    };
-    if (frame.api_version >= 8) {
-      for (const auto& g : response.groups) {
-        if (g.error_code != 0) ec = protocol::broker_error_code(g.error_code);
-        for (const auto& t : g.topics)
-          for (const auto& p : t.partitions)
-            take(topic_named(cluster_.metadata(), t.name, t.topic_id), p.partition_index,
-                 p.committed_offset, p.committed_leader_epoch, p.metadata, p.error_code);
-      }
-    } else {
-      if (response.error_code != 0) ec = protocol::broker_error_code(response.error_code);
-      for (const auto& t : response.topics)
-        for (const auto& p : t.partitions)
-          take(t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
-               p.metadata, p.error_code);
-    }
-  }
+  if (!ec) ec = read_committed_offsets(response, frame.api_version, cluster_.metadata(), found);
   const bool retry =
       ec &&
       (is_coordinator_error(ec) || is(ec, broker_error::coordinator_load_in_progress) ||
