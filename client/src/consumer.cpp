@@ -1,285 +1,66 @@
-// The consumer (consumer.hpp). Everything below runs on the consumer's strand.
+// The consumer (consumer.hpp): the public API, and the driver that ties its parts together.
+// Everything below runs on the consumer's strand, but the queries.
 //
-// Per assigned partition: a position (next offset to hand out), a fetch offset (next offset
-// to fetch: the position plus what is buffered), and a state: waiting for its committed
-// offset, for an offset reset (ListOffsets), fetching, or failed with an error that poll
-// reports until the application seeks. Per broker: one fetch session and at most one Fetch
-// in flight, naming every fetchable partition that broker leads, or serves as the preferred
-// read replica its leader named (KIP-392). Fetching stops while the responses waiting for
-// poll hold fetch.max.bytes, for every partition at once: a limit per partition would let
-// partitions become fetchable one by one as poll drains them, and the fetches would shrink
-// to a partition or two each (measured with the OS's receive buffer: 4x the requests for the
-// same records, each partition forgotten and re-added to the session). Likewise a broker is
-// not asked again while two of its responses wait, so that the next fetch is in flight while
-// the application reads the previous one, and no more.
+//   consumer_positions  the assigned partitions: positions, seeks and resets, pause, the
+//                       records waiting for poll and their hand-out;
+//   consumer_fetcher    Fetch sessions per broker, preferred read replicas, batch checks;
+//   consumer_resets     ListOffsets for the partitions waiting for an offset reset;
+//   consumer_offsets    the group coordinator: commits, committed offsets, auto commit;
+//   here                assign/subscribe (the group member and its rebalance listener),
+//                       poll, close, and drive(), which starts whatever can start after a
+//                       change.
 #include "kwire/client/consumer.hpp"
 
 #include <algorithm>
 #include <atomic>
-#include <cassert>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <cstring>
-#include <deque>
-#include <limits>
-#include <list>
-#include <mutex>
 #include <random>
 #include <regex>
 #include <set>
 
+#include "consumer_driver.hpp"
+#include "consumer_fetcher.hpp"
+#include "consumer_offsets.hpp"
+#include "consumer_positions.hpp"
+#include "consumer_resets.hpp"
 #include "kwire/client/cluster.hpp"
 #include "kwire/client/detail/backoff.hpp"
-#include "kwire/client/detail/fetch_session.hpp"
 #include "kwire/client/detail/group_driver.hpp"
 #include "kwire/protocol/messages.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define KWIRE_ADDRESS_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KWIRE_ADDRESS_SANITIZER 1
-#endif
-#endif
-#ifdef KWIRE_ADDRESS_SANITIZER
-#include <sanitizer/asan_interface.h>
-#endif
-
 namespace kwire::client {
 namespace detail {
-
-namespace {
-// A pooled block is not freed when its last record_set goes, so nothing would catch a record
-// view read after that (the lifetime rule in consumer.hpp): AddressSanitizer builds poison
-// idle blocks, so that such a read is reported, and other debug builds overwrite them.
-void mark_idle(std::uint8_t* data, std::size_t size) {
-#ifdef KWIRE_ADDRESS_SANITIZER
-  ASAN_POISON_MEMORY_REGION(data, size);
-#elif !defined(NDEBUG)
-  std::memset(data, 0xdd, size);
-#else
-  (void)data;
-  (void)size;
-#endif
-}
-void mark_taken([[maybe_unused]] std::uint8_t* data, [[maybe_unused]] std::size_t size) {
-#ifdef KWIRE_ADDRESS_SANITIZER
-  ASAN_UNPOISON_MEMORY_REGION(data, size);
-#endif
-}
-
-// Memory for decompressed records: blocks that return here when the last record_set (or
-// buffered chunk) using them is gone, so that a steady consumer neither allocates nor
-// page-faults (nor zero-fills) for every batch. Blocks die on any thread: hence the lock.
-class decode_block_pool {
- public:
-  static constexpr std::size_t block_size = std::size_t{4} << 20;
-
-  // Keeps up to `max_idle_bytes` of returned blocks for reuse (at least two blocks), frees
-  // the rest: never more than was in use at once.
-  explicit decode_block_pool(std::size_t max_idle_bytes)
-      : max_idle_(std::max<std::size_t>(2, max_idle_bytes / block_size)) {}
-  ~decode_block_pool() {
-    for (auto& data : idle_) mark_taken(data.get(), block_size);
-  }
-  decode_block_pool(const decode_block_pool&) = delete;
-  decode_block_pool& operator=(const decode_block_pool&) = delete;
-
-  struct block {
-    std::unique_ptr<std::uint8_t[]> data;
-    std::size_t size = 0;
-    std::size_t used = 0;
-  };
-
-  // A block of at least `size` bytes (uninitialized).
-  block take(std::size_t size) {
-    if (size <= block_size) {
-      std::lock_guard lock(mutex_);
-      if (!idle_.empty()) {
-        block b{std::move(idle_.back()), block_size, 0};
-        idle_.pop_back();
-        mark_taken(b.data.get(), block_size);
-        return b;
-      }
-    }
-    const std::size_t n = std::max(size, block_size);
-    return {std::make_unique_for_overwrite<std::uint8_t[]>(n), n, 0};
-  }
-
-  void give_back(block b) {
-    if (b.size != block_size) return;  // an oversized batch's own block
-    std::lock_guard lock(mutex_);
-    if (idle_.size() >= max_idle_) return;
-    mark_idle(b.data.get(), block_size);
-    idle_.push_back(std::move(b.data));
-  }
-
- private:
-  const std::size_t max_idle_;
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<std::uint8_t[]>> idle_;
-};
-
-}  // namespace
-
-struct fetched_buffers {
-  frame_buffer payload;    // the Fetch response frame
-  std::int32_t node = -1;  // the broker that sent it
-  // Records sections of compressed batches: in pool blocks when the codec tells a size
-  // bound (lz4), else each in a vector of its own.
-  std::shared_ptr<decode_block_pool> pool;
-  std::vector<decode_block_pool::block> blocks;
-  std::vector<std::vector<std::uint8_t>> decompressed;
-
-  fetched_buffers() = default;
-  fetched_buffers(const fetched_buffers&) = delete;
-  fetched_buffers& operator=(const fetched_buffers&) = delete;
-  ~fetched_buffers() {
-    for (auto& b : blocks) pool->give_back(std::move(b));
-  }
-
-  // Free space of at least `bound` bytes for the next batch; keep() claims what it used.
-  std::span<std::uint8_t> room(std::size_t bound) {
-    if (blocks.empty() || blocks.back().size - blocks.back().used < bound)
-      blocks.push_back(pool->take(bound));
-    auto& b = blocks.back();
-    return {b.data.get() + b.used, b.size - b.used};
-  }
-  // Bytes held: the frame and the decompressed records.
-  std::size_t memory() const noexcept {
-    std::size_t n = payload.capacity();
-    for (const auto& b : blocks) n += b.size;
-    for (const auto& d : decompressed) n += d.capacity();
-    return n;
-  }
-  // Claims `records` when they were decompressed into the last room(); false otherwise.
-  bool keep(std::span<const std::uint8_t> records) {
-    if (blocks.empty()) return false;
-    auto& b = blocks.back();
-    if (records.data() != b.data.get() + b.used) return false;
-    b.used += records.size();
-    return true;
-  }
-};
 
 namespace {
 
 using clock = std::chrono::steady_clock;
 using protocol::broker_error;
 
-bool is(std::error_code ec, broker_error e) { return ec == protocol::make_error_code(e); }
-
-// A broker gets no Fetch while this many of its responses wait for poll.
-constexpr std::size_t kMaxWaitingResponses = 2;
-
-// Partition errors after which the leader may have moved: refresh metadata, fetch again.
-bool is_leadership_error(std::error_code ec) {
-  return is(ec, broker_error::not_leader_or_follower) ||
-         is(ec, broker_error::unknown_topic_or_partition) ||
-         is(ec, broker_error::leader_not_available) || is(ec, broker_error::fenced_leader_epoch) ||
-         is(ec, broker_error::unknown_leader_epoch) || is(ec, broker_error::kafka_storage_error) ||
-         is(ec, broker_error::offset_not_available) || is(ec, broker_error::unknown_topic_id) ||
-         is(ec, broker_error::inconsistent_topic_id);
+cluster_options consumer_cluster_options(const consumer_config& config) {
+  cluster_options options = cluster_options_for(config);
+  // A fetch response may carry fetch.max.bytes plus one oversized first batch.
+  options.connection.max_response_size =
+      std::max<std::size_t>(protocol::default_max_frame_size,
+                            static_cast<std::size_t>(config.fetch_max_bytes) + (16u << 20));
+  options.allow_auto_topic_creation = config.allow_auto_create_topics;
+  return options;
 }
-
-bool is_coordinator_error(std::error_code ec) {
-  return is(ec, broker_error::not_coordinator) || is(ec, broker_error::coordinator_not_available) ||
-         ec.category() == client_category();
-}
-
-constexpr std::int64_t earliest_timestamp = -2;  // ListOffsets: the log start
-constexpr std::int64_t latest_timestamp = -1;    // ListOffsets: the log end
-
-
-// A partition named by a view of its topic: looks a partition up without copying the name.
-struct partition_key {
-  std::string_view topic;
-  std::int32_t partition;
-};
-
-// topic_partition's order, also between a topic_partition and a partition_key.
-struct partition_order {
-  using is_transparent = void;
-  template <class A, class B>
-  bool operator()(const A& a, const B& b) const noexcept {
-    const std::string_view at = a.topic, bt = b.topic;
-    return at < bt || (at == bt && a.partition < b.partition);
-  }
-};
-
-enum class partition_phase : std::uint8_t {
-  awaiting_committed,  // OffsetFetch from the group coordinator decides the position
-  awaiting_reset,      // ListOffsets decides the position (reset_timestamp)
-  fetching,
-  failed,  // `error` is reported by poll until a seek
-};
-
-struct partition_state {
-  topic_partition tp;
-  std::shared_ptr<const std::string> topic;
-  partition_phase phase = partition_phase::awaiting_reset;
-  std::int64_t reset_timestamp = latest_timestamp;
-  std::int64_t position = -1;
-  std::int64_t fetch_offset = -1;
-  std::int32_t last_fetched_epoch = -1;
-  std::int32_t position_epoch = -1;   // leader epoch of the record before the position
-  std::uint64_t seek_generation = 0;  // bumped by every seek/reset: older fetched data is stale
-  int buffered = 0;                   // fetched chunks waiting for poll
-  // The position before the records of poll number `handed_out_in_poll`: while that is the
-  // latest poll, the application may still be working on them, so auto commit stops there.
-  std::uint64_t handed_out_in_poll = 0;
-  std::int64_t position_before_poll = -1;
-  std::int32_t position_epoch_before_poll = -1;
-  bool paused = false;
-  bool revoking = false;  // leaving the group's assignment: not fetched, not returned
-  bool list_offsets_in_flight = false;
-  clock::time_point retry_at{};
-  // KIP-392: the replica the leader told us to fetch from (client.rack), until
-  // `preferred_until` (metadata.max.age.ms after it was named, as Java) or a failure there.
-  std::int32_t preferred_replica = -1;
-  clock::time_point preferred_until{};
-  std::int32_t fetched_from = -1;  // the broker that last brought records
-  partition_watermarks marks;
-  std::error_code error;
-  diagnostics error_details;
-};
-
-struct ready_chunk {
-  fetched_chunk chunk;
-  std::uint64_t seek_generation = 0;
-  std::vector<std::size_t> counts;  // records per batch (at or after first_offset)
-  std::int64_t next_offset = 0;     // after the chunk's last batch
-  std::int32_t last_epoch = -1;
-};
-
-struct node_fetch {
-  fetch_session session;
-  bool in_flight = false;
-  bool checking = false;  // a response is being checked: it counts as waiting
-  clock::time_point retry_at{};
-};
 
 }  // namespace
 
-class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
+class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
+                            private consumer_driver {
  public:
   consumer_impl(asio::any_io_executor executor, consumer_config config)
       : config_(std::move(config)),
         strand_(asio::make_strand(std::move(executor))),
+        cluster_(cluster::create(strand_, consumer_cluster_options(config_))),
         poll_timer_(strand_),
         wake_timer_(strand_),
-        commit_timer_(strand_),
         close_timer_(strand_),
-        random_(std::random_device{}()) {
-    cluster_options options = cluster_options_for(config_);
-    // A fetch response may carry fetch.max.bytes plus one oversized first batch.
-    options.connection.max_response_size =
-        std::max<std::size_t>(protocol::default_max_frame_size,
-                              static_cast<std::size_t>(config_.fetch_max_bytes) + (16u << 20));
-    options.allow_auto_topic_creation = config_.allow_auto_create_topics;
-    cluster_ = cluster::create(strand_, std::move(options));
-  }
+        random_(std::random_device{}()) {}
 
   void start() {
     asio::post(strand_, [self = shared_from_this()] {
@@ -294,7 +75,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         }
       });
       self->cluster_->start();
-      if (self->config_.enable_auto_commit) self->schedule_auto_commit();
+      if (self->config_.enable_auto_commit) self->offsets_.start_auto_commit();
     });
   }
 
@@ -379,17 +160,12 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     group_->subscribe(now, std::move(matching));
   }
 
-  std::vector<topic_partition> assignment() const {
-    std::lock_guard lock(snapshot_mutex_);
-    std::vector<topic_partition> out;
-    for (const auto& [tp, snap] : snapshot_) out.push_back(tp);
-    return out;
-  }
+  std::vector<topic_partition> assignment() const { return positions_.assignment(); }
 
   void seek(const topic_partition& tp, std::int64_t offset) {
     post([self = shared_from_this(), tp, offset] {
-      if (auto* p = self->find(tp)) {
-        self->set_position(*p, offset, -1);
+      if (auto* p = self->positions_.find(tp)) {
+        self->positions_.set_position(*p, offset, -1);
         self->drive();
       }
     });
@@ -398,7 +174,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   void seek_to(const std::vector<topic_partition>& tps, std::int64_t timestamp) {
     post([self = shared_from_this(), tps, timestamp] {
       for (const auto& tp : tps)
-        if (auto* p = self->find(tp)) self->request_reset(*p, timestamp);
+        if (auto* p = self->positions_.find(tp)) self->positions_.request_reset(*p, timestamp);
       self->drive();
     });
   }
@@ -413,36 +189,21 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   void set_paused(const std::vector<topic_partition>& tps, bool paused) {
     post([self = shared_from_this(), tps, paused] {
       for (const auto& tp : tps)
-        if (auto* p = self->find(tp)) p->paused = paused;
+        if (auto* p = self->positions_.find(tp)) p->paused = paused;
       self->drive();
     });
   }
 
   std::optional<std::int64_t> position(const topic_partition& tp) const {
-    std::lock_guard lock(snapshot_mutex_);
-    auto it = snapshot_.find(tp);
-    if (it == snapshot_.end() || it->second.position < 0) return std::nullopt;
-    return it->second.position;
+    return positions_.position(tp);
   }
-
   std::optional<partition_watermarks> watermarks(const topic_partition& tp) const {
-    std::lock_guard lock(snapshot_mutex_);
-    auto it = snapshot_.find(tp);
-    if (it == snapshot_.end()) return std::nullopt;
-    return it->second.marks;
+    return positions_.watermarks(tp);
   }
-
   std::optional<std::int32_t> fetched_from(const topic_partition& tp) const {
-    std::lock_guard lock(snapshot_mutex_);
-    auto it = snapshot_.find(tp);
-    if (it == snapshot_.end() || it->second.fetched_from < 0) return std::nullopt;
-    return it->second.fetched_from;
+    return positions_.fetched_from(tp);
   }
-
-  diagnostics last_error_details() const {
-    std::lock_guard lock(snapshot_mutex_);
-    return last_error_details_;
-  }
+  diagnostics last_error_details() const { return positions_.last_error_details(); }
 
   // ------------------------------------------------------------ poll
 
@@ -458,7 +219,7 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         if (self->group_error_) return h(self->group_error_, record_set{});
         self->group_->poll(clock::now());
       }
-      ++self->polls_;  // the application is done with the records of the previous poll
+      self->positions_.count_poll();  // the application is done with the previous poll's records
       self->poll_handler_ = std::move(h);
       if (self->try_complete_poll()) return;
       self->poll_timer_.expires_after(timeout);
@@ -479,10 +240,10 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     post([self = shared_from_this(), offsets = std::move(offsets),
           h = std::move(handler)]() mutable {
       if (!self->config_.group_id) return h(make_error_code(broker_error::invalid_group_id));
-      if (!offsets) offsets = self->current_positions();
+      if (!offsets) offsets = self->positions_.current_positions();
       if (offsets->empty()) return h({});
-      self->commits_.push_back(
-          {std::move(*offsets), std::move(h), clock::now() + self->config_.default_api_timeout});
+      self->offsets_.commit(std::move(*offsets), std::move(h),
+                            clock::now() + self->config_.default_api_timeout);
       self->drive();
     });
   }
@@ -491,8 +252,8 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     post([self = shared_from_this(), tps = std::move(tps), h = std::move(handler)]() mutable {
       if (!self->config_.group_id)
         return h(make_error_code(broker_error::invalid_group_id), topic_partition_offsets{});
-      self->committed_queries_.push_back(
-          {std::move(tps), std::move(h), clock::now() + self->config_.default_api_timeout});
+      self->offsets_.query_committed(std::move(tps), std::move(h),
+                                     clock::now() + self->config_.default_api_timeout);
       self->drive();
     });
   }
@@ -525,13 +286,13 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
         return self->drive();
       }
       if (self->config_.enable_auto_commit && self->config_.group_id) {
-        auto offsets = self->current_positions();
+        auto offsets = self->positions_.current_positions();
         if (!offsets.empty()) {
-          self->commits_.push_back(
-              {std::move(offsets),
-               [finish = std::move(finish)](std::error_code) mutable { finish(); },
-               clock::now() +
-                   std::min(self->config_.default_api_timeout, std::chrono::milliseconds(5000))});
+          self->offsets_.commit(
+              std::move(offsets),
+              [finish = std::move(finish)](std::error_code) mutable { finish(); },
+              clock::now() +
+                  std::min(self->config_.default_api_timeout, std::chrono::milliseconds(5000)));
           self->closing_ = true;
           self->fail_poll(make_error_code(errc::shut_down));
           return self->drive();
@@ -547,160 +308,27 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     closed_ = true;
     poll_timer_.cancel();
     wake_timer_.cancel();
-    commit_timer_.cancel();
     close_timer_.cancel();
     fail_poll(make_error_code(errc::shut_down));
-    for (auto& c : commits_)
-      if (c.handler) c.handler(make_error_code(errc::shut_down));
-    commits_.clear();
-    for (auto& q : committed_queries_)
-      if (q.handler) q.handler(make_error_code(errc::shut_down), {});
-    committed_queries_.clear();
-    ready_.clear();
+    offsets_.shut_down();
+    positions_.clear_ready();
     cluster_->close();
   }
 
  private:
-  struct pending_commit {
-    topic_partition_offsets offsets;
-    consumer::commit_handler handler;
-    clock::time_point deadline;
-    bool in_flight = false;
-  };
-  struct pending_committed {
-    std::vector<topic_partition> partitions;
-    consumer::committed_handler handler;
-    clock::time_point deadline;
-    bool in_flight = false;
-  };
-
   template <class F>
   void post(F&& f) {
     asio::post(strand_, std::forward<F>(f));
   }
 
-  // The copy of a partition's position and watermarks that queries read.
-  void publish(const partition_state& p) {
-    std::lock_guard lock(snapshot_mutex_);
-    auto& snap = snapshot_[p.tp];
-    snap.position = p.position;
-    snap.marks = p.marks;
-    snap.fetched_from = p.fetched_from;
-  }
-
-  partition_state* find(const topic_partition& tp) {
-    auto it = partitions_.find(tp);
-    return it == partitions_.end() ? nullptr : &it->second;
-  }
-  // The partition of a fetched chunk, looked up without copying the topic's name.
-  partition_state* find(const fetched_chunk& chunk) {
-    auto it = partitions_.find(partition_key{*chunk.topic, chunk.partition});
-    return it == partitions_.end() ? nullptr : &it->second;
-  }
-
-  // A topic's name in a response that may name it by id only (v13+ Fetch, v10+ OffsetFetch);
-  // empty when the metadata does not know the id.
-  std::string_view topic_named(std::string_view name, const protocol::uuid& id) const {
-    if (!name.empty()) return name;
-    for (const auto& [known, meta] : cluster_->metadata().topics)
-      if (meta.topic_id == id) return known;
-    return {};
-  }
-
-  std::shared_ptr<const std::string> topic_name(const std::string& name) {
-    auto& slot = topic_names_[name];
-    if (!slot) slot = std::make_shared<const std::string>(name);
-    return slot;
-  }
-
-  void start_position_lookup(partition_state& p) {
-    if (config_.group_id) {
-      p.phase = partition_phase::awaiting_committed;
-    } else {
-      reset_by_policy(p, make_error_code(errc::no_offset), {});
-    }
-  }
-
-  std::int64_t default_reset_timestamp() const {
-    return config_.auto_offset_reset == offset_reset::earliest ? earliest_timestamp
-                                                               : latest_timestamp;
-  }
-
-  void invalidate_fetched(partition_state& p) {
-    ++p.seek_generation;
-    p.buffered = 0;
-    std::erase_if(ready_, [&](const ready_chunk& c) {
-      return c.chunk.partition == p.tp.partition && *c.chunk.topic == p.tp.topic;
-    });
-  }
-
-  void set_position(partition_state& p, std::int64_t offset, std::int32_t epoch) {
-    invalidate_fetched(p);
-    p.handed_out_in_poll = 0;  // a seek is the application's word: commit from there
-    p.position = offset;
-    p.fetch_offset = offset;
-    p.position_epoch = epoch;
-    p.last_fetched_epoch = epoch;
-    p.phase = partition_phase::fetching;
-    p.error.clear();
-    publish(p);
-  }
-
-  // Starts an offset reset by auto.offset.reset (or fails the partition when it is none).
-  void reset_by_policy(partition_state& p, std::error_code cause, const diagnostics& diag) {
-    if (config_.auto_offset_reset == offset_reset::none) return fail_partition(p, cause, diag);
-    request_reset(p, default_reset_timestamp());
-  }
-
-  void request_reset(partition_state& p, std::int64_t timestamp) {
-    invalidate_fetched(p);
-    p.phase = partition_phase::awaiting_reset;
-    p.reset_timestamp = timestamp;
-    p.error.clear();
-  }
-
-  // The partition stops fetching; poll reports `ec` once the records buffered before the
-  // failure (kept unless `drop_buffered`) are handed out, and then on every poll until a
-  // seek or reset.
-  void fail_partition(partition_state& p, std::error_code ec, diagnostics diag,
-                      bool drop_buffered = true) {
-    if (drop_buffered) invalidate_fetched(p);
-    p.phase = partition_phase::failed;
-    p.error = ec;
-    diag.topic = p.tp.topic;
-    diag.partition = p.tp.partition;
-    p.error_details = std::move(diag);
-  }
-
-  topic_partition_offsets current_positions() const {
-    topic_partition_offsets out;
-    for (const auto& [tp, p] : partitions_)
-      if (p.position >= 0) out[tp] = {p.position, p.position_epoch, {}};
-    return out;
-  }
-
-  // What auto commit commits: the offset after the records the application is done with,
-  // those handed out before its latest poll call (the Java client commits in poll()).
-  // Closing is the application's word that it is done with everything handed out.
-  std::optional<offset_and_metadata> consumed_position(const partition_state& p) const {
-    if (p.handed_out_in_poll == polls_ && p.handed_out_in_poll != 0 && !closing_) {
-      if (p.position_before_poll < 0) return std::nullopt;
-      return offset_and_metadata{p.position_before_poll, p.position_epoch_before_poll, {}};
-    }
-    if (p.position < 0) return std::nullopt;
-    return offset_and_metadata{p.position, p.position_epoch, {}};
-  }
-  topic_partition_offsets consumed_positions() const {
-    topic_partition_offsets out;
-    for (const auto& [tp, p] : partitions_)
-      if (auto consumed = consumed_position(p)) out[tp] = std::move(*consumed);
-    return out;
-  }
-
   // ------------------------------------------------------------ the driver
 
+  std::shared_ptr<void> keep_alive() override { return shared_from_this(); }
+  bool closing() const noexcept override { return closing_; }
+  bool closed() const noexcept override { return closed_; }
+
   // Starts whatever can start now: coordinator lookup, offset lookups, fetches, commits.
-  void drive() {
+  void drive() override {
     if (closed_) return;
     auto next_wakeup = clock::time_point::max();
     const auto now = clock::now();
@@ -710,9 +338,9 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       next_wakeup = std::min(next_wakeup, group_->run(now));
       if (closed_) return;
     }
-    if (config_.group_id) drive_group_requests(now, next_wakeup);
-    drive_resets(now, next_wakeup);
-    drive_fetches(now, next_wakeup);
+    if (config_.group_id) offsets_.drive(now, next_wakeup);
+    resets_.drive(now, next_wakeup);
+    fetcher_.drive(now, next_wakeup);
     if (next_wakeup != clock::time_point::max()) arm_wake(next_wakeup);
     if (poll_handler_) try_complete_poll();
   }
@@ -730,616 +358,27 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     });
   }
 
-  std::chrono::milliseconds backoff(int attempt) {
+  std::chrono::milliseconds backoff(int attempt) override {
     return jittered_backoff(config_.retry_backoff, config_.retry_backoff_max, attempt, random_);
   }
 
-  std::int32_t leader_of(const topic_partition& tp, std::int32_t* epoch = nullptr) const {
-    const auto* t = cluster_->metadata().topic(tp.topic);
-    if (!t || tp.partition < 0 || tp.partition >= static_cast<std::int32_t>(t->partitions.size()))
-      return -1;
-    const auto& pm = t->partitions[static_cast<std::size_t>(tp.partition)];
-    if (epoch) *epoch = pm.leader_epoch;
-    return pm.leader;
-  }
-
   void on_connection_lost(std::int32_t node) {
-    if (auto it = node_fetches_.find(node); it != node_fetches_.end()) it->second.session.reset();
-    if (node == coordinator_) coordinator_ = -1;
-    forget_preferred_replica(node);
-  }
-
-  // ------------------------------------------------------------ preferred read replicas
-
-  // The broker to fetch a partition from: the preferred read replica while its lease lasts
-  // and the metadata lists it as an online replica of the partition, else the leader (-1:
-  // none known). `epoch` gets the leader's epoch either way: a follower checks it too.
-  std::int32_t fetch_node(partition_state& p, clock::time_point now, std::int32_t& epoch) {
-    const auto leader = leader_of(p.tp, &epoch);
-    if (p.preferred_replica < 0 || leader < 0) return leader;
-    if (now >= p.preferred_until) {
-      // The lease ended: back to the leader, which may name the replica again.
-      p.preferred_replica = -1;
-      return leader;
-    }
-    if (!is_online_replica(p.tp, p.preferred_replica)) {
-      // Stale metadata, or the replica went away: the leader, and fresher metadata.
-      p.preferred_replica = -1;
-      cluster_->request_refresh();
-      return leader;
-    }
-    return p.preferred_replica;
-  }
-
-  bool is_online_replica(const topic_partition& tp, std::int32_t node) const {
-    const auto& metadata = cluster_->metadata();
-    const auto* t = metadata.topic(tp.topic);
-    if (!metadata.broker(node) || !t || tp.partition < 0 ||
-        tp.partition >= static_cast<std::int32_t>(t->partitions.size()))
-      return false;
-    const auto& pm = t->partitions[static_cast<std::size_t>(tp.partition)];
-    return std::ranges::find(pm.replicas, node) != pm.replicas.end() &&
-           std::ranges::find(pm.offline_replicas, node) == pm.offline_replicas.end();
-  }
-
-  // A fetch from `node` failed as a whole: its partitions go back to their leaders.
-  void forget_preferred_replica(std::int32_t node) {
-    for (auto& [tp, p] : partitions_)
-      if (p.preferred_replica == node) p.preferred_replica = -1;
-  }
-
-  // ------------------------------------------------------------ offset resets (ListOffsets)
-
-  void drive_resets(clock::time_point now, clock::time_point& next_wakeup) {
-    std::map<std::int32_t, std::vector<partition_state*>> by_leader;
-    for (auto& [tp, p] : partitions_) {
-      if (p.phase != partition_phase::awaiting_reset || p.list_offsets_in_flight) continue;
-      if (p.retry_at > now) {
-        next_wakeup = std::min(next_wakeup, p.retry_at);
-        continue;
-      }
-      const auto leader = leader_of(tp);
-      if (leader < 0) continue;  // metadata brings us back
-      by_leader[leader].push_back(&p);
-    }
-    for (auto& [node, parts] : by_leader) {
-      auto conn = cluster_->ready_connection(node);
-      if (!conn) continue;
-      const auto version = conn->version_for(protocol::ListOffsetsRequest::api_key);
-      if (!version) {
-        for (auto* p : parts) fail_partition(*p, make_error_code(errc::broker_too_old), {});
-        continue;
-      }
-      protocol::ListOffsetsRequest request;
-      request.replica_id = -1;
-      request.isolation_level = config_.isolation == isolation_level::read_committed ? 1 : 0;
-      request.timeout_ms = static_cast<std::int32_t>(config_.request_timeout.count());
-      std::vector<std::pair<topic_partition, std::uint64_t>> sent;
-      for (auto* p : parts) {
-        auto* topic = &request.topics.emplace_back();
-        if (request.topics.size() > 1 &&
-            request.topics[request.topics.size() - 2].name == p->tp.topic) {
-          request.topics.pop_back();
-          topic = &request.topics.back();
-        }
-        topic->name = p->tp.topic;
-        auto& part = topic->partitions.emplace_back();
-        part.partition_index = p->tp.partition;
-        std::int32_t epoch = -1;
-        leader_of(p->tp, &epoch);
-        part.current_leader_epoch = epoch;
-        part.timestamp = p->reset_timestamp;
-        p->list_offsets_in_flight = true;
-        sent.emplace_back(p->tp, p->seek_generation);
-      }
-      conn->send(request, *version,
-                 [self = shared_from_this(), node = node, sent = std::move(sent)](
-                     std::error_code ec, response_frame frame) mutable {
-                   self->handle_list_offsets(node, std::move(sent), ec, frame);
-                 });
-    }
-  }
-
-  void handle_list_offsets(std::int32_t node,
-                           std::vector<std::pair<topic_partition, std::uint64_t>> sent,
-                           std::error_code ec, const response_frame& frame) {
-    if (closed_) return;
-    protocol::ListOffsetsResponse response;
-    if (!ec) ec = response.decode(frame.body, frame.api_version);
-    for (const auto& [tp, generation] : sent) {
-      auto* p = find(tp);
-      if (!p) continue;
-      p->list_offsets_in_flight = false;
-      if (p->seek_generation != generation || p->phase != partition_phase::awaiting_reset) continue;
-      std::error_code part_ec = ec;
-      std::int64_t offset = -1;
-      std::int32_t epoch = -1;
-      if (!part_ec) {
-        part_ec = make_error_code(errc::protocol_violation);
-        for (const auto& t : response.topics) {
-          if (t.name != tp.topic) continue;
-          for (const auto& pr : t.partitions) {
-            if (pr.partition_index != tp.partition) continue;
-            part_ec = protocol::broker_error_code(pr.error_code);
-            offset = pr.offset;
-            epoch = pr.leader_epoch;
-          }
-        }
-      }
-      if (!part_ec) {
-        // A timestamp past every record answers -1: the end of the log.
-        if (offset < 0) {
-          p->reset_timestamp = latest_timestamp;
-          p->retry_at = {};
-          continue;
-        }
-        set_position(*p, offset, epoch);
-        continue;
-      }
-      if (protocol::is_retriable(part_ec) || is_leadership_error(part_ec) ||
-          part_ec.category() == client_category()) {
-        cluster_->request_refresh();
-        p->retry_at = clock::now() + backoff(1);
-        continue;
-      }
-      diagnostics diag;
-      diag.broker_id = node;
-      diag.api_key = protocol::ListOffsetsRequest::api_key;
-      fail_partition(*p, part_ec, diag);
-    }
-    drive();
-  }
-
-  // ------------------------------------------------------------ fetching
-
-  // The responses whose records wait in ready_ for poll, each once (its chunks sit next to
-  // each other there): their bytes, and how many each broker sent. Paused partitions' are
-  // left out, so that they do not stop the others. One pass: it runs on every drive.
-  struct waiting_responses {
-    std::size_t bytes = 0;
-    std::map<std::int32_t, std::size_t> by_node;
-  };
-  waiting_responses count_waiting_responses() {
-    waiting_responses out;
-    const fetched_buffers* counted = nullptr;
-    for (const auto& c : ready_) {
-      if (c.chunk.owner.get() == counted) continue;
-      const auto* p = find(c.chunk);
-      if (!p || p->paused || p->seek_generation != c.seek_generation) continue;
-      counted = c.chunk.owner.get();
-      out.bytes += counted->memory();
-      ++out.by_node[counted->node];
-    }
-    return out;
-  }
-
-  // Nothing is fetched while the waiting responses hold fetch.max.bytes, nor from a broker
-  // while two of its responses wait (limits for all partitions at once: see the top of this
-  // file), so that memory stays near two responses a broker plus the one in flight.
-  void drive_fetches(clock::time_point now, clock::time_point& next_wakeup) {
-    const auto waiting = count_waiting_responses();
-    if (waiting.bytes >= static_cast<std::size_t>(config_.fetch_max_bytes)) return;
-    std::map<std::int32_t, fetch_partition_map> by_node;
-    for (auto& [tp, p] : partitions_) {
-      if (p.phase != partition_phase::fetching || p.paused || p.revoking) continue;
-      if (p.retry_at > now) {
-        next_wakeup = std::min(next_wakeup, p.retry_at);
-        continue;
-      }
-      std::int32_t epoch = -1;
-      const auto node = fetch_node(p, now, epoch);
-      if (node < 0) continue;
-      fetch_partition_params params;
-      params.fetch_offset = p.fetch_offset;
-      params.current_leader_epoch = epoch;
-      params.last_fetched_epoch = p.last_fetched_epoch;
-      params.max_bytes = config_.max_partition_fetch_bytes;
-      by_node[node].emplace(tp, params);
-    }
-    // Brokers whose session holds partitions we no longer want from them (unassigned, or
-    // moved between leader and preferred replica) get a request too, so that they forget
-    // them (and stop answering for them).
-    for (auto& [node, nf] : node_fetches_)
-      if (!by_node.contains(node) && nf.session.session_id() != 0) by_node[node];
-    for (auto& [node, wanted] : by_node) {
-      auto& nf = node_fetches_[node];
-      const auto from_node = waiting.by_node.find(node);
-      const std::size_t node_waiting =
-          (from_node == waiting.by_node.end() ? 0 : from_node->second) + (nf.checking ? 1 : 0);
-      if (nf.in_flight || node_waiting >= kMaxWaitingResponses) continue;
-      if (nf.retry_at > now) {
-        next_wakeup = std::min(next_wakeup, nf.retry_at);
-        continue;
-      }
-      if (wanted.empty() && nf.session.session_id() == 0) continue;
-      auto conn = cluster_->ready_connection(node);
-      if (!conn) continue;
-      send_fetch(node, nf, *conn, wanted);
-    }
-  }
-
-  void send_fetch(std::int32_t node, node_fetch& nf, connection& conn,
-                  const fetch_partition_map& wanted) {
-    auto version = conn.version_for(protocol::FetchRequest::api_key);
-    if (!version) {
-      for (const auto& [tp, params] : wanted)
-        if (auto* p = find(tp)) fail_partition(*p, make_error_code(errc::broker_too_old), {});
-      return;
-    }
-    // Fetch v13+ names topics by id: stay below it while some topic's id is unknown.
-    for (const auto& [tp, params] : wanted) {
-      const auto* t = cluster_->metadata().topic(tp.topic);
-      if (*version >= 13 && (!t || t->topic_id.is_zero())) version = std::int16_t{12};
-    }
-    nf.session.set_use_sessions(*version >= 7);
-    auto plan = nf.session.plan(wanted);
-    // An incremental request naming nothing still fetches the session's partitions; with
-    // nothing wanted and nothing to forget there is nothing to ask for.
-    if (wanted.empty() && plan.to_forget.empty()) return;
-    if (plan.full && plan.to_send.empty()) {
-      nf.session.reset();
-      return;
-    }
-    protocol::FetchRequest request;
-    request.replica_id = -1;
-    request.max_wait_ms = static_cast<std::int32_t>(config_.fetch_max_wait.count());
-    request.min_bytes = config_.fetch_min_bytes;
-    request.max_bytes = config_.fetch_max_bytes;
-    request.isolation_level = config_.isolation == isolation_level::read_committed ? 1 : 0;
-    request.session_id = plan.session_id;
-    request.session_epoch = plan.session_epoch;
-    request.rack_id = config_.client_rack.value_or("");
-    const bool by_id = *version >= 13;
-    for (const auto& [tp, params] : plan.to_send) {
-      if (request.topics.empty() || request.topics.back().topic != tp.topic) {
-        auto& t = request.topics.emplace_back();
-        t.topic = tp.topic;  // kept for grouping; cleared below for v13+
-        if (by_id) t.topic_id = cluster_->metadata().topic(tp.topic)->topic_id;
-      }
-      auto& part = request.topics.back().partitions.emplace_back();
-      part.partition = tp.partition;
-      part.current_leader_epoch = params.current_leader_epoch;
-      part.fetch_offset = params.fetch_offset;
-      part.last_fetched_epoch = params.last_fetched_epoch;
-      part.log_start_offset = params.log_start_offset;
-      part.partition_max_bytes = params.max_bytes;
-    }
-    for (const auto& tp : plan.to_forget) {
-      if (request.forgotten_topics_data.empty() ||
-          request.forgotten_topics_data.back().topic != tp.topic) {
-        auto& t = request.forgotten_topics_data.emplace_back();
-        t.topic = tp.topic;
-        if (by_id) {
-          const auto* meta = cluster_->metadata().topic(tp.topic);
-          if (meta) t.topic_id = meta->topic_id;
-        }
-      }
-      request.forgotten_topics_data.back().partitions.push_back(tp.partition);
-    }
-    if (by_id) {
-      for (auto& t : request.topics) t.topic.clear();
-      for (auto& t : request.forgotten_topics_data) t.topic.clear();
-    }
-    // What the broker will fetch from: the plan's partitions, and the session's others.
-    std::map<topic_partition, std::pair<std::int64_t, std::uint64_t>> expected;
-    for (const auto& [tp, params] : wanted)
-      if (auto* p = find(tp)) expected[tp] = {params.fetch_offset, p->seek_generation};
-    nf.in_flight = true;
-    conn.send(request, *version,
-              [self = shared_from_this(), node, plan = std::move(plan),
-               expected = std::move(expected)](std::error_code ec, response_frame frame) mutable {
-                self->handle_fetch(node, plan, expected, ec, std::move(frame));
-              });
-  }
-
-  void handle_fetch(
-      std::int32_t node, const fetch_plan& plan,
-      const std::map<topic_partition, std::pair<std::int64_t, std::uint64_t>>& expected,
-      std::error_code ec, response_frame frame) {
-    if (closed_) return;
-    auto& nf = node_fetches_[node];
-    nf.in_flight = false;
-    diagnostics diag;
-    diag.broker_id = node;
-    diag.api_key = protocol::FetchRequest::api_key;
-    diag.api_version = frame.api_version;
-    protocol::FetchResponse response;
-    if (!ec) ec = response.decode(frame.body, frame.api_version);
-    if (!ec) ec = protocol::broker_error_code(response.error_code);
-    if (ec) {
-      nf.session.reset();
-      nf.retry_at = clock::now() + backoff(1);
-      if (!is(ec, broker_error::fetch_session_id_not_found) &&
-          !is(ec, broker_error::invalid_fetch_session_epoch)) {
-        cluster_->request_refresh();
-        forget_preferred_replica(node);
-      } else {
-        nf.retry_at = {};
-      }
-      return drive();
-    }
-    nf.session.on_success(plan, response.session_id);
-    auto owner = std::make_shared<fetched_buffers>();
-    owner->pool = decode_pool_;
-    owner->node = node;
-    // The records fields point into the payload; moving the vector keeps its buffer.
-    owner->payload = std::move(frame.payload);
-    struct accepted {
-      partition_state* p;
-      const protocol::FetchResponse::PartitionData* pd;
-      std::int64_t from;  // the offset this fetch asked for
-      bool slot = false;  // fetch_offset moved past the batch headers ahead of the checks
-    };
-    std::vector<accepted> parts;
-    for (const auto& t : response.responses) {
-      const std::string_view topic = topic_named(t.topic, t.topic_id);
-      for (const auto& pd : t.partitions) {
-        topic_partition tp{std::string(topic), pd.partition_index};
-        auto* p = find(tp);
-        auto exp = expected.find(tp);
-        if (!p || exp == expected.end() || p->phase != partition_phase::fetching ||
-            p->seek_generation != exp->second.second || p->fetch_offset != exp->second.first)
-          continue;  // stale: the partition was reassigned, sought or reset meanwhile
-        parts.push_back({p, &pd, p->fetch_offset});
-      }
-    }
-    // First the batch headers only, to send the next fetch before the expensive checks
-    // (CRC, decompression, records): the broker serves it while this thread checks.
-    for (auto& a : parts) {
-      if (a.pd->error_code != 0 || a.pd->diverging_epoch.epoch >= 0 || !a.pd->records) continue;
-      const auto next = next_offset_after(a.pd->records->span(), a.from);
-      if (next <= a.from) continue;
-      a.p->fetch_offset = next;
-      a.slot = true;
-    }
-    if (std::ranges::any_of(parts, [](const accepted& a) { return a.slot; })) {
-      auto ignored = clock::time_point::max();
-      nf.checking = true;
-      drive_fetches(clock::now(), ignored);
-      nf.checking = false;
-    }
-    for (auto& a : parts) {
-      if (a.slot) a.p->fetch_offset = a.from;
-      if (a.p->phase != partition_phase::fetching) continue;
-      handle_partition_data(*a.p, *a.pd, owner, diag, a.slot);
-    }
-    drive();  // sends what is fetchable now, then completes a waiting poll
-  }
-
-  // The offset after the last whole batch at or past `from`, read from the batch headers
-  // alone (no CRC check, no decompression); `from` when there is none.
-  static std::int64_t next_offset_after(std::span<const std::uint8_t> records, std::int64_t from) {
-    std::int64_t next = from;
-    protocol::record_batch_header h;
-    for (std::size_t pos = 0; pos + protocol::record_batch_header_size <= records.size();) {
-      if (protocol::parse_record_batch_header(records.subspan(pos), h) || h.batch_length <= 0)
-        break;
-      const std::size_t size = h.size_in_bytes();
-      if (size > records.size() - pos) break;  // the cut-off tail of the response
-      if (h.last_offset() >= next) next = h.next_offset();
-      pos += size;
-    }
-    return next;
-  }
-
-  // One partition of a Fetch response: checks every batch (CRC, codec, records) before any
-  // of it can reach the application.
-  // `prefetched`: the next fetch of this partition already went out from where the batch
-  // headers end (the checks here must then find the same end, or the partition fails).
-  void handle_partition_data(partition_state& p, const protocol::FetchResponse::PartitionData& pd,
-                             const std::shared_ptr<fetched_buffers>& owner, diagnostics diag,
-                             bool prefetched = false) {
-    diag.topic = p.tp.topic;
-    diag.partition = p.tp.partition;
-    const auto ec = protocol::broker_error_code(pd.error_code);
-    if (pd.high_watermark >= 0) p.marks.high_watermark = pd.high_watermark;
-    if (pd.last_stable_offset >= 0) p.marks.last_stable_offset = pd.last_stable_offset;
-    if (pd.log_start_offset >= 0) p.marks.log_start_offset = pd.log_start_offset;
-    publish(p);
-    if (ec) {
-      if (is(ec, broker_error::offset_out_of_range)) {
-        if (p.preferred_replica >= 0) {
-          // As Java: a follower's log may lag the leader's (or start later); only the
-          // leader's answer can tell that the position is out of range. Ask it next.
-          p.preferred_replica = -1;
-          return;
-        }
-        diag.server_message = "offset " + std::to_string(p.fetch_offset) + " is out of range";
-        reset_by_policy(p, ec, diag);
-      } else if (is_leadership_error(ec) || protocol::is_retriable(ec)) {
-        p.preferred_replica = -1;  // NOT_LEADER_OR_FOLLOWER and the like: back to the leader
-        cluster_->request_refresh();
-        p.retry_at = clock::now() + backoff(1);
-      } else {
-        diag.server_message = "fetching offset " + std::to_string(p.fetch_offset);
-        fail_partition(p, ec, diag);
-      }
-      return;
-    }
-    // KIP-320: the leader's log diverged from what we fetched (truncation after an unclean
-    // leader change): continue from the end of the last common epoch.
-    if (pd.diverging_epoch.epoch >= 0 && pd.diverging_epoch.end_offset >= 0 &&
-        pd.diverging_epoch.end_offset < p.fetch_offset) {
-      if (config_.auto_offset_reset == offset_reset::none) {
-        diag.server_message = "log truncated below offset " + std::to_string(p.fetch_offset) +
-                              " (epoch " + std::to_string(pd.diverging_epoch.epoch) + " ends at " +
-                              std::to_string(pd.diverging_epoch.end_offset) + ")";
-        fail_partition(p, make_error_code(broker_error::offset_out_of_range), diag);
-      } else {
-        set_position(p, std::min(p.position, pd.diverging_epoch.end_offset),
-                     pd.diverging_epoch.epoch);
-      }
-      return;
-    }
-    if (pd.preferred_read_replica >= 0 && pd.preferred_read_replica != p.preferred_replica) {
-      // The leader names a replica (closer to client.rack) and sends no records: fetch from
-      // there until the lease ends. Naming the same one again does not renew it (as Java).
-      const auto now = clock::now();
-      const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(
-          clock::time_point::max() - now);  // metadata.max.age.ms may be near int64 max
-      p.preferred_replica = pd.preferred_read_replica;
-      p.preferred_until = config_.metadata_max_age < room ? now + config_.metadata_max_age
-                                                          : clock::time_point::max();
-    }
-    if (!pd.records || pd.records->empty()) return;
-    const std::int64_t first = p.fetch_offset;
-
-    protocol::record_batch_reader_options options;
-    options.verify_crc = config_.check_crcs;
-    options.decompress_to = [&owner](std::size_t bound) { return owner->room(bound); };
-    std::vector<std::uint8_t> scratch;
-    protocol::record_batch_reader reader(pd.records->span(), scratch, options);
-    ready_chunk ready;
-    ready.chunk.topic = p.topic;
-    ready.chunk.partition = p.tp.partition;
-    ready.chunk.first_offset = p.fetch_offset;
-    ready.seek_generation = p.seek_generation;
-    ready.next_offset = p.fetch_offset;
-    protocol::record_batch_view batch;
-    std::error_code bad;
-    while (reader.next(batch)) {
-      const auto& h = batch.header();
-      const std::int64_t last = h.base_offset + h.last_offset_delta;
-      if (last < p.fetch_offset) continue;  // all before our offset (the log's start of a batch)
-      if (h.codec() != protocol::compression::none && !owner->keep(batch.records_section())) {
-        // Keep the decompressed records: views into them live as long as the chunk.
-        owner->decompressed.push_back(std::move(scratch));
-        scratch = {};
-      }
-      std::size_t count = 0;
-      if (!h.is_control()) {
-        protocol::record_view r;
-        auto cursor = batch.records();
-        while (cursor.next(r))
-          if (r.offset >= p.fetch_offset) ++count;
-        if (cursor.error()) {
-          bad = cursor.error();
-          diag.server_message =
-              "malformed record in the batch at offset " + std::to_string(h.base_offset);
-          break;
-        }
-      }
-      ready.chunk.batches.push_back(batch);
-      ready.counts.push_back(count);
-      ready.next_offset = last + 1;
-      if (h.partition_leader_epoch >= 0) ready.last_epoch = h.partition_leader_epoch;
-    }
-    if (!bad && reader.error()) {
-      bad = reader.error();
-      diag.server_message =
-          "corrupt record batch after offset " + std::to_string(ready.next_offset - 1);
-    }
-    if (!bad && ready.chunk.batches.empty() && reader.incomplete_tail()) {
-      // Not even one whole batch: a batch larger than max.partition.fetch.bytes from a
-      // broker that does not send an oversized first batch.
-      bad = make_error_code(errc::record_too_large);
-      diag.server_message = "the batch at offset " + std::to_string(p.fetch_offset) +
-                            " is larger than max.partition.fetch.bytes";
-    }
-    if (!ready.chunk.batches.empty()) {
-      if (p.fetched_from != diag.broker_id) {
-        p.fetched_from = diag.broker_id;
-        publish(p);
-      }
-      ready.chunk.owner = owner;
-      p.fetch_offset = ready.next_offset;
-      if (ready.last_epoch >= 0) p.last_fetched_epoch = ready.last_epoch;
-      ++p.buffered;
-      ready_.push_back(std::move(ready));
-    }
-    if (bad) {
-      // Records before the bad batch still reach the application; then poll reports the
-      // error with the offset, and the position stays there until a seek.
-      diag.server_message += " (" + bad.message() + ")";
-      fail_partition(p, bad, diag, /*drop_buffered=*/false);
-    } else if (prefetched && p.fetch_offset != next_offset_after(pd.records->span(), first)) {
-      // Cannot happen with a well-formed response: the headers said more than the checks
-      // accepted, so the fetch already sent starts past what was delivered.
-      diag.server_message =
-          "record batches after offset " + std::to_string(first) + " end before their headers say";
-      fail_partition(p, make_error_code(protocol::errc::invalid_record), diag,
-                     /*drop_buffered=*/false);
-    }
+    fetcher_.on_connection_lost(node);
+    offsets_.on_connection_lost(node);
   }
 
   // ------------------------------------------------------------ handing records out
 
   bool try_complete_poll() {
     if (!poll_handler_) return false;
+    auto handed = positions_.hand_out(static_cast<std::size_t>(config_.max_poll_records));
     record_set set;
-    std::size_t budget = static_cast<std::size_t>(config_.max_poll_records);
-    for (auto it = ready_.begin(); it != ready_.end() && budget > 0;) {
-      auto* p = find(it->chunk);
-      if (!p || p->seek_generation != it->seek_generation) {
-        it = ready_.erase(it);
-        continue;
-      }
-      if (p->paused) {
-        ++it;
-        continue;
-      }
-      if (p->handed_out_in_poll != polls_) {
-        p->handed_out_in_poll = polls_;
-        p->position_before_poll = p->position;
-        p->position_epoch_before_poll = p->position_epoch;
-      }
-      auto& chunk = it->chunk;
-      // Whole batches that fit the budget, then part of the next one if any budget is left.
-      std::size_t take = 0;
-      std::size_t records = 0;
-      while (take < chunk.batches.size() && records + it->counts[take] <= budget)
-        records += it->counts[take++];
-      const std::size_t part = take < chunk.batches.size() ? budget - records : 0;
-      fetched_chunk out;
-      out.topic = chunk.topic;
-      out.partition = chunk.partition;
-      out.owner = chunk.owner;
-      out.first_offset = chunk.first_offset;
-      out.resume = chunk.resume;
-      const auto handed_batches = static_cast<std::ptrdiff_t>(take + (part > 0 ? 1 : 0));
-      for (std::ptrdiff_t i = 0; i < handed_batches; ++i) {
-        const auto& batch = chunk.batches[static_cast<std::size_t>(i)];
-        const auto& h = batch.header();
-        // A batch split between polls counts in the poll that hands out its end.
-        if (static_cast<std::size_t>(i) < take) set.record_bytes_ += batch.records_section().size();
-        if (h.partition_leader_epoch >= 0) p->position_epoch = h.partition_leader_epoch;
-        p->position = h.base_offset + h.last_offset_delta + 1;
-      }
-      out.batches.assign(chunk.batches.begin(), chunk.batches.begin() + handed_batches);
-      std::optional<protocol::record_cursor> rest;
-      if (part > 0) {
-        // The batch is shared with a later poll: this one ends after `part` of its records.
-        rest = take == 0 && chunk.resume ? *chunk.resume : chunk.batches[take].records();
-        std::int64_t offset = -1;
-        std::size_t counted = 0;
-        while (counted < part && rest->skip(offset))
-          if (offset >= chunk.first_offset) ++counted;
-        // The arrival check counted these records, so the walk finds them all.
-        assert(counted == part);
-        p->position = offset + 1;
-        out.end_offset = p->position;
-        records += part;
-        it->counts[take] -= part;
-      }
-      publish(*p);
-      set.record_count_ += records;
-      budget -= records;
-      if (take == chunk.batches.size()) {
-        --p->buffered;
-        it = ready_.erase(it);
-      } else {
-        chunk.batches.erase(chunk.batches.begin(),
-                            chunk.batches.begin() + static_cast<std::ptrdiff_t>(take));
-        it->counts.erase(it->counts.begin(), it->counts.begin() + static_cast<std::ptrdiff_t>(take));
-        if (take > 0 || rest) chunk.resume = rest;
-        chunk.first_offset = p->position;
-        ++it;
-      }
-      if (records > 0) set.chunks_.push_back(std::move(out));
-    }
+    set.chunks_ = std::move(handed.chunks);
+    set.record_count_ = handed.records;
+    set.record_bytes_ = handed.bytes;
     if (set.empty()) {
       // Nothing to hand out: an error reported now, with the position at the failure.
-      if (auto error = take_failure()) {
+      if (auto error = positions_.take_failure()) {
         auto handler = std::move(poll_handler_);
         poll_handler_ = nullptr;
         poll_timer_.cancel();
@@ -1356,19 +395,6 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     return true;
   }
 
-  // The error poll reports: a failed partition's, once its records fetched before the
-  // failure are handed out.
-  std::error_code take_failure() {
-    for (auto& [tp, p] : partitions_) {
-      if (p.phase == partition_phase::failed && p.error && p.buffered == 0) {
-        std::lock_guard lock(snapshot_mutex_);
-        last_error_details_ = p.error_details;
-        return p.error;
-      }
-    }
-    return {};
-  }
-
   void fail_poll(std::error_code ec) {
     if (!poll_handler_) return;
     auto handler = std::move(poll_handler_);
@@ -1377,352 +403,11 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     handler(ec, record_set{});
   }
 
-  // ------------------------------------------------------------ the group coordinator
-
-  void drive_group_requests(clock::time_point now, clock::time_point& next_wakeup) {
-    // Expire what waited too long for a coordinator.
-    for (auto it = commits_.begin(); it != commits_.end();) {
-      if (!it->in_flight && it->deadline <= now) {
-        auto h = std::move(it->handler);
-        it = commits_.erase(it);
-        h(make_error_code(errc::request_timed_out));
-      } else {
-        if (!it->in_flight) next_wakeup = std::min(next_wakeup, it->deadline);
-        ++it;
-      }
-    }
-    for (auto it = committed_queries_.begin(); it != committed_queries_.end();) {
-      if (!it->in_flight && it->deadline <= now) {
-        auto h = std::move(it->handler);
-        it = committed_queries_.erase(it);
-        h(make_error_code(errc::request_timed_out), {});
-      } else {
-        if (!it->in_flight) next_wakeup = std::min(next_wakeup, it->deadline);
-        ++it;
-      }
-    }
-    const bool need_positions = std::ranges::any_of(partitions_, [](const auto& e) {
-      return e.second.phase == partition_phase::awaiting_committed;
-    });
-    if (!need_positions && commits_.empty() && committed_queries_.empty()) return;
-    if (group_) coordinator_ = group_->coordinator();  // the member looks it up
-    if (coordinator_ < 0) {
-      if (!group_) find_coordinator(now, next_wakeup);
-      return;
-    }
-    auto conn = cluster_->ready_connection(coordinator_);
-    if (!conn) {
-      if (!cluster_->metadata().broker(coordinator_)) coordinator_ = -1;
-      return;
-    }
-    for (auto it = commits_.begin(); it != commits_.end();) {
-      auto current = it++;
-      if (current->in_flight) continue;
-      if (auto refused = send_commit(*conn, *current)) {
-        auto h = std::move(current->handler);
-        commits_.erase(current);
-        h(refused);
-      }
-    }
-    for (auto& q : committed_queries_)
-      if (!q.in_flight) send_offset_fetch(*conn, &q, {});
-    if (need_positions && !position_fetch_in_flight_) {
-      std::vector<topic_partition> tps;
-      for (const auto& [tp, p] : partitions_)
-        if (p.phase == partition_phase::awaiting_committed) tps.push_back(tp);
-      position_fetch_in_flight_ = true;
-      send_offset_fetch(*conn, nullptr, tps);
-    }
-  }
-
-  void find_coordinator(clock::time_point now, clock::time_point& next_wakeup) {
-    if (coordinator_lookup_in_flight_) return;
-    if (coordinator_retry_at_ > now) {
-      next_wakeup = std::min(next_wakeup, coordinator_retry_at_);
-      return;
-    }
-    std::shared_ptr<connection> conn;
-    for (const auto& b : cluster_->metadata().brokers) {
-      conn = cluster_->ready_connection(b.node_id);
-      if (conn) break;
-    }
-    if (!conn) return;
-    const auto version = conn->version_for(protocol::FindCoordinatorRequest::api_key);
-    if (!version) return;
-    protocol::FindCoordinatorRequest request;
-    request.key_type = 0;  // a group
-    if (*version >= 4)
-      request.coordinator_keys = {*config_.group_id};
-    else
-      request.key = *config_.group_id;
-    coordinator_lookup_in_flight_ = true;
-    conn->send(request, *version,
-               [self = shared_from_this()](std::error_code ec, response_frame frame) {
-                 self->coordinator_lookup_in_flight_ = false;
-                 if (self->closed_) return;
-                 protocol::FindCoordinatorResponse response;
-                 if (!ec) ec = response.decode(frame.body, frame.api_version);
-                 std::int32_t node = -1;
-                 if (!ec) {
-                   if (frame.api_version >= 4) {
-                     ec = make_error_code(errc::protocol_violation);
-                     for (const auto& c : response.coordinators) {
-                       ec = protocol::broker_error_code(c.error_code);
-                       node = c.node_id;
-                     }
-                   } else {
-                     ec = protocol::broker_error_code(response.error_code);
-                     node = response.node_id;
-                   }
-                 }
-                 if (ec || node < 0) {
-                   if (!ec || protocol::is_retriable(ec) || ec.category() == client_category()) {
-                     self->coordinator_retry_at_ = clock::now() + self->backoff(1);
-                   } else {
-                     self->fail_group_requests(ec);
-                   }
-                 } else {
-                   self->coordinator_ = node;
-                 }
-                 self->drive();
-               });
-  }
-
-  // A non-retriable group error (GROUP_AUTHORIZATION_FAILED, ...): every waiting operation
-  // fails with it, and partitions waiting for committed offsets fail too.
-  void fail_group_requests(std::error_code ec) {
-    auto commits = std::move(commits_);
-    commits_.clear();
-    for (auto& c : commits) c.handler(ec);
-    auto queries = std::move(committed_queries_);
-    committed_queries_.clear();
-    for (auto& q : queries) q.handler(ec, {});
-    diagnostics diag;
-    diag.api_key = protocol::FindCoordinatorRequest::api_key;
-    diag.server_message = "group " + *config_.group_id;
-    for (auto& [tp, p] : partitions_)
-      if (p.phase == partition_phase::awaiting_committed) fail_partition(p, ec, diag);
-  }
-
-  void coordinator_failed() {
-    coordinator_ = -1;
-    coordinator_retry_at_ = clock::now() + backoff(1);
-    if (group_)
-      group_->commit_failed(clock::now(), static_cast<std::int16_t>(broker_error::not_coordinator));
-  }
-
-  // Sends the commit, or returns why it cannot be sent (the caller fails it).
-  std::error_code send_commit(connection& conn, pending_commit& c) {
-    const auto version = conn.version_for(protocol::OffsetCommitRequest::api_key);
-    if (!version) return make_error_code(errc::broker_too_old);
-    protocol::OffsetCommitRequest request;
-    request.group_id = *config_.group_id;
-    request.generation_id_or_member_epoch = -1;  // no group membership: a simple commit
-    request.member_id = "";
-    if (group_) {
-      const auto fence = group_->commit_fence();
-      // As Java: no commit while the member has no generation (a rebalance is on).
-      if (!fence) return make_error_code(broker_error::rebalance_in_progress);
-      request.generation_id_or_member_epoch = fence->generation_or_epoch;
-      request.member_id = fence->member_id;
-      request.group_instance_id = fence->group_instance_id;
-    }
-    const bool by_id = *version >= 10;
-    for (const auto& [tp, om] : c.offsets) {
-      if (request.topics.empty() || request.topics.back().name != tp.topic) {
-        auto& t = request.topics.emplace_back();
-        t.name = tp.topic;
-        if (by_id) {
-          if (const auto* meta = cluster_->metadata().topic(tp.topic)) t.topic_id = meta->topic_id;
-        }
-      }
-      auto& part = request.topics.back().partitions.emplace_back();
-      part.partition_index = tp.partition;
-      part.committed_offset = om.offset;
-      part.committed_leader_epoch = om.leader_epoch;
-      part.committed_metadata = om.metadata;
-    }
-    if (by_id)
-      for (auto& t : request.topics) t.name.clear();
-    c.in_flight = true;
-    auto* key = &c;
-    conn.send(request, *version,
-              [self = shared_from_this(), key](std::error_code ec, response_frame frame) {
-                self->handle_commit(key, ec, frame);
-              });
-    return {};
-  }
-
-  void handle_commit(pending_commit* key, std::error_code ec, const response_frame& frame) {
-    if (closed_) return;
-    auto it = std::ranges::find_if(commits_, [&](const pending_commit& c) { return &c == key; });
-    if (it == commits_.end()) return;
-    it->in_flight = false;
-    protocol::OffsetCommitResponse response;
-    if (!ec) ec = response.decode(frame.body, frame.api_version);
-    if (!ec) {
-      for (const auto& t : response.topics)
-        for (const auto& p : t.partitions)
-          if (p.error_code != 0 && !ec) ec = protocol::broker_error_code(p.error_code);
-    }
-    if (ec && (is_coordinator_error(ec) || is(ec, broker_error::coordinator_load_in_progress) ||
-               is(ec, broker_error::request_timed_out))) {
-      if (!is(ec, broker_error::coordinator_load_in_progress)) coordinator_failed();
-      return drive();  // retried until default.api.timeout.ms
-    }
-    // The member reacts to UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_MEMBER_EPOCH, ...
-    if (ec && group_ && ec.category() == protocol::broker_category())
-      group_->commit_failed(clock::now(), static_cast<std::int16_t>(ec.value()));
-    auto h = std::move(it->handler);
-    commits_.erase(it);
-    h(ec);
-    drive();
-  }
-
-  // OffsetFetch for a committed() query (`query` set) or for positions (`tps`).
-  void send_offset_fetch(connection& conn, pending_committed* query,
-                         const std::vector<topic_partition>& tps) {
-    const auto& parts = query ? query->partitions : tps;
-    const auto version = conn.version_for(protocol::OffsetFetchRequest::api_key);
-    if (!version) return;
-    protocol::OffsetFetchRequest request;
-    const bool batched = *version >= 8;
-    const bool by_id = *version >= 10;
-    auto add = [&](auto& topics) {
-      for (const auto& tp : parts) {
-        if (topics.empty() || topics.back().name != tp.topic) {
-          auto& t = topics.emplace_back();
-          t.name = tp.topic;
-          if constexpr (requires { t.topic_id; }) {
-            if (by_id) {
-              if (const auto* meta = cluster_->metadata().topic(tp.topic))
-                t.topic_id = meta->topic_id;
-            }
-          }
-        }
-        topics.back().partition_indexes.push_back(tp.partition);
-      }
-    };
-    if (batched) {
-      auto& g = request.groups.emplace_back();
-      g.group_id = *config_.group_id;
-      g.member_epoch = -1;
-      g.topics.emplace();
-      add(*g.topics);
-      if (by_id)
-        for (auto& t : *g.topics) t.name.clear();
-    } else {
-      request.group_id = *config_.group_id;
-      request.topics.emplace();
-      add(*request.topics);
-    }
-    request.require_stable = true;
-    if (query) query->in_flight = true;
-    conn.send(
-        request, *version,
-        [self = shared_from_this(), query, tps = parts](std::error_code ec, response_frame frame) {
-          self->handle_offset_fetch(query, tps, ec, frame);
-        });
-  }
-
-  void handle_offset_fetch(pending_committed* query, const std::vector<topic_partition>& tps,
-                           std::error_code ec, const response_frame& frame) {
-    if (closed_) return;
-    if (!query) position_fetch_in_flight_ = false;
-    protocol::OffsetFetchResponse response;
-    if (!ec) ec = response.decode(frame.body, frame.api_version);
-    topic_partition_offsets found;
-    if (!ec) {
-      auto take = [&](std::string_view topic, std::int32_t partition, std::int64_t offset,
-                      std::int32_t epoch, const std::optional<std::string>& metadata,
-                      std::int16_t code) {
-        if (code != 0 && !ec) ec = protocol::broker_error_code(code);
-        if (code == 0 && offset >= 0)
-          found[{std::string(topic), partition}] = {offset, epoch, metadata.value_or("")};
-      };
-      if (frame.api_version >= 8) {
-        for (const auto& g : response.groups) {
-          if (g.error_code != 0) ec = protocol::broker_error_code(g.error_code);
-          for (const auto& t : g.topics)
-            for (const auto& p : t.partitions)
-              take(topic_named(t.name, t.topic_id), p.partition_index, p.committed_offset,
-                   p.committed_leader_epoch, p.metadata, p.error_code);
-        }
-      } else {
-        if (response.error_code != 0) ec = protocol::broker_error_code(response.error_code);
-        for (const auto& t : response.topics)
-          for (const auto& p : t.partitions)
-            take(t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
-                 p.metadata, p.error_code);
-      }
-    }
-    const bool retry =
-        ec &&
-        (is_coordinator_error(ec) || is(ec, broker_error::coordinator_load_in_progress) ||
-         is(ec, broker_error::unstable_offset_commit) || is(ec, broker_error::request_timed_out));
-    if (retry) {
-      if (is_coordinator_error(ec)) coordinator_failed();
-      if (query) {
-        if (auto it = std::ranges::find_if(committed_queries_,
-                                           [&](const auto& q) { return &q == query; });
-            it != committed_queries_.end())
-          it->in_flight = false;
-      } else {
-        // Retried with a delay (an unstable offset clears when its transaction ends).
-        coordinator_retry_at_ = std::max(coordinator_retry_at_, clock::now() + backoff(1));
-      }
-      return drive();
-    }
-    if (query) {
-      auto it =
-          std::ranges::find_if(committed_queries_, [&](const auto& q) { return &q == query; });
-      if (it == committed_queries_.end()) return;
-      auto h = std::move(it->handler);
-      committed_queries_.erase(it);
-      h(ec, std::move(found));
-      return drive();
-    }
-    for (const auto& tp : tps) {
-      auto* p = find(tp);
-      if (!p || p->phase != partition_phase::awaiting_committed) continue;
-      if (ec) {
-        diagnostics diag;
-        diag.broker_id = coordinator_;
-        diag.api_key = protocol::OffsetFetchRequest::api_key;
-        fail_partition(*p, ec, diag);
-        continue;
-      }
-      if (auto it = found.find(tp); it != found.end()) {
-        set_position(*p, it->second.offset, it->second.leader_epoch);
-      } else {
-        // Nothing committed: auto.offset.reset decides.
-        diagnostics diag;
-        diag.server_message = "no committed offset for group " + *config_.group_id;
-        reset_by_policy(*p, make_error_code(errc::no_offset), diag);
-      }
-    }
-    drive();
-  }
-
   // ------------------------------------------------------------ group membership
 
   // Exactly these partitions from now on: new ones look up their position, others go.
   void set_assignment(const std::set<topic_partition>& wanted) {
-    std::erase_if(partitions_, [&](const auto& entry) { return !wanted.contains(entry.first); });
-    {
-      std::lock_guard lock(snapshot_mutex_);
-      std::erase_if(snapshot_, [&](const auto& entry) { return !wanted.contains(entry.first); });
-    }
-    for (const auto& tp : wanted) {
-      if (partitions_.contains(tp)) continue;
-      partition_state p;
-      p.tp = tp;
-      p.topic = topic_name(tp.topic);
-      start_position_lookup(p);
-      publish(p);
-      partitions_.emplace(tp, std::move(p));
-      cluster_->want_topic(tp.topic);
-    }
+    for (const auto& tp : positions_.set_assignment(wanted)) cluster_->want_topic(tp.topic);
   }
 
   void start_group() {
@@ -1742,11 +427,9 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
       auto s = weak.lock();
       if (!s) return;
       s->group_error_ = ec;
-      {
-        std::lock_guard lock(s->snapshot_mutex_);
-        s->last_error_details_ = {};
-        s->last_error_details_.server_message = "group " + *s->config_.group_id + ": " + message;
-      }
+      diagnostics details;
+      details.server_message = "group " + *s->config_.group_id + ": " + message;
+      s->positions_.set_last_error_details(std::move(details));
       s->fail_poll(ec);
     };
     hooks.closed = [weak] {
@@ -1759,14 +442,15 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     group_ = std::make_unique<group_driver>(cluster_, make_group_member(config_), std::move(hooks),
                                             config_.request_timeout,
                                             config_.max_poll_interval + std::chrono::seconds(5));
+    offsets_.set_group(group_.get());
   }
 
   // The member gives up `partitions`: they stop fetching at once; revoked ones get their
   // positions committed (enable.auto.commit) before the listener hears; then they leave.
   void release_partitions(std::vector<topic_partition> partitions, bool lost) {
     for (const auto& tp : partitions) {
-      if (auto* p = find(tp)) {
-        invalidate_fetched(*p);
+      if (auto* p = positions_.find(tp)) {
+        positions_.invalidate_fetched(*p);
         p->revoking = true;
       }
     }
@@ -1788,26 +472,25 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     topic_partition_offsets offsets;
     if (!lost && config_.enable_auto_commit) {
       for (const auto& tp : partitions)
-        if (auto* p = find(tp))
-          if (auto consumed = consumed_position(*p)) offsets[tp] = std::move(*consumed);
+        if (auto* p = positions_.find(tp))
+          if (auto consumed = positions_.consumed_position(*p, closing_))
+            offsets[tp] = std::move(*consumed);
     }
     if (offsets.empty()) return after_commit();
-    commits_.push_back(
-        {std::move(offsets),
-         [after_commit = std::move(after_commit)](std::error_code) mutable {
-           after_commit();  // a failed commit does not stop the rebalance
-         },
-         clock::now() + std::min(config_.default_api_timeout, config_.max_poll_interval)});
+    offsets_.commit(
+        std::move(offsets),
+        [after_commit = std::move(after_commit)](std::error_code) mutable {
+          after_commit();  // a failed commit does not stop the rebalance
+        },
+        clock::now() + std::min(config_.default_api_timeout, config_.max_poll_interval));
   }
 
   void finish_release(const std::vector<topic_partition>& partitions) {
     if (closed_ || !group_) return;
     for (const auto& tp : partitions) {
-      if (auto* p = find(tp); p && p->revoking) {
-        invalidate_fetched(*p);
-        partitions_.erase(tp);
-        std::lock_guard lock(snapshot_mutex_);
-        snapshot_.erase(tp);
+      if (auto* p = positions_.find(tp); p && p->revoking) {
+        positions_.invalidate_fetched(*p);
+        positions_.erase(tp);
       }
     }
     group_->release_done(clock::now());
@@ -1821,60 +504,22 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
     done();
   }
 
-  // ------------------------------------------------------------ auto commit
-
-  void schedule_auto_commit() {
-    commit_timer_.expires_after(config_.auto_commit_interval);
-    commit_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-      auto s = weak.lock();
-      if (!s || ec || s->closing_) return;
-      auto offsets = s->consumed_positions();
-      std::erase_if(offsets, [&](const auto& e) {
-        auto it = s->last_auto_committed_.find(e.first);
-        return it != s->last_auto_committed_.end() && it->second == e.second.offset;
-      });
-      if (!offsets.empty()) {
-        auto sent = offsets;
-        s->commits_.push_back({std::move(offsets),
-                               [weak = std::weak_ptr(s), sent](std::error_code e) {
-                                 auto self = weak.lock();
-                                 if (!self || e) return;  // the next round tries again
-                                 for (const auto& [tp, om] : sent)
-                                   self->last_auto_committed_[tp] = om.offset;
-                               },
-                               clock::now() + s->config_.auto_commit_interval});
-        s->drive();
-      }
-      s->schedule_auto_commit();
-    });
-  }
-
-  struct partition_snapshot {
-    std::int64_t position = -1;
-    partition_watermarks marks;
-    std::int32_t fetched_from = -1;
-  };
   enum class assignment_mode : std::uint8_t { none, manual, group };
 
   consumer_config config_;
   asio::strand<asio::any_io_executor> strand_;
   std::shared_ptr<cluster> cluster_;
-  std::map<topic_partition, partition_state, partition_order> partitions_;
-  std::map<std::string, std::shared_ptr<const std::string>, std::less<>> topic_names_;
-  std::map<std::int32_t, node_fetch> node_fetches_;
-  std::deque<ready_chunk> ready_;
-  std::shared_ptr<decode_block_pool> decode_pool_ =
-      std::make_shared<decode_block_pool>(static_cast<std::size_t>(config_.fetch_max_bytes));
+  consumer_positions positions_{config_};
+  consumer_offsets offsets_{config_, *cluster_, positions_, *this, strand_};
+  consumer_resets resets_{config_, *cluster_, positions_, *this};
+  consumer_fetcher fetcher_{config_, *cluster_, positions_, *this};
   consumer::poll_handler poll_handler_;
   asio::steady_timer poll_timer_;
   asio::steady_timer wake_timer_;
   bool wake_armed_ = false;
   clock::time_point wake_at_{};
-  asio::steady_timer commit_timer_;
   asio::steady_timer close_timer_;  // bounds a group member's close
   unique_function<void()> close_done_;
-  std::map<topic_partition, std::int64_t> last_auto_committed_;
-  std::uint64_t polls_ = 0;  // poll calls so far
   std::atomic<assignment_mode> mode_{assignment_mode::none};  // set by assign/subscribe callers
   std::unique_ptr<group_driver> group_;                       // after subscribe()
   rebalance_listener listener_;
@@ -1882,15 +527,6 @@ class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
   std::uint64_t pattern_metadata_version_ = 0;
   std::optional<std::vector<std::string>> pattern_topics_;  // the subscription it gave
   std::error_code group_error_;  // the membership failed: every poll reports it
-  std::int32_t coordinator_ = -1;
-  bool coordinator_lookup_in_flight_ = false;
-  clock::time_point coordinator_retry_at_{};
-  bool position_fetch_in_flight_ = false;
-  std::list<pending_commit> commits_;
-  std::list<pending_committed> committed_queries_;
-  mutable std::mutex snapshot_mutex_;
-  std::map<topic_partition, partition_snapshot> snapshot_;  // for the queries (the lock)
-  diagnostics last_error_details_;                          // (the lock)
   bool closing_ = false;
   bool closed_ = false;
   std::minstd_rand random_;

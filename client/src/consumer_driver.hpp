@@ -1,0 +1,69 @@
+// What the consumer's parts (consumer_positions, consumer_offsets, consumer_fetcher) need
+// from the consumer that ties them together (consumer.cpp), and the metadata lookups they
+// share. Everything runs on the consumer's strand.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <system_error>
+
+#include "kwire/client/cluster.hpp"
+#include "kwire/client/topic_partition.hpp"
+#include "kwire/protocol/messages.hpp"
+
+namespace kwire::client::detail {
+
+using consumer_clock = std::chrono::steady_clock;
+
+class consumer_driver {
+ public:
+  // Starts whatever can start now: a part calls it after a response changed its state.
+  virtual void drive() = 0;
+  // Keeps the consumer, and so its parts, alive while a request or timer waits.
+  virtual std::shared_ptr<void> keep_alive() = 0;
+  // close() began: nothing new is handed out, auto commit stops.
+  virtual bool closing() const noexcept = 0;
+  // shut down: responses that arrive now are dropped.
+  virtual bool closed() const noexcept = 0;
+  // The delay before retry number `attempt` (retry.backoff.ms, jittered).
+  virtual std::chrono::milliseconds backoff(int attempt) = 0;
+
+ protected:
+  ~consumer_driver() = default;
+};
+
+// The leader of a partition (-1: unknown), and its epoch into `epoch` when given.
+inline std::int32_t leader_of(const cluster_metadata& metadata, const topic_partition& tp,
+                              std::int32_t* epoch = nullptr) {
+  const auto* t = metadata.topic(tp.topic);
+  if (!t || tp.partition < 0 || tp.partition >= static_cast<std::int32_t>(t->partitions.size()))
+    return -1;
+  const auto& pm = t->partitions[static_cast<std::size_t>(tp.partition)];
+  if (epoch) *epoch = pm.leader_epoch;
+  return pm.leader;
+}
+
+// A topic's name in a response that may name it by id only (v13+ Fetch, v10+ OffsetFetch);
+// empty when the metadata does not know the id.
+inline std::string_view topic_named(const cluster_metadata& metadata, std::string_view name,
+                                    const protocol::uuid& id) {
+  if (!name.empty()) return name;
+  for (const auto& [known, meta] : metadata.topics)
+    if (meta.topic_id == id) return known;
+  return {};
+}
+
+// Partition errors after which the leader may have moved: refresh metadata, try again.
+inline bool is_leadership_error(std::error_code ec) {
+  using protocol::broker_error;
+  const auto is = [ec](broker_error e) { return ec == protocol::make_error_code(e); };
+  return is(broker_error::not_leader_or_follower) || is(broker_error::unknown_topic_or_partition) ||
+         is(broker_error::leader_not_available) || is(broker_error::fenced_leader_epoch) ||
+         is(broker_error::unknown_leader_epoch) || is(broker_error::kafka_storage_error) ||
+         is(broker_error::offset_not_available) || is(broker_error::unknown_topic_id) ||
+         is(broker_error::inconsistent_topic_id);
+}
+
+}  // namespace kwire::client::detail
