@@ -25,6 +25,7 @@
 #include "kwire/client/detail/backoff.hpp"
 #include "kwire/client/detail/millisecond_clock.hpp"
 #include "kwire/protocol/messages.hpp"
+#include "producer_identity.hpp"
 
 namespace kwire::client {
 // Everything here but producer_impl (which producer.hpp names) is private to this file.
@@ -80,8 +81,7 @@ struct batch {
 struct partition_state {
   std::deque<batch*> queue;               // oldest first; the back is open for appends unless full
   std::int32_t in_flight = 0;             // batches in Produce requests (strand)
-  std::int32_t next_sequence = 0;         // (strand)
-  std::int32_t last_acked_sequence = -1;  // last sequence the broker acknowledged (strand)
+  detail::partition_sequences sequences;  // (strand)
   std::int32_t leader = -1;
 };
 
@@ -130,10 +130,11 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       : config_(std::move(config)),
         strand_(asio::make_strand(std::move(executor))),
         timer_(strand_),
-        random_(std::random_device{}()) {
+        random_(std::random_device{}()),
+        identity_(config_.enable_idempotence, config_.retry_backoff, config_.retry_backoff_max,
+                  config_.transaction_timeout) {
     cluster_options options = cluster_options_for(config_);
     cluster_ = cluster::create(strand_, std::move(options));
-    idempotent_ = config_.enable_idempotence;
     batch_options_.codec = config_.compression_type;
     if (config_.compression_type == protocol::compression::zstd)
       batch_options_.compression_level = config_.compression_zstd_level;
@@ -182,6 +183,8 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     const bool on_strand = strand_.running_in_this_thread();
     std::unique_lock lock(mutex_);
     if (closing_) return make_error_code(errc::shut_down);
+    if (fatal_error_) [[unlikely]]
+      return fatal_error_;
     const std::int64_t timestamp =
         record.timestamp >= 0 ? record.timestamp : create_time_clock_.now_ms();
     topic_state& topic = topic_locked(record.topic);
@@ -745,7 +748,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     if (!why.ec) {
       if (auto it = connection_errors_.find(leader); it != connection_errors_.end())
         why = it->second;
-      else if (init_error_.ec && (producer_id_ < 0 || epoch_bump_needed_))
+      else if (init_error_.ec && !identity_.ready())
         why = init_error_;  // no producer id: nothing could be sent
       else
         why = last_error_;
@@ -784,13 +787,14 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
           while (!p.queue.empty() && p.queue.front()->created + config_.delivery_timeout <= now) {
             batch* b = p.queue.front();
             p.queue.pop_front();
-            if (idempotent_ && b->base_sequence >= 0) epoch_bump_needed_ = true;  // a sequence gap
+            identity_.sequence_abandoned(b->base_sequence);  // a gap only a new epoch closes
             expired.push_back(b);
           }
         }
       }
     }
-    const bool producer_id_ready = !idempotent_ || (producer_id_ >= 0 && !epoch_bump_needed_);
+    if (identity_.state() == detail::identity_state::failed) fail_everything_queued();
+    const bool producer_id_ready = identity_.ready();
     {
       std::unique_lock lock(mutex_);
       for (auto& [name, topic] : topics_) {
@@ -824,14 +828,12 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
           // and then accepts any first sequence (KIP-360): a later batch could land before an
           // earlier one that bounced (NOT_LEADER on a partition still being created). So one
           // batch in flight until the first acknowledgement, then up to five.
-          const int in_flight_limit =
-              p.last_acked_sequence < 0
-                  ? 1
-                  : std::min(config_.max_in_flight_requests_per_connection, 5);
-          if (idempotent_ && p.in_flight >= in_flight_limit) continue;
+          const int in_flight_limit = identity_.in_flight_limit(
+              p.sequences, config_.max_in_flight_requests_per_connection);
+          if (identity_.idempotent() && p.in_flight >= in_flight_limit) continue;
           // A retry waits until nothing of its partition is in flight, so that the broker
           // sees the retried sequences in order (fewer OUT_OF_ORDER round trips).
-          if (idempotent_ && b->base_sequence >= 0 && p.in_flight > 0) continue;
+          if (identity_.idempotent() && b->base_sequence >= 0 && p.in_flight > 0) continue;
           auto conn_it = connections.find(p.leader);
           if (conn_it == connections.end())
             conn_it = connections.emplace(p.leader, cluster_->ready_connection(p.leader)).first;
@@ -856,7 +858,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       fail_batch(b, make_error_code(errc::delivery_timed_out), timed_out(*b));
     for (auto& r : expired_pending)
       fail_pending(r, make_error_code(errc::delivery_timed_out), why_no_metadata(*r.topic));
-    if (idempotent_ && (producer_id_ < 0 || epoch_bump_needed_)) init_producer_id();
+    init_producer_id();
     for (auto& [node, batches] : by_node) {
       if (!batches.empty()) send_produce(node, connections[node], std::move(batches));
     }
@@ -893,10 +895,12 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     request.transactional_id.reset();
     request.acks = static_cast<std::int16_t>(config_.acks);
     request.timeout_ms = static_cast<std::int32_t>(config_.request_timeout.count());
+    const bool idempotent = identity_.idempotent();
     for (auto* b : batches) {
       auto& p = b->topic->partitions[static_cast<std::size_t>(b->partition)];
       if (!b->builder.finished()) {
-        if (idempotent_) b->builder.set_producer(producer_id_, producer_epoch_, p.next_sequence);
+        if (idempotent)
+          b->builder.set_producer(identity_.producer_id(), identity_.epoch(), p.sequences.next);
         if (auto ec = b->builder.finish()) {
           {
             std::lock_guard lock(mutex_);
@@ -905,17 +909,13 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
           fail_batch(b, ec, {});
           continue;
         }
-        if (idempotent_) {
-          b->base_sequence = p.next_sequence;
-          p.next_sequence += b->builder.record_count();
-        }
+        if (idempotent)
+          b->base_sequence = identity_.take_sequences(p.sequences, b->builder.record_count());
         if (batch_options_.codec != protocol::compression::none) learn_compression_ratio(*b);
-      } else if (idempotent_) {
-        if (b->base_sequence < 0) {
-          b->base_sequence = p.next_sequence;
-          p.next_sequence += b->builder.record_count();
-        }
-        b->builder.restamp_producer(producer_id_, producer_epoch_, b->base_sequence);
+      } else if (idempotent) {
+        if (b->base_sequence < 0)
+          b->base_sequence = identity_.take_sequences(p.sequences, b->builder.record_count());
+        b->builder.restamp_producer(identity_.producer_id(), identity_.epoch(), b->base_sequence);
       }
       protocol::ProduceRequest::TopicProduceData* topic_data = nullptr;
       for (auto& t : request.topic_data)
@@ -928,7 +928,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
           topic_data->name = b->topic->name;
         topic_data->name = b->topic->name;
       }
-      b->sent_epoch = producer_epoch_;
+      b->sent_epoch = identity_.epoch();
       auto& pd = topic_data->partition_data.emplace_back();
       pd.index = b->partition;
       pd.records = protocol::byte_view(b->builder.bytes());
@@ -998,12 +998,11 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     if (is(ec, broker_error::duplicate_sequence_number)) ec.clear();  // already written
     // A batch sent under an epoch since bumped carries the old numbering: it must not move
     // the new epoch's sequences, and a retry gets a new sequence.
-    const bool stale_epoch = idempotent_ && b->sent_epoch != producer_epoch_;
+    const bool stale_epoch = identity_.stale(b->sent_epoch);
     if (ec && stale_epoch) b->base_sequence = -1;
     if (!ec) {
-      if (idempotent_ && b->base_sequence >= 0 && !stale_epoch)
-        p.last_acked_sequence =
-            std::max(p.last_acked_sequence, b->base_sequence + b->builder.record_count() - 1);
+      if (identity_.idempotent() && b->base_sequence >= 0 && !stale_epoch)
+        identity_.acknowledged(p.sequences, b->base_sequence, b->builder.record_count());
       {
         std::lock_guard lock(mutex_);
         --p.in_flight;
@@ -1017,24 +1016,8 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       // are left, which then fail alone.
       if (split_and_requeue(b)) return;
     }
-    const bool sequence_trouble = is(ec, broker_error::out_of_order_sequence_number) ||
-                                  is(ec, broker_error::unknown_producer_id) ||
-                                  is(ec, broker_error::invalid_producer_epoch);
-    if (idempotent_ && sequence_trouble) {
-      // OUT_OF_ORDER for a batch behind an unresolved one (an earlier batch still in flight
-      // or retrying) only means "not yet": retry with the same sequence. A new epoch would
-      // renumber batches the broker may already hold, and so duplicate them. The epoch is
-      // bumped (KIP-360) only when the broker lost our producer state, or refuses the very
-      // next sequence after everything acknowledged.
-      const bool next_expected = b->base_sequence == p.last_acked_sequence + 1;
-      // Refused although the broker already acknowledged later sequences: retrying with the
-      // same numbers can never succeed.
-      const bool already_passed =
-          b->base_sequence >= 0 && b->base_sequence <= p.last_acked_sequence;
-      if (!is(ec, broker_error::out_of_order_sequence_number) || next_expected || already_passed)
-        epoch_bump_needed_ = true;
-    }
-    const bool retriable = is_retriable(ec) || (idempotent_ && sequence_trouble);
+    identity_.produce_error(ec, b->base_sequence, p.sequences);  // may decide an epoch bump
+    const bool retriable = is_retriable(ec) || identity_.sequence_error(ec);
     const auto now = clock::now();
     const bool may_retry = retriable && !closed_ && b->attempts < config_.retries;
     if (may_retry) {
@@ -1056,7 +1039,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       p.queue.insert(pos, b);
       return;
     }
-    if (idempotent_ && b->base_sequence >= 0) epoch_bump_needed_ = true;  // a sequence gap
+    identity_.sequence_abandoned(b->base_sequence);  // a gap only a new epoch closes
     {
       std::lock_guard lock(mutex_);
       --p.in_flight;
@@ -1123,9 +1106,9 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       topic.batch_target = std::min(topic.batch_target, topic.split_limit);
       std::int32_t sequence = b->base_sequence;
       for (auto* part : parts) {
-        if (idempotent_ && sequence >= 0) {
+        if (identity_.idempotent() && sequence >= 0) {
           part->base_sequence = sequence;
-          part->builder.set_producer(producer_id_, producer_epoch_, sequence);
+          part->builder.set_producer(identity_.producer_id(), identity_.epoch(), sequence);
           sequence += part->builder.record_count();
         }
         part->builder.finish();
@@ -1143,14 +1126,17 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     return true;
   }
 
-  // InitProducerId: a new producer id, or (KIP-360) an epoch bump of the current one once
-  // nothing is in flight; then every unacknowledged batch gets new sequences from 0.
+  // InitProducerId when the identity asks for it: a new producer id, or (KIP-360) an epoch
+  // bump of the current one once nothing is in flight; then every unacknowledged batch gets
+  // new sequences from 0.
   void init_producer_id() {
-    if (init_in_flight_ || closed_) return;
-    if (epoch_bump_needed_) {
-      for (const auto& [node, count] : node_in_flight_)
-        if (count > 0) return;  // handle_produce drains again
-    }
+    if (closed_) return;
+    bool produce_in_flight = false;
+    for (const auto& [node, count] : node_in_flight_) produce_in_flight |= count > 0;
+    const auto step = identity_.next_step(clock::now(), produce_in_flight);
+    using step_kind = detail::identity_step::kind;
+    if (step.what == step_kind::wait_until) return arm_timer(step.at);
+    if (step.what != step_kind::send_init_producer_id) return;  // handle_produce drains again
     std::shared_ptr<connection> conn;
     std::int32_t node = -1;
     for (const auto& b : cluster_->metadata().brokers) {
@@ -1161,24 +1147,18 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     if (!conn) return;  // connection listener / metadata brings us back
     const auto version = conn->version_for(protocol::InitProducerIdRequest::api_key);
     if (!version) {
-      producer_error_ = make_error_code(errc::broker_too_old);
-      return;
+      identity_.init_impossible(make_error_code(errc::broker_too_old));
+      return identity_failed();
     }
-    protocol::InitProducerIdRequest request;
-    request.transactional_id.reset();
-    request.transaction_timeout_ms = static_cast<std::int32_t>(config_.transaction_timeout.count());
-    if (epoch_bump_needed_ && producer_id_ >= 0 && *version >= 3) {
-      request.producer_id = producer_id_;
-      request.producer_epoch = producer_epoch_;
-    }
-    init_in_flight_ = true;
+    const auto request = identity_.init_request(*version);
+    identity_.init_sent();
     conn->send(
         request, *version,
         [self = shared_from_this(), version = *version, node](std::error_code ec,
                                                                response_frame frame) {
-          self->init_in_flight_ = false;
           protocol::InitProducerIdResponse response;
           if (!ec) ec = response.decode(frame.body, version);
+          const bool renumber = self->identity_.init_answered(ec, response, clock::now());
           if (!ec) ec = protocol::broker_error_code(response.error_code);
           if (ec) {
             diagnostics where;
@@ -1187,16 +1167,44 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
             where.broker_id = node;
             where.broker = self->cluster_->address(node);
             self->init_error_ = {ec, where.describe_where()};
-            if (!self->closed_) self->arm_timer(clock::now() + self->config_.retry_backoff);
-            return;
+          } else {
+            self->init_error_ = {};
           }
-          self->init_error_ = {};
-          self->producer_id_ = response.producer_id;
-          self->producer_epoch_ = response.producer_epoch;
-          if (self->epoch_bump_needed_) self->reset_sequences();
-          self->epoch_bump_needed_ = false;
-          self->drain();
+          if (renumber) self->reset_sequences();
+          if (self->identity_.state() == detail::identity_state::failed)
+            return self->identity_failed();
+          self->drain();  // sends, or arms the timer for the next attempt
         });
+  }
+
+  // The identity failed for good: sends report its error from now on, and what waits fails.
+  void identity_failed() {
+    {
+      std::lock_guard lock(mutex_);
+      fatal_error_ = identity_.fatal_error();
+    }
+    wake();
+  }
+
+  // Fails every batch and pending record still queued with the identity's fatal error
+  // (strand, lock not held). Batches in flight complete as their responses arrive.
+  void fail_everything_queued() {
+    std::vector<batch*> failed;
+    std::vector<pending_record> failed_pending;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& [name, topic] : topics_) {
+        for (auto& p : topic->partitions) {
+          failed.insert(failed.end(), p.queue.begin(), p.queue.end());
+          p.queue.clear();
+        }
+        for (auto& r : topic->pending) failed_pending.push_back(std::move(r));
+        topic->pending.clear();
+        topic->pending_bytes.clear();
+      }
+    }
+    for (auto* b : failed) fail_batch(b, identity_.fatal_error(), timed_out(*b));
+    for (auto& r : failed_pending) fail_pending(r, identity_.fatal_error(), init_error_);
   }
 
   // Follows the topic's compression ratio: up at once when batches compress worse (never an
@@ -1225,8 +1233,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     std::lock_guard lock(mutex_);
     for (auto& [name, topic] : topics_)
       for (auto& p : topic->partitions) {
-        p.next_sequence = 0;
-        p.last_acked_sequence = -1;
+        detail::producer_identity::reset(p.sequences);
         for (auto* b : p.queue) b->base_sequence = -1;
       }
   }
@@ -1244,7 +1251,6 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   bool timer_armed_ = false;
   clock::time_point timer_at_{};
   protocol::record_batch_options batch_options_;
-  bool idempotent_ = true;
 
   // Guarded by mutex_.
   mutable std::mutex mutex_;
@@ -1260,17 +1266,14 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   std::shared_ptr<partitioner> custom_partitioner_;
   partition_random random_;
   bool closing_ = false;
+  std::error_code fatal_error_;  // the identity's, once it failed: every send() reports it
 
   // Strand only.
   std::atomic<bool> wake_posted_{false};
   bool closed_ = false;
   std::map<std::int32_t, int> node_in_flight_;
   std::deque<flush_waiter> flush_waiters_;
-  std::int64_t producer_id_ = -1;
-  std::int16_t producer_epoch_ = -1;
-  bool epoch_bump_needed_ = false;
-  bool init_in_flight_ = false;
-  std::error_code producer_error_;
+  detail::producer_identity identity_;
   // The last failed connection on the way to the cluster: why records wait for metadata.
   // Cleared by each metadata update.
   error_on_the_way last_error_;
