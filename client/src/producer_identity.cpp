@@ -95,7 +95,8 @@ bool producer_identity::init_answered(std::error_code ec,
       return false;
     }
     ++failed_attempts_;
-    retry_at_ = now + jittered_backoff(retry_backoff_, retry_backoff_max_, failed_attempts_, random_);
+    retry_at_ =
+        now + jittered_backoff(retry_backoff_, retry_backoff_max_, failed_attempts_, random_);
     state_ = bump ? identity_state::needs_bump : identity_state::needs_id;
     return false;
   }
