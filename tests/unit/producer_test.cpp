@@ -60,6 +60,8 @@ struct fake_kafka {
   // message.max.bytes: a larger record set is refused with MESSAGE_TOO_LARGE.
   std::size_t max_batch_bytes = std::numeric_limits<std::size_t>::max();
   int too_large_refusals = 0;
+  // When set, InitProducerId is refused with it.
+  kp::broker_error init_error = kp::broker_error{};
 
   fake_action operator()(const fake_request& r) {
     switch (r.api_key) {
@@ -69,6 +71,10 @@ struct fake_kafka {
         ++init_requests;
         const auto req = r.decode<kp::InitProducerIdRequest>();
         kp::InitProducerIdResponse resp;
+        if (init_error != kp::broker_error{}) {
+          resp.error_code = static_cast<std::int16_t>(init_error);
+          return kwire::test::reply(resp, r.api_version);
+        }
         if (req.producer_id >= 0) {
           bump_requests.emplace_back(req.producer_id, req.producer_epoch);
           ++epoch;
@@ -710,5 +716,37 @@ TEST(Producer, RecordsToTwoTopicsInTurnEachGoToTheirOwn) {
       (i % 2 == 0 ? to_t : to_t2).push_back("v" + std::to_string(i));
   EXPECT_EQ(kafka.log[0], to_t);
   EXPECT_EQ(kafka.log[1], to_t2);
+  close_and_wait(io, p);
+}
+
+// A fatal InitProducerId error fails the producer: records waiting for the producer id fail
+// with it at once (not after delivery.timeout.ms), later sends report it, and the producer
+// does not ask again.
+TEST(Producer, AClusterAuthorizationFailureFromInitProducerIdFailsEverySendPromptly) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  kafka.init_error = kp::broker_error::cluster_authorization_failed;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kc::producer p(io.get_executor(), config_for(broker.port(), {{"delivery.timeout.ms", "8000"}}));
+  const auto start = std::chrono::steady_clock::now();
+  auto outcomes = send_all(io, p, 3);
+  const auto denied = kp::make_error_code(kp::broker_error::cluster_authorization_failed);
+  for (const auto& o : outcomes) {
+    ASSERT_TRUE(o.done);
+    EXPECT_EQ(o.ec, denied) << o.ec.message();
+    ASSERT_TRUE(o.report.error_details);
+    EXPECT_EQ(o.report.error_details->last_error, denied);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(p.buffered_bytes(), 0);
+  EXPECT_EQ(p.send({.topic = "t", .value = bytes("late")}, [](std::error_code,
+                                                              const kc::delivery_report&) {}),
+            denied);
+  const int asked = kafka.init_requests;
+  run_until(
+      io, [] { return false; }, 200ms);
+  EXPECT_EQ(kafka.init_requests, asked);
+  EXPECT_EQ(kafka.produce_requests, 0);
   close_and_wait(io, p);
 }
