@@ -5,6 +5,7 @@ message scope (children first), fields in snake_case, defaults as Kafka defines 
 write/read member functions that take the version. See protocol/README.md for the mapping.
 """
 import re
+import textwrap
 
 from schema import PRIMITIVES, Versions, load_all
 
@@ -265,11 +266,45 @@ def is_tagged_field(f):
     return f.tag is not None
 
 
+def version_range_text(versions):
+    """"v3+", "v0-4" or "v5", as a reader of the generated header sees a field's versions."""
+    if versions.hi is None:
+        return f"v{versions.lo}+"
+    if versions.lo == versions.hi:
+        return f"v{versions.lo}"
+    return f"v{versions.lo}-{versions.hi}"
+
+
+def field_comment(f, indent, width=100):
+    """The schema's `about` text of a field, after the versions it exists in (and those in
+    which it may be null or is tagged), as // lines that fit in `width` columns."""
+    if f.versions.empty():
+        text = "never sent"
+    else:
+        text = version_range_text(f.versions)
+    notes = []
+    if not f.nullable.empty():
+        notes.append(f"nullable {version_range_text(f.nullable)}")
+    if f.tag is not None:
+        notes.append(f"tag {f.tag} in {version_range_text(f.tagged)}")
+    if notes:
+        text += f" ({', '.join(notes)})"
+    about = " ".join(f.raw.get("about", "").split())
+    if about:
+        text += f": {about}"
+    prefix = f"{indent}// "
+    lines = textwrap.wrap(text, width=width - len(prefix), break_long_words=False,
+                          break_on_hyphens=False)
+    # A backslash ending a // line would splice the next line into the comment.
+    return [prefix + line.rstrip("\\") for line in lines]
+
+
 def emit_struct_decl(msg, st, is_top):
     lines = [f"struct {st.cpp_name} {{"] if not is_top else []
     ind = "  "
     for f in st.fields:
         init = f.cpp_default_init()
+        lines.extend(field_comment(f, ind))
         lines.append(f"{ind}{f.cpp_type()} {f.member}{init};")
     lines.append(f"{ind}unknown_tagged_fields unknown_tags;")
     lines.append("")
