@@ -181,22 +181,46 @@ bool record_cursor::fail(std::error_code ec) noexcept {
   return false;
 }
 
-bool record_cursor::next(record_view& out) noexcept {
+const std::uint8_t* record_cursor::open_record(const std::uint8_t*& body_end) noexcept {
   if (records_left_ <= 0) {
-    if (!error_ && pos_ != end_) return fail(errc::trailing_bytes);  // more bytes than records
-    return false;
+    if (!error_ && pos_ != end_) fail(errc::trailing_bytes);  // more bytes than records
+    return nullptr;
   }
-  if (pos_ == end_) return fail(errc::invalid_record);  // fewer records than the header says
-
+  if (pos_ == end_) {
+    fail(errc::invalid_record);  // fewer records than the header says
+    return nullptr;
+  }
   errc error{};
   std::int32_t length = 0;
   const std::uint8_t* p = read_zigzag(pos_, end_, length, error);
-  if (!p) return fail(error);
-  if (length < static_cast<std::int32_t>(kMinRecordBodySize)) return fail(errc::invalid_length);
-  if (static_cast<std::size_t>(length) > static_cast<std::size_t>(end_ - p))
-    return fail(errc::truncated);
+  if (!p) {
+    fail(error);
+    return nullptr;
+  }
+  if (length < static_cast<std::int32_t>(kMinRecordBodySize)) {
+    fail(errc::invalid_length);
+    return nullptr;
+  }
+  if (static_cast<std::size_t>(length) > static_cast<std::size_t>(end_ - p)) {
+    fail(errc::truncated);
+    return nullptr;
+  }
+  body_end = p + length;
+  return p;
+}
 
-  const std::uint8_t* const body_end = p + length;
+bool record_cursor::take_offset_delta(std::int32_t offset_delta) noexcept {
+  if (offset_delta < min_offset_delta_ || offset_delta > last_offset_delta_)
+    return fail(errc::invalid_record);
+  min_offset_delta_ = std::int64_t{offset_delta} + 1;
+  return true;
+}
+
+bool record_cursor::next(record_view& out) noexcept {
+  const std::uint8_t* body_end = nullptr;
+  const std::uint8_t* p = open_record(body_end);
+  if (!p) return false;
+  errc error{};
   out.attributes = static_cast<std::int8_t>(*p++);
   if (!(p = read_zigzag(p, body_end, out.timestamp_delta, error))) return fail(error);
   if (!(p = read_zigzag(p, body_end, out.offset_delta, error))) return fail(error);
@@ -214,10 +238,7 @@ bool record_cursor::next(record_view& out) noexcept {
     if (!(p = read_header(p, body_end, skipped, error))) return fail(error);
   if (p != body_end) return fail(errc::trailing_bytes);
 
-  // Offset deltas rise strictly (compaction may leave gaps) up to the header's last one.
-  if (out.offset_delta < min_offset_delta_ || out.offset_delta > last_offset_delta_)
-    return fail(errc::invalid_record);
-  min_offset_delta_ = std::int64_t{out.offset_delta} + 1;
+  if (!take_offset_delta(out.offset_delta)) return false;
 
   out.offset = wrapping_add(base_offset_, out.offset_delta);
   out.timestamp =
@@ -239,27 +260,16 @@ bool record_cursor::next(record_view& out) noexcept {
 }
 
 bool record_cursor::skip(std::int64_t& offset) noexcept {
-  if (records_left_ <= 0) {
-    if (!error_ && pos_ != end_) return fail(errc::trailing_bytes);
-    return false;
-  }
-  if (pos_ == end_) return fail(errc::invalid_record);
+  const std::uint8_t* body_end = nullptr;
+  const std::uint8_t* p = open_record(body_end);
+  if (!p) return false;
   errc error{};
-  std::int32_t length = 0;
-  const std::uint8_t* p = read_zigzag(pos_, end_, length, error);
-  if (!p) return fail(error);
-  if (length < static_cast<std::int32_t>(kMinRecordBodySize)) return fail(errc::invalid_length);
-  if (static_cast<std::size_t>(length) > static_cast<std::size_t>(end_ - p))
-    return fail(errc::truncated);
-  const std::uint8_t* const body_end = p + length;
   ++p;  // attributes
   std::int64_t timestamp_delta = 0;
   std::int32_t offset_delta = 0;
   if (!(p = read_zigzag(p, body_end, timestamp_delta, error))) return fail(error);
   if (!(p = read_zigzag(p, body_end, offset_delta, error))) return fail(error);
-  if (offset_delta < min_offset_delta_ || offset_delta > last_offset_delta_)
-    return fail(errc::invalid_record);
-  min_offset_delta_ = std::int64_t{offset_delta} + 1;
+  if (!take_offset_delta(offset_delta)) return false;
   offset = wrapping_add(base_offset_, offset_delta);
   pos_ = body_end;
   --records_left_;

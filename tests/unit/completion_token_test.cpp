@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "fake_broker.hpp"
+#include "fake_coordinator.hpp"
 #include "kwire/client/admin.hpp"
 #include "kwire/client/consumer.hpp"
 #include "kwire/client/producer.hpp"
@@ -39,7 +40,7 @@ struct scripted_kafka {
   std::uint16_t port = 0;
   std::vector<std::uint8_t> log;
   std::int64_t next_offset = 3;
-  std::map<std::int32_t, std::int64_t> committed;
+  kwire::test::fake_offsets_coordinator coordinator;
 
   scripted_kafka() {
     kp::record_batch_builder builder(kp::record_batch_options{});
@@ -55,6 +56,8 @@ struct scripted_kafka {
 
   fake_action operator()(const fake_request& r) {
     using kwire::test::reply;
+    coordinator.port = port;
+    if (auto answer = coordinator(r)) return *answer;
     switch (r.api_key) {
       case kp::MetadataRequest::api_key: {
         kp::MetadataResponse resp;
@@ -127,62 +130,6 @@ struct scripted_kafka {
         auto out = reply(resp, r.api_version);
         if (!any) out.delay = 10ms;  // as fetch.max.wait.ms: no busy loop
         return out;
-      }
-      case kp::FindCoordinatorRequest::api_key: {
-        const auto req = r.decode<kp::FindCoordinatorRequest>();
-        kp::FindCoordinatorResponse resp;
-        if (r.api_version >= 4) {
-          for (const auto& key : req.coordinator_keys) {
-            auto& c = resp.coordinators.emplace_back();
-            c.key = key;
-            c.node_id = 1;
-            c.host = "127.0.0.1";
-            c.port = port;
-          }
-        } else {
-          resp.node_id = 1;
-          resp.host = "127.0.0.1";
-          resp.port = port;
-        }
-        return reply(resp, r.api_version);
-      }
-      case kp::OffsetCommitRequest::api_key: {
-        const auto req = r.decode<kp::OffsetCommitRequest>();
-        kp::OffsetCommitResponse resp;
-        for (const auto& t : req.topics) {
-          auto& out = resp.topics.emplace_back();
-          out.name = t.name;
-          for (const auto& p : t.partitions) {
-            out.partitions.emplace_back().partition_index = p.partition_index;
-            committed[p.partition_index] = p.committed_offset;
-          }
-        }
-        return reply(resp, r.api_version);
-      }
-      case kp::OffsetFetchRequest::api_key: {
-        const auto req = r.decode<kp::OffsetFetchRequest>();
-        kp::OffsetFetchResponse resp;
-        auto answer = [&](auto& topics, const auto& asked) {
-          for (const auto& at : asked) {
-            auto& t = topics.emplace_back();
-            t.name = at.name;
-            if constexpr (requires { t.topic_id = at.topic_id; }) t.topic_id = at.topic_id;
-            for (auto index : at.partition_indexes) {
-              auto& p = t.partitions.emplace_back();
-              p.partition_index = index;
-              auto it = committed.find(index);
-              p.committed_offset = it == committed.end() ? -1 : it->second;
-            }
-          }
-        };
-        if (r.api_version >= 8) {
-          auto& g = resp.groups.emplace_back();
-          g.group_id = req.groups.at(0).group_id;
-          answer(g.topics, req.groups[0].topics.value());
-        } else {
-          answer(resp.topics, req.topics.value());
-        }
-        return reply(resp, r.api_version);
       }
       case kp::CreateTopicsRequest::api_key: {
         const auto req = r.decode<kp::CreateTopicsRequest>();
@@ -335,7 +282,7 @@ TEST_F(CompletionTokens, ConsumerWithEveryTokenType) {
     auto [ec] = co_await c.async_commit(asio::as_tuple(asio::use_awaitable));
     EXPECT_FALSE(ec) << ec.message();
   });
-  EXPECT_EQ(kafka_.committed.at(0), 3);
+  EXPECT_EQ(kafka_.coordinator.committed.at(0), 3);
 
   // deferred: the offsets are stored by the operation, not referenced.
   auto commit = [&] {
@@ -345,7 +292,7 @@ TEST_F(CompletionTokens, ConsumerWithEveryTokenType) {
   auto committed_now = std::move(commit)(asio::use_future);
   ASSERT_EQ(committed_now.wait_for(20s), std::future_status::ready);
   EXPECT_FALSE(committed_now.get());
-  EXPECT_EQ(kafka_.committed.at(0), 2);
+  EXPECT_EQ(kafka_.coordinator.committed.at(0), 2);
 
   auto asked = c.async_committed({{"t", 0}}, asio::use_future);
   ASSERT_EQ(asked.wait_for(20s), std::future_status::ready);

@@ -12,6 +12,7 @@
 #include <numeric>
 
 #include "fake_broker.hpp"
+#include "fake_coordinator.hpp"
 
 namespace kc = kwire::client;
 namespace kp = kwire::protocol;
@@ -460,68 +461,11 @@ INSTANTIATE_TEST_SUITE_P(Codecs, ConsumerPollLimit,
 
 // `fake_kafka` that is also the group coordinator: it keeps what is committed.
 struct committing_kafka : fake_kafka {
-  std::map<std::int32_t, std::int64_t> committed;  // partition -> offset
-  int commits = 0;
+  kwire::test::fake_offsets_coordinator coordinator;
 
   fake_action operator()(const fake_request& r) {
-    switch (r.api_key) {
-      case kp::FindCoordinatorRequest::api_key: {
-        const auto request = r.decode<kp::FindCoordinatorRequest>();
-        kp::FindCoordinatorResponse response;
-        if (r.api_version >= 4) {
-          for (const auto& key : request.coordinator_keys) {
-            auto& c = response.coordinators.emplace_back();
-            c.key = key;
-            c.node_id = 1;
-            c.host = "127.0.0.1";
-            c.port = port;
-          }
-        } else {
-          response.node_id = 1;
-          response.host = "127.0.0.1";
-          response.port = port;
-        }
-        return kwire::test::reply(response, r.api_version);
-      }
-      case kp::OffsetFetchRequest::api_key: {
-        const auto request = r.decode<kp::OffsetFetchRequest>();
-        kp::OffsetFetchResponse response;
-        auto answer = [&](auto& topics, const auto& asked) {
-          for (const auto& at : asked) {
-            auto& t = topics.emplace_back();
-            t.name = at.name;
-            for (auto index : at.partition_indexes) {
-              auto& p = t.partitions.emplace_back();
-              p.partition_index = index;
-              auto it = committed.find(index);
-              p.committed_offset = it == committed.end() ? -1 : it->second;
-            }
-          }
-        };
-        if (r.api_version >= 8) {
-          auto& g = response.groups.emplace_back();
-          g.group_id = request.groups.at(0).group_id;
-          answer(g.topics, request.groups[0].topics.value());
-        } else {
-          answer(response.topics, request.topics.value());
-        }
-        return kwire::test::reply(response, r.api_version);
-      }
-      case kp::OffsetCommitRequest::api_key: {
-        const auto request = r.decode<kp::OffsetCommitRequest>();
-        kp::OffsetCommitResponse response;
-        for (const auto& t : request.topics) {
-          auto& out = response.topics.emplace_back();
-          out.name = t.name;
-          for (const auto& p : t.partitions) {
-            out.partitions.emplace_back().partition_index = p.partition_index;
-            committed[p.partition_index] = p.committed_offset;
-          }
-        }
-        ++commits;
-        return kwire::test::reply(response, r.api_version);
-      }
-    }
+    coordinator.port = port;
+    if (auto answer = coordinator(r)) return *answer;
     return fake_kafka::operator()(r);
   }
 };
@@ -546,13 +490,13 @@ TEST(Consumer, AutoCommitCommitsOnlyTheRecordsOfEarlierPolls) {
   kc::consumer c(io.get_executor(), config);
   c.assign({{"t", 0}});
   auto committed_after_a_while = [&] {
-    const int before = kafka.commits;
+    const int before = kafka.coordinator.commits;
     run_until(
-        io, [&] { return kafka.commits >= before + 1; }, 2s);
+        io, [&] { return kafka.coordinator.commits >= before + 1; }, 2s);
     run_until(
         io, [] { return false; }, 100ms);  // more rounds: the value must stay
-    auto it = kafka.committed.find(0);
-    return it == kafka.committed.end() ? std::int64_t{-1} : it->second;
+    auto it = kafka.coordinator.committed.find(0);
+    return it == kafka.coordinator.committed.end() ? std::int64_t{-1} : it->second;
   };
   const auto first = poll(io, c);
   ASSERT_EQ(first.offsets, (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
@@ -562,7 +506,7 @@ TEST(Consumer, AutoCommitCommitsOnlyTheRecordsOfEarlierPolls) {
   ASSERT_EQ(second.offsets, (std::vector<std::int64_t>{5, 6, 7, 8, 9}));
   EXPECT_EQ(committed_after_a_while(), 5);
   close(io, c);
-  EXPECT_EQ(kafka.committed.at(0), 10);
+  EXPECT_EQ(kafka.coordinator.committed.at(0), 10);
 }
 
 // KIP-392 against two scripted brokers: node 1 leads "t"-0, node 2 follows it in rack "r2".

@@ -202,6 +202,11 @@ class record_cursor {
  private:
   friend class record_batch_view;
   bool fail(std::error_code ec) noexcept;
+  // The checks every record starts with (next() and skip() share them): the next record's
+  // body, from after its length to `body_end`; null at the end of the batch or on an error.
+  const std::uint8_t* open_record(const std::uint8_t*& body_end) noexcept;
+  // Offset deltas rise strictly (compaction may leave gaps) up to the header's last one.
+  bool take_offset_delta(std::int32_t offset_delta) noexcept;
 
   const std::uint8_t* pos_ = nullptr;
   const std::uint8_t* end_ = nullptr;
