@@ -7,11 +7,9 @@
 #pragma once
 
 #include <boost/asio/associated_allocator.hpp>
-#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_allocator.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <type_traits>
@@ -57,19 +55,6 @@ auto initiate(Token&& token, Start start, Args&&... args) {
   return asio::async_initiate<Token, Signature>(
       [](auto handler, Start start, auto&&... stored) {
         start(completion_of<Signature>::wrap(std::move(handler)),
-              std::forward<decltype(stored)>(stored)...);
-      },
-      token, std::move(start), std::forward<Args>(args)...);
-}
-
-// initiate() for an operation that can be cancelled: `start` also gets the handler's
-// cancellation slot (a slot that is not connected when the handler has none).
-template <class Signature, class Token, class Start, class... Args>
-auto initiate_cancellable(Token&& token, Start start, Args&&... args) {
-  return asio::async_initiate<Token, Signature>(
-      [](auto handler, Start start, auto&&... stored) {
-        asio::cancellation_slot slot = asio::get_associated_cancellation_slot(handler);
-        start(completion_of<Signature>::wrap(std::move(handler)), slot,
               std::forward<decltype(stored)>(stored)...);
       },
       token, std::move(start), std::forward<Args>(args)...);
