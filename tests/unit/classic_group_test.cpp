@@ -1,4 +1,4 @@
-#include "kwire/client/detail/classic_group.hpp"
+#include "group/classic_group.hpp"
 
 #include <gtest/gtest.h>
 

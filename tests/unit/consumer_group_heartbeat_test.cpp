@@ -1,4 +1,4 @@
-#include "kwire/client/detail/consumer_group_heartbeat.hpp"
+#include "group/consumer_group_heartbeat.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Fetch sessions (KIP-227), sans-io: what each request names and forgets, and when the next
 // request must be full again.
-#include "kwire/client/detail/fetch_session.hpp"
+#include "consumer/fetch_session.hpp"
 
 #include <gtest/gtest.h>
 

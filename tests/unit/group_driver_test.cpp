@@ -5,7 +5,7 @@
 // tests script every response): requests reach the coordinator the lookup named, failures
 // on the wire come back as failures, metadata answers the machines' questions and moves the
 // subscription, and the listener hooks fire in order.
-#include "kwire/client/detail/group_driver.hpp"
+#include "group/group_driver.hpp"
 
 #include <gtest/gtest.h>
 

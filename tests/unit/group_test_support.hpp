@@ -9,7 +9,7 @@
 #include <optional>
 #include <utility>
 
-#include "kwire/client/detail/group_common.hpp"
+#include "group/group_common.hpp"
 #include "kwire/client/error.hpp"
 
 namespace kwire::client::detail::testing {

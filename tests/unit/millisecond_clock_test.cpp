@@ -1,6 +1,6 @@
 // The producer's CreateTime clock: exactly the wall clock's millisecond, with the wall clock
 // read about once a millisecond instead of on every call once the tick rate is known.
-#include "kwire/client/detail/millisecond_clock.hpp"
+#include "core/millisecond_clock.hpp"
 
 #include <gtest/gtest.h>
 

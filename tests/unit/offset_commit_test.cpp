@@ -1,4 +1,4 @@
-#include "kwire/client/detail/offset_commit.hpp"
+#include "group/offset_commit.hpp"
 
 #include <gtest/gtest.h>
 

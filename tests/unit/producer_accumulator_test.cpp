@@ -1,7 +1,7 @@
 // The producer's accumulator without a broker: batches fill up to batch.size, become ready
 // when full or after linger.ms, buffer.memory bounds what is buffered, a drain takes the
 // batches of every partition a broker leads, and retried batches keep their sequence order.
-#include "../../client/src/producer_accumulator.hpp"
+#include "producer/producer_accumulator.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The producer identity state machine with scripted InitProducerId answers and Produce
 // errors: when it asks for a producer id, when it backs off, when it bumps the epoch
 // (KIP-360) and when it fails the producer for good.
-#include "../../client/src/producer_identity.hpp"
+#include "producer/producer_identity.hpp"
 
 #include <gtest/gtest.h>
 

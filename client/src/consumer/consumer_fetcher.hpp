@@ -1,0 +1,84 @@
+// The consumer's fetching. Per broker: one fetch session and at most one Fetch in flight,
+// naming every fetchable partition that broker leads, or serves as the preferred read
+// replica its leader named (KIP-392). A response's batches are checked (CRC, codec, records;
+// compressed ones decompressed into pooled blocks) before they join the records waiting for
+// poll (consumer_positions). Fetching stops while the responses waiting for poll hold
+// fetch.max.bytes, for every partition at once: a limit per partition would let partitions
+// become fetchable one by one as poll drains them, and the fetches would shrink to a
+// partition or two each (measured with the OS's receive buffer: 4x the requests for the same
+// records, each partition forgotten and re-added to the session). Likewise a broker is not
+// asked again while two of its responses wait, so that the next fetch is in flight while the
+// application reads the previous one, and no more. Runs on the consumer's strand.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <utility>
+
+#include "consumer/consumer_driver.hpp"
+#include "consumer/consumer_positions.hpp"
+#include "kwire/client/cluster.hpp"
+#include "kwire/client/consumer.hpp"
+#include "consumer/fetch_session.hpp"
+
+namespace kwire::client::detail {
+
+// Memory for decompressed records, reused across responses (consumer_fetcher.cpp).
+class decode_block_pool;
+
+// One broker's fetch session and the state of its Fetch.
+struct node_fetch {
+  fetch_session session;
+  bool in_flight = false;
+  bool checking = false;  // a response is being checked: it counts as waiting
+  consumer_clock::time_point retry_at{};
+};
+
+class consumer_fetcher {
+ public:
+  // Everything given outlives this (the consumer owns them all).
+  consumer_fetcher(const consumer_config& config, cluster& brokers,
+                   consumer_positions& positions, consumer_driver& driver);
+
+  // Sends a Fetch to each broker that may take one; `next_wakeup` gets the next retry time.
+  void drive(consumer_clock::time_point now, consumer_clock::time_point& next_wakeup);
+  // The broker's session is gone, and so is its part as a preferred read replica.
+  void on_connection_lost(std::int32_t node);
+
+ private:
+  // Per partition sent: the fetch offset asked for and the seek generation then.
+  using expected_offsets = std::map<topic_partition, std::pair<std::int64_t, std::uint64_t>>;
+  struct waiting_responses {
+    std::size_t bytes = 0;
+    std::map<std::int32_t, std::size_t> by_node;
+  };
+
+  std::int32_t fetch_node(assigned_partition& p, consumer_clock::time_point now,
+                          std::int32_t& epoch);
+  bool is_online_replica(const topic_partition& tp, std::int32_t node) const;
+  void forget_preferred_replica(std::int32_t node);
+  waiting_responses count_waiting_responses();
+  void send_fetch(std::int32_t node, node_fetch& nf, connection& conn,
+                  const fetch_partition_map& wanted);
+  void handle_fetch(std::int32_t node, const fetch_plan& plan, const expected_offsets& expected,
+                    std::error_code ec, response_frame frame);
+  static std::int64_t next_offset_after(std::span<const std::uint8_t> records, std::int64_t from);
+  void handle_partition_data(assigned_partition& p,
+                             const protocol::FetchResponse::PartitionData& pd,
+                             const std::shared_ptr<fetched_buffers>& owner, diagnostics diag,
+                             bool prefetched = false);
+  // A partition's error in a Fetch response: an offset reset, a retry (at the leader), or
+  // a failed partition.
+  void handle_partition_error(assigned_partition& p, std::error_code ec, diagnostics diag);
+
+  const consumer_config& config_;
+  cluster& cluster_;
+  consumer_positions& positions_;
+  consumer_driver& driver_;
+  std::map<std::int32_t, node_fetch> node_fetches_;
+  std::shared_ptr<decode_block_pool> decode_pool_;
+};
+
+}  // namespace kwire::client::detail

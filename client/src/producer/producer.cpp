@@ -1,0 +1,694 @@
+// The producer's sender, on the strand: drains the accumulator's ready batches per broker
+// into Produce requests, handles the responses, retries in sequence order and splits batches
+// the broker refuses as too large; asks the producer identity for producer ids and epoch
+// bumps. Callbacks run on the strand with the accumulator's lock released.
+#include "kwire/client/producer.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <deque>
+#include <future>
+#include <limits>
+#include <map>
+#include <random>
+
+#include "kwire/client/cluster.hpp"
+#include "core/backoff.hpp"
+#include "kwire/protocol/messages.hpp"
+#include "producer/producer_accumulator.hpp"
+#include "producer/producer_identity.hpp"
+
+namespace kwire::client {
+// Everything here but producer_impl (which producer.hpp names) is private to this file.
+namespace {
+
+using clock = std::chrono::steady_clock;
+using detail::error_on_the_way;
+using detail::pending_record;
+using detail::producer_batch;
+using detail::producer_topic;
+using protocol::broker_error;
+
+bool is(std::error_code ec, broker_error e) { return ec == protocol::make_error_code(e); }
+
+// Errors after which the partition's leader may have moved: refresh metadata before retrying.
+bool suggests_stale_metadata(std::error_code ec) {
+  return is(ec, broker_error::not_leader_or_follower) ||
+         is(ec, broker_error::unknown_topic_or_partition) ||
+         is(ec, broker_error::leader_not_available) || is(ec, broker_error::fenced_leader_epoch) ||
+         is(ec, broker_error::kafka_storage_error) || ec.category() == client_category();
+}
+
+// "broker 1 (host:port)", or "bootstrap server host:port" for the ids a cluster gives those.
+std::string describe_node(std::int32_t node_id, const std::string& address) {
+  if (node_id < 0) return "bootstrap server " + address;
+  std::string out = "broker " + std::to_string(node_id);
+  if (!address.empty()) out += " (" + address + ")";
+  return out;
+}
+
+protocol::record_batch_options batch_options_for(const producer_config& config) {
+  protocol::record_batch_options options;
+  options.codec = config.compression_type;
+  if (config.compression_type == protocol::compression::zstd)
+    options.compression_level = config.compression_zstd_level;
+  else if (config.compression_type == protocol::compression::lz4)
+    options.compression_level = config.compression_lz4_level;
+  else if (config.compression_type == protocol::compression::gzip &&
+           config.compression_gzip_level >= 0)
+    options.compression_level = config.compression_gzip_level;
+  return options;
+}
+
+}  // namespace
+
+namespace detail {
+
+class producer_impl : public std::enable_shared_from_this<producer_impl> {
+ public:
+  producer_impl(asio::any_io_executor executor, producer_config config)
+      : config_(std::move(config)),
+        strand_(asio::make_strand(std::move(executor))),
+        timer_(strand_),
+        random_(std::random_device{}()),
+        accumulator_(
+            config_, batch_options_for(config_), [this] { wake(); },
+            [this](const std::string& topic) {
+              asio::post(strand_, [self = shared_from_this(), topic] {
+                self->cluster_->want_topic(topic);
+              });
+            }),
+        identity_(config_.enable_idempotence, config_.retry_backoff, config_.retry_backoff_max,
+                  config_.transaction_timeout) {
+    cluster_ = cluster::create(strand_, cluster_options_for(config_));
+    compressing_ = config_.compression_type != protocol::compression::none;
+  }
+
+  void start() {
+    auto self = shared_from_this();
+    cluster_->on_metadata([weak = weak_from_this()](const cluster_metadata& m) {
+      if (auto self = weak.lock()) self->on_metadata(m);
+    });
+    cluster_->on_connection([weak = weak_from_this()](std::int32_t node_id, std::error_code ec) {
+      if (auto self = weak.lock()) {
+        self->note_connection_result(node_id, ec);
+        self->drain();
+      }
+    });
+    asio::post(strand_, [self] { self->cluster_->start(); });
+  }
+
+  const producer_config& config() const noexcept { return config_; }
+  std::int64_t buffered_bytes() const { return accumulator_.buffered_bytes(); }
+  void set_partitioner(std::shared_ptr<partitioner> p) {
+    accumulator_.set_partitioner(std::move(p));
+  }
+
+  std::error_code send(const producer_record& record, delivery_callback& callback) {
+    // Only off the strand may send() wait for buffer.memory: the strand frees it.
+    return accumulator_.append(record, callback, !strand_.running_in_this_thread());
+  }
+
+  // ---------------------------------------------------------------- flush and close
+
+  void start_flush(unique_function<void()> done) {
+    asio::post(strand_, [self = shared_from_this(), d = std::move(done)]() mutable {
+      self->flush_waiters_.push_back({self->accumulator_.begin_flush(), std::move(d)});
+      self->check_flush_waiters();
+      self->drain();
+    });
+  }
+
+  // Stops accepting records; delivers what it can within `timeout` (a flush), then fails the
+  // rest and closes the connections; then `done`.
+  void close_async(std::chrono::milliseconds timeout, unique_function<void()> done) {
+    accumulator_.close();  // senders blocked on buffer.memory give up
+    asio::post(strand_, [self = shared_from_this(), timeout, d = std::move(done)]() mutable {
+      struct close_state {
+        unique_function<void()> done;
+        std::unique_ptr<asio::steady_timer> timer;  // the timeout; cancelled when done early
+        bool finished = false;
+      };
+      auto state = std::make_shared<close_state>(close_state{std::move(d), nullptr});
+      auto finish = [self, state] {
+        if (state->finished) return;
+        state->finished = true;
+        if (state->timer) state->timer->cancel();
+        self->shut_down();
+        if (state->done) state->done();
+      };
+      if (self->closed_) return finish();
+      self->flush_waiters_.push_back({self->accumulator_.begin_flush(), finish});
+      state->timer = std::make_unique<asio::steady_timer>(self->strand_, timeout);
+      state->timer->async_wait([finish](boost::system::error_code ec) mutable {
+        if (!ec) finish();
+      });
+      self->check_flush_waiters();
+      self->drain();
+    });
+  }
+
+  // Fails everything not yet delivered; closes the connections. Strand.
+  void shut_down() {
+    accumulator_.close();
+    closed_ = true;
+    auto [failed, failed_pending] = accumulator_.take_all();
+    for (auto* b : failed) fail_batch(b, make_error_code(errc::shut_down), {});
+    for (auto& r : failed_pending) fail_pending(r, make_error_code(errc::shut_down));
+    // In-flight batches complete with shut_down from the connections' close.
+    timer_.cancel();
+    cluster_->close();
+    auto waiters = std::move(flush_waiters_);
+    flush_waiters_.clear();
+    for (auto& w : waiters) w.done();
+    answer_partition_count_waiters(true);
+  }
+
+  // ---------------------------------------------------------------- partition counts
+
+  void partition_count(std::string topic, unique_function<void(std::error_code, std::int32_t)> h) {
+    accumulator_.partition_count(topic);  // asks the cluster for it
+    asio::post(strand_,
+               [self = shared_from_this(), topic = std::move(topic), h = std::move(h)]() mutable {
+                 self->count_waiters_.push_back(
+                     {std::move(topic), std::move(h), clock::now() + self->config_.max_block});
+                 self->answer_partition_count_waiters(false);
+                 if (!self->count_waiters_.empty())
+                   self->arm_timer(self->count_waiters_.back().deadline);
+               });
+  }
+
+ private:
+  struct flush_waiter {
+    std::uint64_t generation;
+    unique_function<void()> done;
+  };
+
+  // Completes the waiters whose topic's metadata arrived (or failed for good), and those
+  // past max.block.ms (or all, at shutdown).
+  void answer_partition_count_waiters(bool shutting_down) {
+    const auto now = clock::now();
+    for (auto it = count_waiters_.begin(); it != count_waiters_.end();) {
+      auto [count, ec] = accumulator_.partition_count(it->topic);
+      if (count < 0 && !ec) {
+        if (shutting_down)
+          ec = make_error_code(errc::shut_down);
+        else if (now >= it->deadline)
+          ec = make_error_code(errc::metadata_timed_out);
+      }
+      if (count >= 0 || ec) {
+        auto h = std::move(it->handler);
+        it = count_waiters_.erase(it);
+        h(ec, ec ? -1 : count);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- sender (strand)
+
+  void wake() {
+    if (!wake_posted_.exchange(true))
+      asio::post(strand_, [self = shared_from_this()] { self->drain(); });
+  }
+
+  void on_metadata(const cluster_metadata& m) {
+    last_error_ = {};  // a broker answered: what failed on the way to the cluster is past
+    for (auto& [r, ec] : accumulator_.update_metadata(m)) fail_pending(r, ec);
+    answer_partition_count_waiters(false);
+    drain();
+  }
+
+  // Fails a record that never reached a batch (strand, lock not held).
+  void fail_pending(pending_record& r, std::error_code ec, const error_on_the_way& why = {}) {
+    delivery_report report;
+    report.topic = r.topic->name;
+    report.partition = r.partition;
+    report.timestamp = r.timestamp;
+    auto details = std::make_shared<diagnostics>();
+    details->topic = r.topic->name;
+    details->partition = r.partition;
+    details->last_error = why.ec;
+    details->last_error_context = why.context;
+    report.error_details = std::move(details);
+    if (r.callback) r.callback(ec, report);
+    accumulator_.pending_done(r);
+    check_flush_waiters();
+  }
+
+  void check_flush_waiters() {
+    if (flush_waiters_.empty()) return;
+    const std::uint64_t oldest_incomplete = accumulator_.oldest_incomplete();
+    while (!flush_waiters_.empty() && flush_waiters_.front().generation < oldest_incomplete) {
+      auto w = std::move(flush_waiters_.front());
+      flush_waiters_.pop_front();
+      w.done();
+    }
+  }
+
+  // Completes a batch's records (strand, lock not held) and returns it to the pool.
+  void complete_batch(producer_batch* b, std::error_code ec, std::int64_t base_offset,
+                      std::int64_t log_append_time, const diagnostics& diag) {
+    delivery_report report;
+    report.topic = b->topic->name;
+    report.partition = b->partition;
+    if (ec) {
+      auto details = std::make_shared<diagnostics>(diag);
+      if (details->topic.empty()) details->topic = b->topic->name;
+      if (details->partition < 0) details->partition = b->partition;
+      if (details->broker.empty() && details->broker_id >= 0 && cluster_) {
+        if (const auto* broker = cluster_->metadata().broker(details->broker_id))
+          details->broker = broker->host + ':' + std::to_string(broker->port);
+      }
+      report.error_details = std::move(details);
+    }
+    for (std::size_t i = 0; i < b->callbacks.size(); ++i) {
+      report.offset = ec || base_offset < 0 ? -1 : base_offset + static_cast<std::int64_t>(i);
+      report.timestamp = log_append_time >= 0 ? log_append_time : b->timestamps[i];
+      if (b->callbacks[i]) b->callbacks[i](ec, report);
+    }
+    // Callbacks not under the accumulator's lock: a 1 MB batch holds ten thousand callbacks,
+    // and a send() waiting that long for the lock sleeps in the kernel.
+    accumulator_.recycle(b);
+    check_flush_waiters();
+  }
+
+  // A connection attempt's outcome, remembered to explain records that time out waiting.
+  void note_connection_result(std::int32_t node_id, std::error_code ec) {
+    if (!ec) {
+      connection_errors_.erase(node_id);
+      return;
+    }
+    if (ec == errc::shut_down) return;  // closed by the client itself
+    error_on_the_way seen{ec,
+                          "connection to " + describe_node(node_id, cluster_->address(node_id))};
+    connection_errors_[node_id] = seen;
+    last_error_ = std::move(seen);
+  }
+
+  // Why records of a topic without partitions yet are still waiting (strand).
+  error_on_the_way why_no_metadata(const producer_topic& topic) const {
+    if (topic.error) return {topic.error, "metadata for topic " + topic.name};
+    if (last_error_.ec) return last_error_;
+    if (auto ec = cluster_->metadata_error()) return {ec, "metadata request"};
+    return {};
+  }
+
+  // The diagnostics of a batch that timed out: the last error on its way (strand).
+  diagnostics timed_out(const producer_batch& b) const {
+    diagnostics out;
+    out.topic = b.topic->name;
+    out.partition = b.partition;
+    error_on_the_way why = b.last_error;
+    const std::int32_t leader = b.topic->partitions[static_cast<std::size_t>(b.partition)].leader;
+    if (!why.ec && leader < 0) {
+      // No leader in the metadata: the partition's error says why, if the broker sent one.
+      why.ec = protocol::make_error_code(broker_error::leader_not_available);
+      if (const auto* t = cluster_->metadata().topic(b.topic->name);
+          t && static_cast<std::size_t>(b.partition) < t->partitions.size() &&
+          t->partitions[static_cast<std::size_t>(b.partition)].error_code != 0)
+        why.ec = protocol::broker_error_code(
+            t->partitions[static_cast<std::size_t>(b.partition)].error_code);
+      why.context = "metadata for topic " + b.topic->name + " partition " +
+                    std::to_string(b.partition);
+    }
+    if (!why.ec) {
+      if (auto it = connection_errors_.find(leader); it != connection_errors_.end())
+        why = it->second;
+      else if (init_error_.ec && !identity_.ready())
+        why = init_error_;  // no producer id: nothing could be sent
+      else
+        why = last_error_;
+    }
+    out.last_error = why.ec;
+    out.last_error_context = std::move(why.context);
+    return out;
+  }
+
+  void fail_batch(producer_batch* b, std::error_code ec, const diagnostics& diag) {
+    complete_batch(b, ec, -1, -1, diag);
+  }
+
+  std::chrono::milliseconds retry_backoff(int attempts) {
+    return jittered_backoff(config_.retry_backoff, config_.retry_backoff_max, attempts, random_);
+  }
+
+  void drain() {
+    wake_posted_.store(false);
+    if (closed_) return;
+    if (!count_waiters_.empty()) answer_partition_count_waiters(false);
+    const auto now = clock::now();
+    // Expiry first, for every partition: an expired batch that had a sequence needs an epoch
+    // bump, and nothing may be sent under the old epoch once that is decided (a batch sent
+    // now would come back numbered in the old epoch after the sequences reset).
+    const auto expired = accumulator_.take_expired(now);
+    for (auto* b : expired) identity_.sequence_abandoned(b->base_sequence);
+    if (identity_.state() == identity_state::failed) fail_everything_queued();
+    std::map<std::int32_t, std::shared_ptr<connection>> connections;
+    const bool idempotent = identity_.idempotent();
+    auto drained = accumulator_.drain(
+        {.now = now, .flushing = !flush_waiters_.empty(), .may_send = identity_.ready()},
+        [&](std::int32_t leader, const producer_partition& p, const producer_batch& b) {
+          if (idempotent) {
+            if (p.in_flight >= identity_.in_flight_limit(
+                                   p.sequences, config_.max_in_flight_requests_per_connection))
+              return false;
+            // A retry waits until nothing of its partition is in flight, so that the broker
+            // sees the retried sequences in order (fewer OUT_OF_ORDER round trips).
+            if (b.base_sequence >= 0 && p.in_flight > 0) return false;
+          }
+          auto conn_it = connections.find(leader);
+          if (conn_it == connections.end())
+            conn_it = connections.emplace(leader, cluster_->ready_connection(leader)).first;
+          if (!conn_it->second) return false;  // the connection listener brings us back
+          return node_in_flight_[leader] < config_.max_in_flight_requests_per_connection;
+        });
+    for (auto* b : expired)
+      fail_batch(b, make_error_code(errc::delivery_timed_out), timed_out(*b));
+    for (auto& r : drained.expired_pending)
+      fail_pending(r, make_error_code(errc::delivery_timed_out), why_no_metadata(*r.topic));
+    init_producer_id();
+    for (auto& [node, batches] : drained.by_node) {
+      if (!batches.empty()) send_produce(node, connections[node], std::move(batches));
+    }
+    arm_timer(drained.next_wakeup);
+  }
+
+  void arm_timer(clock::time_point at) {
+    if (at == clock::time_point::max()) return;
+    if (timer_armed_ && at >= timer_at_) return;
+    timer_armed_ = true;
+    timer_at_ = at;
+    timer_.expires_at(at);
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) return;
+      self->timer_armed_ = false;
+      self->drain();
+    });
+  }
+
+  void send_produce(std::int32_t node, const std::shared_ptr<connection>& conn,
+                    std::vector<producer_batch*> batches) {
+    const auto version = conn->version_for(protocol::ProduceRequest::api_key);
+    if (!version || *version < 3) {
+      for (auto* b : batches) {
+        accumulator_.left_flight(b);
+        fail_batch(b, make_error_code(errc::broker_too_old), {});
+      }
+      return;
+    }
+    protocol::ProduceRequest request;
+    request.transactional_id.reset();
+    request.acks = static_cast<std::int16_t>(config_.acks);
+    request.timeout_ms = static_cast<std::int32_t>(config_.request_timeout.count());
+    const bool idempotent = identity_.idempotent();
+    for (auto* b : batches) {
+      auto& p = b->topic->partitions[static_cast<std::size_t>(b->partition)];
+      if (!b->builder.finished()) {
+        if (idempotent)
+          b->builder.set_producer(identity_.producer_id(), identity_.epoch(), p.sequences.next);
+        if (auto ec = b->builder.finish()) {
+          accumulator_.left_flight(b);
+          fail_batch(b, ec, {});
+          continue;
+        }
+        if (idempotent)
+          b->base_sequence = identity_.take_sequences(p.sequences, b->builder.record_count());
+        if (compressing_) accumulator_.learn_compression_ratio(*b);
+      } else if (idempotent) {
+        if (b->base_sequence < 0)
+          b->base_sequence = identity_.take_sequences(p.sequences, b->builder.record_count());
+        b->builder.restamp_producer(identity_.producer_id(), identity_.epoch(), b->base_sequence);
+      }
+      protocol::ProduceRequest::TopicProduceData* topic_data = nullptr;
+      for (auto& t : request.topic_data)
+        if (t.name == b->topic->name) topic_data = &t;
+      if (!topic_data) {
+        topic_data = &request.topic_data.emplace_back();
+        if (*version >= 13)
+          topic_data->topic_id = b->topic->topic_id;
+        else
+          topic_data->name = b->topic->name;
+        topic_data->name = b->topic->name;
+      }
+      b->sent_epoch = identity_.epoch();
+      auto& pd = topic_data->partition_data.emplace_back();
+      pd.index = b->partition;
+      pd.records = protocol::byte_view(b->builder.bytes());
+    }
+    // v13 carries topic ids only; the name was kept above for matching.
+    if (*version >= 13)
+      for (auto& t : request.topic_data) t.name.clear();
+    std::erase_if(batches, [](producer_batch* b) { return !b->builder.finished(); });
+    if (batches.empty()) return;
+    ++node_in_flight_[node];
+    const bool expects_response = config_.acks != required_acks::none;
+    // The batches are written from their builders, not copied into the request: they stay
+    // untouched while in flight (handle_produce runs after the write, also on close).
+    conn->send_borrowing_records(
+        request, *version,
+        [self = shared_from_this(), node, batches = std::move(batches), version = *version](
+            std::error_code ec, response_frame frame) mutable {
+          self->handle_produce(node, version, std::move(batches), ec, std::move(frame));
+        },
+        expects_response);
+  }
+
+  void handle_produce(std::int32_t node, std::int16_t version, std::vector<producer_batch*> batches,
+                      std::error_code ec, response_frame frame) {
+    --node_in_flight_[node];
+    diagnostics diag;
+    diag.broker_id = node;
+    diag.api_key = protocol::ProduceRequest::api_key;
+    diag.api_version = version;
+    if (!ec && config_.acks == required_acks::none) {
+      for (auto* b : batches) finish_attempt(b, {}, -1, -1, diag);
+      return drain();
+    }
+    protocol::ProduceResponse response;
+    if (!ec) ec = response.decode(frame.body, frame.api_version);
+    if (ec) {
+      for (auto* b : batches) finish_attempt(b, ec, -1, -1, diag);
+      cluster_->request_refresh();
+      return drain();
+    }
+    for (auto* b : batches) {
+      const protocol::ProduceResponse_PartitionProduceResponse* found = nullptr;
+      for (const auto& t : response.responses) {
+        const bool same_topic =
+            version >= 13 ? t.topic_id == b->topic->topic_id : t.name == b->topic->name;
+        if (!same_topic) continue;
+        for (const auto& p : t.partition_responses)
+          if (p.index == b->partition) found = &p;
+      }
+      if (!found) {
+        finish_attempt(b, make_error_code(errc::protocol_violation), -1, -1, diag);
+        continue;
+      }
+      diag.topic = b->topic->name;
+      diag.partition = b->partition;
+      diag.server_message = found->error_message.value_or("");
+      finish_attempt(b, protocol::broker_error_code(found->error_code), found->base_offset,
+                     found->log_append_time_ms, diag);
+    }
+    drain();
+  }
+
+  // One produce attempt of a batch ended: deliver, retry in order, or fail.
+  void finish_attempt(producer_batch* b, std::error_code ec, std::int64_t base_offset,
+                      std::int64_t log_append_time, const diagnostics& diag) {
+    auto& p = b->topic->partitions[static_cast<std::size_t>(b->partition)];
+    if (is(ec, broker_error::duplicate_sequence_number)) ec.clear();  // already written
+    // A batch sent under an epoch since bumped carries the old numbering: it must not move
+    // the new epoch's sequences, and a retry gets a new sequence.
+    const bool stale_epoch = identity_.stale(b->sent_epoch);
+    if (ec && stale_epoch) b->base_sequence = -1;
+    if (!ec) {
+      if (identity_.idempotent() && b->base_sequence >= 0 && !stale_epoch)
+        identity_.acknowledged(p.sequences, b->base_sequence, b->builder.record_count());
+      accumulator_.left_flight(b);
+      return complete_batch(b, {}, base_offset, log_append_time, diag);
+    }
+    if ((is(ec, broker_error::message_too_large) || is(ec, broker_error::record_list_too_large)) &&
+        b->builder.record_count() > 1 && !closed_) {
+      // The broker's limit (message.max.bytes, or the topic's max.message.bytes) is below
+      // this batch: send its records again in halves, as Java does, until single records
+      // are left, which then fail alone.
+      if (accumulator_.split_and_requeue(b, identity_)) return;
+    }
+    identity_.produce_error(ec, b->base_sequence, p.sequences);  // may decide an epoch bump
+    const bool retriable = is_retriable(ec) || identity_.sequence_error(ec);
+    const auto now = clock::now();
+    const bool may_retry = retriable && !closed_ && b->attempts < config_.retries;
+    if (may_retry) {
+      diagnostics where = diag;
+      if (where.broker.empty()) where.broker = cluster_->address(where.broker_id);
+      b->last_error = {ec, where.describe_where()};
+    }
+    if (may_retry && now < b->created + config_.delivery_timeout) {
+      if (suggests_stale_metadata(ec)) cluster_->request_refresh();
+      // Back to the front, in sequence order among the batches already retried.
+      return accumulator_.requeue(b, now + retry_backoff(b->attempts + 1));
+    }
+    identity_.sequence_abandoned(b->base_sequence);  // a gap only a new epoch closes
+    accumulator_.left_flight(b);
+    // Retriable, but delivery.timeout.ms has passed: a timeout, which names this error.
+    if (may_retry)
+      return complete_batch(b, make_error_code(errc::delivery_timed_out), -1, -1, timed_out(*b));
+    complete_batch(b, ec, -1, -1, diag);
+  }
+
+  // InitProducerId when the identity asks for it: a new producer id, or (KIP-360) an epoch
+  // bump of the current one once nothing is in flight; then every unacknowledged batch gets
+  // new sequences from 0.
+  void init_producer_id() {
+    if (closed_) return;
+    bool produce_in_flight = false;
+    for (const auto& [node, count] : node_in_flight_) produce_in_flight |= count > 0;
+    const auto step = identity_.next_step(clock::now(), produce_in_flight);
+    using step_kind = detail::identity_step::kind;
+    if (step.what == step_kind::wait_until) return arm_timer(step.at);
+    if (step.what != step_kind::send_init_producer_id) return;  // handle_produce drains again
+    std::shared_ptr<connection> conn;
+    std::int32_t node = -1;
+    for (const auto& b : cluster_->metadata().brokers) {
+      conn = cluster_->ready_connection(b.node_id);
+      node = b.node_id;
+      if (conn) break;
+    }
+    if (!conn) return;  // connection listener / metadata brings us back
+    const auto version = conn->version_for(protocol::InitProducerIdRequest::api_key);
+    if (!version) {
+      identity_.init_impossible(make_error_code(errc::broker_too_old));
+      return identity_failed();
+    }
+    const auto request = identity_.init_request(*version);
+    identity_.init_sent();
+    conn->send(
+        request, *version,
+        [self = shared_from_this(), version = *version, node](std::error_code ec,
+                                                               response_frame frame) {
+          protocol::InitProducerIdResponse response;
+          if (!ec) ec = response.decode(frame.body, version);
+          const bool renumber = self->identity_.init_answered(ec, response, clock::now());
+          if (!ec) ec = protocol::broker_error_code(response.error_code);
+          if (ec) {
+            diagnostics where;
+            where.api_key = protocol::InitProducerIdRequest::api_key;
+            where.api_version = version;
+            where.broker_id = node;
+            where.broker = self->cluster_->address(node);
+            self->init_error_ = {ec, where.describe_where()};
+          } else {
+            self->init_error_ = {};
+          }
+          if (renumber) self->accumulator_.reset_sequences();
+          if (self->identity_.state() == detail::identity_state::failed)
+            return self->identity_failed();
+          self->drain();  // sends, or arms the timer for the next attempt
+        });
+  }
+
+  // The identity failed for good: sends report its error from now on, and what waits fails.
+  void identity_failed() {
+    accumulator_.fail_appends(identity_.fatal_error());
+    wake();
+  }
+
+  // Fails every batch and pending record still queued with the identity's fatal error
+  // (strand, lock not held). Batches in flight complete as their responses arrive.
+  void fail_everything_queued() {
+    auto [failed, failed_pending] = accumulator_.take_all();
+    for (auto* b : failed) fail_batch(b, identity_.fatal_error(), timed_out(*b));
+    for (auto& r : failed_pending) fail_pending(r, identity_.fatal_error(), init_error_);
+  }
+
+  producer_config config_;
+  asio::strand<asio::any_io_executor> strand_;
+  std::shared_ptr<cluster> cluster_;
+  struct count_waiter {
+    std::string topic;
+    unique_function<void(std::error_code, std::int32_t)> handler;
+    clock::time_point deadline;
+  };
+  std::vector<count_waiter> count_waiters_;  // async_partition_count (strand)
+  asio::steady_timer timer_;
+  bool timer_armed_ = false;
+  clock::time_point timer_at_{};
+  bool compressing_ = false;
+  partition_random random_;  // retry backoff jitter (strand)
+  producer_accumulator accumulator_;
+
+  // Strand only.
+  std::atomic<bool> wake_posted_{false};
+  bool closed_ = false;
+  std::map<std::int32_t, int> node_in_flight_;
+  std::deque<flush_waiter> flush_waiters_;
+  producer_identity identity_;
+  // The last failed connection on the way to the cluster: why records wait for metadata.
+  // Cleared by each metadata update.
+  error_on_the_way last_error_;
+  error_on_the_way init_error_;  // of the last InitProducerId, until one succeeds
+  std::map<std::int32_t, error_on_the_way> connection_errors_;  // by node, until it connects
+};
+
+}  // namespace detail
+
+producer::producer(asio::any_io_executor executor, producer_config config)
+    : impl_(std::make_shared<detail::producer_impl>(std::move(executor), std::move(config))) {
+  impl_->start();
+}
+
+producer::~producer() {
+  // Does not wait: the strand finishes the shutdown (the impl lives until it has).
+  if (impl_) impl_->close_async(std::chrono::milliseconds(0), nullptr);
+}
+
+std::error_code producer::send(const producer_record& record, delivery_callback callback) {
+  return impl_->send(record, callback);
+}
+
+std::error_code producer::send_keeping_callback_on_error(const producer_record& record,
+                                                         delivery_callback& callback) {
+  return impl_->send(record, callback);  // moves the callback only when it accepts the record
+}
+
+void producer::start_flush(detail::unique_function<void()> done) {
+  impl_->start_flush(std::move(done));
+}
+
+void producer::flush() {
+  std::promise<void> done;
+  auto future = done.get_future();
+  start_flush([&done] { done.set_value(); });
+  future.wait();
+}
+
+void producer::close(std::chrono::milliseconds timeout) {
+  std::promise<void> done;
+  auto future = done.get_future();
+  impl_->close_async(timeout, [&done] { done.set_value(); });
+  future.wait();
+}
+
+void producer::start_close(std::chrono::milliseconds timeout,
+                           detail::unique_function<void()> done) {
+  impl_->close_async(timeout, std::move(done));
+}
+
+const producer_config& producer::config() const noexcept { return impl_->config(); }
+std::int64_t producer::buffered_bytes() const noexcept { return impl_->buffered_bytes(); }
+void producer::start_partition_count(
+    std::string topic, detail::unique_function<void(std::error_code, std::int32_t)> h) {
+  impl_->partition_count(std::move(topic), std::move(h));
+}
+
+void producer::set_partitioner(std::shared_ptr<partitioner> custom) {
+  impl_->set_partitioner(std::move(custom));
+}
+
+}  // namespace kwire::client
