@@ -594,8 +594,9 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
           protocol::InitProducerIdResponse response;
           if (!ec) ec = response.decode(frame.body, version);
           const auto before = std::pair(self->identity_.producer_id(), self->identity_.epoch());
+          const bool bump = self->identity_.state() == detail::identity_state::bumping;
           const bool renumber = self->identity_.init_answered(ec, response, clock::now());
-          self->report_identity(before.first, before.second,
+          self->report_identity(before.first, before.second, bump,
                                 ec ? ec : protocol::broker_error_code(response.error_code));
           if (!ec) ec = protocol::broker_error_code(response.error_code);
           if (ec) {
@@ -616,7 +617,9 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   }
 
   // Log, hook and counter of an InitProducerId answer: a producer id, an epoch bump, or why not.
-  void report_identity(std::int64_t old_id, std::int16_t old_epoch, std::error_code ec) {
+  // A bump may bring a new producer id: Kafka gives an idempotent producer without
+  // transactional.id a new one rather than a new epoch.
+  void report_identity(std::int64_t old_id, std::int16_t old_epoch, bool bump, std::error_code ec) {
     auto* o = cluster_->observer();
     if (ec) {
       const bool fatal = identity_.state() == detail::identity_state::failed;
@@ -627,12 +630,12 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     const auto id = identity_.producer_id();
     const auto epoch = identity_.epoch();
     if (id == old_id && epoch == old_epoch) return;
-    const bool bump = id == old_id;
     if (bump) o->counters().epoch_bumps.add();
-    o->log(
-        log_level::info, log_category::eos, bump ? "epoch bumped: producer id " : "producer id ",
-        id, " epoch ", epoch, bump ? " (was " + std::to_string(old_epoch) + ")" : std::string(),
-        old_id >= 0 && !bump ? " (was producer id " + std::to_string(old_id) + ")" : std::string());
+    o->log(log_level::info, log_category::eos, bump ? "epoch bumped: producer id " : "producer id ",
+           id, " epoch ", epoch,
+           old_id >= 0 ? " (was producer id " + std::to_string(old_id) + " epoch " +
+                             std::to_string(old_epoch) + ")"
+                       : std::string());
     if (const auto& hook = o->hooks().on_producer_id) hook(producer_id_event{id, epoch, bump});
   }
 
