@@ -70,7 +70,32 @@ std::string_view request_name(const group_request& request) {
       request);
 }
 
+// The error a group response carries (FindCoordinator v4+: its first key's), or 0.
+std::int16_t response_error(const group_response& response) {
+  return std::visit(
+      [](const auto& r) -> std::int16_t {
+        if constexpr (requires { r.coordinators; })
+          if (!r.coordinators.empty() && r.coordinators.front().error_code != 0)
+            return r.coordinators.front().error_code;
+        return r.error_code;
+      },
+      response);
+}
+
 }  // namespace
+
+// Why the member rejoins or looks up the coordinator again: a group request's error.
+void group_driver::log_answer(const group_request& request, std::error_code ec,
+                              const group_response* response) const {
+  const auto* o = cluster_->observer();
+  if (!o || !o->enabled(log_level::info, log_category::cgrp)) return;
+  if (ec)
+    return o->log(log_level::info, log_category::cgrp, request_name(request), " failed: ", ec);
+  // MEMBER_ID_REQUIRED and the like are steps of the protocol, not failures.
+  if (const auto error = response ? response_error(*response) : 0; error != 0)
+    o->log(log_level::info, log_category::cgrp, request_name(request), " answered ",
+           protocol::broker_error_code(error));
+}
 
 // Log, counters and hooks of what the member does: requests, assignments, revocations and
 // coordinator changes.
@@ -247,6 +272,7 @@ group_driver::send_outcome group_driver::try_send(group_clock::time_point now, p
     const auto at = group_clock::now();
     group_response response;
     if (!ec) ec = decode_group_response(request, frame.api_version, frame.body, response);
+    driver.log_answer(request, ec, ec ? nullptr : &response);
     if (ec)
       driver.member_->on_request_failed(at, id, ec);
     else

@@ -77,6 +77,8 @@ class group_driver {
   void act(group_clock::time_point now, group_action& action);
   void observe(const group_action& action);
   void observe_coordinator();
+  void log_answer(const group_request& request, std::error_code ec,
+                  const group_response* response) const;
   // Sends what has a connection, fails what waited too long; true if the member got input.
   bool send_pending(group_clock::time_point now);
   enum class send_outcome : std::uint8_t { waiting, sent, failed };
