@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "kwire/client/observability.hpp"
 #include "kwire/protocol/compression.hpp"
 
 namespace kwire::client {
@@ -78,6 +79,8 @@ struct common_config {
   std::int32_t receive_buffer_bytes = 32768;               // receive.buffer.bytes; -1: OS default
   dns_lookup client_dns_lookup = dns_lookup::use_all_dns_ips;  // client.dns.lookup
   security_protocol security = security_protocol::plaintext;   // security.protocol
+  // The log sink, debug categories and event hooks: set in code, not a property.
+  observability observe;
 
   // Values parsing adjusted, or that act differently from how they read, one sentence each
   // (what Java logs as a warning when it constructs the client). Empty normally.

@@ -34,6 +34,10 @@ namespace kwire::client {
 
 namespace asio = boost::asio;
 
+namespace detail {
+class observer;  // core/observer.hpp: the client's log, hooks and counters
+}
+
 struct broker_endpoint {
   std::int32_t node_id = -1;  // -1 for a bootstrap server not yet known by id
   std::string host;
@@ -65,6 +69,7 @@ struct connection_options {
   std::size_t max_response_size = protocol::default_max_frame_size;
   int send_buffer_bytes = 131072;    // -1: OS default
   int receive_buffer_bytes = 32768;  // -1: OS default
+  std::shared_ptr<detail::observer> observer;  // none: no log, no counters
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -129,6 +134,7 @@ class connection : public std::enable_shared_from_this<connection> {
     std::int32_t correlation_id;
     bool expects_response;
     std::chrono::steady_clock::time_point deadline;
+    std::chrono::steady_clock::time_point sent_at;  // queued, for the latency metric
     response_handler handler;
   };
 
@@ -153,6 +159,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_timer();
   void negotiate(std::int16_t version);
   void finish_connect(std::error_code ec);
+  void log_negotiated(std::int16_t version, std::size_t broker_apis) const;
 
   asio::any_io_executor executor_;
   broker_endpoint address_;
