@@ -323,10 +323,6 @@ int run_consume(const kb::Args& a, const run_limit& limit) {
     return 2;
   }
   config.observe = observe_for(a);
-  if (config.group_id) {
-    note("-X group.id: consumer groups are not implemented yet; run without a group");
-    return 2;
-  }
   network_thread network;
   const auto all = every_partition(network.io, config, a, limit, "received");
   if (all.empty()) return 1;
@@ -334,8 +330,16 @@ int run_consume(const kb::Args& a, const run_limit& limit) {
        static_cast<unsigned long long>(a.records), a.topic.c_str(), all.size(),
        a.bootstrap.c_str());
   auto consumer = std::make_unique<kc::consumer>(network.io.get_executor(), config);
-  consumer->assign(all);
-  consumer->seek_to_beginning(all);
+  if (config.group_id) {
+    // A group member: the group's committed offsets, else auto.offset.reset (earliest).
+    if (auto ec = consumer->subscribe({a.topic})) {
+      note("subscribe: %s", ec.message().c_str());
+      return 2;
+    }
+  } else {
+    consumer->assign(all);
+    consumer->seek_to_beginning(all);
+  }
 
   const std::int64_t start = kb::now_ns();
   const double default_s = 60 + 1e-5 * static_cast<double>(a.records);
