@@ -73,8 +73,14 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
         accumulator_(
             config_, batch_options_for(config_), [this] { wake(); },
             [this](const std::string& topic) {
-              asio::post(strand_,
-                         [self = shared_from_this(), topic] { self->cluster_->want_topic(topic); });
+              asio::post(strand_, [self = shared_from_this(), topic] {
+                self->cluster_->want_topic(topic);
+                // The cluster may know the topic already (a response may carry topics nobody
+                // asked for): no refresh follows then, so the new topic's records are placed
+                // now instead of after metadata.max.age.
+                if (self->cluster_->metadata().topic(topic))
+                  self->on_metadata(self->cluster_->metadata());
+              });
             }),
         identity_(config_.enable_idempotence, config_.retry_backoff, config_.retry_backoff_max,
                   config_.transaction_timeout) {
@@ -671,33 +677,33 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     }
     const auto request = identity_.init_request(*version);
     identity_.init_sent();
-    conn->send(
-        request, *version,
-        [self = shared_from_this(), version = *version, node](std::error_code ec,
-                                                               response_frame frame) {
-          protocol::InitProducerIdResponse response;
-          if (!ec) ec = response.decode(frame.body, version);
-          const auto before = std::pair(self->identity_.producer_id(), self->identity_.epoch());
-          const bool bump = self->identity_.state() == detail::identity_state::bumping;
-          const bool renumber = self->identity_.init_answered(ec, response, clock::now());
-          self->report_identity(before.first, before.second, bump,
-                                ec ? ec : protocol::broker_error_code(response.error_code));
-          if (!ec) ec = protocol::broker_error_code(response.error_code);
-          if (ec) {
-            diagnostics where;
-            where.api_key = protocol::InitProducerIdRequest::api_key;
-            where.api_version = version;
-            where.broker_id = node;
-            where.broker = self->cluster_->address(node);
-            self->init_error_ = {ec, where.describe_where()};
-          } else {
-            self->init_error_ = {};
-          }
-          if (renumber) self->accumulator_.reset_sequences();
-          if (self->identity_.state() == detail::identity_state::failed)
-            return self->identity_failed();
-          self->drain();  // sends, or arms the timer for the next attempt
-        });
+    conn->send(request, *version,
+               [self = shared_from_this(), version = *version, node](std::error_code ec,
+                                                                     response_frame frame) {
+                 protocol::InitProducerIdResponse response;
+                 if (!ec) ec = response.decode(frame.body, version);
+                 const auto before =
+                     std::pair(self->identity_.producer_id(), self->identity_.epoch());
+                 const bool bump = self->identity_.state() == detail::identity_state::bumping;
+                 const bool renumber = self->identity_.init_answered(ec, response, clock::now());
+                 self->report_identity(before.first, before.second, bump,
+                                       ec ? ec : protocol::broker_error_code(response.error_code));
+                 if (!ec) ec = protocol::broker_error_code(response.error_code);
+                 if (ec) {
+                   diagnostics where;
+                   where.api_key = protocol::InitProducerIdRequest::api_key;
+                   where.api_version = version;
+                   where.broker_id = node;
+                   where.broker = self->cluster_->address(node);
+                   self->init_error_ = {ec, where.describe_where()};
+                 } else {
+                   self->init_error_ = {};
+                 }
+                 if (renumber) self->accumulator_.reset_sequences();
+                 if (self->identity_.state() == detail::identity_state::failed)
+                   return self->identity_failed();
+                 self->drain();  // sends, or arms the timer for the next attempt
+               });
   }
 
   // Log, hook and counter of an InitProducerId answer: a producer id, an epoch bump, or why not.
