@@ -140,11 +140,20 @@ void print_properties(std::ostream& out,
   }
 }
 
+void check_security_files(const client::common_config& config) {
+  try {
+    (void)client::cluster_options_for(config);
+  } catch (const std::invalid_argument& e) {
+    throw property_error(e.what());
+  }
+}
+
 std::string describe_unreachable(const std::vector<client::unreachable_server>& servers) {
   std::string out = "no bootstrap server reachable: ";
   for (std::size_t i = 0; i < servers.size(); ++i) {
     if (i > 0) out += "; ";
     out += servers[i].address + ": " + servers[i].error.message();
+    if (!servers[i].detail.empty()) out += " (" + servers[i].detail + ")";
   }
   return out;
 }
@@ -189,6 +198,7 @@ int run_command(std::string_view command, const std::function<int()>& body) {
               << " --help')\n";
     return exit_usage;
   }
+
 }
 
 int run_client_command(client_command& command, std::span<const std::string_view> args,

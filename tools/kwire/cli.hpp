@@ -33,6 +33,10 @@ struct usage_error : std::runtime_error {
 struct property_error : usage_error {
   using usage_error::usage_error;
 };
+// Reads the TLS trust and key stores the configuration names (and checks the SASL settings)
+// before any client exists, so that a missing file is a configuration error (exit 2) rather
+// than an exception out of a client's constructor. Throws property_error.
+void check_security_files(const client::common_config& config);
 
 // One option of a command. Values are given as "-b VALUE", "-bVALUE", "--long VALUE" or
 // "--long=VALUE"; a flag (empty value_name) takes none.

@@ -172,6 +172,7 @@ int metadata(const metadata_options& o, const client::properties& properties) {
   client::common_config config;
   if (auto error = client::parse_common_config(properties, config))
     throw property_error(error->message);
+  check_security_files(config);
   for (const auto& warning : config.warnings)
     std::cerr << "kwire metadata: note: " << warning << '\n';
   const auto m = fetch_metadata(config, o.topic, "metadata");

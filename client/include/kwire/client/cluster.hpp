@@ -77,15 +77,17 @@ struct cluster_options {
   bool all_topics = false;  // fetch every topic (kwire metadata), not only wanted ones
 };
 
-// The options every client kind takes from its common configuration. Throws
-// std::invalid_argument when config.security is not plaintext (TLS and SASL do not exist yet,
-// and a secure connection must never silently become a plaintext one).
+// The options every client kind takes from its common configuration; reads the TLS trust
+// and key stores. Throws std::invalid_argument, with a message that starts with the
+// property's name, when a file cannot be used or a security setting is invalid (a config
+// built in code skips parse_*_config()).
 cluster_options cluster_options_for(const common_config& config);
 
 // A bootstrap server no connection could be made to, and the error of the latest attempt.
 struct unreachable_server {
   std::string address;  // host:port
   std::error_code error;
+  std::string detail;  // why, in words, when the connection knew more (TLS, SASL)
 };
 
 class cluster : public std::enable_shared_from_this<cluster> {
@@ -141,6 +143,7 @@ class cluster : public std::enable_shared_from_this<cluster> {
     // Since when every connection attempt failed (empty once one succeeds), and why.
     std::optional<std::chrono::steady_clock::time_point> failing_since;
     std::error_code last_failure;
+    std::string last_failure_detail;  // connection::close_detail() of that failure
   };
 
   cluster(asio::any_io_executor executor, cluster_options options);
