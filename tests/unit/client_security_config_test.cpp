@@ -138,7 +138,9 @@ TEST(SecurityConfig, SecretsAreNeverRendered) {
                      config));
   for (const auto& [key, value] : kc::to_properties(config)) {
     EXPECT_EQ(value.find(kPassword), std::string::npos) << key;
-    if (key == "sasl.jaas.config" || key == "ssl.key.password") EXPECT_EQ(value, "[hidden]");
+    if (key == "sasl.jaas.config" || key == "ssl.key.password") {
+      EXPECT_EQ(value, "[hidden]");
+    }
   }
 }
 

@@ -966,22 +966,20 @@ std::optional<config_error> apply_security_rules(common_config& config, const ke
         "ssl.endpoint.identification.algorithm is empty: brokers' certificates are not "
         "checked against the host connected to, so any certificate the trusted CAs signed "
         "is accepted (a man in the middle with one can read everything)");
-  if (!uses_tls(config.security)) {
-    for (std::string_view key : {"ssl.truststore.location", "ssl.keystore.location",
-                                 "ssl.key.password", "ssl.cipher.suites"})
-      if (given.contains(key))
-        config.warnings.push_back(std::string(key) +
-                                  " is ignored: security.protocol is not SSL "
-                                  "or SASL_SSL");
-  }
+  // Settings that would do nothing (values, not keys: to_properties() writes every default).
+  if (!uses_tls(config.security) &&
+      (config.ssl_truststore_location || config.ssl_keystore_location ||
+       !config.ssl_cipher_suites.empty()))
+    config.warnings.push_back(
+        "ssl.truststore.location, ssl.keystore.location and ssl.cipher.suites are ignored: "
+        "security.protocol is not SSL or SASL_SSL");
   if (config.ssl_key_password && !config.ssl_keystore_location)
     return config_error{"ssl.key.password",
                         "ssl.key.password: is set but ssl.keystore.location is not"};
   if (!uses_sasl(config.security)) {
-    if (given.contains("sasl.jaas.config") || given.contains("sasl.mechanism"))
+    if (config.sasl_jaas_config)
       config.warnings.push_back(
-          "sasl.mechanism and sasl.jaas.config are ignored: security.protocol is not "
-          "SASL_PLAINTEXT or SASL_SSL");
+          "sasl.jaas.config is ignored: security.protocol is not SASL_PLAINTEXT or SASL_SSL");
     return std::nullopt;
   }
   const auto mechanism = config.sasl_mechanism_type;
