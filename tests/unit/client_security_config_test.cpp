@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 
+#include "kwire/client/cluster.hpp"
 #include "kwire/client/config.hpp"
 #include "kwire/client/jaas.hpp"
 
@@ -202,4 +204,36 @@ TEST(Jaas, ErrorsNameTheOptionNeverTheValue) {
     EXPECT_NE(error->find(c.expected), std::string::npos) << *error;
     EXPECT_EQ(error->find(kPassword), std::string::npos) << *error;
   }
+}
+
+// cluster_options_for() builds the OpenSSL context once; what cannot work names its property.
+TEST(SecurityConfig, TheTlsContextRefusesWhatCannotWork) {
+  const auto message_of = [](const kc::properties& given) -> std::string {
+    kc::producer_config config;
+    const auto error = kc::parse_producer_config(with_bootstrap(given), config);
+    if (error) return "parse: " + error->message;
+    try {
+      (void)kc::cluster_options_for(config);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(message_of({{"security.protocol", "SSL"}}), "");  // the system trust store
+  EXPECT_EQ(message_of({{"security.protocol", "SSL"},
+                        {"ssl.cipher.suites",
+                         "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,ECDHE-ECDSA-AES256-GCM-SHA384,"
+                         "TLS_AES_256_GCM_SHA384"}}),
+            "");  // IANA and OpenSSL names, TLS 1.2 and 1.3
+  EXPECT_EQ(message_of({{"security.protocol", "SSL"}, {"ssl.cipher.suites", "TLS_NO_SUCH_SUITE"}}),
+            R"(ssl.cipher.suites: "TLS_NO_SUCH_SUITE" is not a cipher suite this OpenSSL knows)");
+  EXPECT_EQ(message_of({{"security.protocol", "SSL"},
+                        {"ssl.enabled.protocols", "TLSv1.3"},
+                        {"ssl.protocol", "TLSv1.2"}}),
+            "ssl.protocol: TLSv1.2 is below every version ssl.enabled.protocols allows");
+  EXPECT_EQ(message_of(
+                {{"security.protocol", "SSL"}, {"ssl.truststore.location", "/nonexistent/ca.pem"}}),
+            "ssl.truststore.location: cannot read /nonexistent/ca.pem: No such file or directory");
+  EXPECT_EQ(message_of({{"security.protocol", "SSL"}, {"ssl.keystore.location", "/nonexistent/k"}}),
+            "ssl.keystore.location: cannot read /nonexistent/k: No such file or directory");
 }
