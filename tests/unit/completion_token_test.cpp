@@ -2,16 +2,20 @@
 // kind of completion token the headers promise (use_future, deferred, use_awaitable,
 // as_tuple; the admin's operations share one initiation, so create_topics and close stand
 // for them), against one scripted broker on an io_context run by a thread of its own. Also:
-// a deferred send keeps the record (not a reference to it), and a handler runs on its
-// associated executor with its associated allocator.
+// a deferred send keeps the record (not a reference to it), a handler runs on its
+// associated executor with its associated allocator, and per-operation cancellation of a
+// poll and of a send waiting for buffer.memory.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <future>
@@ -40,6 +44,8 @@ struct scripted_kafka {
   std::uint16_t port = 0;
   std::vector<std::uint8_t> log;
   std::int64_t next_offset = 3;
+  std::chrono::milliseconds produce_delay{0};  // how long each Produce response takes
+  int produce_requests = 0;
   kwire::test::fake_offsets_coordinator coordinator;
 
   scripted_kafka() {
@@ -83,6 +89,7 @@ struct scripted_kafka {
         return reply(resp, r.api_version);
       }
       case kp::ProduceRequest::api_key: {
+        ++produce_requests;
         const auto req = r.decode<kp::ProduceRequest>();
         kp::ProduceResponse resp;
         for (const auto& t : req.topic_data) {
@@ -95,7 +102,9 @@ struct scripted_kafka {
             rp.base_offset = next_offset++;
           }
         }
-        return reply(resp, r.api_version);
+        auto out = reply(resp, r.api_version);
+        out.delay = produce_delay;
+        return out;
       }
       case kp::ListOffsetsRequest::api_key: {
         const auto req = r.decode<kp::ListOffsetsRequest>();
@@ -233,7 +242,8 @@ TEST_F(CompletionTokens, ProducerWithUseAwaitableAndAsTuple) {
     const auto [first_ec, report] = co_await p.async_send(record_of(value), asio::use_awaitable);
     EXPECT_FALSE(first_ec) << first_ec.message();
     EXPECT_EQ(report.offset, 3);
-    auto [ec, second] = co_await p.async_send(record_of(value), asio::as_tuple(asio::use_awaitable));
+    auto [ec, second] =
+        co_await p.async_send(record_of(value), asio::as_tuple(asio::use_awaitable));
     EXPECT_FALSE(ec) << ec.message();
     EXPECT_EQ(second.offset, 4);
     EXPECT_EQ(std::get<1>(co_await p.async_partition_count("t", asio::use_awaitable)), 1);
@@ -370,14 +380,14 @@ TEST_F(CompletionTokens, AHandlerRunsOnItsExecutorWithItsAllocator) {
   bool done = false;
   const std::string value = "d";
   p.async_send(record_of(value),
-               asio::bind_executor(caller, asio::bind_allocator(
-                                               counting_allocator<void>(count),
-                                               [&](std::error_code ec, kc::delivery_report r) {
-                                                 EXPECT_FALSE(ec) << ec.message();
-                                                 EXPECT_EQ(r.offset, 3);
-                                                 ran_on = std::this_thread::get_id();
-                                                 done = true;
-                                               })));
+               asio::bind_executor(
+                   caller, asio::bind_allocator(counting_allocator<void>(count),
+                                                [&](std::error_code ec, kc::delivery_report r) {
+                                                  EXPECT_FALSE(ec) << ec.message();
+                                                  EXPECT_EQ(r.offset, 3);
+                                                  ran_on = std::this_thread::get_id();
+                                                  done = true;
+                                                })));
   const auto deadline = std::chrono::steady_clock::now() + 20s;
   while (!done && std::chrono::steady_clock::now() < deadline) {
     caller.restart();
@@ -387,6 +397,164 @@ TEST_F(CompletionTokens, AHandlerRunsOnItsExecutorWithItsAllocator) {
   EXPECT_EQ(ran_on, std::this_thread::get_id());
   EXPECT_GT(count.allocations->load(), 0);
   auto closed = p.async_close(5s, asio::use_future);
+  EXPECT_EQ(closed.wait_for(20s), std::future_status::ready);
+}
+
+// ------------------------------------------------------------------ cancellation
+
+std::string bytes_of(std::size_t n) { return std::string(n, 'x'); }
+
+// A poll waiting for records completes at once with operation_canceled when its slot is
+// signalled, and the records fetched meanwhile are not lost: the next poll has them.
+TEST_F(CompletionTokens, APollIsCancelledThroughItsSlotAndLosesNothing) {
+  kc::consumer c(io_.get_executor(), consumer_config());
+  ASSERT_FALSE(c.assign({{"t", 0}}));
+  asio::cancellation_signal signal;
+  std::promise<std::pair<std::error_code, std::size_t>> outcome;
+  const auto started = std::chrono::steady_clock::now();
+  // Signal and slot belong to the io_context's thread, as Asio requires.
+  asio::post(io_, [&] {
+    c.async_poll(30s, asio::bind_cancellation_slot(signal.slot(),
+                                                   [&](std::error_code ec, kc::record_set set) {
+                                                     outcome.set_value({ec, set.record_count()});
+                                                   }));
+    signal.emit(asio::cancellation_type::terminal);
+  });
+  auto done = outcome.get_future();
+  ASSERT_EQ(done.wait_for(20s), std::future_status::ready);
+  const auto [ec, count] = done.get();
+  EXPECT_EQ(ec, std::errc::operation_canceled) << ec.message();
+  EXPECT_EQ(count, 0u);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);  // not the poll's 30 s
+
+  std::size_t got = 0;
+  for (int i = 0; i < 100 && got < 3; ++i) {
+    auto polled = c.async_poll(200ms, asio::use_future);
+    ASSERT_EQ(polled.wait_for(20s), std::future_status::ready);
+    got += std::get<1>(polled.get()).record_count();
+  }
+  EXPECT_EQ(got, 3u);
+  auto closed = c.async_close(asio::use_future);
+  EXPECT_EQ(closed.wait_for(20s), std::future_status::ready);
+}
+
+// The usual way a coroutine bounds a wait: poll || timer. The timer wins at the end of the
+// partition, and the poll it cancels completes (a poll left pending would hold the
+// coroutine until its own 30 s timeout).
+TEST_F(CompletionTokens, APollRacedAgainstATimerInACoroutineEndsWithTheTimer) {
+  using namespace asio::experimental::awaitable_operators;
+  kc::consumer c(io_.get_executor(), consumer_config());
+  ASSERT_FALSE(c.assign({{"t", 0}}));
+  run([&]() -> asio::awaitable<void> {
+    std::size_t got = 0;
+    for (int i = 0; i < 100 && got < 3; ++i)
+      got += std::get<1>(co_await c.async_poll(200ms, asio::use_awaitable)).record_count();
+    EXPECT_EQ(got, 3u);
+    asio::steady_timer timer(co_await asio::this_coro::executor, 100ms);
+    const auto started = std::chrono::steady_clock::now();
+    auto winner = co_await (c.async_poll(30s, asio::use_awaitable) ||
+                            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    EXPECT_EQ(winner.index(), 1u);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+    co_await c.async_close(asio::use_awaitable);
+  });
+}
+
+// A producer whose buffer.memory holds one 600-byte record.
+kc::producer_config one_record_of_memory(kc::properties props, std::string max_block_ms) {
+  props.emplace_back("linger.ms", "0");
+  props.emplace_back("batch.size", "1000");
+  props.emplace_back("buffer.memory", "1000");
+  props.emplace_back("max.block.ms", std::move(max_block_ms));
+  kc::producer_config config;
+  EXPECT_FALSE(kc::parse_producer_config(props, config));
+  return config;
+}
+
+struct send_outcome {
+  std::error_code ec;
+  std::int64_t offset = -1;
+  std::string topic;
+};
+
+// buffer.memory full and a slow broker: async_send waits without blocking the io_context's
+// one thread (a timer on it keeps firing), then goes into a batch once memory frees.
+TEST_F(CompletionTokens, ASendWaitingForMemoryBlocksNoThreadAndGoesOnWhenMemoryFrees) {
+  kafka_.produce_delay = 300ms;
+  kc::producer p(io_.get_executor(), one_record_of_memory(bootstrap(), "20000"));
+  const std::string value = bytes_of(600);
+  std::promise<send_outcome> second_done;
+  int ticks = 0;
+  asio::steady_timer ticker(io_);
+  std::function<void()> tick = [&] {
+    ticker.expires_after(20ms);
+    ticker.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      ++ticks;
+      tick();
+    });
+  };
+  asio::post(io_, [&] {
+    p.async_send(record_of(value), [](std::error_code, kc::delivery_report) {});
+    p.async_send(record_of(value), [&](std::error_code ec, kc::delivery_report r) {
+      second_done.set_value({ec, r.offset, std::string(r.topic)});
+    });
+    tick();
+  });
+  auto done = second_done.get_future();
+  ASSERT_EQ(done.wait_for(20s), std::future_status::ready);
+  const auto second = done.get();
+  EXPECT_FALSE(second.ec) << second.ec.message();
+  EXPECT_EQ(second.offset, 4);
+  std::promise<int> ticked;
+  asio::post(io_, [&] {
+    ticker.cancel();
+    ticked.set_value(ticks);
+  });
+  EXPECT_GE(ticked.get_future().get(), 5);  // the thread ran timers while the send waited
+  auto closed = p.async_close(5s, asio::use_future);
+  EXPECT_EQ(closed.wait_for(20s), std::future_status::ready);
+}
+
+// A send waiting for memory is cancelled through its slot (and never sent), or gives up
+// after max.block.ms with buffer_exhausted, naming buffer.memory.
+TEST_F(CompletionTokens, ASendWaitingForMemoryIsCancelledOrTimesOut) {
+  kafka_.produce_delay = 5s;  // the first record's memory stays in use
+  kc::producer p(io_.get_executor(), one_record_of_memory(bootstrap(), "300"));
+  const std::string value = bytes_of(600);
+  asio::cancellation_signal signal;
+  std::promise<send_outcome> cancelled, timed_out;
+  const auto started = std::chrono::steady_clock::now();
+  asio::post(io_, [&] {
+    p.async_send(record_of(value), [](std::error_code, kc::delivery_report) {});
+    p.async_send(
+        record_of(value),
+        asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, kc::delivery_report r) {
+          cancelled.set_value({ec, r.offset, std::string(r.topic)});
+        }));
+    p.async_send(record_of(value), [&](std::error_code ec, kc::delivery_report r) {
+      std::string detail = r.error_details ? r.error_details->server_message : "";
+      timed_out.set_value({ec, r.offset, detail});
+    });
+    signal.emit(asio::cancellation_type::total);
+  });
+  auto first = cancelled.get_future();
+  ASSERT_EQ(first.wait_for(20s), std::future_status::ready);
+  const auto c = first.get();
+  EXPECT_EQ(c.ec, std::errc::operation_canceled) << c.ec.message();
+  EXPECT_EQ(c.topic, "t");
+  auto second = timed_out.get_future();
+  ASSERT_EQ(second.wait_for(20s), std::future_status::ready);
+  const auto t = second.get();
+  EXPECT_EQ(t.ec, kc::errc::buffer_exhausted) << t.ec.message();
+  EXPECT_NE(t.topic.find("buffer.memory"), std::string::npos) << t.topic;
+  const auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(waited, 250ms);
+  EXPECT_LT(waited, 4s);  // max.block.ms, not the broker's 5 s
+  std::promise<int> requests;
+  asio::post(io_, [&] { requests.set_value(kafka_.produce_requests); });
+  EXPECT_EQ(requests.get_future().get(), 1);  // neither waiting record was sent
+  auto closed = p.async_close(0ms, asio::use_future);
   EXPECT_EQ(closed.wait_for(20s), std::future_status::ready);
 }
 

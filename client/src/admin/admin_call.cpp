@@ -117,8 +117,8 @@ void admin_call::advance() {
     }
     send(node, conn, list);
   }
-  for (auto& [group, c] : coordinators_)
-    if (c.node < 0 && !c.lookup_in_flight && c.retry_at > now) wake = std::min(wake, c.retry_at);
+  for (const auto& [group, lookup] : coordinators_)
+    if (lookup.deadline() > now) wake = std::min(wake, lookup.deadline());
   if (std::all_of(items_.begin(), items_.end(),
                   [](const item& it) { return it.state == item_state::done; }))
     return finish();
@@ -151,9 +151,14 @@ std::optional<std::int32_t> admin_call::resolve(std::size_t index, const admin_r
       return std::nullopt;
     case admin_route::kind::coordinator: {
       it.group = r.group;
-      auto& c = coordinators_[r.group];
-      if (c.node >= 0) return c.node;
-      if (!c.lookup_in_flight && c.retry_at <= admin_clock::now()) lookups.insert(r.group);
+      const auto& config = engine_->config();
+      auto c = coordinators_
+                   .try_emplace(r.group, coordinator_type::group, r.group,
+                                lookup_backoff{config.retry_backoff, config.retry_backoff_max},
+                                static_cast<std::uint32_t>(engine_->random()()))
+                   .first;
+      if (c->second.known()) return c->second.node()->node_id;
+      lookups.insert(r.group);
       it.waiting_for = "the coordinator of group " + r.group;
       return std::nullopt;
     }
@@ -192,32 +197,32 @@ std::optional<std::int32_t> admin_call::resolve(std::size_t index, const admin_r
 }
 
 void admin_call::find_coordinators(const std::set<std::string>& groups) {
-  const auto node = controller();  // any broker answers FindCoordinator
-  if (!node) return;
-  auto conn = engine_->brokers().ready_connection(*node);
+  auto conn = engine_->brokers().any_ready_connection();
   if (!conn) return;
+  const auto node = conn->address().node_id;
   const auto version = conn->version_for(protocol::FindCoordinatorRequest::api_key);
   if (!version) {
     for (const auto& g : groups)
       coordinator_failed(g, make_error_code(errc::broker_too_old),
-                         where(*node, *conn, protocol::FindCoordinatorRequest::api_key, -1));
+                         where(node, *conn, protocol::FindCoordinatorRequest::api_key, -1));
     return;
   }
-  // v4+ takes many keys; before, one request per key.
+  // The groups whose lookup is due (not in flight, not backing off) go in one request, or
+  // one request per group before v4.
+  const auto now = admin_clock::now();
+  std::vector<std::string> due;
+  for (const auto& g : groups)
+    if (coordinators_.at(g).request_due(now)) due.push_back(g);
   std::vector<std::vector<std::string>> requests;
-  if (*version >= 4)
-    requests.emplace_back(groups.begin(), groups.end());
-  else
-    for (const auto& g : groups) requests.push_back({g});
+  if (*version >= 4) {
+    if (!due.empty()) requests.push_back(std::move(due));
+  } else {
+    for (auto& g : due) requests.push_back({std::move(g)});
+  }
   for (auto& keys : requests) {
-    protocol::FindCoordinatorRequest request;
-    request.key_type = 0;  // group
-    if (*version >= 4)
-      request.coordinator_keys = keys;
-    else
-      request.key = keys.front();
-    for (const auto& g : keys) coordinators_[g].lookup_in_flight = true;
-    auto detail = where(*node, *conn, protocol::FindCoordinatorRequest::api_key, *version);
+    auto request = find_coordinator_request(coordinator_type::group, keys);
+    fit_to_version(request, *version);
+    auto detail = where(node, *conn, protocol::FindCoordinatorRequest::api_key, *version);
     conn->send(request, *version,
                [self = shared_from_this(), keys, detail](std::error_code ec, response_frame frame) {
                  if (self->finished_) return;
@@ -232,45 +237,31 @@ void admin_call::on_coordinators(std::error_code ec, const response_frame& frame
                                  const diagnostics& detail) {
   protocol::FindCoordinatorResponse response;
   if (!ec) ec = response.decode(frame.body, frame.api_version);
-  // Per key: the error (empty on success) and node.
-  std::map<std::string, std::pair<std::error_code, std::int32_t>> found;
-  std::map<std::string, diagnostics> details;
-  for (const auto& g : groups) {
-    coordinators_[g].lookup_in_flight = false;
-    found[g] = {ec ? ec : make_error_code(errc::protocol_violation), -1};
-    details[g] = detail;
-  }
-  if (!ec && frame.api_version >= 4) {
-    for (const auto& c : response.coordinators) {
-      auto it = found.find(c.key);
-      if (it == found.end()) continue;
-      it->second = {error_from(c.error_code, c.error_message, details[c.key]), c.node_id};
-    }
-  } else if (!ec && !groups.empty()) {
-    found[groups.front()] = {
-        error_from(response.error_code, response.error_message, details[groups.front()]),
-        response.node_id};
-  }
   const auto now = admin_clock::now();
-  for (auto& [group, outcome] : found) {
-    auto& c = coordinators_[group];
-    const auto [error, node] = outcome;
-    if (!error) {
-      c.node = node;
-      c.failures = 0;
-      continue;
+  const auto answers =
+      ec ? std::vector<coordinator_answer>{} : coordinator_answers(response, groups);
+  for (const auto& group : groups) {
+    auto& lookup = coordinators_.at(group);
+    diagnostics where = detail;
+    std::error_code error = ec;
+    if (ec) {
+      lookup.handle_failure(now);
+    } else {
+      std::string message;
+      if (auto fatal = lookup.handle_response(now, response, message)) {
+        for (const auto& a : answers)
+          if (a.key == group) error_from(a.error_code, a.error_message, where);
+        coordinator_failed(group, fatal, where);
+        continue;
+      }
+      if (lookup.known()) continue;
+      error = make_error_code(errc::protocol_violation);  // the group was not answered
+      for (const auto& a : answers)
+        if (a.key == group) error = error_from(a.error_code, a.error_message, where);
     }
-    if (!client::is_retriable(error)) {
-      coordinator_failed(group, error, details[group]);
-      continue;
-    }
-    ++c.failures;
-    c.retry_at =
-        now + jittered_backoff(engine_->config().retry_backoff, engine_->config().retry_backoff_max,
-                               c.failures, engine_->random());
+    // Retried after the lookup's backoff; the error explains a timeout.
     for (std::size_t i = 0; i < items_.size(); ++i)
-      if (items_[i].state == item_state::idle && items_[i].group == group)
-        note(i, error, details[group]);
+      if (items_[i].state == item_state::idle && items_[i].group == group) note(i, error, where);
   }
 }
 
@@ -317,8 +308,7 @@ void admin_call::reject_duplicates(const std::vector<std::string>& keys) {
 
 retry_hint admin_call::hint_for(std::error_code ec) const {
   using protocol::broker_error;
-  if (is(ec, broker_error::not_coordinator) || is(ec, broker_error::coordinator_not_available))
-    return retry_hint::find_coordinator;
+  if (is_coordinator_moved(ec)) return retry_hint::find_coordinator;
   if (is(ec, broker_error::coordinator_load_in_progress) ||
       is(ec, broker_error::throttling_quota_exceeded))
     return retry_hint::none;
@@ -352,12 +342,11 @@ void admin_call::retry(std::size_t index, std::error_code ec, const diagnostics&
                                                       engine_->config().retry_backoff_max,
                                                       it.attempts, engine_->random());
   // A lost connection may mean the coordinator moved as well as the leaders.
-  if ((hint == retry_hint::find_coordinator || ec.category() == client_category()) &&
-      !it.group.empty()) {
+  if ((hint == retry_hint::find_coordinator || is_transport_error(ec)) && !it.group.empty()) {
     auto c = coordinators_.find(it.group);
-    if (c != coordinators_.end() && !c->second.lookup_in_flight) c->second.node = -1;
+    if (c != coordinators_.end()) c->second.mark_unknown();
   }
-  if (hint == retry_hint::refresh_metadata || ec.category() == client_category())
+  if (hint == retry_hint::refresh_metadata || is_transport_error(ec))
     engine_->brokers().request_refresh();
 }
 

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/coordinator_lookup.hpp"
 #include "kwire/client/admin.hpp"
 #include "kwire/client/cluster.hpp"
 #include "kwire/protocol/messages.hpp"
@@ -166,13 +167,6 @@ class admin_call : public std::enable_shared_from_this<admin_call> {
     diagnostics last_detail;
     std::string group;  // the coordinator key of its last route
   };
-  struct coordinator {
-    std::int32_t node = -1;
-    bool lookup_in_flight = false;
-    int failures = 0;
-    admin_clock::time_point retry_at{};
-  };
-
   void finish();
   void time_out();
   void arm_timer(admin_clock::time_point at);
@@ -189,7 +183,7 @@ class admin_call : public std::enable_shared_from_this<admin_call> {
   void note(std::size_t index, std::error_code ec, const diagnostics& detail);
 
   std::vector<item> items_;
-  std::map<std::string, coordinator, std::less<>> coordinators_;
+  std::map<std::string, coordinator_lookup, std::less<>> coordinators_;  // by group id
   asio::steady_timer timer_;
   std::chrono::milliseconds timeout_;
   bool prepared_ = false;

@@ -11,8 +11,7 @@ using protocol::broker_error;
 bool is(std::error_code ec, broker_error e) { return ec == protocol::make_error_code(e); }
 
 bool coordinator_moved_or_busy(std::error_code ec) {
-  return is(ec, broker_error::not_coordinator) || is(ec, broker_error::coordinator_not_available) ||
-         is(ec, broker_error::coordinator_load_in_progress);
+  return detail::is_coordinator_moved(ec) || is(ec, broker_error::coordinator_load_in_progress);
 }
 
 // Group answers are final except those that say to ask (again, or elsewhere) later.

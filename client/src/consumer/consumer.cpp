@@ -25,9 +25,9 @@
 #include "consumer/consumer_offsets.hpp"
 #include "consumer/consumer_positions.hpp"
 #include "consumer/consumer_resets.hpp"
-#include "kwire/client/cluster.hpp"
 #include "core/backoff.hpp"
 #include "group/group_driver.hpp"
+#include "kwire/client/cluster.hpp"
 #include "kwire/protocol/messages.hpp"
 
 namespace kwire::client {
@@ -207,8 +207,22 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
 
   // ------------------------------------------------------------ poll
 
-  void poll(std::chrono::milliseconds timeout, consumer::poll_handler handler) {
-    post([self = shared_from_this(), timeout, h = std::move(handler)]() mutable {
+  void poll(std::chrono::milliseconds timeout, consumer::poll_handler handler,
+            asio::cancellation_slot slot) {
+    const std::uint64_t id = next_poll_id_.fetch_add(1, std::memory_order_relaxed);
+    if (slot.is_connected()) {
+      // Runs where the signal is emitted: only posts. Any type of cancellation is fine: a
+      // poll has no effect until it completes.
+      slot.assign([weak = weak_from_this(), id](asio::cancellation_type type) {
+        if (type == asio::cancellation_type::none) return;
+        if (auto self = weak.lock())
+          self->post([self, id] {
+            if (self->poll_handler_ && self->poll_id_ == id)
+              self->fail_poll(std::make_error_code(std::errc::operation_canceled));
+          });
+      });
+    }
+    post([self = shared_from_this(), timeout, id, h = std::move(handler)]() mutable {
       if (self->closing_) return h(make_error_code(errc::shut_down), record_set{});
       if (self->poll_handler_) {
         // One poll at a time: the earlier one completes now, empty.
@@ -221,6 +235,7 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
       }
       self->positions_.count_poll();  // the application is done with the previous poll's records
       self->poll_handler_ = std::move(h);
+      self->poll_id_ = id;
       if (self->try_complete_poll()) return;
       self->poll_timer_.expires_after(timeout);
       self->poll_timer_.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
@@ -514,6 +529,8 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
   consumer_resets resets_{config_, *cluster_, positions_, *this};
   consumer_fetcher fetcher_{config_, *cluster_, positions_, *this};
   consumer::poll_handler poll_handler_;
+  std::uint64_t poll_id_ = 0;  // the waiting poll's, so that a late cancellation finds none
+  std::atomic<std::uint64_t> next_poll_id_{1};
   asio::steady_timer poll_timer_;
   asio::steady_timer wake_timer_;
   bool wake_armed_ = false;
@@ -640,8 +657,9 @@ std::optional<std::int32_t> consumer::fetched_from(const topic_partition& partit
 diagnostics consumer::last_error_details() const { return impl_->last_error_details(); }
 const consumer_config& consumer::config() const noexcept { return impl_->config(); }
 
-void consumer::start_poll(std::chrono::milliseconds timeout, poll_handler handler) {
-  impl_->poll(timeout, std::move(handler));
+void consumer::start_poll(std::chrono::milliseconds timeout, poll_handler handler,
+                          asio::cancellation_slot slot) {
+  impl_->poll(timeout, std::move(handler), slot);
 }
 void consumer::start_commit(std::optional<topic_partition_offsets> offsets,
                             commit_handler handler) {

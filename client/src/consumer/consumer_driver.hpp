@@ -9,6 +9,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "core/error_kinds.hpp"
 #include "kwire/client/cluster.hpp"
 #include "kwire/client/topic_partition.hpp"
 #include "kwire/protocol/messages.hpp"
@@ -53,17 +54,6 @@ inline std::string_view topic_named(const cluster_metadata& metadata, std::strin
   for (const auto& [known, meta] : metadata.topics)
     if (meta.topic_id == id) return known;
   return {};
-}
-
-// Partition errors after which the leader may have moved: refresh metadata, try again.
-inline bool is_leadership_error(std::error_code ec) {
-  using protocol::broker_error;
-  const auto is = [ec](broker_error e) { return ec == protocol::make_error_code(e); };
-  return is(broker_error::not_leader_or_follower) || is(broker_error::unknown_topic_or_partition) ||
-         is(broker_error::leader_not_available) || is(broker_error::fenced_leader_epoch) ||
-         is(broker_error::unknown_leader_epoch) || is(broker_error::kafka_storage_error) ||
-         is(broker_error::offset_not_available) || is(broker_error::unknown_topic_id) ||
-         is(broker_error::inconsistent_topic_id);
 }
 
 }  // namespace kwire::client::detail

@@ -198,8 +198,8 @@ checked_batches check_batches(std::span<const std::uint8_t> records, std::int64_
     // Not even one whole batch: a batch larger than max.partition.fetch.bytes from a
     // broker that does not send an oversized first batch.
     out.error = make_error_code(errc::record_too_large);
-    out.where = "the batch at offset " + std::to_string(from) +
-                " is larger than max.partition.fetch.bytes";
+    out.where =
+        "the batch at offset " + std::to_string(from) + " is larger than max.partition.fetch.bytes";
   }
   return out;
 }
@@ -477,8 +477,7 @@ std::int64_t consumer_fetcher::next_offset_after(std::span<const std::uint8_t> r
   std::int64_t next = from;
   protocol::record_batch_header h;
   for (std::size_t pos = 0; pos + protocol::record_batch_header_size <= records.size();) {
-    if (protocol::parse_record_batch_header(records.subspan(pos), h) || h.batch_length <= 0)
-      break;
+    if (protocol::parse_record_batch_header(records.subspan(pos), h) || h.batch_length <= 0) break;
     const std::size_t size = h.size_in_bytes();
     if (size > records.size() - pos) break;  // the cut-off tail of the response
     if (h.last_offset() >= next) next = h.next_offset();
@@ -514,7 +513,7 @@ void consumer_fetcher::handle_partition_data(assigned_partition& p,
       positions_.fail_partition(p, make_error_code(broker_error::offset_out_of_range), diag);
     } else {
       positions_.set_position(p, std::min(p.position, pd.diverging_epoch.end_offset),
-                   pd.diverging_epoch.epoch);
+                              pd.diverging_epoch.epoch);
     }
     return;
   }
@@ -556,7 +555,7 @@ void consumer_fetcher::handle_partition_data(assigned_partition& p,
     diag.server_message =
         "record batches after offset " + std::to_string(first) + " end before their headers say";
     positions_.fail_partition(p, make_error_code(protocol::errc::invalid_record), diag,
-                   /*drop_buffered=*/false);
+                              /*drop_buffered=*/false);
   }
 }
 
@@ -571,7 +570,7 @@ void consumer_fetcher::handle_partition_error(assigned_partition& p, std::error_
     }
     diag.server_message = "offset " + std::to_string(p.fetch_offset) + " is out of range";
     positions_.reset_by_policy(p, ec, diag);
-  } else if (is_leadership_error(ec) || protocol::is_retriable(ec)) {
+  } else if (is_stale_leadership(ec) || protocol::is_retriable(ec)) {
     p.preferred_replica = -1;  // NOT_LEADER_OR_FOLLOWER and the like: back to the leader
     cluster_.request_refresh();
     p.retry_at = consumer_clock::now() + driver_.backoff(1);

@@ -10,9 +10,9 @@ using protocol::broker_error;
 
 bool is(std::error_code ec, broker_error e) { return ec == protocol::make_error_code(e); }
 
-bool is_coordinator_error(std::error_code ec) {
-  return is(ec, broker_error::not_coordinator) || is(ec, broker_error::coordinator_not_available) ||
-         ec.category() == client_category();
+// The coordinator moved, or the connection to it failed: look it up again.
+bool coordinator_lost(std::error_code ec) {
+  return is_coordinator_moved(ec) || is_transport_error(ec);
 }
 
 // The committed offsets an OffsetFetch response carries (v8+ per group), into `found`; the
@@ -33,15 +33,15 @@ std::error_code read_committed_offsets(const protocol::OffsetFetchResponse& resp
       if (g.error_code != 0) ec = protocol::broker_error_code(g.error_code);
       for (const auto& t : g.topics)
         for (const auto& p : t.partitions)
-          take(topic_named(metadata, t.name, t.topic_id), p.partition_index,
-               p.committed_offset, p.committed_leader_epoch, p.metadata, p.error_code);
+          take(topic_named(metadata, t.name, t.topic_id), p.partition_index, p.committed_offset,
+               p.committed_leader_epoch, p.metadata, p.error_code);
     }
   } else {
     if (response.error_code != 0) ec = protocol::broker_error_code(response.error_code);
     for (const auto& t : response.topics)
       for (const auto& p : t.partitions)
-        take(t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
-             p.metadata, p.error_code);
+        take(t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch, p.metadata,
+             p.error_code);
   }
   return ec;
 }
@@ -55,6 +55,9 @@ consumer_offsets::consumer_offsets(const consumer_config& config, cluster& broke
       cluster_(brokers),
       positions_(positions),
       driver_(driver),
+      lookup_(coordinator_type::group, config.group_id.value_or(""),
+              lookup_backoff{config.retry_backoff, config.retry_backoff_max},
+              static_cast<std::uint32_t>(consumer_clock::now().time_since_epoch().count())),
       commit_timer_(strand) {}
 
 void consumer_offsets::commit(topic_partition_offsets offsets, consumer::commit_handler handler,
@@ -69,7 +72,9 @@ void consumer_offsets::query_committed(std::vector<topic_partition> partitions,
 }
 
 void consumer_offsets::on_connection_lost(std::int32_t node) {
-  if (node == coordinator_) coordinator_ = -1;
+  if (node != coordinator_) return;
+  coordinator_ = -1;
+  lookup_.mark_unknown();
 }
 
 void consumer_offsets::shut_down() {
@@ -130,7 +135,9 @@ void consumer_offsets::drive(consumer_clock::time_point now,
   }
   for (auto& q : committed_queries_)
     if (!q.in_flight) send_offset_fetch(*conn, &q, {});
-  if (need_positions && !position_fetch_in_flight_) {
+  if (need_positions && !position_fetch_in_flight_ && now < position_fetch_retry_at_)
+    next_wakeup = std::min(next_wakeup, position_fetch_retry_at_);
+  else if (need_positions && !position_fetch_in_flight_) {
     std::vector<topic_partition> tps;
     for (const auto& [tp, p] : positions_.partitions())
       if (p.phase == partition_phase::awaiting_committed) tps.push_back(tp);
@@ -141,59 +148,39 @@ void consumer_offsets::drive(consumer_clock::time_point now,
 
 void consumer_offsets::find_coordinator(consumer_clock::time_point now,
                                         consumer_clock::time_point& next_wakeup) {
-  if (coordinator_lookup_in_flight_) return;
-  if (coordinator_retry_at_ > now) {
-    next_wakeup = std::min(next_wakeup, coordinator_retry_at_);
+  if (lookup_.known()) {
+    coordinator_ = lookup_.node()->node_id;
     return;
   }
-  std::shared_ptr<connection> conn;
-  for (const auto& b : cluster_.metadata().brokers) {
-    conn = cluster_.ready_connection(b.node_id);
-    if (conn) break;
+  if (lookup_.deadline() > now) {
+    next_wakeup = std::min(next_wakeup, lookup_.deadline());
+    return;
   }
-  if (!conn) return;
+  auto conn = cluster_.any_ready_connection();
+  if (!conn) return;  // the connection listener drives again
   const auto version = conn->version_for(protocol::FindCoordinatorRequest::api_key);
-  if (!version) return;
-  protocol::FindCoordinatorRequest request;
-  request.key_type = 0;  // a group
-  if (*version >= 4)
-    request.coordinator_keys = {*config_.group_id};
-  else
-    request.key = *config_.group_id;
-  coordinator_lookup_in_flight_ = true;
-  conn->send(request, *version,
+  if (!version) return fail_group_requests(make_error_code(errc::broker_too_old), {});
+  auto request = lookup_.request_due(now);
+  if (!request) return;
+  fit_to_version(*request, *version);
+  conn->send(*request, *version,
              [this, alive = driver_.keep_alive()](std::error_code ec, response_frame frame) {
-               coordinator_lookup_in_flight_ = false;
                if (driver_.closed()) return;
+               const auto now = consumer_clock::now();
                protocol::FindCoordinatorResponse response;
                if (!ec) ec = response.decode(frame.body, frame.api_version);
-               std::int32_t node = -1;
-               if (!ec) {
-                 if (frame.api_version >= 4) {
-                   ec = make_error_code(errc::protocol_violation);
-                   for (const auto& c : response.coordinators) {
-                     ec = protocol::broker_error_code(c.error_code);
-                     node = c.node_id;
-                   }
-                 } else {
-                   ec = protocol::broker_error_code(response.error_code);
-                   node = response.node_id;
-                 }
-               }
-               if (ec || node < 0) {
-                 if (!ec || protocol::is_retriable(ec) || ec.category() == client_category()) {
-                   coordinator_retry_at_ = consumer_clock::now() + driver_.backoff(1);
-                 } else {
-                   fail_group_requests(ec);
-                 }
-               } else {
-                 coordinator_ = node;
-               }
+               std::string message;
+               if (ec)
+                 lookup_.handle_failure(now);
+               else if (auto fatal = lookup_.handle_response(now, response, message))
+                 fail_group_requests(fatal, std::move(message));
+               else if (lookup_.known())
+                 coordinator_ = lookup_.node()->node_id;
                driver_.drive();
              });
 }
 
-void consumer_offsets::fail_group_requests(std::error_code ec) {
+void consumer_offsets::fail_group_requests(std::error_code ec, std::string message) {
   auto commits = std::move(commits_);
   commits_.clear();
   for (auto& c : commits) c.handler(ec);
@@ -202,14 +189,14 @@ void consumer_offsets::fail_group_requests(std::error_code ec) {
   for (auto& q : queries) q.handler(ec, {});
   diagnostics diag;
   diag.api_key = protocol::FindCoordinatorRequest::api_key;
-  diag.server_message = "group " + *config_.group_id;
+  diag.server_message = message.empty() ? "group " + *config_.group_id : std::move(message);
   for (auto& [tp, p] : positions_.partitions())
     if (p.phase == partition_phase::awaiting_committed) positions_.fail_partition(p, ec, diag);
 }
 
 void consumer_offsets::coordinator_failed() {
   coordinator_ = -1;
-  coordinator_retry_at_ = consumer_clock::now() + driver_.backoff(1);
+  lookup_.mark_unknown();
   if (group_)
     group_->commit_failed(consumer_clock::now(),
                           static_cast<std::int16_t>(broker_error::not_coordinator));
@@ -269,7 +256,7 @@ void consumer_offsets::handle_commit(pending_commit* key, std::error_code ec,
       for (const auto& p : t.partitions)
         if (p.error_code != 0 && !ec) ec = protocol::broker_error_code(p.error_code);
   }
-  if (ec && (is_coordinator_error(ec) || is(ec, broker_error::coordinator_load_in_progress) ||
+  if (ec && (coordinator_lost(ec) || is(ec, broker_error::coordinator_load_in_progress) ||
              is(ec, broker_error::request_timed_out))) {
     if (!is(ec, broker_error::coordinator_load_in_progress)) coordinator_failed();
     return driver_.drive();  // retried until default.api.timeout.ms
@@ -298,8 +285,7 @@ void consumer_offsets::send_offset_fetch(connection& conn, pending_committed* qu
         t.name = tp.topic;
         if constexpr (requires { t.topic_id; }) {
           if (by_id) {
-            if (const auto* meta = cluster_.metadata().topic(tp.topic))
-              t.topic_id = meta->topic_id;
+            if (const auto* meta = cluster_.metadata().topic(tp.topic)) t.topic_id = meta->topic_id;
           }
         }
       }
@@ -321,12 +307,11 @@ void consumer_offsets::send_offset_fetch(connection& conn, pending_committed* qu
   }
   request.require_stable = true;
   if (query) query->in_flight = true;
-  conn.send(
-      request, *version,
-      [this, alive = driver_.keep_alive(), query, tps = parts](std::error_code ec,
-                                                               response_frame frame) {
-        handle_offset_fetch(query, tps, ec, frame);
-      });
+  conn.send(request, *version,
+            [this, alive = driver_.keep_alive(), query, tps = parts](std::error_code ec,
+                                                                     response_frame frame) {
+              handle_offset_fetch(query, tps, ec, frame);
+            });
 }
 
 void consumer_offsets::handle_offset_fetch(pending_committed* query,
@@ -340,25 +325,23 @@ void consumer_offsets::handle_offset_fetch(pending_committed* query,
   if (!ec) ec = read_committed_offsets(response, frame.api_version, cluster_.metadata(), found);
   const bool retry =
       ec &&
-      (is_coordinator_error(ec) || is(ec, broker_error::coordinator_load_in_progress) ||
+      (coordinator_lost(ec) || is(ec, broker_error::coordinator_load_in_progress) ||
        is(ec, broker_error::unstable_offset_commit) || is(ec, broker_error::request_timed_out));
   if (retry) {
-    if (is_coordinator_error(ec)) coordinator_failed();
+    if (coordinator_lost(ec)) coordinator_failed();
     if (query) {
-      if (auto it = std::ranges::find_if(committed_queries_,
-                                         [&](const auto& q) { return &q == query; });
+      if (auto it =
+              std::ranges::find_if(committed_queries_, [&](const auto& q) { return &q == query; });
           it != committed_queries_.end())
         it->in_flight = false;
     } else {
       // Retried with a delay (an unstable offset clears when its transaction ends).
-      coordinator_retry_at_ =
-          std::max(coordinator_retry_at_, consumer_clock::now() + driver_.backoff(1));
+      position_fetch_retry_at_ = consumer_clock::now() + driver_.backoff(1);
     }
     return driver_.drive();
   }
   if (query) {
-    auto it =
-        std::ranges::find_if(committed_queries_, [&](const auto& q) { return &q == query; });
+    auto it = std::ranges::find_if(committed_queries_, [&](const auto& q) { return &q == query; });
     if (it == committed_queries_.end()) return;
     auto h = std::move(it->handler);
     committed_queries_.erase(it);

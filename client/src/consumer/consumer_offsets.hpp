@@ -15,18 +15,18 @@
 
 #include "consumer/consumer_driver.hpp"
 #include "consumer/consumer_positions.hpp"
+#include "core/coordinator_lookup.hpp"
+#include "group/group_driver.hpp"
 #include "kwire/client/cluster.hpp"
 #include "kwire/client/consumer.hpp"
-#include "group/group_driver.hpp"
 
 namespace kwire::client::detail {
 
 class consumer_offsets {
  public:
   // Everything given outlives this (the consumer owns them all).
-  consumer_offsets(const consumer_config& config, cluster& brokers,
-                   consumer_positions& positions, consumer_driver& driver,
-                   const asio::strand<asio::any_io_executor>& strand);
+  consumer_offsets(const consumer_config& config, cluster& brokers, consumer_positions& positions,
+                   consumer_driver& driver, const asio::strand<asio::any_io_executor>& strand);
 
   // The group member, once subscribe() made one: it fences commits and knows the
   // coordinator.
@@ -37,8 +37,8 @@ class consumer_offsets {
   void commit(topic_partition_offsets offsets, consumer::commit_handler handler,
               consumer_clock::time_point deadline);
   // Queues a committed() query, likewise.
-  void query_committed(std::vector<topic_partition> partitions,
-                       consumer::committed_handler handler, consumer_clock::time_point deadline);
+  void query_committed(std::vector<topic_partition> partitions, consumer::committed_handler handler,
+                       consumer_clock::time_point deadline);
 
   // Sends what waits (commits, queries, the committed offsets of partitions in
   // awaiting_committed), expires what waited too long; `next_wakeup` gets the next deadline.
@@ -66,7 +66,7 @@ class consumer_offsets {
   void find_coordinator(consumer_clock::time_point now, consumer_clock::time_point& next_wakeup);
   // A non-retriable group error (GROUP_AUTHORIZATION_FAILED, ...): every waiting operation
   // fails with it, and partitions waiting for committed offsets fail too.
-  void fail_group_requests(std::error_code ec);
+  void fail_group_requests(std::error_code ec, std::string message);
   void coordinator_failed();
   // Sends the commit, or returns why it cannot be sent (the caller fails it).
   std::error_code send_commit(connection& conn, pending_commit& c);
@@ -82,10 +82,13 @@ class consumer_offsets {
   consumer_positions& positions_;
   consumer_driver& driver_;
   group_driver* group_ = nullptr;
+  // Without group membership (assign() and commits) the consumer looks the coordinator up
+  // itself; a member's lookup is the member's.
+  coordinator_lookup lookup_;
   std::int32_t coordinator_ = -1;
-  bool coordinator_lookup_in_flight_ = false;
-  consumer_clock::time_point coordinator_retry_at_{};
   bool position_fetch_in_flight_ = false;
+  // UNSTABLE_OFFSET_COMMIT (a transaction holds the offsets) is asked again after a backoff.
+  consumer_clock::time_point position_fetch_retry_at_{};
   std::list<pending_commit> commits_;
   std::list<pending_committed> committed_queries_;
   asio::steady_timer commit_timer_;

@@ -97,8 +97,8 @@ void consumer_resets::handle_list_offsets(std::int32_t node, std::vector<sent_pa
       positions_.set_position(*p, offset, epoch);
       continue;
     }
-    if (protocol::is_retriable(part_ec) || is_leadership_error(part_ec) ||
-        part_ec.category() == client_category()) {
+    if (protocol::is_retriable(part_ec) || is_stale_leadership(part_ec) ||
+        is_transport_error(part_ec)) {
       cluster_.request_refresh();
       p->retry_at = consumer_clock::now() + driver_.backoff(1);
       continue;

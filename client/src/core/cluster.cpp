@@ -188,6 +188,38 @@ std::shared_ptr<connection> cluster::ready_connection(std::int32_t node_id) {
   return nullptr;
 }
 
+std::shared_ptr<connection> cluster::any_ready_connection() {
+  if (closed_) return nullptr;
+  std::shared_ptr<connection> best;
+  bool connecting = false;
+  for (const auto& broker : metadata_.brokers) {
+    auto it = nodes_.find(broker.node_id);
+    if (it == nodes_.end() || !it->second.conn) continue;
+    const auto& conn = it->second.conn;
+    if (conn->ready()) {
+      if (!best || conn->in_flight() < best->in_flight()) best = conn;
+    } else if (conn->current_state() != connection::state::closed) {
+      connecting = true;
+    }
+  }
+  if (best || connecting) return best;
+  // Nothing ready or on its way: start the first broker not in reconnect backoff (or, all
+  // in backoff, the first; ready_connection waits out its backoff).
+  const auto now = clock::now();
+  std::optional<std::int32_t> pick;
+  for (const auto& broker : metadata_.brokers) {
+    auto it = nodes_.find(broker.node_id);
+    if (it != nodes_.end() && it->second.next_attempt > now) {
+      if (!pick) pick = broker.node_id;
+      continue;
+    }
+    pick = broker.node_id;
+    break;
+  }
+  if (pick) return ready_connection(*pick);
+  return nullptr;
+}
+
 std::optional<std::int32_t> cluster::pick_metadata_node() {
   // A ready connection with the fewest requests waiting; known brokers before bootstrap ones.
   std::optional<std::int32_t> best;

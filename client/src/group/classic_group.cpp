@@ -448,7 +448,7 @@ void classic_group::handle_membership_error(group_clock::time_point now, std::st
   // The group is rebalancing: a stable member rejoins after its revocation step; a
   // joining one sends JoinGroup again at once (no new revocation round).
   if (is(error, broker_error::rebalance_in_progress)) return rejoin(now);
-  if (is_coordinator_error(error)) {
+  if (is_coordinator_moved(error)) {
     const bool in_join = phase_ == phase::join_in_flight || phase_ == phase::sync_in_flight ||
                          phase_ == phase::awaiting_partition_counts;
     coordinator_lost();
@@ -460,7 +460,7 @@ void classic_group::handle_membership_error(group_clock::time_point now, std::st
       is(error, broker_error::group_authorization_failed) ||
       is(error, broker_error::inconsistent_group_protocol) ||
       is(error, broker_error::group_max_size_reached) || !protocol::is_retriable(ec)) {
-    return fail(ec, describe_group_error(api, error));
+    return fail(ec, describe_broker_error(api, error));
   }
   // COORDINATOR_LOAD_IN_PROGRESS and other retriable errors: same coordinator, later.
   if (api == "Heartbeat") {

@@ -265,7 +265,7 @@ void consumer_group_heartbeat::handle(group_clock::time_point now,
   const std::int16_t error = response.error_code;
   if (leave_sent_) {
     // Whatever the answer, the member is out (a fenced member has nothing left to leave).
-    if (error != 0 && is_coordinator_error(error)) lookup_.mark_unknown();
+    if (error != 0 && is_coordinator_moved(error)) lookup_.mark_unknown();
     return left();
   }
   if (error == 0) {
@@ -285,12 +285,12 @@ void consumer_group_heartbeat::handle(group_clock::time_point now,
     return;
   }
   const std::string message =
-      describe_group_error("ConsumerGroupHeartbeat", error, response.error_message);
+      describe_broker_error("ConsumerGroupHeartbeat", error, response.error_message);
   send_all_fields_ = true;
   if (is(error, broker_error::fenced_member_epoch) || is(error, broker_error::unknown_member_id)) {
     return fence(now);
   }
-  if (is_coordinator_error(error)) {
+  if (is_coordinator_moved(error)) {
     lookup_.mark_unknown();
     heartbeat_now_ = true;
     return;
@@ -349,7 +349,7 @@ void consumer_group_heartbeat::on_commit_error(group_clock::time_point now,
   if (is(error_code, broker_error::unknown_member_id) ||
       is(error_code, broker_error::fenced_member_epoch)) {
     fence(now);
-  } else if (is_coordinator_error(error_code)) {
+  } else if (is_coordinator_moved(error_code)) {
     lookup_.mark_unknown();
   }
 }

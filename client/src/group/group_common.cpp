@@ -10,8 +10,6 @@ namespace kwire::client::detail {
 
 namespace {
 
-constexpr std::int8_t coordinator_key_type_group = 0;
-
 template <class Response>
 std::error_code decode_as(std::int16_t version, std::span<const std::uint8_t> body,
                           group_response& out) {
@@ -25,10 +23,7 @@ std::error_code decode_as(std::int16_t version, std::span<const std::uint8_t> bo
 
 void fit_to_version(group_request& request, std::int16_t version) {
   if (auto* find = std::get_if<protocol::FindCoordinatorRequest>(&request)) {
-    if (version < 4 && !find->coordinator_keys.empty()) {
-      find->key = find->coordinator_keys.front();
-      find->coordinator_keys.clear();
-    }
+    fit_to_version(*find, version);
   } else if (auto* leave = std::get_if<protocol::LeaveGroupRequest>(&request)) {
     if (version < 3 && !leave->members.empty()) {
       leave->member_id = leave->members.front().member_id;
@@ -55,61 +50,6 @@ std::error_code decode_group_response(const group_request& request, std::int16_t
       return decode_as<protocol::ConsumerGroupHeartbeatResponse>(version, body, out);
   }
 }
-
-std::optional<protocol::FindCoordinatorRequest> coordinator_lookup::request_due(
-    group_clock::time_point now) {
-  if (node_ || in_flight_ || now < retry_at_) return std::nullopt;
-  in_flight_ = true;
-  protocol::FindCoordinatorRequest request;
-  request.key_type = coordinator_key_type_group;
-  request.coordinator_keys.push_back(group_id_);
-  return request;
-}
-
-group_clock::time_point coordinator_lookup::deadline() const noexcept {
-  if (node_ || in_flight_) return group_clock::time_point::max();
-  return retry_at_;
-}
-
-std::error_code coordinator_lookup::handle_response(
-    group_clock::time_point now, const protocol::FindCoordinatorResponse& response,
-    std::string& message) {
-  in_flight_ = false;
-  std::int16_t error = response.error_code;
-  std::optional<std::string> server_message = response.error_message;
-  coordinator_node found{response.node_id, response.host, response.port};
-  if (!response.coordinators.empty()) {  // v4+
-    const auto& c = response.coordinators.front();
-    error = c.error_code;
-    server_message = c.error_message;
-    found = {c.node_id, c.host, c.port};
-  }
-  if (error == 0) {
-    node_ = std::move(found);
-    failures_ = 0;
-    return {};
-  }
-  const std::error_code ec = protocol::broker_error_code(error);
-  if (protocol::is_retriable(ec)) {
-    fail(now);
-    return {};
-  }
-  message = describe_group_error("FindCoordinator", error, server_message);
-  return ec;
-}
-
-void coordinator_lookup::handle_failure(group_clock::time_point now) {
-  in_flight_ = false;
-  fail(now);
-}
-
-void coordinator_lookup::fail(group_clock::time_point now) {
-  ++failures_;
-  retry_at_ = now + jittered_backoff(backoff_.retry_backoff, backoff_.retry_backoff_max, failures_,
-                                     random_);
-}
-
-void coordinator_lookup::mark_unknown() noexcept { node_.reset(); }
 
 std::uint64_t group_outbox::send(const coordinator_lookup& lookup, bool to_coordinator,
                                  group_request request) {
@@ -183,25 +123,6 @@ std::vector<topic_partition> partitions_minus(const std::vector<topic_partition>
   std::set_difference(from.begin(), from.end(), remove.begin(), remove.end(),
                       std::back_inserter(out));
   return out;
-}
-
-bool is_coordinator_error(std::int16_t error_code) noexcept {
-  using protocol::broker_error;
-  const auto error = static_cast<broker_error>(error_code);
-  return error == broker_error::coordinator_not_available || error == broker_error::not_coordinator;
-}
-
-std::string describe_group_error(std::string_view api, std::int16_t error_code,
-                                 const std::optional<std::string>& server_message) {
-  std::string text(api);
-  text += ": ";
-  text += protocol::broker_error_name(error_code);
-  if (server_message && !server_message->empty()) {
-    text += " (";
-    text += *server_message;
-    text += ')';
-  }
-  return text;
 }
 
 }  // namespace kwire::client::detail

@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/coordinator_lookup.hpp"
 #include "kwire/client/assignor.hpp"
 #include "kwire/protocol/messages.hpp"
 
@@ -41,13 +42,6 @@ void fit_to_version(group_request& request, std::int16_t version);
 // Decodes `body` as the response to `request` (same API) at `version`.
 std::error_code decode_group_response(const group_request& request, std::int16_t version,
                                       std::span<const std::uint8_t> body, group_response& out);
-
-struct coordinator_node {
-  std::int32_t node_id = -1;
-  std::string host;
-  std::int32_t port = 0;
-  bool operator==(const coordinator_node&) const = default;
-};
 
 // Send `request`. FindCoordinator goes to any ready broker (`to_coordinator` false); every
 // other request goes to `coordinator`. Report the outcome with the same request_id.
@@ -101,56 +95,14 @@ struct commit_identity {
   std::optional<std::string> group_instance_id;
 };
 
-struct group_backoff {
-  std::chrono::milliseconds retry_backoff{100};       // retry.backoff.ms
-  std::chrono::milliseconds retry_backoff_max{1000};  // retry.backoff.max.ms
-};
-
 // What both membership protocols (classic and KIP-848) take from the consumer's configuration.
 struct group_member_options {
   std::string group_id;
   std::optional<std::string> group_instance_id;         // group.instance.id (static member)
   std::optional<std::string> rack_id;                   // client.rack
   std::chrono::milliseconds max_poll_interval{300000};  // max.poll.interval.ms = rebalance timeout
-  group_backoff backoff;
+  lookup_backoff backoff;
   std::uint32_t seed = 1;  // backoff jitter
-};
-
-// Finds the group coordinator: one FindCoordinator (key type GROUP) at a time, retried with
-// jittered exponential backoff, as Java's AbstractCoordinator.lookupCoordinator.
-class coordinator_lookup {
- public:
-  coordinator_lookup(std::string group_id, group_backoff backoff, std::uint32_t seed)
-      : group_id_(std::move(group_id)), backoff_(backoff), random_(seed) {}
-
-  const std::optional<coordinator_node>& node() const noexcept { return node_; }
-  bool known() const noexcept { return node_.has_value(); }
-  // A request to send now, or nullopt (known, in flight, or backing off).
-  std::optional<protocol::FindCoordinatorRequest> request_due(group_clock::time_point now);
-  // When a due request is waiting for its backoff, that time; else time_point::max().
-  group_clock::time_point deadline() const noexcept;
-  // An empty error_code: found, or failed with a retriable error (retried after backoff).
-  // Otherwise the fatal error (e.g. GROUP_AUTHORIZATION_FAILED).
-  std::error_code handle_response(group_clock::time_point now,
-                                  const protocol::FindCoordinatorResponse& response,
-                                  std::string& message);
-  void handle_failure(group_clock::time_point now);
-  // The coordinator moved or failed (NOT_COORDINATOR, disconnect, session timeout): look
-  // it up again right away, unless a lookup failed recently.
-  void mark_unknown() noexcept;
-  // Forgets a lookup in flight (its answer will not be delivered).
-  void abandon() noexcept { in_flight_ = false; }
-
- private:
-  void fail(group_clock::time_point now);
-
-  std::string group_id_;
-  group_backoff backoff_;
-  std::minstd_rand random_;
-  std::optional<coordinator_node> node_;
-  bool in_flight_ = false;
-  int failures_ = 0;
-  group_clock::time_point retry_at_{};
 };
 
 // The actions a machine has produced and not yet handed out, and the blocking callback
@@ -236,8 +188,8 @@ class group_member {
   const std::optional<coordinator_node>& coordinator() const noexcept { return lookup_.node(); }
 
  protected:
-  group_member(std::string group_id, group_backoff backoff, std::uint32_t seed)
-      : lookup_(std::move(group_id), backoff, seed) {}
+  group_member(std::string group_id, lookup_backoff backoff, std::uint32_t seed)
+      : lookup_(coordinator_type::group, std::move(group_id), backoff, seed) {}
 
   // Queues whatever is due now into outbox_.
   virtual void step(group_clock::time_point now) = 0;
@@ -266,13 +218,5 @@ class group_member {
 void sort_partitions(std::vector<topic_partition>& partitions);
 std::vector<topic_partition> partitions_minus(const std::vector<topic_partition>& from,
                                               const std::vector<topic_partition>& remove);
-
-// Whether the broker error code means the coordinator moved or is gone (Java's
-// markCoordinatorUnknown cases).
-bool is_coordinator_error(std::int16_t error_code) noexcept;
-
-// "JoinGroup: GROUP_AUTHORIZATION_FAILED (message)".
-std::string describe_group_error(std::string_view api, std::int16_t error_code,
-                                 const std::optional<std::string>& server_message = std::nullopt);
 
 }  // namespace kwire::client::detail

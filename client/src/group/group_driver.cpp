@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <random>
 
-#include "kwire/client/consumer_protocol.hpp"
 #include "group/classic_group.hpp"
 #include "group/consumer_group_heartbeat.hpp"
+#include "kwire/client/consumer_protocol.hpp"
 #include "kwire/client/error.hpp"
 
 namespace kwire::client::detail {
@@ -149,8 +149,7 @@ group_driver::send_outcome group_driver::try_send(group_clock::time_point now, p
     if (!conn && !cluster_->metadata().broker(p.send.coordinator.node_id))
       cluster_->request_refresh();
   } else {
-    for (const auto& broker : cluster_->metadata().brokers)
-      if ((conn = cluster_->ready_connection(broker.node_id))) break;
+    conn = cluster_->any_ready_connection();
   }
   if (!conn) return send_outcome::waiting;
   const auto api_key = std::visit([](const auto& r) { return r.api_key; }, p.send.request);

@@ -15,9 +15,11 @@
 #include <map>
 #include <random>
 
-#include "kwire/client/cluster.hpp"
 #include "core/backoff.hpp"
+#include "core/error_kinds.hpp"
+#include "kwire/client/cluster.hpp"
 #include "kwire/protocol/messages.hpp"
+#include "producer/memory_waiters.hpp"
 #include "producer/producer_accumulator.hpp"
 #include "producer/producer_identity.hpp"
 
@@ -33,14 +35,6 @@ using detail::producer_topic;
 using protocol::broker_error;
 
 bool is(std::error_code ec, broker_error e) { return ec == protocol::make_error_code(e); }
-
-// Errors after which the partition's leader may have moved: refresh metadata before retrying.
-bool suggests_stale_metadata(std::error_code ec) {
-  return is(ec, broker_error::not_leader_or_follower) ||
-         is(ec, broker_error::unknown_topic_or_partition) ||
-         is(ec, broker_error::leader_not_available) || is(ec, broker_error::fenced_leader_epoch) ||
-         is(ec, broker_error::kafka_storage_error) || ec.category() == client_category();
-}
 
 // "broker 1 (host:port)", or "bootstrap server host:port" for the ids a cluster gives those.
 std::string describe_node(std::int32_t node_id, const std::string& address) {
@@ -73,13 +67,13 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       : config_(std::move(config)),
         strand_(asio::make_strand(std::move(executor))),
         timer_(strand_),
+        memory_timer_(strand_),
         random_(std::random_device{}()),
         accumulator_(
             config_, batch_options_for(config_), [this] { wake(); },
             [this](const std::string& topic) {
-              asio::post(strand_, [self = shared_from_this(), topic] {
-                self->cluster_->want_topic(topic);
-              });
+              asio::post(strand_,
+                         [self = shared_from_this(), topic] { self->cluster_->want_topic(topic); });
             }),
         identity_(config_.enable_idempotence, config_.retry_backoff, config_.retry_backoff_max,
                   config_.transaction_timeout) {
@@ -110,6 +104,43 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   std::error_code send(const producer_record& record, delivery_callback& callback) {
     // Only off the strand may send() wait for buffer.memory: the strand frees it.
     return accumulator_.append(record, callback, !strand_.running_in_this_thread());
+  }
+
+  // async_send's library side (any thread): appends without blocking; when buffer.memory
+  // is full the record waits on the strand (memory_waiters.hpp), where `slot` can cancel it.
+  void send_async(const producer_record& record, delivery_callback callback,
+                  asio::cancellation_slot slot) {
+    // Behind records already waiting, so that one caller's records keep their order.
+    if (records_waiting_for_memory_.load(std::memory_order_acquire) == 0) {
+      const auto ec = accumulator_.append(record, callback, /*may_block=*/false);
+      if (!ec) return;
+      if (ec != errc::buffer_exhausted) {
+        report_unsent(record.topic, record.partition, callback, ec);
+        return;
+      }
+    }
+    records_waiting_for_memory_.fetch_add(1, std::memory_order_acq_rel);
+    memory_waiters::waiter w{next_waiter_id_.fetch_add(1, std::memory_order_relaxed),
+                             std::make_unique<owned_record>(record), std::move(callback),
+                             clock::now() + config_.max_block};
+    if (slot.is_connected()) {
+      // Runs where the signal is emitted: only posts. Every type applies: a record that
+      // waits has had no effect; once it is in a batch, the cancellation finds nothing.
+      slot.assign([weak = weak_from_this(), id = w.id](asio::cancellation_type type) {
+        if (type == asio::cancellation_type::none) return;
+        if (auto self = weak.lock())
+          asio::post(self->strand_, [self, id] {
+            if (auto cancelled = self->memory_waiters_.take(id)) {
+              self->records_waiting_for_memory_.fetch_sub(1, std::memory_order_acq_rel);
+              self->fail_waiter(*cancelled, std::make_error_code(std::errc::operation_canceled));
+            }
+          });
+      });
+    }
+    asio::post(strand_, [self = shared_from_this(), w = std::move(w)]() mutable {
+      self->memory_waiters_.push(std::move(w));
+      self->admit_waiting_records();
+    });
   }
 
   // ---------------------------------------------------------------- flush and close
@@ -160,6 +191,11 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     for (auto& r : failed_pending) fail_pending(r, make_error_code(errc::shut_down));
     // In-flight batches complete with shut_down from the connections' close.
     timer_.cancel();
+    memory_timer_.cancel();
+    for (auto& w : memory_waiters_.take_all()) {
+      records_waiting_for_memory_.fetch_sub(1, std::memory_order_acq_rel);
+      fail_waiter(w, make_error_code(errc::shut_down));
+    }
     cluster_->close();
     auto waiters = std::move(flush_waiters_);
     flush_waiters_.clear();
@@ -209,6 +245,57 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     }
   }
 
+  // ---------------------------------------------------------------- waiting for memory
+
+  // A record async_send could not hand to the accumulator: reported through its callback
+  // (the report's topic must outlive the call, so it is the accumulator's copy of the name).
+  void report_unsent(std::string_view topic, std::int32_t partition, delivery_callback& callback,
+                     std::error_code ec) {
+    delivery_report report;
+    report.topic = accumulator_.stable_topic_name(topic);
+    report.partition = partition;
+    auto details = std::make_shared<diagnostics>();
+    details->topic = std::string(report.topic);
+    details->partition = partition;
+    if (ec == errc::buffer_exhausted)
+      details->server_message = "buffer.memory (" + std::to_string(config_.buffer_memory) +
+                                " bytes) stayed full for max.block.ms (" +
+                                std::to_string(config_.max_block.count()) + " ms)";
+    report.error_details = std::move(details);
+    callback(ec, report);
+  }
+
+  void fail_waiter(memory_waiters::waiter& w, std::error_code ec) {
+    report_unsent(w.record->topic(), w.record->partition(), w.callback, ec);
+  }
+
+  // Memory may have been freed: waiting records go into batches, oldest first (strand).
+  void admit_waiting_records() {
+    if (memory_waiters_.empty()) return;
+    const auto before = memory_waiters_.size();
+    auto refused = memory_waiters_.admit([this](const producer_record& r, delivery_callback& cb) {
+      return accumulator_.append(r, cb, /*may_block=*/false);
+    });
+    records_waiting_for_memory_.fetch_sub(before - memory_waiters_.size(),
+                                          std::memory_order_acq_rel);
+    for (auto& [w, ec] : refused) fail_waiter(w, ec);
+    arm_memory_timer();
+  }
+
+  void arm_memory_timer() {
+    if (memory_waiters_.empty()) return;
+    memory_timer_.expires_at(memory_waiters_.next_deadline());
+    memory_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      for (auto& w : self->memory_waiters_.take_expired(clock::now())) {
+        self->records_waiting_for_memory_.fetch_sub(1, std::memory_order_acq_rel);
+        self->fail_waiter(w, make_error_code(errc::buffer_exhausted));
+      }
+      self->arm_memory_timer();
+    });
+  }
+
   // ---------------------------------------------------------------- sender (strand)
 
   void wake() {
@@ -238,6 +325,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     if (r.callback) r.callback(ec, report);
     accumulator_.pending_done(r);
     check_flush_waiters();
+    admit_waiting_records();
   }
 
   void check_flush_waiters() {
@@ -275,6 +363,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     // and a send() waiting that long for the lock sleeps in the kernel.
     accumulator_.recycle(b);
     check_flush_waiters();
+    admit_waiting_records();
   }
 
   // A connection attempt's outcome, remembered to explain records that time out waiting.
@@ -313,8 +402,8 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
           t->partitions[static_cast<std::size_t>(b.partition)].error_code != 0)
         why.ec = protocol::broker_error_code(
             t->partitions[static_cast<std::size_t>(b.partition)].error_code);
-      why.context = "metadata for topic " + b.topic->name + " partition " +
-                    std::to_string(b.partition);
+      why.context =
+          "metadata for topic " + b.topic->name + " partition " + std::to_string(b.partition);
     }
     if (!why.ec) {
       if (auto it = connection_errors_.find(leader); it != connection_errors_.end())
@@ -367,8 +456,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
           if (!conn_it->second) return false;  // the connection listener brings us back
           return node_in_flight_[leader] < config_.max_in_flight_requests_per_connection;
         });
-    for (auto* b : expired)
-      fail_batch(b, make_error_code(errc::delivery_timed_out), timed_out(*b));
+    for (auto* b : expired) fail_batch(b, make_error_code(errc::delivery_timed_out), timed_out(*b));
     for (auto& r : drained.expired_pending)
       fail_pending(r, make_error_code(errc::delivery_timed_out), why_no_metadata(*r.topic));
     init_producer_id();
@@ -530,7 +618,8 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       b->last_error = {ec, where.describe_where()};
     }
     if (may_retry && now < b->created + config_.delivery_timeout) {
-      if (suggests_stale_metadata(ec)) cluster_->request_refresh();
+      if (detail::is_stale_leadership(ec) || detail::is_transport_error(ec))
+        cluster_->request_refresh();
       // Back to the front, in sequence order among the batches already retried.
       return accumulator_.requeue(b, now + retry_backoff(b->attempts + 1));
     }
@@ -553,14 +642,9 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     using step_kind = detail::identity_step::kind;
     if (step.what == step_kind::wait_until) return arm_timer(step.at);
     if (step.what != step_kind::send_init_producer_id) return;  // handle_produce drains again
-    std::shared_ptr<connection> conn;
-    std::int32_t node = -1;
-    for (const auto& b : cluster_->metadata().brokers) {
-      conn = cluster_->ready_connection(b.node_id);
-      node = b.node_id;
-      if (conn) break;
-    }
+    auto conn = cluster_->any_ready_connection();
     if (!conn) return;  // connection listener / metadata brings us back
+    const std::int32_t node = conn->address().node_id;
     const auto version = conn->version_for(protocol::InitProducerIdRequest::api_key);
     if (!version) {
       identity_.init_impossible(make_error_code(errc::broker_too_old));
@@ -568,29 +652,28 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     }
     const auto request = identity_.init_request(*version);
     identity_.init_sent();
-    conn->send(
-        request, *version,
-        [self = shared_from_this(), version = *version, node](std::error_code ec,
-                                                               response_frame frame) {
-          protocol::InitProducerIdResponse response;
-          if (!ec) ec = response.decode(frame.body, version);
-          const bool renumber = self->identity_.init_answered(ec, response, clock::now());
-          if (!ec) ec = protocol::broker_error_code(response.error_code);
-          if (ec) {
-            diagnostics where;
-            where.api_key = protocol::InitProducerIdRequest::api_key;
-            where.api_version = version;
-            where.broker_id = node;
-            where.broker = self->cluster_->address(node);
-            self->init_error_ = {ec, where.describe_where()};
-          } else {
-            self->init_error_ = {};
-          }
-          if (renumber) self->accumulator_.reset_sequences();
-          if (self->identity_.state() == detail::identity_state::failed)
-            return self->identity_failed();
-          self->drain();  // sends, or arms the timer for the next attempt
-        });
+    conn->send(request, *version,
+               [self = shared_from_this(), version = *version, node](std::error_code ec,
+                                                                     response_frame frame) {
+                 protocol::InitProducerIdResponse response;
+                 if (!ec) ec = response.decode(frame.body, version);
+                 const bool renumber = self->identity_.init_answered(ec, response, clock::now());
+                 if (!ec) ec = protocol::broker_error_code(response.error_code);
+                 if (ec) {
+                   diagnostics where;
+                   where.api_key = protocol::InitProducerIdRequest::api_key;
+                   where.api_version = version;
+                   where.broker_id = node;
+                   where.broker = self->cluster_->address(node);
+                   self->init_error_ = {ec, where.describe_where()};
+                 } else {
+                   self->init_error_ = {};
+                 }
+                 if (renumber) self->accumulator_.reset_sequences();
+                 if (self->identity_.state() == detail::identity_state::failed)
+                   return self->identity_failed();
+                 self->drain();  // sends, or arms the timer for the next attempt
+               });
   }
 
   // The identity failed for good: sends report its error from now on, and what waits fails.
@@ -617,6 +700,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   };
   std::vector<count_waiter> count_waiters_;  // async_partition_count (strand)
   asio::steady_timer timer_;
+  asio::steady_timer memory_timer_;  // max.block.ms of the first record waiting for memory
   bool timer_armed_ = false;
   clock::time_point timer_at_{};
   bool compressing_ = false;
@@ -628,6 +712,10 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   bool closed_ = false;
   std::map<std::int32_t, int> node_in_flight_;
   std::deque<flush_waiter> flush_waiters_;
+  memory_waiters memory_waiters_;
+  // Any thread: how many records wait in memory_waiters_ or on their way there.
+  std::atomic<std::size_t> records_waiting_for_memory_{0};
+  std::atomic<std::uint64_t> next_waiter_id_{1};
   producer_identity identity_;
   // The last failed connection on the way to the cluster: why records wait for metadata.
   // Cleared by each metadata update.
@@ -652,9 +740,9 @@ std::error_code producer::send(const producer_record& record, delivery_callback 
   return impl_->send(record, callback);
 }
 
-std::error_code producer::send_keeping_callback_on_error(const producer_record& record,
-                                                         delivery_callback& callback) {
-  return impl_->send(record, callback);  // moves the callback only when it accepts the record
+void producer::start_send(const producer_record& record, delivery_callback callback,
+                          asio::cancellation_slot slot) {
+  impl_->send_async(record, std::move(callback), slot);
 }
 
 void producer::start_flush(detail::unique_function<void()> done) {

@@ -76,13 +76,12 @@ std::error_code producer_accumulator::append(const producer_record& record,
       sticky = choice.sticky;
     }
   }
-  auto ec = append_locked(lock, topic, partition, timestamp, record.key, record.value,
-                          record.headers, fields_size, record_size, callback, may_block,
-                          std::nullopt, generation_);
+  auto ec =
+      append_locked(lock, topic, partition, timestamp, record.key, record.value, record.headers,
+                    fields_size, record_size, callback, may_block, std::nullopt, generation_);
   if (!ec && sticky) {
     const topic_partitions parts{topic.partition_count, topic.with_leader};
-    topic.sticky.record_appended(partition, static_cast<std::int32_t>(record_size), parts,
-                                 random_);
+    topic.sticky.record_appended(partition, static_cast<std::int32_t>(record_size), parts, random_);
   }
   return ec;
 }
@@ -126,6 +125,12 @@ std::pair<std::int32_t, std::error_code> producer_accumulator::partition_count(
   std::error_code ec;
   if (t.error && !protocol::is_retriable(t.error)) ec = t.error;
   return {t.partition_count, ec};
+}
+
+std::string_view producer_accumulator::stable_topic_name(std::string_view topic) {
+  std::lock_guard lock(mutex_);
+  if (auto it = topics_.find(topic); it != topics_.end()) return it->second->name;
+  return *other_topic_names_.emplace(topic).first;
 }
 
 producer_topic& producer_accumulator::topic_locked(std::string_view name) {
@@ -199,9 +204,8 @@ std::error_code producer_accumulator::append_locked(
     std::unique_lock<std::mutex>& lock, producer_topic& topic, std::int32_t partition,
     std::int64_t timestamp, const protocol::optional_bytes& key,
     const protocol::optional_bytes& value, std::span<const protocol::header_view> headers,
-    std::size_t fields_size, std::size_t record_size, delivery_callback& callback,
-    bool may_block, std::optional<accumulator_clock::time_point> created,
-    std::uint64_t generation) {
+    std::size_t fields_size, std::size_t record_size, delivery_callback& callback, bool may_block,
+    std::optional<accumulator_clock::time_point> created, std::uint64_t generation) {
   auto* p = &topic.partitions[static_cast<std::size_t>(partition)];
   // A retried batch back in the queue is sealed: its bytes were sent and must not change.
   producer_batch* open = p->queue.empty() || p->queue.back()->sealed ? nullptr : p->queue.back();
@@ -255,10 +259,8 @@ std::error_code producer_accumulator::append_locked(
 
 std::error_code producer_accumulator::hold_pending_locked(
     std::unique_lock<std::mutex>& lock, producer_topic& topic, const producer_record& record,
-    std::int64_t timestamp, std::size_t record_size, delivery_callback& callback,
-    bool may_block) {
-  if (auto ec = reserve_locked(lock, static_cast<std::int64_t>(record_size), may_block))
-    return ec;
+    std::int64_t timestamp, std::size_t record_size, delivery_callback& callback, bool may_block) {
+  if (auto ec = reserve_locked(lock, static_cast<std::int64_t>(record_size), may_block)) return ec;
   pending_record r;
   r.topic = &topic;
   r.reserved = static_cast<std::int64_t>(record_size);
@@ -321,8 +323,8 @@ void producer_accumulator::place_pending_locked(
       if (custom_partitioner_) {
         partition = custom_partitioner_->partition(topic.name, key, value, parts);
       } else {
-        const auto choice = built_in_partition(key, config_.partitioner_ignore_keys, topic.sticky,
-                                               parts, random_);
+        const auto choice =
+            built_in_partition(key, config_.partitioner_ignore_keys, topic.sticky, parts, random_);
         partition = choice.partition;
         sticky = choice.sticky;
       }
@@ -450,8 +452,7 @@ void producer_accumulator::pending_done(pending_record& r) {
   decrement_incomplete_locked(r.generation);
 }
 
-bool producer_accumulator::split_and_requeue(producer_batch* b,
-                                             const producer_identity& identity) {
+bool producer_accumulator::split_and_requeue(producer_batch* b, const producer_identity& identity) {
   std::vector<std::uint8_t> scratch;
   protocol::record_batch_reader reader(b->builder.bytes(), scratch);
   protocol::record_batch_view view;
@@ -525,18 +526,16 @@ void producer_accumulator::learn_compression_ratio(const producer_batch& b) {
   // would hold the estimate up for nothing.
   if (uncompressed < b.topic->batch_target / 2) return;
   const double observed = std::clamp(
-      static_cast<double>(b.builder.bytes().size()) / static_cast<double>(uncompressed), 0.05,
-      1.0);
+      static_cast<double>(b.builder.bytes().size()) / static_cast<double>(uncompressed), 0.05, 1.0);
   std::lock_guard lock(mutex_);
   producer_topic& t = *b.topic;
   t.compression_ratio =
       observed > t.compression_ratio ? observed : 0.75 * t.compression_ratio + 0.25 * observed;
   const double batch_size = std::max(config_.batch_size, 1);
   const double most = std::min(8.0 * batch_size, static_cast<double>(config_.max_request_size));
-  t.batch_target =
-      std::min(t.split_limit,
-               static_cast<std::size_t>(std::clamp(batch_size / t.compression_ratio, batch_size,
-                                                   std::max(most, batch_size))));
+  t.batch_target = std::min(
+      t.split_limit, static_cast<std::size_t>(std::clamp(batch_size / t.compression_ratio,
+                                                         batch_size, std::max(most, batch_size))));
 }
 
 void producer_accumulator::reset_sequences() {

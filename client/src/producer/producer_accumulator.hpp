@@ -17,13 +17,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "kwire/client/config.hpp"
 #include "core/millisecond_clock.hpp"
+#include "kwire/client/config.hpp"
 #include "kwire/client/detail/unique_function.hpp"
 #include "kwire/client/partitioner.hpp"
 #include "kwire/client/producer.hpp"
@@ -109,8 +110,8 @@ struct producer_topic {
 // What drain() needs to know beyond the queues.
 struct drain_conditions {
   accumulator_clock::time_point now;
-  bool flushing = false;       // a flush (or close) waits: send without waiting for linger
-  bool may_send = true;        // false while the producer has no usable id: only expiry
+  bool flushing = false;  // a flush (or close) waits: send without waiting for linger
+  bool may_send = true;   // false while the producer has no usable id: only expiry
 };
 
 // The batches drain() took, by leader, and when to look again.
@@ -137,6 +138,9 @@ class producer_accumulator {
   std::error_code append(const producer_record& record, delivery_callback& callback,
                          bool may_block);
   std::int64_t buffered_bytes() const;
+  // A copy of the topic's name that lives as long as the accumulator (for the reports of
+  // records that never reached it); asks for no metadata.
+  std::string_view stable_topic_name(std::string_view topic);
   void set_partitioner(std::shared_ptr<partitioner> p);
   // Stops appends; senders blocked on buffer.memory give up.
   void close();
@@ -191,15 +195,12 @@ class producer_accumulator {
                                  bool may_block);
   void release_locked(std::int64_t bytes);
   producer_batch* new_batch_locked();
-  std::error_code append_locked(std::unique_lock<std::mutex>& lock, producer_topic& topic,
-                                std::int32_t partition, std::int64_t timestamp,
-                                const protocol::optional_bytes& key,
-                                const protocol::optional_bytes& value,
-                                std::span<const protocol::header_view> headers,
-                                std::size_t fields_size, std::size_t record_size,
-                                delivery_callback& callback, bool may_block,
-                                std::optional<accumulator_clock::time_point> created,
-                                std::uint64_t generation);
+  std::error_code append_locked(
+      std::unique_lock<std::mutex>& lock, producer_topic& topic, std::int32_t partition,
+      std::int64_t timestamp, const protocol::optional_bytes& key,
+      const protocol::optional_bytes& value, std::span<const protocol::header_view> headers,
+      std::size_t fields_size, std::size_t record_size, delivery_callback& callback, bool may_block,
+      std::optional<accumulator_clock::time_point> created, std::uint64_t generation);
   std::error_code hold_pending_locked(std::unique_lock<std::mutex>& lock, producer_topic& topic,
                                       const producer_record& record, std::int64_t timestamp,
                                       std::size_t record_size, delivery_callback& callback,
@@ -218,8 +219,9 @@ class producer_accumulator {
   mutable std::mutex mutex_;
   std::condition_variable memory_freed_;
   std::map<std::string, std::unique_ptr<producer_topic>, std::less<>> topics_;
-  producer_topic* last_topic_ = nullptr;  // the topic topic_locked() found last
-  millisecond_clock create_time_clock_;   // records sent without a timestamp get its reading
+  producer_topic* last_topic_ = nullptr;                  // the topic topic_locked() found last
+  std::set<std::string, std::less<>> other_topic_names_;  // see stable_topic_name
+  millisecond_clock create_time_clock_;  // records sent without a timestamp get its reading
   std::vector<std::unique_ptr<producer_batch>> owned_;
   std::vector<producer_batch*> pool_;
   std::int64_t memory_used_ = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/backoff.hpp"
+#include "core/error_kinds.hpp"
 #include "kwire/client/error.hpp"
 
 namespace kwire::client::detail {
@@ -20,8 +21,7 @@ identity_error_class classify_init_error(std::error_code ec) noexcept {
   if (ec == errc::broker_too_old || ec == errc::shut_down) return identity_error_class::fatal;
   if (ec.category() != protocol::broker_category()) return identity_error_class::retriable;
   if (protocol::is_retriable(ec) || is(ec, broker_error::coordinator_load_in_progress) ||
-      is(ec, broker_error::coordinator_not_available) || is(ec, broker_error::not_coordinator) ||
-      is(ec, broker_error::concurrent_transactions))
+      is_coordinator_moved(ec) || is(ec, broker_error::concurrent_transactions))
     return identity_error_class::retriable;
   return identity_error_class::fatal;
 }

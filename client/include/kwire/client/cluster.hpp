@@ -131,6 +131,12 @@ class cluster : public std::enable_shared_from_this<cluster> {
   // is started (subject to reconnect backoff) whose outcome the connection listener hears.
   std::shared_ptr<connection> ready_connection(std::int32_t node_id);
 
+  // For requests any broker answers (FindCoordinator, InitProducerId without a
+  // transactional.id): the ready connection to a known broker with the fewest requests in
+  // flight (Java's least loaded node). When none is ready, nullptr, and one broker's
+  // connection is started unless one is already being set up.
+  std::shared_ptr<connection> any_ready_connection();
+
   // Closes every connection and stops timers; pending requests fail with shut_down.
   void close();
 

@@ -24,6 +24,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -209,6 +210,9 @@ class consumer {
   // A subscribed consumer must poll at least every max.poll.interval.ms to stay in the
   // group.
   // Signature void(error_code, record_set). One poll at a time.
+  // Cancellation (asio::bind_cancellation_slot, or a coroutine's cancellation): any type
+  // completes the poll at once with std::errc::operation_canceled and no records; nothing
+  // is lost (records not handed out stay for the next poll).
   template <class Token>
   auto async_poll(std::chrono::milliseconds timeout, Token&& token);
 
@@ -255,7 +259,8 @@ class consumer {
   using committed_handler = detail::unique_function<void(std::error_code, topic_partition_offsets)>;
 
  private:
-  void start_poll(std::chrono::milliseconds timeout, poll_handler handler);
+  void start_poll(std::chrono::milliseconds timeout, poll_handler handler,
+                  asio::cancellation_slot slot);
   void start_commit(std::optional<topic_partition_offsets> offsets, commit_handler handler);
   void start_committed(std::vector<topic_partition> partitions, committed_handler handler);
   void start_close(detail::unique_function<void()> done);
@@ -265,10 +270,10 @@ class consumer {
 
 template <class Token>
 auto consumer::async_poll(std::chrono::milliseconds timeout, Token&& token) {
-  return detail::initiate<void(std::error_code, record_set)>(
+  return detail::initiate_cancellable<void(std::error_code, record_set)>(
       std::forward<Token>(token),
-      [this](poll_handler done, std::chrono::milliseconds limit) {
-        start_poll(limit, std::move(done));
+      [this](poll_handler done, asio::cancellation_slot slot, std::chrono::milliseconds limit) {
+        start_poll(limit, std::move(done), slot);
       },
       timeout);
 }

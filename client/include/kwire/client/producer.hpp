@@ -19,6 +19,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -84,6 +85,10 @@ class producer {
   std::error_code send(const producer_record& record, delivery_callback callback);
 
   // send() with an Asio completion token; signature void(error_code, delivery_report).
+  // Never blocks the calling thread: when buffer.memory is full the record (copied then)
+  // waits, in order, until memory frees or max.block.ms passes (buffer_exhausted).
+  // Cancellation of any type completes a record still waiting for memory with
+  // std::errc::operation_canceled (it was never sent); a record in a batch goes on.
   template <class Token>
   auto async_send(const producer_record& record, Token&& token);
 
@@ -114,9 +119,9 @@ class producer {
   void set_partitioner(std::shared_ptr<partitioner> custom);
 
  private:
-  // send(), but an error leaves `callback` untouched (for async_send to complete with it).
-  std::error_code send_keeping_callback_on_error(const producer_record& record,
-                                                 delivery_callback& callback);
+  // async_send's library side: every outcome goes to `callback`.
+  void start_send(const producer_record& record, delivery_callback callback,
+                  asio::cancellation_slot slot);
   void start_flush(detail::unique_function<void()> done);
   void start_close(std::chrono::milliseconds timeout, detail::unique_function<void()> done);
   void start_partition_count(std::string topic,
@@ -131,12 +136,12 @@ auto producer::async_send(const producer_record& record, Token&& token) {
   // (not a reference to the caller's record); their bytes must live until it starts.
   return asio::async_initiate<Token, void(std::error_code, delivery_report)>(
       [this](auto handler, const producer_record& stored) {
+        auto slot = asio::get_associated_cancellation_slot(handler);
         // One callable per record: the handler and its work guard, no shared state.
-        delivery_callback report_to_handler =
-            detail::completion_of<void(std::error_code, const delivery_report&)>::wrap(
-                std::move(handler));
-        if (auto ec = send_keeping_callback_on_error(stored, report_to_handler))
-          report_to_handler(ec, delivery_report{stored.topic, stored.partition, -1, -1, nullptr});
+        start_send(stored,
+                   detail::completion_of<void(std::error_code, const delivery_report&)>::wrap(
+                       std::move(handler)),
+                   slot);
       },
       token, record);
 }
@@ -144,9 +149,8 @@ auto producer::async_send(const producer_record& record, Token&& token) {
 template <class Token>
 auto producer::async_flush(Token&& token) {
   return detail::initiate<void()>(
-      std::forward<Token>(token), [this](detail::completion<void()> done) {
-        start_flush(std::move(done));
-      });
+      std::forward<Token>(token),
+      [this](detail::completion<void()> done) { start_flush(std::move(done)); });
 }
 
 template <class Token>
