@@ -18,6 +18,8 @@
 #include "kwire/client/cluster.hpp"
 #include "kwire/client/config.hpp"
 #include "kwire/client/consumer.hpp"
+#include "kwire/client/metrics.hpp"
+#include "kwire/client/observability.hpp"
 #include "kwire/client/producer.hpp"
 #include "peers/bench_common.hpp"
 #include "peers/payload.hpp"
@@ -33,6 +35,22 @@ void note(const char* fmt, auto... args) {
   std::fprintf(stderr, "kwire-bench: ");
   std::fprintf(stderr, fmt, args...);
   std::fputc('\n', stderr);
+}
+
+// -d: the clients' log on stderr for these categories (checked by main); none: silent.
+kc::observability observe_for(const kb::Args& a) {
+  kc::observability observe;
+  if (a.debug.empty()) return observe;
+  kc::parse_log_categories(a.debug, observe.debug, "-d");
+  observe.sink = kc::stderr_log_sink();
+  return observe;
+}
+
+// --metrics: a client's metrics as Prometheus text on stderr (before the JSON line).
+void print_metrics(const kb::Args& a, const kc::client_metrics_snapshot& snapshot) {
+  if (!a.metrics) return;
+  const auto text = kc::to_prometheus_text(snapshot, {{"mode", kb::mode_name(a.mode)}});
+  std::fwrite(text.data(), 1, text.size(), stderr);
 }
 
 // How long a run may take: --timeout bounds the whole run from the start of main, metadata
@@ -95,6 +113,7 @@ int run_produce(const kb::Args& a, const run_limit& limit) {
     note("%s", error->message.c_str());
     return 2;
   }
+  config.observe = observe_for(a);
   network_thread network;
   auto state = std::make_unique<delivery_state>();
   auto producer = std::make_unique<kc::producer>(network.io.get_executor(), config);
@@ -190,6 +209,7 @@ int run_produce(const kb::Args& a, const run_limit& limit) {
   const bool timed_out = state->delivered.load() + state->failed.load() < a.records &&
                          !g_stop && kb::now_ns() >= deadline;
   producer->close(std::chrono::milliseconds(1000));
+  print_metrics(a, producer->metrics());
   producer.reset();
   network.stop();
   // After the close: the count the result line reports.
@@ -302,6 +322,7 @@ int run_consume(const kb::Args& a, const run_limit& limit) {
     note("%s", error->message.c_str());
     return 2;
   }
+  config.observe = observe_for(a);
   if (config.group_id) {
     note("-X group.id: consumer groups are not implemented yet; run without a group");
     return 2;
@@ -347,6 +368,7 @@ int run_consume(const kb::Args& a, const run_limit& limit) {
   }
   if (got < a.records && !g_stop && !failure && kb::now_ns() >= deadline)
     note_timed_out(limit.bounded() ? limit.timeout_s : default_s, got, a.records, "received");
+  print_metrics(a, consumer->metrics());
   close_consumer(consumer);
 
   kb::Result r;
@@ -378,12 +400,14 @@ int run_e2e(const kb::Args& a, const run_limit& limit) {
     note("%s", error->message.c_str());
     return 2;
   }
+  producer_config.observe = observe_for(a);
   kc::consumer_config consumer_config;
   if (auto error =
           kc::parse_consumer_config({{"bootstrap.servers", a.bootstrap}}, consumer_config)) {
     note("%s", error->message.c_str());
     return 2;
   }
+  consumer_config.observe = observe_for(a);
   network_thread network;
   const auto all = every_partition(network.io, consumer_config, a, limit, "received");
   if (all.empty()) return 1;
@@ -472,7 +496,9 @@ int run_e2e(const kb::Args& a, const run_limit& limit) {
     note_timed_out(limit.bounded() ? limit.timeout_s : default_s, received, a.records,
                    "received");
   producer->close(std::chrono::milliseconds(1000));
+  print_metrics(a, producer->metrics());
   producer.reset();
+  print_metrics(a, consumer->metrics());
   close_consumer(consumer);
   if (failed.load())
     note("%llu records were not sent", static_cast<unsigned long long>(failed.load()));
@@ -503,7 +529,7 @@ bool asks_for_help(int argc, char** argv) {
   const auto is_help = [](std::string_view arg) { return arg == "-h" || arg == "--help"; };
   if (argc < 2) return false;
   if (is_help(argv[1])) return true;
-  for (int i = 2; i < argc; i += 2)
+  for (int i = 2; i < argc; i += std::string_view(argv[i]) == "--metrics" ? 1 : 2)
     if (is_help(argv[i])) return true;
   return false;
 }
@@ -518,6 +544,13 @@ int main(int argc, char** argv) {
   kb::Args args;
   if (auto error = kb::parse_args(argc, argv, args)) {
     std::fprintf(stderr, "kwire-bench: %s\n%s", error->c_str(),
+                 kb::usage_text("kwire-bench").c_str());
+    return 2;
+  }
+  if (kc::log_categories categories;
+      auto error =
+          kc::parse_log_categories(args.debug.empty() ? "all" : args.debug, categories, "-d")) {
+    std::fprintf(stderr, "kwire-bench: %s\n%s", error->message.c_str(),
                  kb::usage_text("kwire-bench").c_str());
     return 2;
   }

@@ -174,6 +174,8 @@ struct Args {
   double rate = 0;       // records/s; 0 = as fast as possible
   double timeout_s = 0;  // give up after this long (0 = the default of the client)
   std::vector<std::pair<std::string, std::string>> props;  // -X name=value, in order
+  std::string debug;     // -d CATEGORY[,CATEGORY]: the client's debug log on stderr
+  bool metrics = false;  // --metrics: the client's metrics on stderr at the end
 };
 
 inline std::string usage_text(std::string_view prog) {
@@ -182,7 +184,13 @@ inline std::string usage_text(std::string_view prog) {
          " [-X prop=value]... [--timeout SECS]\n       " + p +
          " consume -b BOOTSTRAP -t TOPIC -n RECORDS [-X prop=value]... [--timeout SECS]\n       " +
          p + " e2e -b BOOTSTRAP -t TOPIC -n RECORDS -s SIZE --rate R [-X prop=value]..." +
-         " [--timeout SECS]\n";
+         " [--timeout SECS]\n" +
+         "every mode also takes:\n"
+         "  -d CATEGORY[,CATEGORY]  the client's debug log for these categories on stderr\n"
+         "                          (all, broker, protocol, metadata, producer, eos, consumer,\n"
+         "                          fetch, cgrp, admin, security; rdkafka-bench: librdkafka's)\n"
+         "  --metrics               the client's metrics, Prometheus text, on stderr at the end\n"
+         "                          (kwire-bench only)\n";
 }
 
 namespace detail {
@@ -211,6 +219,10 @@ inline std::optional<std::string> parse_args(int argc, char** argv, Args& args) 
   bool have_n = false, have_s = false;
   for (int i = 2; i < argc; ++i) {
     const std::string_view opt = argv[i];
+    if (opt == "--metrics") {  // the one flag
+      args.metrics = true;
+      continue;
+    }
     if (i + 1 >= argc) return "option " + std::string(opt) + " needs a value";
     const std::string_view val = argv[++i];
     if (opt == "-b") {
@@ -232,6 +244,8 @@ inline std::optional<std::string> parse_args(int argc, char** argv, Args& args) 
     } else if (opt == "--timeout") {
       if (!detail::parse_number(val, args.timeout_s) || !(args.timeout_s > 0))
         return "--timeout needs a positive number of seconds, got '" + std::string(val) + "'";
+    } else if (opt == "-d") {
+      args.debug = val;
     } else if (opt == "-X") {
       const auto eq = val.find('=');
       if (eq == std::string_view::npos || eq == 0)

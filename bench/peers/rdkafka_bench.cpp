@@ -92,6 +92,7 @@ rd_kafka_conf_t* make_conf(const Args& a, rd_kafka_type_t type) {
     set("auto.offset.reset", "earliest");  // a group with no offsets reads from the start
     set("enable.auto.commit", "false");    // a benchmark leaves no trace in the group
   }
+  if (!a.debug.empty()) set("debug", a.debug);  // librdkafka's own categories
   for (const auto& [k, v] : a.props) set(k, v);
   return conf;
 }
@@ -568,6 +569,11 @@ int main(int argc, char** argv) {
   if (const auto err = kwire::bench::parse_args(argc, argv, args)) {
     std::fprintf(stderr, "%s: %s\n%s", kProg, err->c_str(),
                  kwire::bench::usage_text(kProg).c_str());
+    return 2;
+  }
+  if (args.metrics) {
+    std::fprintf(stderr, "%s: --metrics is kwire-bench's (librdkafka has statistics.interval.ms)\n",
+                 kProg);
     return 2;
   }
   std::signal(SIGINT, on_signal);

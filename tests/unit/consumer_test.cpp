@@ -739,6 +739,40 @@ TEST(Consumer, FetchesFromThePreferredReadReplicaUntilItRefuses) {
   close(cluster.io, c);
 }
 
+TEST(Consumer, HooksAndMetricsSeePreferredReplicaMovesRecordsAndLag) {
+  replica_cluster cluster;
+  auto& kafka = cluster.kafka;
+  std::vector<std::pair<std::int32_t, std::int32_t>> moves;
+  auto config = cluster.config();
+  config.observe.hooks.on_preferred_replica = [&](const kc::preferred_replica_event& e) {
+    EXPECT_EQ(e.partition, (kc::topic_partition{"t", 0}));
+    moves.emplace_back(e.from_node, e.to_node);
+  };
+  kafka.append(0, 5);
+  kafka.follower_end = 5;
+  kc::consumer c(cluster.io.get_executor(), config);
+  c.assign({{"t", 0}});
+  EXPECT_EQ(cluster.read(c, 5).size(), 5u);
+  kafka.follower_error = static_cast<std::int16_t>(kp::broker_error::not_leader_or_follower);
+  kafka.leader_names_replica = false;
+  kafka.append(5, 3);
+  EXPECT_EQ(cluster.read(c, 3).size(), 3u);
+  EXPECT_EQ(moves, (std::vector<std::pair<std::int32_t, std::int32_t>>{{-1, 2}, {2, -1}}));
+  const auto m = c.metrics();
+  EXPECT_EQ(m.kind, "consumer");
+  EXPECT_EQ(m.records_received, 8u);
+  EXPECT_GT(m.record_bytes_received, 0u);
+  EXPECT_EQ(m.preferred_replica_moves, 2u);
+  ASSERT_EQ(m.lag.size(), 1u);
+  EXPECT_EQ(m.lag[0].topic, "t");
+  EXPECT_EQ(m.lag[0].high_watermark, 8);
+  EXPECT_EQ(m.lag[0].lag, 0);
+  EXPECT_TRUE(std::ranges::any_of(m.requests, [](const kc::api_request_metrics& r) {
+    return r.name == "Fetch" && r.count > 0;
+  }));
+  close(cluster.io, c);
+}
+
 TEST(Consumer, AnUnreachablePreferredReadReplicaSendsTheFetchesBackToTheLeader) {
   replica_cluster cluster;
   auto& kafka = cluster.kafka;

@@ -13,6 +13,7 @@
 #include <deque>
 #include <map>
 
+#include "core/observer.hpp"
 #include "fake_broker.hpp"
 #include "kwire/client/consumer_protocol.hpp"
 
@@ -234,7 +235,8 @@ class GroupDriver : public ::testing::Test {
     kc::consumer_config config;
     auto error = kc::parse_consumer_config(props, config);
     ASSERT_FALSE(error) << error->message;
-    auto options = kc::cluster_options_for(config);
+    config.observe = observe_;
+    auto options = kc::cluster_options_for(config, "consumer");
     options.connection.request_timeout = 300ms;
     cluster_ = kc::cluster::create(io_.get_executor(), options);
 
@@ -303,6 +305,7 @@ class GroupDriver : public ::testing::Test {
   bool release_due_ = false;
   std::error_code failure_;
   bool closed_ = false;
+  kc::observability observe_;  // set before start()
 };
 
 constexpr auto find_key = kp::FindCoordinatorRequest::api_key;
@@ -438,3 +441,39 @@ TEST_F(GroupDriver, Kip848UnsupportedVersionIsFatal) {
 }
 
 }  // namespace
+
+TEST_F(GroupDriver, HooksAndLogSeeTheCoordinatorAssignmentsAndRevocations) {
+  std::vector<std::string> seen;
+  std::vector<std::string> lines;
+  observe_.hooks.on_assignment = [&](const kc::assignment_event& e) {
+    const char* what = e.what == kc::assignment_event::change::assigned  ? "assigned "
+                       : e.what == kc::assignment_event::change::revoked ? "revoked "
+                                                                         : "lost ";
+    seen.push_back(what + std::to_string(e.partitions.size()));
+  };
+  observe_.hooks.on_coordinator = [&](const kc::coordinator_event& e) {
+    seen.push_back("coordinator " + std::to_string(e.node_id));
+  };
+  observe_.sink = [&](const kc::log_record& r) {
+    if (r.category == kc::log_category::cgrp) lines.emplace_back(r.message);
+  };
+  observe_.debug.add(kc::log_category::cgrp);
+  kafka_.coordinator = 2;
+  start();
+  ASSERT_TRUE(joined()) << events();
+  kafka_.faults[heartbeat_key].push_back(broker_error::rebalance_in_progress);
+  ASSERT_TRUE(pump_until([this] { return events_.size() >= 3; })) << events();
+  std::string all;
+  for (const auto& s : seen) all += s + "; ";
+  EXPECT_EQ(all, "coordinator 2; assigned 3; revoked 3; assigned 3; ");
+  const auto has_line = [&](std::string_view text) {
+    return std::ranges::any_of(
+        lines, [&](const std::string& l) { return l.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(has_line("group coordinator is node 2 (127.0.0.1:"));
+  EXPECT_TRUE(has_line("sending JoinGroup to coordinator 2"));
+  EXPECT_TRUE(has_line("sending SyncGroup to coordinator 2"));
+  EXPECT_TRUE(has_line("assignment: 3 partitions, 3 new: t-0, t-1, t-2"));
+  EXPECT_TRUE(has_line("revoking 3 partitions: t-0, t-1, t-2"));
+  EXPECT_EQ(cluster_->observer()->counters().rebalances.get(), 2u);
+}

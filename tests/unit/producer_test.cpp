@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <set>
@@ -748,5 +749,73 @@ TEST(Producer, AClusterAuthorizationFailureFromInitProducerIdFailsEverySendPromp
       io, [] { return false; }, 200ms);
   EXPECT_EQ(kafka.init_requests, asked);
   EXPECT_EQ(kafka.produce_requests, 0);
+  close_and_wait(io, p);
+}
+
+TEST(Producer, HooksLogAndMetricsSeeAReconnectAndAnEpochBump) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  // The connection drops at the second Produce; the fifth is refused out of order, which
+  // bumps the epoch (KIP-360).
+  kafka.fault = [](int index) {
+    return index == 1   ? produce_fault::drop_before_append
+           : index == 4 ? produce_fault::out_of_order
+                        : produce_fault::none;
+  };
+  auto config = config_for(broker.port(), {{"batch.size", "200"}});
+  int reconnects = 0, disconnects = 0, bumps = 0, ids = 0;
+  std::vector<std::string> lines;
+  config.observe.hooks.on_broker_connect = [&](const kc::broker_connect_event& e) {
+    reconnects += e.reconnect;
+  };
+  config.observe.hooks.on_broker_disconnect = [&](const kc::broker_disconnect_event& e) {
+    disconnects += e.was_ready;
+  };
+  config.observe.hooks.on_producer_id = [&](const kc::producer_id_event& e) {
+    ++ids;
+    bumps += e.bump;
+    EXPECT_EQ(e.producer_id, kafka.producer_id);
+  };
+  config.observe.sink = [&](const kc::log_record& r) { lines.emplace_back(r.message); };
+  ASSERT_FALSE(kc::parse_log_categories("broker,eos", config.observe.debug));
+  kc::producer p(io.get_executor(), config);
+  auto outcomes = send_all(io, p, 300);
+  expect_exactly_once_in_order(kafka, outcomes);
+  EXPECT_GE(reconnects, 1);
+  EXPECT_GE(disconnects, 1);
+  EXPECT_GE(bumps, 1);
+  EXPECT_EQ(ids, 1 + bumps);
+  const auto has_line = [&](std::string_view text) {
+    return std::ranges::any_of(
+        lines, [&](const std::string& l) { return l.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(has_line("connected to node")) << lines.size();
+  EXPECT_TRUE(has_line("reconnected to node"));
+  EXPECT_TRUE(has_line("disconnected from node"));
+  EXPECT_TRUE(has_line("producer id 4000 epoch 0"));
+  EXPECT_TRUE(has_line("epoch bumped: producer id 4000 epoch 1"));
+  EXPECT_TRUE(has_line("ApiVersions v"));
+  EXPECT_FALSE(has_line("sent Produce"));  // protocol is not enabled
+
+  const auto m = p.metrics();
+  EXPECT_EQ(m.kind, "producer");
+  EXPECT_EQ(m.records_sent, 300u);
+  EXPECT_GT(m.record_bytes_sent, 0u);
+  EXPECT_GE(m.epoch_bumps, 1u);
+  EXPECT_GE(m.connects, 2u);
+  EXPECT_GE(m.disconnects, 1u);
+  EXPECT_EQ(m.buffer_bytes_queued, 0);
+  EXPECT_EQ(m.buffer_memory, 33554432);
+  EXPECT_GT(m.network_bytes_sent, 0u);
+  EXPECT_GT(m.network_bytes_received, 0u);
+  const auto produce = std::ranges::find_if(
+      m.requests, [](const kc::api_request_metrics& r) { return r.name == "Produce"; });
+  ASSERT_NE(produce, m.requests.end());
+  EXPECT_GE(produce->count, static_cast<std::uint64_t>(kafka.produce_requests));
+  EXPECT_GE(produce->errors, 1u);  // the dropped one
+  EXPECT_GE(produce->latency_max_us, produce->latency_sum_us / produce->count);
+  EXPECT_EQ(m.requests_in_flight, 0u);
   close_and_wait(io, p);
 }

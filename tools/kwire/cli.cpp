@@ -230,6 +230,12 @@ int run_client_command(client_command& command, std::span<const std::string_view
                          bootstrap_given = bootstrap_given || property.first == "bootstrap.servers";
                          command.properties.push_back(std::move(property));
                        }});
+    options.push_back({"-d", "--debug", "CATEGORY[,CATEGORY]", [&](std::string_view v) {
+                         if (auto error =
+                                 client::parse_log_categories(v, command.observe.debug, "-d"))
+                           throw usage_error(error->message);
+                         command.observe.sink = client::stderr_log_sink();
+                       }});
     options.push_back({"-h", "--help", "", [&](std::string_view) { help = true; }});
     options.push_back(
         {"", "--help-properties", "", [&](std::string_view) { help_properties = true; }});

@@ -90,6 +90,8 @@ struct client_command {
   std::string_view usage;  // the --help text
   std::vector<client::property_description> (*describe_properties)();
   client::properties properties;
+  // -d CATEGORY[,CATEGORY]: the client's log on standard error; silent without -d.
+  client::observability observe;
 };
 
 // Parses `args` with `own_options` and the shared ones; prints the help or the properties

@@ -56,6 +56,9 @@ With a group.id (-G or -X), the offset after the last record written whole to st
 output is committed every auto.commit.interval.ms, when a partition is revoked, and on exit
 (-c, -e, SIGINT/SIGTERM); records read but not written are not committed.
 -X enable.auto.commit=false commits nothing.
+  -d, --debug CATEGORY[,...]   the client's log for these categories on standard error
+                               (all, broker, protocol, metadata, producer, eos, consumer,
+                               fetch, cgrp, admin, security)
   -X, --property NAME=VALUE    a consumer property by its Java client name (repeatable)
       --help-properties        list every consumer property with its default
   -h, --help                   this help
@@ -360,7 +363,8 @@ std::string describe_partitions(const std::vector<client::topic_partition>& part
   return out.empty() ? "(none)" : out;
 }
 
-int consume(const consume_options& o, const client::properties& given) {
+int consume(const consume_options& o, const client::properties& given,
+            const client::observability& observe) {
   const auto start = parse_offset(o.offset);
   const bool group = !o.group.empty();
   client::properties properties{{"auto.offset.reset", std::string(offset_reset_for(start.where))}};
@@ -370,6 +374,7 @@ int consume(const consume_options& o, const client::properties& given) {
   if (auto error = client::parse_consumer_config(properties, config))
     throw property_error(error->message);
   check_security_files(config);
+  config.observe = observe;
   // The library would commit what poll handed out; the CLI commits what it has written.
   const bool commits = config.group_id.has_value() && config.enable_auto_commit;
   const auto commit_interval = config.auto_commit_interval;
@@ -556,7 +561,7 @@ int consume(const consume_options& o, const client::properties& given) {
 }  // namespace
 
 int run_consume(std::span<const std::string_view> args) {
-  client_command command{"consume", usage, describe_consume_properties, {}};
+  client_command command{"consume", usage, describe_consume_properties, {}, {}};
   consume_options o;
   return run_client_command(command, args, consume_option_parsers(o), [&] {
     if (o.topic.empty()) throw usage_error("-t TOPIC is required");
@@ -571,7 +576,7 @@ int run_consume(std::span<const std::string_view> args) {
             "-o with -G: only beginning or end (where a partition without a "
             "committed offset starts)");
     }
-    return consume(o, command.properties);
+    return consume(o, command.properties, command.observe);
   });
 }
 

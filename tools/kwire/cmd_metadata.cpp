@@ -24,6 +24,9 @@ errors. Asking never creates a topic.
   -b, --bootstrap-server HOST:PORT[,...]  the brokers to start from (bootstrap.servers)
   -t, --topic TOPIC            only this topic
       --json                   one JSON document (its shape is in tools/kwire/README.md)
+  -d, --debug CATEGORY[,...]   the client's log for these categories on standard error
+                               (all, broker, protocol, metadata, producer, eos, consumer,
+                               fetch, cgrp, admin, security)
   -X, --property NAME=VALUE    a client property by its Java name (repeatable), e.g.
                                -X request.timeout.ms=5000 (how long to wait for metadata)
       --help-properties        list every property it takes
@@ -168,11 +171,13 @@ void print_json(const client::cluster_metadata& m) {
   std::cout << out;
 }
 
-int metadata(const metadata_options& o, const client::properties& properties) {
+int metadata(const metadata_options& o, const client::properties& properties,
+             const client::observability& observe) {
   client::common_config config;
   if (auto error = client::parse_common_config(properties, config))
     throw property_error(error->message);
   check_security_files(config);
+  config.observe = observe;
   for (const auto& warning : config.warnings)
     std::cerr << "kwire metadata: note: " << warning << '\n';
   const auto m = fetch_metadata(config, o.topic, "metadata");
@@ -258,7 +263,7 @@ std::optional<client::cluster_metadata> fetch_metadata(const client::common_conf
 }
 
 int run_metadata(std::span<const std::string_view> args) {
-  client_command command{"metadata", usage, client::describe_common_config, {}};
+  client_command command{"metadata", usage, client::describe_common_config, {}, {}};
   metadata_options o;
   std::vector<option> own_options = {
       {"-t", "--topic", "TOPIC",
@@ -269,7 +274,7 @@ int run_metadata(std::span<const std::string_view> args) {
       {"", "--json", "", [&](std::string_view) { o.json = true; }},
   };
   return run_client_command(command, args, std::move(own_options),
-                            [&] { return metadata(o, command.properties); });
+                            [&] { return metadata(o, command.properties, command.observe); });
 }
 
 }  // namespace kwire::cli

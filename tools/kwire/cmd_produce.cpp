@@ -45,6 +45,9 @@ as it is (binary-safe, '\r' included). Empty lines are skipped, as kcat -P does.
   -H, --header NAME=VALUE      add this header to every record (repeatable); NAME alone
                                adds a header with a null value
   -z, --compression CODEC      none, gzip, snappy, lz4 or zstd (compression.type)
+  -d, --debug CATEGORY[,...]   the client's log for these categories on standard error
+                               (all, broker, protocol, metadata, producer, eos, consumer,
+                               fetch, cgrp, admin, security)
   -X, --property NAME=VALUE    a producer property by its Java client name (repeatable),
                                e.g. -X acks=1 -X linger.ms=20; unknown names are errors
       --help-properties        list every producer property with its default
@@ -292,7 +295,8 @@ void split_key_and_value(std::string_view line, const produce_options& o,
   record.value = o.null_empty && value.empty() ? std::nullopt : as_bytes(value);
 }
 
-int produce(const produce_options& o, const client::properties& properties) {
+int produce(const produce_options& o, const client::properties& properties,
+            const client::observability& observe) {
   const bool transactional =
       o.abort || std::any_of(properties.begin(), properties.end(),
                              [](const auto& p) { return p.first == "transactional.id"; });
@@ -304,6 +308,7 @@ int produce(const produce_options& o, const client::properties& properties) {
   if (auto error = client::parse_producer_config(properties, config))
     throw property_error(error->message);
   check_security_files(config);
+  config.observe = observe;
   for (const auto& warning : config.warnings)
     std::cerr << "kwire produce: note: " << warning << '\n';
 
@@ -369,13 +374,13 @@ int produce(const produce_options& o, const client::properties& properties) {
 }  // namespace
 
 int run_produce(std::span<const std::string_view> args) {
-  client_command command{"produce", usage, client::describe_producer_config, {}};
+  client_command command{"produce", usage, client::describe_producer_config, {}, {}};
   produce_options o;
   return run_client_command(command, args, produce_option_parsers(o, command.properties), [&] {
     if (o.topic.empty()) throw usage_error("-t TOPIC is required");
     if (o.null_empty && !o.key_delimiter)
       throw usage_error("-Z needs -k (without a key delimiter no key or value is empty)");
-    return produce(o, command.properties);
+    return produce(o, command.properties, command.observe);
   });
 }
 

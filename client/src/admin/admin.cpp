@@ -6,6 +6,7 @@
 #include <future>
 
 #include "admin/admin_call.hpp"
+#include "core/observer.hpp"
 
 namespace kwire::client {
 
@@ -29,5 +30,9 @@ void admin::close() {
 }
 
 const admin_config& admin::config() const noexcept { return engine_->config(); }
+client_metrics_snapshot admin::metrics() const {
+  const auto* o = engine_->brokers().observer();
+  return o->counters().snapshot(o->kind(), o->client_id());
+}
 
 }  // namespace kwire::client

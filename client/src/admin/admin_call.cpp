@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "core/backoff.hpp"
+#include "core/observer.hpp"
 
 namespace kwire::client::detail {
 namespace {
@@ -20,7 +21,7 @@ admin_engine::admin_engine(asio::any_io_executor executor, admin_config config)
     : config_(std::move(config)),
       strand_(asio::make_strand(std::move(executor))),
       random_(std::random_device{}()) {
-  auto options = cluster_options_for(config_);
+  auto options = cluster_options_for(config_, "admin");
   // An admin client asks about topics; it must never create one by asking.
   options.allow_auto_topic_creation = false;
   cluster_ = cluster::create(strand_, std::move(options));
@@ -336,6 +337,8 @@ void admin_call::retry(std::size_t index, std::error_code ec, const diagnostics&
   item& it = items_[index];
   if (it.state == item_state::done) return;
   if (++it.attempts > engine_->config().retries) return complete(index, ec, detail);
+  detail::log(engine_->brokers().observer(), log_level::debug, log_category::admin,
+              "retrying (attempt ", it.attempts + 1, "): ", detail.describe(ec));
   note(index, ec, detail);
   it.state = item_state::idle;
   it.retry_at = admin_clock::now() + jittered_backoff(engine_->config().retry_backoff,

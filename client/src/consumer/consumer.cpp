@@ -26,6 +26,7 @@
 #include "consumer/consumer_positions.hpp"
 #include "consumer/consumer_resets.hpp"
 #include "core/backoff.hpp"
+#include "core/observer.hpp"
 #include "group/group_driver.hpp"
 #include "kwire/client/cluster.hpp"
 #include "kwire/protocol/messages.hpp"
@@ -39,7 +40,7 @@ using clock = std::chrono::steady_clock;
 using protocol::broker_error;
 
 cluster_options consumer_cluster_options(const consumer_config& config) {
-  cluster_options options = cluster_options_for(config);
+  cluster_options options = cluster_options_for(config, "consumer");
   // A fetch response may carry fetch.max.bytes plus one oversized first batch.
   options.connection.max_response_size =
       std::max<std::size_t>(protocol::default_max_frame_size,
@@ -204,6 +205,10 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
     return positions_.fetched_from(tp);
   }
   diagnostics last_error_details() const { return positions_.last_error_details(); }
+  client_metrics_snapshot metrics() const {
+    const auto* o = cluster_->observer();
+    return o->counters().snapshot(o->kind(), o->client_id());
+  }
 
   // ------------------------------------------------------------ poll
 
@@ -655,6 +660,7 @@ std::optional<std::int32_t> consumer::fetched_from(const topic_partition& partit
   return impl_->fetched_from(partition);
 }
 diagnostics consumer::last_error_details() const { return impl_->last_error_details(); }
+client_metrics_snapshot consumer::metrics() const { return impl_->metrics(); }
 const consumer_config& consumer::config() const noexcept { return impl_->config(); }
 
 void consumer::start_poll(std::chrono::milliseconds timeout, poll_handler handler,

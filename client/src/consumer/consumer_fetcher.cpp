@@ -6,6 +6,8 @@
 #include <mutex>
 #include <string>
 
+#include "core/observer.hpp"
+
 #if defined(__SANITIZE_ADDRESS__)
 #define KWIRE_ADDRESS_SANITIZER 1
 #elif defined(__has_feature)
@@ -216,7 +218,12 @@ consumer_fetcher::consumer_fetcher(const consumer_config& config, cluster& broke
           std::make_shared<decode_block_pool>(static_cast<std::size_t>(config.fetch_max_bytes))) {}
 
 void consumer_fetcher::on_connection_lost(std::int32_t node) {
-  if (auto it = node_fetches_.find(node); it != node_fetches_.end()) it->second.session.reset();
+  if (auto it = node_fetches_.find(node); it != node_fetches_.end()) {
+    if (it->second.session.session_id() != 0)
+      detail::log(cluster_.observer(), log_level::info, log_category::fetch,
+                  "fetch session with node ", node, " reset: connection lost");
+    it->second.session.reset();
+  }
   forget_preferred_replica(node);
 }
 
@@ -229,11 +236,13 @@ std::int32_t consumer_fetcher::fetch_node(assigned_partition& p, consumer_clock:
   if (p.preferred_replica < 0 || leader < 0) return leader;
   if (now >= p.preferred_until) {
     // The lease ended: back to the leader, which may name the replica again.
+    report_replica_move(p, p.preferred_replica, -1, "lease ended");
     p.preferred_replica = -1;
     return leader;
   }
   if (!is_online_replica(p.tp, p.preferred_replica)) {
     // Stale metadata, or the replica went away: the leader, and fresher metadata.
+    report_replica_move(p, p.preferred_replica, -1, "replica not online");
     p.preferred_replica = -1;
     cluster_.request_refresh();
     return leader;
@@ -250,6 +259,20 @@ bool consumer_fetcher::is_online_replica(const topic_partition& tp, std::int32_t
   const auto& pm = t->partitions[static_cast<std::size_t>(tp.partition)];
   return std::ranges::find(pm.replicas, node) != pm.replicas.end() &&
          std::ranges::find(pm.offline_replicas, node) == pm.offline_replicas.end();
+}
+
+// Log, counter and hook of a partition's fetches moving between replicas (-1: the leader).
+void consumer_fetcher::report_replica_move(const assigned_partition& p, std::int32_t from,
+                                           std::int32_t to, std::string_view why) {
+  auto* o = cluster_.observer();
+  if (!o) return;
+  o->counters().preferred_replica_moves.add();
+  o->log(log_level::info, log_category::fetch, "fetching ", p.tp.topic, "-", p.tp.partition,
+         " from ", to < 0 ? std::string("the leader") : "replica " + std::to_string(to),
+         " instead of ", from < 0 ? std::string("the leader") : "replica " + std::to_string(from),
+         ": ", why);
+  if (const auto& hook = o->hooks().on_preferred_replica)
+    hook(preferred_replica_event{p.tp, from, to});
 }
 
 // A fetch from `node` failed as a whole: its partitions go back to their leaders.
@@ -411,6 +434,8 @@ void consumer_fetcher::handle_fetch(std::int32_t node, const fetch_plan& plan,
   if (!ec) ec = response.decode(frame.body, frame.api_version);
   if (!ec) ec = protocol::broker_error_code(response.error_code);
   if (ec) {
+    detail::log(cluster_.observer(), log_level::info, log_category::fetch,
+                "fetch session with node ", node, " reset: ", ec);
     nf.session.reset();
     nf.retry_at = consumer_clock::now() + driver_.backoff(1);
     if (!is(ec, broker_error::fetch_session_id_not_found) &&
@@ -523,14 +548,30 @@ void consumer_fetcher::handle_partition_data(assigned_partition& p,
     const auto now = consumer_clock::now();
     const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(
         consumer_clock::time_point::max() - now);  // metadata.max.age.ms may be near int64 max
+    report_replica_move(p, p.preferred_replica, pd.preferred_read_replica, "named by the leader");
     p.preferred_replica = pd.preferred_read_replica;
     p.preferred_until = config_.metadata_max_age < room ? now + config_.metadata_max_age
                                                         : consumer_clock::time_point::max();
   }
-  if (!pd.records || pd.records->empty()) return;
+  if (!pd.records || pd.records->empty()) {
+    if (auto* o = cluster_.observer(); o && p.marks.high_watermark >= 0)
+      o->counters().set_lag(p.tp.topic, p.tp.partition, p.marks.high_watermark, p.fetch_offset);
+    return;
+  }
   const std::int64_t first = p.fetch_offset;
   auto checked = check_batches(pd.records->span(), first, *owner, config_.check_crcs);
   auto& ready = checked.ready;
+  if (auto* o = cluster_.observer()) {
+    // Per partition and response, not per record: offsets advanced (control records and
+    // compacted gaps included), batch bytes, and the lag the high watermark shows.
+    auto& counters = o->counters();
+    if (!ready.chunk.batches.empty() && ready.next_offset > first)
+      counters.records_received.add(static_cast<std::uint64_t>(ready.next_offset - first));
+    counters.record_bytes_received.add(pd.records->span().size());
+    if (p.marks.high_watermark >= 0)
+      counters.set_lag(p.tp.topic, p.tp.partition, p.marks.high_watermark,
+                       ready.chunk.batches.empty() ? first : ready.next_offset);
+  }
   if (!ready.chunk.batches.empty()) {
     if (p.fetched_from != diag.broker_id) {
       p.fetched_from = diag.broker_id;
@@ -571,6 +612,7 @@ void consumer_fetcher::handle_partition_error(assigned_partition& p, std::error_
     diag.server_message = "offset " + std::to_string(p.fetch_offset) + " is out of range";
     positions_.reset_by_policy(p, ec, diag);
   } else if (is_stale_leadership(ec) || protocol::is_retriable(ec)) {
+    if (p.preferred_replica >= 0) report_replica_move(p, p.preferred_replica, -1, ec.message());
     p.preferred_replica = -1;  // NOT_LEADER_OR_FOLLOWER and the like: back to the leader
     cluster_.request_refresh();
     p.retry_at = consumer_clock::now() + driver_.backoff(1);

@@ -59,6 +59,8 @@ class consumer_fetcher {
                           std::int32_t& epoch);
   bool is_online_replica(const topic_partition& tp, std::int32_t node) const;
   void forget_preferred_replica(std::int32_t node);
+  void report_replica_move(const assigned_partition& p, std::int32_t from, std::int32_t to,
+                           std::string_view why);
   waiting_responses count_waiting_responses();
   void send_fetch(std::int32_t node, node_fetch& nf, connection& conn,
                   const fetch_partition_map& wanted);

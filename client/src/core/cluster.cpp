@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "core/backoff.hpp"
+#include "core/observer.hpp"
 #include "core/sasl_authenticator.hpp"
 #include "core/tls_stream.hpp"
 #include "kwire/protocol/messages.hpp"
@@ -95,6 +96,9 @@ std::chrono::milliseconds cluster::backoff(int failures) {
 }
 
 void cluster::connect(std::int32_t node_id, node& n) {
+  detail::log(observer(), log_level::debug, log_category::broker, "connecting to node ", node_id,
+              " (", n.address.host_port(), ")", n.failures > 0 ? ", attempt after " : "",
+              n.failures > 0 ? std::to_string(n.failures) + " failures" : std::string());
   auto conn = connection::create(executor_, n.address, options_.connection);
   n.conn = conn;
   conn->on_closed([weak = weak_from_this(), node_id, raw = conn.get()](std::error_code reason) {
@@ -109,6 +113,7 @@ void cluster::connect(std::int32_t node_id, node& n) {
       it->second.last_failure = reason;
       it->second.last_failure_detail = raw->close_detail();
       it->second.next_attempt = clock::now() + self->backoff(1);
+      self->report_disconnect(node_id, it->second, reason, true);
       if (self->connection_listener_) self->connection_listener_(node_id, reason);
       self->request_refresh();
     }
@@ -130,7 +135,9 @@ void cluster::on_connect_result(std::int32_t node_id, const std::shared_ptr<conn
     if (!n.failing_since) n.failing_since = clock::now();
     n.last_failure = ec;
     n.last_failure_detail = conn->close_detail();
+    report_disconnect(node_id, n, ec, false);
   } else {
+    report_connect(node_id, n);
     n.failures = 0;
     n.failing_since.reset();
   }
@@ -141,6 +148,36 @@ void cluster::on_connect_result(std::int32_t node_id, const std::shared_ptr<conn
     else
       send_metadata_request();
   }
+}
+
+void cluster::report_connect(std::int32_t node_id, node& n) {
+  const bool reconnect = n.connected_before || n.failures > 0;
+  n.connected_before = true;
+  auto* o = observer();
+  if (!o) return;
+  o->counters().connects.add();
+  o->log(
+      log_level::info, log_category::broker,
+      reconnect ? "reconnected to node " : "connected to node ", node_id, " (",
+      n.address.host_port(), ")",
+      n.failures > 0 ? " after " + std::to_string(n.failures) + " failed attempts" : std::string());
+  if (const auto& hook = o->hooks().on_broker_connect)
+    hook(broker_connect_event{node_id, n.address.host_port(), reconnect});
+}
+
+void cluster::report_disconnect(std::int32_t node_id, node& n, std::error_code reason,
+                                bool was_ready) {
+  auto* o = observer();
+  if (!o) return;
+  o->counters().disconnects.add();
+  const auto retry_in =
+      std::chrono::duration_cast<std::chrono::milliseconds>(n.next_attempt - clock::now());
+  o->log(log_level::info, log_category::broker,
+         was_ready ? "disconnected from node " : "connection attempt failed to node ", node_id,
+         " (", n.address.host_port(), "): ", reason, "; reconnect in ", retry_in.count(),
+         " ms at the earliest");
+  if (const auto& hook = o->hooks().on_broker_disconnect)
+    hook(broker_disconnect_event{node_id, n.address.host_port(), reason, was_ready});
 }
 
 std::vector<unreachable_server> cluster::unreachable_bootstrap(
@@ -298,11 +335,17 @@ void cluster::handle_metadata(std::error_code ec, const response_frame& frame) {
   protocol::MetadataResponse response;
   if (!ec) ec = response.decode(frame.body, frame.api_version);
   if (ec) {
+    detail::log(observer(), log_level::info, log_category::metadata,
+                "metadata request failed: ", ec, "; retry in ", options_.retry_backoff.count(),
+                " ms");
     metadata_error_ = ec;
     schedule_refresh(options_.retry_backoff);
     return;
   }
   metadata_error_.clear();
+  detail::log(observer(), log_level::debug, log_category::metadata,
+              "metadata: ", response.brokers.size(), " brokers, ", response.topics.size(),
+              " topics, controller ", response.controller_id);
   metadata_.cluster_id = response.cluster_id;
   metadata_.controller_id = response.controller_id;
   metadata_.brokers.clear();
@@ -340,6 +383,7 @@ void cluster::handle_metadata(std::error_code ec, const response_frame& frame) {
       out.offline_replicas = p.offline_replicas;
     }
     refresh_soon = refresh_soon || needs_refresh(topic);
+    log_leader_changes(metadata_.topic(topic.name), topic);
     metadata_.topics[topic.name] = std::move(topic);
   }
   ++metadata_.version;
@@ -358,6 +402,26 @@ void cluster::handle_metadata(std::error_code ec, const response_frame& frame) {
   if (metadata_listener_) metadata_listener_(metadata_);
 }
 
+void cluster::log_leader_changes(const topic_metadata* before, const topic_metadata& after) const {
+  const auto* o = observer();
+  if (!o || !o->enabled(log_level::info, log_category::metadata)) return;
+  if (!before) {
+    o->log(log_level::debug, log_category::metadata, "topic ", after.name, ": ",
+           after.partitions.size(), " partitions",
+           after.error_code ? ", error " + protocol::broker_error_code(after.error_code).message()
+                            : std::string());
+    return;
+  }
+  for (const auto& p : after.partitions) {
+    const auto index = static_cast<std::size_t>(p.partition);
+    const std::int32_t old_leader =
+        index < before->partitions.size() ? before->partitions[index].leader : -1;
+    if (old_leader != p.leader)
+      o->log(log_level::info, log_category::metadata, "leader of ", after.name, "-", p.partition,
+             " moved from ", old_leader, " to ", p.leader, " (leader epoch ", p.leader_epoch, ")");
+  }
+}
+
 void cluster::close() {
   if (closed_) return;
   closed_ = true;
@@ -366,7 +430,7 @@ void cluster::close() {
     if (n.conn) n.conn->close(make_error_code(errc::shut_down));
 }
 
-cluster_options cluster_options_for(const common_config& config) {
+cluster_options cluster_options_for(const common_config& config, std::string_view kind) {
   cluster_options options;
   const bool tls =
       config.security == security_protocol::ssl || config.security == security_protocol::sasl_ssl;
@@ -386,6 +450,8 @@ cluster_options cluster_options_for(const common_config& config) {
   options.connection.connect_timeout = config.socket_connection_setup_timeout;
   options.connection.send_buffer_bytes = config.send_buffer_bytes;
   options.connection.receive_buffer_bytes = config.receive_buffer_bytes;
+  options.connection.observer =
+      std::make_shared<detail::observer>(config.observe, std::string(kind), config.client_id);
   options.reconnect_backoff = config.reconnect_backoff;
   options.reconnect_backoff_max = config.reconnect_backoff_max;
   options.retry_backoff = config.retry_backoff;

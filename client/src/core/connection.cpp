@@ -7,6 +7,7 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 
+#include "core/observer.hpp"
 #include "core/sasl_authenticator.hpp"
 #include "core/tls_stream.hpp"
 #include "kwire/protocol/messages.hpp"
@@ -19,6 +20,17 @@ constexpr std::size_t kReadBufferSize = 64 * 1024;
 // The Kafka name and version rules (KIP-511): alphanumerics, '.', '-'.
 constexpr std::string_view kSoftwareName = "kwire";
 constexpr std::string_view kSoftwareVersion = KWIRE_VERSION;
+
+std::string_view api_name(std::int16_t api_key) {
+  const auto* api = protocol::find_api(api_key);
+  return api ? api->name : std::string_view("?");
+}
+
+std::uint64_t micros_since(std::chrono::steady_clock::time_point then,
+                           std::chrono::steady_clock::time_point now) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - then).count();
+  return us > 0 ? static_cast<std::uint64_t>(us) : 0;
+}
 
 std::int32_t load_be32(const std::uint8_t* p) noexcept {
   return static_cast<std::int32_t>((std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
@@ -232,6 +244,7 @@ void connection::negotiate(std::int16_t version) {
             self->broker_versions_[static_cast<std::size_t>(api.api_key)] = {api.min_version,
                                                                              api.max_version};
         }
+        self->log_negotiated(version, response.api_keys.size());
         if (self->options_.sasl) return self->authenticate();
         self->finish_connect({});
       },
@@ -239,6 +252,25 @@ void connection::negotiate(std::int16_t version) {
                           std::int32_t correlation_id) {
         return protocol::encode_request(out, request, version, correlation_id, "kwire");
       });
+}
+
+void connection::log_negotiated(std::int16_t version, std::size_t broker_apis) const {
+  const auto* o = options_.observer.get();
+  if (!o || !o->enabled(log_level::debug, log_category::broker)) return;
+  // version_for() needs the ready state, which follows right after: the same from the range.
+  std::string used;
+  for (const std::int16_t key : {protocol::ProduceRequest::api_key, protocol::FetchRequest::api_key,
+                                 protocol::MetadataRequest::api_key}) {
+    const auto broker = broker_versions(key);
+    const auto* ours = protocol::find_api(key);
+    if (!used.empty()) used += ", ";
+    used += api_name(key);
+    used += ' ';
+    used += broker.max < 0 || !ours ? std::string("none")
+                                    : "v" + std::to_string(std::min(broker.max, ours->max_version));
+  }
+  o->log(log_level::debug, log_category::broker, "ApiVersions v", version, " negotiated with ",
+         address_.host_port(), ": ", broker_apis, " APIs; ", used);
 }
 
 void connection::finish_connect(std::error_code ec) {
@@ -278,9 +310,15 @@ void connection::encode_and_queue(std::int16_t api_key, std::int16_t version, bo
   next_correlation_id_ = next_correlation_id_ == INT32_MAX ? 1 : next_correlation_id_ + 1;
   if (auto ec = encode(pending_bytes_, pending_borrowed_, correlation_id))
     return fail_later(std::move(handler), ec);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto now = std::chrono::steady_clock::now();
+  const auto deadline = now + timeout;
+  if (auto* o = options_.observer.get()) {
+    o->counters().requests_started.add();
+    o->log(log_level::debug, log_category::protocol, "sent ", api_name(api_key), " v", version,
+           " (correlation id ", correlation_id, ") to ", address_.host_port());
+  }
   queued_.push_back(
-      {api_key, version, correlation_id, expects_response, deadline, std::move(handler)});
+      {api_key, version, correlation_id, expects_response, deadline, now, std::move(handler)});
   // A shorter timeout than the armed one's (a heartbeat after a JoinGroup) moves the timer.
   if (!timer_armed_ || deadline < timer_at_) arm_timer();
   start_write();
@@ -303,16 +341,21 @@ void connection::start_write() {
   if (at < writing_bytes_.size())
     writing_buffers_.emplace_back(writing_bytes_.data() + at, writing_bytes_.size() - at);
   for (auto& request : queued_) {
-    if (request.expects_response)
+    if (request.expects_response) {
       in_flight_.push_back(std::move(request));
-    else
+    } else {
+      if (auto* o = options_.observer.get())
+        o->counters().request_finished(request.api_key, 0, false);
       complete_on_write_.push_back(std::move(request.handler));
+    }
   }
   queued_.clear();
   write_in_flight_ = true;
   with_stream([&](auto& stream) {
     asio::async_write(stream, writing_buffers_,
-                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
+                        if (auto* o = self->options_.observer.get())
+                          o->counters().network_bytes_sent.add(bytes);
                         self->on_written(ec);
                       });
   });
@@ -348,6 +391,7 @@ void connection::on_read(boost::system::error_code ec, std::size_t bytes) {
   if (state_ == state::closed) return;
   if (ec) return close_on_io_error(ec);
   read_used_ += bytes;
+  if (auto* o = options_.observer.get()) o->counters().network_bytes_received.add(bytes);
   std::size_t pos = 0;
   while (true) {
     const std::span<const std::uint8_t> available(read_buffer_.data() + pos, read_used_ - pos);
@@ -395,7 +439,9 @@ void connection::read_large_frame_rest() {
     asio::async_read(stream,
                      asio::buffer(large_frame_.data() + large_frame_filled_,
                                   large_frame_.size() - large_frame_filled_),
-                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                     [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
+                       if (auto* o = self->options_.observer.get())
+                         o->counters().network_bytes_received.add(bytes);
                        if (self->state_ == state::closed) return;
                        if (ec) return self->close_on_io_error(ec);
                        auto payload = std::move(self->large_frame_);
@@ -413,6 +459,13 @@ bool connection::deliver(detail::frame_buffer payload) {
   }
   pending_request request = std::move(in_flight_.front());
   in_flight_.pop_front();
+  if (auto* o = options_.observer.get()) {
+    const auto latency = micros_since(request.sent_at, std::chrono::steady_clock::now());
+    o->counters().request_finished(request.api_key, latency, false);
+    o->log(log_level::debug, log_category::protocol, "received ", api_name(request.api_key), " v",
+           request.api_version, " response (correlation id ", request.correlation_id, ", ",
+           payload.size(), " bytes) from ", address_.host_port(), " after ", latency, " us");
+  }
   response_frame frame;
   frame.api_key = request.api_key;
   frame.api_version = request.api_version;
@@ -469,6 +522,15 @@ void connection::close(std::error_code reason) {
   timer_.cancel();
   connect_timer_.cancel();
   sasl_.reset();
+  if (auto* o = options_.observer.get()) {
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& r : in_flight_)
+      o->counters().request_finished(r.api_key, micros_since(r.sent_at, now), true);
+    for (const auto& r : queued_)
+      o->counters().request_finished(r.api_key, micros_since(r.sent_at, now), true);
+    o->log(log_level::debug, log_category::broker, "connection to ", address_.host_port(),
+           " closed: ", reason, " (", in_flight_.size() + queued_.size(), " requests failed)");
+  }
   std::vector<response_handler> failed;
   for (auto& r : in_flight_) failed.push_back(std::move(r.handler));
   for (auto& r : queued_) failed.push_back(std::move(r.handler));

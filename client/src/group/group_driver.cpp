@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include "core/observer.hpp"
 #include "group/classic_group.hpp"
 #include "group/consumer_group_heartbeat.hpp"
 #include "kwire/client/consumer_protocol.hpp"
@@ -49,9 +50,110 @@ void group_driver::metadata_updated() {
   member_->metadata_updated(known_counts_);
 }
 
+namespace {
+
+std::string describe(const std::vector<topic_partition>& partitions) {
+  std::string out;
+  for (const auto& tp : partitions) {
+    if (!out.empty()) out += ", ";
+    out += tp.topic + "-" + std::to_string(tp.partition);
+  }
+  return out.empty() ? std::string("none") : out;
+}
+
+std::string_view request_name(const group_request& request) {
+  return std::visit(
+      [](const auto& r) -> std::string_view {
+        const auto* api = protocol::find_api(std::decay_t<decltype(r)>::api_key);
+        return api ? api->name : "?";
+      },
+      request);
+}
+
+// The error a group response carries (FindCoordinator v4+: its first key's), or 0.
+std::int16_t response_error(const group_response& response) {
+  return std::visit(
+      [](const auto& r) -> std::int16_t {
+        if constexpr (requires { r.coordinators; })
+          if (!r.coordinators.empty() && r.coordinators.front().error_code != 0)
+            return r.coordinators.front().error_code;
+        return r.error_code;
+      },
+      response);
+}
+
+}  // namespace
+
+// Why the member rejoins or looks up the coordinator again: a group request's error.
+void group_driver::log_answer(const group_request& request, std::error_code ec,
+                              const group_response* response) const {
+  const auto* o = cluster_->observer();
+  if (!o || !o->enabled(log_level::info, log_category::cgrp)) return;
+  if (ec)
+    return o->log(log_level::info, log_category::cgrp, request_name(request), " failed: ", ec);
+  // MEMBER_ID_REQUIRED and the like are steps of the protocol, not failures.
+  if (const auto error = response ? response_error(*response) : 0; error != 0)
+    o->log(log_level::info, log_category::cgrp, request_name(request), " answered ",
+           protocol::broker_error_code(error));
+}
+
+// Log, counters and hooks of what the member does: requests, assignments, revocations and
+// coordinator changes.
+void group_driver::observe(const group_action& action) {
+  auto* o = cluster_->observer();
+  if (!o) return;
+  const auto report = [o](assignment_event::change what, const std::vector<topic_partition>& tps,
+                          std::string_view verb) {
+    o->log(log_level::info, log_category::cgrp, verb, " ", tps.size(),
+           " partitions: ", describe(tps));
+    if (const auto& hook = o->hooks().on_assignment) hook(assignment_event{what, tps});
+  };
+  if (const auto* send = std::get_if<send_request>(&action)) {
+    if (o->enabled(log_level::debug, log_category::cgrp))
+      o->log(log_level::debug, log_category::cgrp, "sending ", request_name(send->request),
+             send->to_coordinator ? " to coordinator " + std::to_string(send->coordinator.node_id)
+                                  : std::string(" to any broker"));
+  } else if (const auto* revoke = std::get_if<revoke_partitions>(&action)) {
+    for (const auto& tp : revoke->partitions) o->counters().forget_lag(tp.topic, tp.partition);
+    report(assignment_event::change::revoked, revoke->partitions, "revoking");
+  } else if (const auto* lose = std::get_if<lose_partitions>(&action)) {
+    for (const auto& tp : lose->partitions) o->counters().forget_lag(tp.topic, tp.partition);
+    report(assignment_event::change::lost, lose->partitions, "lost");
+  } else if (const auto* assign = std::get_if<assign_partitions>(&action)) {
+    o->counters().rebalances.add();
+    o->log(log_level::info, log_category::cgrp, "assignment: ", assign->assignment.size(),
+           " partitions, ", assign->added.size(), " new: ", describe(assign->added));
+    if (const auto& hook = o->hooks().on_assignment)
+      hook(assignment_event{assignment_event::change::assigned, assign->added});
+  } else if (const auto* fatal = std::get_if<fatal_error>(&action)) {
+    o->log(log_level::error, log_category::cgrp, "group membership failed: ", fatal->error, " (",
+           fatal->message, ")");
+  }
+}
+
+void group_driver::observe_coordinator() {
+  const auto now_at = coordinator();
+  if (now_at == coordinator_seen_) return;
+  coordinator_seen_ = now_at;
+  auto* o = cluster_->observer();
+  if (!o) return;
+  const auto& node = member_->coordinator();
+  const std::string broker = node ? (node->host + ":" + std::to_string(node->port)) : std::string();
+  if (now_at >= 0)
+    o->log(log_level::info, log_category::cgrp, "group coordinator is node ", now_at, " (", broker,
+           ")");
+  else
+    o->log(log_level::info, log_category::cgrp, "group coordinator lost; looking it up again");
+  if (const auto& hook = o->hooks().on_coordinator) hook(coordinator_event{now_at, broker});
+}
+
 group_clock::time_point group_driver::run(group_clock::time_point now) {
   for (;;) {
-    while (auto action = member_->next_action(now)) act(now, *action);
+    while (auto action = member_->next_action(now)) {
+      observe(*action);
+      act(now, *action);
+    }
+    observe_coordinator();
     const bool answered = answer_questions(now);
     const bool sent_or_failed = send_pending(now);
     if (!answered && !sent_or_failed) break;
@@ -169,6 +271,7 @@ group_driver::send_outcome group_driver::try_send(group_clock::time_point now, p
     const auto at = group_clock::now();
     group_response response;
     if (!ec) ec = decode_group_response(request, frame.api_version, frame.body, response);
+    driver.log_answer(request, ec, ec ? nullptr : &response);
     if (ec)
       driver.member_->on_request_failed(at, id, ec);
     else

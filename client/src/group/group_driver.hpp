@@ -75,6 +75,10 @@ class group_driver {
   };
 
   void act(group_clock::time_point now, group_action& action);
+  void observe(const group_action& action);
+  void observe_coordinator();
+  void log_answer(const group_request& request, std::error_code ec,
+                  const group_response* response) const;
   // Sends what has a connection, fails what waited too long; true if the member got input.
   bool send_pending(group_clock::time_point now);
   enum class send_outcome : std::uint8_t { waiting, sent, failed };
@@ -96,6 +100,7 @@ class group_driver {
   topic_partition_counts known_counts_;  // as of that metadata
   // Response callbacks hold a weak_ptr to it: once the driver is gone they do nothing.
   std::shared_ptr<group_driver*> self_;
+  std::int32_t coordinator_seen_ = -1;  // for the log and the coordinator hook
 };
 
 // The member for consumer_config's group.protocol, with its settings (group.id must be set).

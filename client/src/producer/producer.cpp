@@ -17,6 +17,7 @@
 
 #include "core/backoff.hpp"
 #include "core/error_kinds.hpp"
+#include "core/observer.hpp"
 #include "kwire/client/cluster.hpp"
 #include "kwire/protocol/messages.hpp"
 #include "producer/memory_waiters.hpp"
@@ -77,7 +78,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
             }),
         identity_(config_.enable_idempotence, config_.retry_backoff, config_.retry_backoff_max,
                   config_.transaction_timeout) {
-    cluster_ = cluster::create(strand_, cluster_options_for(config_));
+    cluster_ = cluster::create(strand_, cluster_options_for(config_, "producer"));
     compressing_ = config_.compression_type != protocol::compression::none;
   }
 
@@ -97,6 +98,13 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
 
   const producer_config& config() const noexcept { return config_; }
   std::int64_t buffered_bytes() const { return accumulator_.buffered_bytes(); }
+  client_metrics_snapshot metrics() const {
+    const auto* o = cluster_->observer();
+    auto out = o->counters().snapshot(o->kind(), o->client_id());
+    out.buffer_bytes_queued = accumulator_.buffered_bytes();
+    out.buffer_memory = config_.buffer_memory;
+    return out;
+  }
   void set_partitioner(std::shared_ptr<partitioner> p) {
     accumulator_.set_partitioner(std::move(p));
   }
@@ -599,6 +607,9 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       if (identity_.idempotent() && b->base_sequence >= 0 && !stale_epoch)
         identity_.acknowledged(p.sequences, b->base_sequence, b->builder.record_count());
       accumulator_.left_flight(b);
+      auto& counters = cluster_->observer()->counters();
+      counters.records_sent.add(static_cast<std::uint64_t>(b->builder.record_count()));
+      counters.record_bytes_sent.add(b->builder.bytes().size());
       return complete_batch(b, {}, base_offset, log_append_time, diag);
     }
     if ((is(ec, broker_error::message_too_large) || is(ec, broker_error::record_list_too_large)) &&
@@ -606,7 +617,12 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       // The broker's limit (message.max.bytes, or the topic's max.message.bytes) is below
       // this batch: send its records again in halves, as Java does, until single records
       // are left, which then fail alone.
-      if (accumulator_.split_and_requeue(b, identity_)) return;
+      if (accumulator_.split_and_requeue(b, identity_)) {
+        cluster_->observer()->log(log_level::info, log_category::producer, "batch of ",
+                                  b->topic->name, "-", b->partition, " (",
+                                  b->builder.record_count(), " records) split in halves: ", ec);
+        return;
+      }
     }
     identity_.produce_error(ec, b->base_sequence, p.sequences);  // may decide an epoch bump
     const bool retriable = is_retriable(ec) || identity_.sequence_error(ec);
@@ -620,6 +636,9 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     if (may_retry && now < b->created + config_.delivery_timeout) {
       if (detail::is_stale_leadership(ec) || detail::is_transport_error(ec))
         cluster_->request_refresh();
+      cluster_->observer()->log(log_level::debug, log_category::producer, "retrying batch of ",
+                                b->topic->name, "-", b->partition, " (attempt ", b->attempts + 1,
+                                "): ", ec);
       // Back to the front, in sequence order among the batches already retried.
       return accumulator_.requeue(b, now + retry_backoff(b->attempts + 1));
     }
@@ -652,28 +671,56 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     }
     const auto request = identity_.init_request(*version);
     identity_.init_sent();
-    conn->send(request, *version,
-               [self = shared_from_this(), version = *version, node](std::error_code ec,
-                                                                     response_frame frame) {
-                 protocol::InitProducerIdResponse response;
-                 if (!ec) ec = response.decode(frame.body, version);
-                 const bool renumber = self->identity_.init_answered(ec, response, clock::now());
-                 if (!ec) ec = protocol::broker_error_code(response.error_code);
-                 if (ec) {
-                   diagnostics where;
-                   where.api_key = protocol::InitProducerIdRequest::api_key;
-                   where.api_version = version;
-                   where.broker_id = node;
-                   where.broker = self->cluster_->address(node);
-                   self->init_error_ = {ec, where.describe_where()};
-                 } else {
-                   self->init_error_ = {};
-                 }
-                 if (renumber) self->accumulator_.reset_sequences();
-                 if (self->identity_.state() == detail::identity_state::failed)
-                   return self->identity_failed();
-                 self->drain();  // sends, or arms the timer for the next attempt
-               });
+    conn->send(
+        request, *version,
+        [self = shared_from_this(), version = *version, node](std::error_code ec,
+                                                               response_frame frame) {
+          protocol::InitProducerIdResponse response;
+          if (!ec) ec = response.decode(frame.body, version);
+          const auto before = std::pair(self->identity_.producer_id(), self->identity_.epoch());
+          const bool bump = self->identity_.state() == detail::identity_state::bumping;
+          const bool renumber = self->identity_.init_answered(ec, response, clock::now());
+          self->report_identity(before.first, before.second, bump,
+                                ec ? ec : protocol::broker_error_code(response.error_code));
+          if (!ec) ec = protocol::broker_error_code(response.error_code);
+          if (ec) {
+            diagnostics where;
+            where.api_key = protocol::InitProducerIdRequest::api_key;
+            where.api_version = version;
+            where.broker_id = node;
+            where.broker = self->cluster_->address(node);
+            self->init_error_ = {ec, where.describe_where()};
+          } else {
+            self->init_error_ = {};
+          }
+          if (renumber) self->accumulator_.reset_sequences();
+          if (self->identity_.state() == detail::identity_state::failed)
+            return self->identity_failed();
+          self->drain();  // sends, or arms the timer for the next attempt
+        });
+  }
+
+  // Log, hook and counter of an InitProducerId answer: a producer id, an epoch bump, or why not.
+  // A bump may bring a new producer id: Kafka gives an idempotent producer without
+  // transactional.id a new one rather than a new epoch.
+  void report_identity(std::int64_t old_id, std::int16_t old_epoch, bool bump, std::error_code ec) {
+    auto* o = cluster_->observer();
+    if (ec) {
+      const bool fatal = identity_.state() == detail::identity_state::failed;
+      o->log(fatal ? log_level::error : log_level::info, log_category::eos, "InitProducerId failed",
+             fatal ? " for good: " : " (will retry): ", ec);
+      return;
+    }
+    const auto id = identity_.producer_id();
+    const auto epoch = identity_.epoch();
+    if (id == old_id && epoch == old_epoch) return;
+    if (bump) o->counters().epoch_bumps.add();
+    o->log(log_level::info, log_category::eos, bump ? "epoch bumped: producer id " : "producer id ",
+           id, " epoch ", epoch,
+           old_id >= 0 ? " (was producer id " + std::to_string(old_id) + " epoch " +
+                             std::to_string(old_epoch) + ")"
+                       : std::string());
+    if (const auto& hook = o->hooks().on_producer_id) hook(producer_id_event{id, epoch, bump});
   }
 
   // The identity failed for good: sends report its error from now on, and what waits fails.
@@ -770,6 +817,7 @@ void producer::start_close(std::chrono::milliseconds timeout,
 
 const producer_config& producer::config() const noexcept { return impl_->config(); }
 std::int64_t producer::buffered_bytes() const noexcept { return impl_->buffered_bytes(); }
+client_metrics_snapshot producer::metrics() const { return impl_->metrics(); }
 void producer::start_partition_count(
     std::string topic, detail::unique_function<void(std::error_code, std::int32_t)> h) {
   impl_->partition_count(std::move(topic), std::move(h));

@@ -35,6 +35,7 @@
 #include "kwire/client/config.hpp"
 #include "kwire/client/detail/completion.hpp"
 #include "kwire/client/detail/unique_function.hpp"
+#include "kwire/client/metrics.hpp"
 
 namespace kwire::client {
 
@@ -198,6 +199,8 @@ class admin {
   void close();
 
   const admin_config& config() const noexcept;
+  // Counters since construction (metrics.hpp); from any thread, cheap.
+  client_metrics_snapshot metrics() const;
 
  private:
   template <class Result>

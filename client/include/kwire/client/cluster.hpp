@@ -81,7 +81,8 @@ struct cluster_options {
 // and key stores. Throws std::invalid_argument, with a message that starts with the
 // property's name, when a file cannot be used or a security setting is invalid (a config
 // built in code skips parse_*_config()).
-cluster_options cluster_options_for(const common_config& config);
+// `kind` ("producer", "consumer", "admin") names the client in its log and metrics.
+cluster_options cluster_options_for(const common_config& config, std::string_view kind = "client");
 
 // A bootstrap server no connection could be made to, and the error of the latest attempt.
 struct unreachable_server {
@@ -114,6 +115,8 @@ class cluster : public std::enable_shared_from_this<cluster> {
   void request_refresh();
 
   const cluster_metadata& metadata() const noexcept { return metadata_; }
+  // The client's log, hooks and counters (from cluster_options::connection); may be null.
+  detail::observer* observer() const noexcept { return options_.connection.observer.get(); }
   // The last error of a metadata round that reached no broker (empty once one succeeds).
   std::error_code metadata_error() const noexcept { return metadata_error_; }
 
@@ -150,6 +153,7 @@ class cluster : public std::enable_shared_from_this<cluster> {
     std::optional<std::chrono::steady_clock::time_point> failing_since;
     std::error_code last_failure;
     std::string last_failure_detail;  // connection::close_detail() of that failure
+    bool connected_before = false;    // a later connect is a reconnect
   };
 
   cluster(asio::any_io_executor executor, cluster_options options);
@@ -160,6 +164,10 @@ class cluster : public std::enable_shared_from_this<cluster> {
   void handle_metadata(std::error_code ec, const response_frame& frame);
   void schedule_refresh(std::chrono::milliseconds delay);
   std::chrono::milliseconds backoff(int failures);
+  // Log, counters and hooks of a connection made ready, or failed or lost.
+  void report_connect(std::int32_t node_id, node& n);
+  void report_disconnect(std::int32_t node_id, node& n, std::error_code reason, bool was_ready);
+  void log_leader_changes(const topic_metadata* before, const topic_metadata& after) const;
   // A node with a ready connection for a metadata request, or nullopt (and a connection
   // attempt started, or a retry scheduled).
   std::optional<std::int32_t> pick_metadata_node();

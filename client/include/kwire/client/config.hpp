@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "kwire/client/observability.hpp"
 #include "kwire/protocol/compression.hpp"
 
 namespace kwire::client {
@@ -98,6 +99,8 @@ struct common_config {
   // SASL (security.protocol SASL_PLAINTEXT or SASL_SSL).
   sasl_mechanism sasl_mechanism_type = sasl_mechanism::gssapi;  // sasl.mechanism
   std::optional<std::string> sasl_jaas_config;  // sasl.jaas.config (secret: never rendered)
+  // The log sink, debug categories and event hooks: set in code, not a property.
+  observability observe;
 
   // Values parsing adjusted, or that act differently from how they read, one sentence each
   // (what Java logs as a warning when it constructs the client). Empty normally.

@@ -39,6 +39,7 @@ struct tls_settings;       // core/tls_stream.hpp
 struct tls_stream;         // core/tls_stream.hpp
 struct sasl_settings;      // core/sasl_authenticator.hpp
 class sasl_authenticator;  // core/sasl_authenticator.hpp
+class observer;            // core/observer.hpp: the client's log, hooks and counters
 }  // namespace detail
 
 struct broker_endpoint {
@@ -76,6 +77,7 @@ struct connection_options {
   // builds both from the configuration); neither: PLAINTEXT.
   std::shared_ptr<const detail::tls_settings> tls;
   std::shared_ptr<const detail::sasl_settings> sasl;
+  std::shared_ptr<detail::observer> observer;  // none: no log, no counters
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -145,6 +147,7 @@ class connection : public std::enable_shared_from_this<connection> {
     std::int32_t correlation_id;
     bool expects_response;
     std::chrono::steady_clock::time_point deadline;
+    std::chrono::steady_clock::time_point sent_at;  // queued, for the latency metric
     response_handler handler;
   };
 
@@ -179,6 +182,7 @@ class connection : public std::enable_shared_from_this<connection> {
   // Calls f(stream) with the TLS stream when there is one, else with the socket.
   template <class F>
   void with_stream(F&& f);
+  void log_negotiated(std::int16_t version, std::size_t broker_apis) const;
 
   asio::any_io_executor executor_;
   broker_endpoint address_;

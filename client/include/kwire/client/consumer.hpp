@@ -42,6 +42,7 @@
 #include "kwire/client/detail/completion.hpp"
 #include "kwire/client/detail/unique_function.hpp"
 #include "kwire/client/error.hpp"
+#include "kwire/client/metrics.hpp"
 #include "kwire/protocol/record_batch.hpp"
 
 namespace kwire::client {
@@ -227,6 +228,9 @@ class consumer {
   std::optional<std::int32_t> fetched_from(const topic_partition& partition) const;
   // The details of the last error poll returned (broker, partition, offset, message).
   diagnostics last_error_details() const;
+  // Counters since construction and each fetched partition's lag (metrics.hpp); from any
+  // thread, cheap.
+  client_metrics_snapshot metrics() const;
 
   // Commits offsets to group.id's coordinator; a group member's commit carries its
   // generation (or epoch), and fails with REBALANCE_IN_PROGRESS while it has none, or with

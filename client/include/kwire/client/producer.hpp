@@ -32,6 +32,7 @@
 #include "kwire/client/detail/completion.hpp"
 #include "kwire/client/detail/unique_function.hpp"
 #include "kwire/client/error.hpp"
+#include "kwire/client/metrics.hpp"
 #include "kwire/client/partitioner.hpp"
 #include "kwire/protocol/record_batch.hpp"
 
@@ -115,6 +116,8 @@ class producer {
   const producer_config& config() const noexcept;
   // Bytes of buffer.memory in use (batches and records waiting for metadata).
   std::int64_t buffered_bytes() const noexcept;
+  // Counters since construction (metrics.hpp); from any thread, cheap (a copy of counters).
+  client_metrics_snapshot metrics() const;
   // Use a custom partitioner for records that name no partition (before the first send).
   void set_partitioner(std::shared_ptr<partitioner> custom);
 
