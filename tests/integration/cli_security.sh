@@ -126,6 +126,14 @@ kcat_run sasl_plaintext-OAUTHBEARER "$sasl_plaintext" -X security.protocol=SASL_
   -X sasl.mechanism=OAUTHBEARER -X enable.sasl.oauthbearer.unsecure.jwt=true \
   -X sasl.oauthbearer.config="principal=$user" || true
 
+# The client's whole debug log (-d all) of a login, failed and succeeded, goes into all.out too.
+check "debug log of a SCRAM login" 0 "$kwire" produce -d all -b "$sasl_ssl" -t "$topic" \
+  -X security.protocol=SASL_SSL "${tlsx[@]}" -X sasl.mechanism=SCRAM-SHA-256 \
+  -X "sasl.jaas.config=$(jaas SCRAM-SHA-256)" <<<"debug" || true
+check "debug log of a refused login" 1 "$kwire" produce -d all -b "$sasl_ssl" -t "$topic" \
+  -X security.protocol=SASL_SSL "${tlsx[@]}" -X sasl.mechanism=SCRAM-SHA-256 \
+  -X "sasl.jaas.config=$(jaas SCRAM-SHA-256 "$user" "x$password")" <<<"debug" || true
+
 # Failures: exit 1, a message that says why.
 expect_message() { # NAME PATTERN
   grep -qiE "$2" "$work/last" || { echo "FAIL $1: no /$2/ in: $(cat "$work/last")"; failures=$((failures + 1)); }
