@@ -10,6 +10,20 @@
 #       --racks puts node N in rack "rack-N" (broker.rack) and turns on the
 #       rack-aware replica selector, so that a consumer with client.rack=rack-N
 #       fetches from node N wherever it holds a replica (KIP-392).
+#       --security also opens, on every node, SSL, SASL_PLAINTEXT and SASL_SSL
+#       listeners (SASL: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER with
+#       the broker's unsecured JWT validator) with a CA and broker certificate
+#       made here (DIR/tls/, SAN 127.0.0.1 and localhost), SCRAM users created
+#       at format time and the StandardAuthorizer (super users admin and
+#       ANONYMOUS, which the PLAINTEXT inter-broker/controller listeners use;
+#       allow.everyone.if.no.acl.found=true). Before the bootstrap line it
+#       prints ssl=, sasl_plaintext=, sasl_ssl= (node 1), ca_pem=,
+#       client_cert_pem=, client_key_pem= (a client certificate for mTLS; the
+#       SSL listeners request one but do not require it), user=, password= (a
+#       user every password mechanism accepts; the password is random per
+#       cluster) and admin_user=, admin_password=. GSSAPI is not offered yet,
+#       so krb5_config=, client_keytab=, client_principal=, service_name= are
+#       not printed.
 #   kafka-local.sh down   [--dir DIR]     stop every node, remove DIR
 #   kafka-local.sh kill N [--dir DIR]     SIGKILL node N (1-based)
 #   kafka-local.sh start N [--dir DIR]    restart node N (same config and data)
@@ -39,7 +53,9 @@
 #
 # Layout of DIR (default /tmp/kwire-kafka):
 #   cluster.env  bootstrap  node-N/{server.properties,pid,server.log,stdout.log,
-#   format.log,data/}
+#   format.log,data/}  with --security: security.env  tls/{ca.pem,ca.key,
+#   broker.pem (key + certificate, Kafka's PEM key store), client.pem,
+#   client.key}
 set -euo pipefail
 
 readonly DEFAULT_VERSION=4.4.0
@@ -76,6 +92,14 @@ NODES=0
 CLUSTER_ID=
 BROKER_PORTS=()
 CONTROLLER_PORTS=()
+# With --security: the listener ports of each node, and the credentials.
+SECURITY=0
+SSL_PORTS=()
+SASL_PORTS=()
+SASL_SSL_PORTS=()
+USER_NAME=kwire
+USER_PASSWORD=
+ADMIN_PASSWORD=
 
 log() { printf 'kafka-local: %s\n' "$*" >&2; }
 die() { printf 'kafka-local: error: %s\n' "$*" >&2; exit 1; }
@@ -215,6 +239,10 @@ write_cluster_env() {
     echo "quorum=$QUORUM"
     echo "broker_ports=$(IFS=,; echo "${BROKER_PORTS[*]}")"
     echo "controller_ports=$(IFS=,; echo "${CONTROLLER_PORTS[*]}")"
+    echo "security=$SECURITY"
+    echo "ssl_ports=$(IFS=,; echo "${SSL_PORTS[*]}")"
+    echo "sasl_plaintext_ports=$(IFS=,; echo "${SASL_PORTS[*]}")"
+    echo "sasl_ssl_ports=$(IFS=,; echo "${SASL_SSL_PORTS[*]}")"
   } >"$DIR/cluster.env"
 }
 
@@ -231,6 +259,10 @@ load_cluster() {
       quorum) quorum=$value ;;
       broker_ports) IFS=, read -r -a BROKER_PORTS <<<"$value" ;;
       controller_ports) IFS=, read -r -a CONTROLLER_PORTS <<<"$value" ;;
+      security) SECURITY=$value ;;
+      ssl_ports) IFS=, read -r -a SSL_PORTS <<<"$value" ;;
+      sasl_plaintext_ports) IFS=, read -r -a SASL_PORTS <<<"$value" ;;
+      sasl_ssl_ports) IFS=, read -r -a SASL_SSL_PORTS <<<"$value" ;;
     esac
   done <"$DIR/cluster.env"
   if [[ -z $version ]] || ! is_uint "$NODES" || ((${#BROKER_PORTS[@]} != NODES)); then
@@ -409,9 +441,17 @@ write_node_config() {
     else
       echo "controller.quorum.voters=$voters"
     fi
-    echo "listeners=PLAINTEXT://127.0.0.1:${BROKER_PORTS[n - 1]},CONTROLLER://127.0.0.1:${CONTROLLER_PORTS[n - 1]}"
-    echo "advertised.listeners=PLAINTEXT://127.0.0.1:${BROKER_PORTS[n - 1]}"
-    echo "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    local listeners=PLAINTEXT://127.0.0.1:${BROKER_PORTS[n - 1]}
+    local protocol_map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+    if ((SECURITY)); then
+      listeners+=,SSL://127.0.0.1:${SSL_PORTS[n - 1]}
+      listeners+=,SASL_PLAINTEXT://127.0.0.1:${SASL_PORTS[n - 1]}
+      listeners+=,SASL_SSL://127.0.0.1:${SASL_SSL_PORTS[n - 1]}
+      protocol_map+=,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
+    fi
+    echo "listeners=$listeners,CONTROLLER://127.0.0.1:${CONTROLLER_PORTS[n - 1]}"
+    echo "advertised.listeners=$listeners"
+    echo "listener.security.protocol.map=$protocol_map"
     echo "controller.listener.names=CONTROLLER"
     echo "inter.broker.listener.name=PLAINTEXT"
     echo "log.dirs=$dir/data"
@@ -436,11 +476,90 @@ write_node_config() {
       echo "broker.rack=rack-$n"
       echo "replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector"
     fi
+    ((SECURITY)) && write_security_config
     if [[ -n ${KWIRE_KAFKA_BROKER_PROPS:-} ]]; then
       echo "# KWIRE_KAFKA_BROKER_PROPS"
       printf '%s\n' "$KWIRE_KAFKA_BROKER_PROPS"
     fi
   } >"$dir/server.properties"
+}
+
+# ---------------------------------------------------------------- security
+
+# A CA, a broker certificate for 127.0.0.1 and localhost, and a client
+# certificate, with the openssl CLI, into DIR/tls. Keys are unencrypted PKCS#8
+# (what Kafka's PEM key store reads without ssl.key.password).
+make_certificates() {
+  local tls=$DIR/tls
+  mkdir -p -- "$tls"
+  (
+    cd -- "$tls"
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key 2>/dev/null
+    openssl req -x509 -new -key ca.key -sha256 -days 30 -subj "/CN=kwire test CA" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+      -out ca.pem 2>/dev/null
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out broker.key 2>/dev/null
+    openssl req -new -key broker.key -subj "/CN=localhost" -out broker.csr 2>/dev/null
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+      "extendedKeyUsage=serverAuth,clientAuth" >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+      -sha256 -extfile broker.ext -out broker.crt 2>/dev/null
+    cat broker.key broker.crt >broker.pem
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out client.key 2>/dev/null
+    openssl req -new -key client.key -subj "/CN=kwire-client" -out client.csr 2>/dev/null
+    printf '%s\n' "extendedKeyUsage=clientAuth" >client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+      -sha256 -extfile client.ext -out client.pem 2>/dev/null
+    rm -f -- ./*.csr ./*.ext ca.srl
+    chmod 600 -- ./*.key broker.pem
+  ) || die "openssl could not make the test certificates in $tls"
+}
+
+# The server.properties lines of the SSL, SASL_PLAINTEXT and SASL_SSL listeners.
+write_security_config() {
+  local tls=$DIR/tls l mech
+  echo "# --security"
+  echo "ssl.keystore.type=PEM"
+  echo "ssl.keystore.location=$tls/broker.pem"
+  echo "ssl.truststore.type=PEM"
+  echo "ssl.truststore.location=$tls/ca.pem"
+  echo "ssl.client.auth=requested"
+  echo "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+  echo "super.users=User:admin;User:ANONYMOUS"
+  echo "allow.everyone.if.no.acl.found=true"
+  for l in sasl_plaintext sasl_ssl; do
+    echo "listener.name.$l.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER"
+    echo "listener.name.$l.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"$ADMIN_PASSWORD\" user_$USER_NAME=\"$USER_PASSWORD\";"
+    for mech in scram-sha-256 scram-sha-512; do
+      echo "listener.name.$l.$mech.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    done
+    # No server callback handler: the broker validates unsecured ({"alg":"none"}) JWTs.
+    echo "listener.name.$l.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub=\"admin\";"
+  done
+}
+
+load_security_env() {
+  local key value
+  while IFS='=' read -r key value; do
+    case $key in
+      user) USER_NAME=$value ;;
+      password) USER_PASSWORD=$value ;;
+      admin_password) ADMIN_PASSWORD=$value ;;
+    esac
+  done <"$DIR/security.env"
+}
+
+print_security_lines() {
+  echo "ssl=127.0.0.1:${SSL_PORTS[0]}"
+  echo "sasl_plaintext=127.0.0.1:${SASL_PORTS[0]}"
+  echo "sasl_ssl=127.0.0.1:${SASL_SSL_PORTS[0]}"
+  echo "ca_pem=$DIR/tls/ca.pem"
+  echo "client_cert_pem=$DIR/tls/client.pem"
+  echo "client_key_pem=$DIR/tls/client.key"
+  echo "user=$USER_NAME"
+  echo "password=$USER_PASSWORD"
+  echo "admin_user=admin"
+  echo "admin_password=$ADMIN_PASSWORD"
 }
 
 format_nodes() {
@@ -453,6 +572,13 @@ format_nodes() {
   fi
   for ((n = 1; n <= NODES; n++)); do
     args=(format --cluster-id "$CLUSTER_ID" --config "$(node_dir "$n")/server.properties")
+    if ((SECURITY)); then
+      local mech
+      for mech in SCRAM-SHA-256 SCRAM-SHA-512; do
+        args+=(--add-scram "$mech=[name=\"$USER_NAME\",password=\"$USER_PASSWORD\"]"
+          --add-scram "$mech=[name=\"admin\",password=\"$ADMIN_PASSWORD\"]")
+      done
+    fi
     if [[ $QUORUM == dynamic ]]; then
       if ((NODES == 1)); then args+=(--standalone)
       else args+=(--initial-controllers "$initial"); fi
@@ -485,16 +611,13 @@ cmd_up() {
   OPT_RACKS=0
   parse_common "$@"
   ((${#ARGS[@]} == 0)) || die "up takes no positional arguments: ${ARGS[*]}"
-  if ((OPT_SECURITY)); then
-    printf 'kafka-local: --security (TLS/SASL listeners) is not implemented yet; it belongs to the security work.\n' >&2
-    exit 2
-  fi
   if ! is_uint "$OPT_NODES" || ((OPT_NODES < 1 || OPT_NODES > 5)); then
     die "--nodes must be 1 or 3 (1..5 accepted), got '$OPT_NODES'"
   fi
   need_cmd "$JAVA" "Java 17+ runs the broker"
   need_cmd python3 "python3 picks free ports and probes the brokers"
   need_cmd setsid "util-linux provides setsid"
+  ((OPT_SECURITY)) && need_cmd openssl "openssl makes the test certificates"
 
   if has_cluster; then
     load_cluster
@@ -512,13 +635,28 @@ cmd_up() {
   ensure_libs
   local t0=$SECONDS n
   NODES=$OPT_NODES
-  mapfile -t CONTROLLER_PORTS < <(python3 "$HELPER" ports $((2 * NODES)))
-  BROKER_PORTS=("${CONTROLLER_PORTS[@]:NODES}")
-  CONTROLLER_PORTS=("${CONTROLLER_PORTS[@]:0:NODES}")
+  SECURITY=$OPT_SECURITY
+  local ports
+  mapfile -t ports < <(python3 "$HELPER" ports $(((SECURITY ? 5 : 2) * NODES)))
+  CONTROLLER_PORTS=("${ports[@]:0:NODES}")
+  BROKER_PORTS=("${ports[@]:NODES:NODES}")
+  if ((SECURITY)); then
+    SSL_PORTS=("${ports[@]:2*NODES:NODES}")
+    SASL_PORTS=("${ports[@]:3*NODES:NODES}")
+    SASL_SSL_PORTS=("${ports[@]:4*NODES:NODES}")
+    ((${#SASL_SSL_PORTS[@]} == NODES)) || die "could not find free ports"
+  fi
   ((${#BROKER_PORTS[@]} == NODES)) || die "could not find free ports"
   CLUSTER_ID=$(python3 "$HELPER" uuid)
   mkdir -p -- "$DIR"
   write_cluster_env
+  if ((SECURITY)); then
+    USER_PASSWORD=$(openssl rand -hex 12)
+    ADMIN_PASSWORD=$(openssl rand -hex 12)
+    (umask 077; printf '%s\n' "user=$USER_NAME" "password=$USER_PASSWORD" \
+      "admin_password=$ADMIN_PASSWORD" >"$DIR/security.env")
+    make_certificates
+  fi
   for ((n = 1; n <= NODES; n++)); do
     mkdir -p -- "$(node_dir "$n")/data"
     write_node_config "$n"
@@ -540,6 +678,7 @@ cmd_up() {
   bs=$(bootstrap_string)
   echo "$bs" >"$DIR/bootstrap"
   log "cluster ready in $((SECONDS - t0)) s"
+  ((SECURITY)) && print_security_lines
   echo "bootstrap=$bs"
 }
 

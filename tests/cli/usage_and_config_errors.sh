@@ -108,15 +108,20 @@ expect 2 "bootstrap.servers" produce -b no-port -t t
 expect 2 "--help-properties" produce -b "$closed" -t t -X batch.size=-5
 expect 2 "acks" metadata -b "$closed" -X acks=all
 expect 2 "request.timeout.ms" metadata -b "$closed" -X request.timeout.ms=forever
-# TLS and SASL do not exist yet: asking for them is refused, never run in plaintext.
-expect 2 "security.protocol: SSL is not supported yet" \
-  metadata -b "$closed" -X security.protocol=SSL -X request.timeout.ms=1500
-expect 2 "security.protocol: SASL_SSL is not supported yet" \
+# Security settings that cannot work are configuration errors, never a plaintext run.
+expect 2 "sasl.mechanism: GSSAPI (the default) is not supported yet" \
   produce -b "$closed" -t t -X security.protocol=sasl_ssl
-expect 2 "security.protocol: SASL_PLAINTEXT is not supported yet" \
-  consume -b "$closed" -t t -X security.protocol=SASL_PLAINTEXT -X request.timeout.ms=1500
-expect 2 "the only allowed value is PLAINTEXT" \
-  metadata -b "$closed" -X security.protocol=Ssl -X request.timeout.ms=1500
+expect 2 "sasl.jaas.config: is required" \
+  consume -b "$closed" -t t -X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=PLAIN
+expect 2 "ssl.truststore.location: cannot read /nonexistent/ca.pem" \
+  metadata -b "$closed" -X security.protocol=Ssl -X ssl.truststore.location=/nonexistent/ca.pem
+expect 2 "sasl.jaas.config: option pasword" \
+  produce -b "$closed" -t t -X security.protocol=SASL_SSL -X sasl.mechanism=PLAIN \
+  -X 'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="u" pasword="hunter2";'
+if grep -q hunter2 "$out" "$err"; then
+  failures=$((failures + 1))
+  echo "FAIL: a sasl.jaas.config error printed the password"
+fi
 expect 1 "127.0.0.1:1: Connection refused" \
   metadata -b "$closed" -X security.protocol=plaintext -X request.timeout.ms=1500
 # Transactions come with their own issue: a clear refusal, not a silent non-transactional run.

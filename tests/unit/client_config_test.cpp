@@ -110,6 +110,17 @@ TEST(ClientConfig, DescribeListsEveryProducerPropertyWithItsDefault) {
                                           "receive.buffer.bytes",
                                           "client.dns.lookup",
                                           "security.protocol",
+                                          "ssl.truststore.location",
+                                          "ssl.truststore.type",
+                                          "ssl.keystore.location",
+                                          "ssl.keystore.type",
+                                          "ssl.key.password",
+                                          "ssl.endpoint.identification.algorithm",
+                                          "ssl.protocol",
+                                          "ssl.enabled.protocols",
+                                          "ssl.cipher.suites",
+                                          "sasl.mechanism",
+                                          "sasl.jaas.config",
                                           "acks",
                                           "linger.ms",
                                           "batch.size",
@@ -165,7 +176,7 @@ TEST(ClientConfig, DescribeListsEveryProducerPropertyWithItsDefault) {
 
   // The common properties are the producer's first ones, in the same order.
   const auto common = kc::describe_common_config();
-  ASSERT_EQ(common.size(), 15u);
+  ASSERT_EQ(common.size(), 26u);
   for (std::size_t i = 0; i < common.size(); ++i) EXPECT_EQ(common[i].name, expected[i]);
 }
 
@@ -362,11 +373,14 @@ TEST(ClientConfig, KeysOfAnotherKindOfClientSaySo) {
 }
 
 TEST(ClientConfig, KnownButUnsupportedJavaKeysSaySo) {
-  EXPECT_EQ(producer_error(with_bootstrap({{"ssl.truststore.location", "/x"}}),
-                           "ssl.truststore.location"),
-            "ssl.truststore.location is not supported yet (TLS comes with the security layer)");
-  EXPECT_EQ(producer_error(with_bootstrap({{"sasl.mechanism", "PLAIN"}}), "sasl.mechanism"),
-            "sasl.mechanism is not supported yet (SASL comes with the security layer)");
+  EXPECT_EQ(
+      producer_error(with_bootstrap({{"ssl.truststore.password", "x"}}), "ssl.truststore.password"),
+      "ssl.truststore.password is not supported: kwire reads PEM trust stores, which have "
+      "no password");
+  EXPECT_EQ(producer_error(with_bootstrap({{"sasl.kerberos.service.name", "kafka"}}),
+                           "sasl.kerberos.service.name"),
+            "sasl.kerberos.service.name is not supported yet (GSSAPI/Kerberos is not "
+            "implemented)");
   EXPECT_EQ(
       producer_error(with_bootstrap({{"key.serializer", "x.StringSerializer"}}), "key.serializer"),
       "key.serializer is not supported: kwire takes keys and values as bytes, serialize "
@@ -379,46 +393,20 @@ TEST(ClientConfig, KnownButUnsupportedJavaKeysSaySo) {
             "metadata.max.idle.ms is not supported yet");
 }
 
-// TLS and SASL do not exist yet: asking for them must fail, never connect in plaintext.
-TEST(ClientConfig, SecurityProtocolsOtherThanPlaintextAreRefusedByEveryClientKind) {
-  for (const std::string given : {"SSL", "ssl", "SASL_SSL", "sasl_ssl", "SASL_PLAINTEXT",
-                                  "Sasl_Plaintext", " SSL "}) {
-    SCOPED_TRACE(given);
-    const kc::properties properties{{"bootstrap.servers", "localhost:9092"},
-                                    {"security.protocol", given}};
-    std::vector<std::optional<kc::config_error>> errors;
-    kc::producer_config producer;
-    errors.push_back(kc::parse_producer_config(properties, producer));
-    kc::consumer_config consumer;
-    errors.push_back(kc::parse_consumer_config(properties, consumer));
-    kc::admin_config admin;
-    errors.push_back(kc::parse_admin_config(properties, admin));
-    kc::common_config common;
-    errors.push_back(kc::parse_common_config(properties, common));
-    for (const auto& error : errors) {
-      ASSERT_TRUE(error);
-      EXPECT_EQ(error->key, "security.protocol");
-      EXPECT_NE(error->message.find("is not supported yet"), std::string::npos) << error->message;
-      EXPECT_NE(error->message.find("the only allowed value is PLAINTEXT"), std::string::npos)
-          << error->message;
-    }
-    EXPECT_EQ(producer.security, kc::security_protocol::plaintext);  // left alone
-  }
-  EXPECT_EQ(producer_error(with_bootstrap({{"security.protocol", "sasl_ssl"}}), "security.protocol"),
-            "security.protocol: SASL_SSL is not supported yet (TLS and SASL come with the "
-            "security layer); the only allowed value is PLAINTEXT");
-}
-
 // A config built in code, without parse_*_config(), is refused where clients take it.
-TEST(ClientConfig, ClusterOptionsRefuseASecurityProtocolOtherThanPlaintext) {
+TEST(ClientConfig, ClusterOptionsRefuseAnUnusableSecuritySetting) {
   kc::common_config config;
   config.bootstrap_servers = {{"localhost", 9092}};
   EXPECT_NO_THROW((void)kc::cluster_options_for(config));
-  for (const auto protocol : {kc::security_protocol::ssl, kc::security_protocol::sasl_plaintext,
-                              kc::security_protocol::sasl_ssl}) {
-    config.security = protocol;
-    EXPECT_THROW((void)kc::cluster_options_for(config), std::invalid_argument);
-  }
+  config.security = kc::security_protocol::ssl;
+  EXPECT_NO_THROW((void)kc::cluster_options_for(config));  // the system trust store
+  config.ssl_truststore_location = "/nonexistent/ca.pem";
+  EXPECT_THROW((void)kc::cluster_options_for(config), std::invalid_argument);
+  // SASL with GSSAPI (the default) or without credentials never becomes a plain connection.
+  config.security = kc::security_protocol::sasl_plaintext;
+  EXPECT_THROW((void)kc::cluster_options_for(config), std::invalid_argument);
+  config.sasl_mechanism_type = kc::sasl_mechanism::plain;
+  EXPECT_THROW((void)kc::cluster_options_for(config), std::invalid_argument);
 }
 
 TEST(ClientConfig, TheLastOfARepeatedKeyWins) {
@@ -584,7 +572,9 @@ TEST(ClientConfig, EffectiveConfigAsPropertiesParsesBackToTheSameConfig) {
                                 {"security.protocol", "plaintext"},
                                 {"transactional.id", "tx"}});
   const kc::properties written = kc::to_properties(config);
-  EXPECT_EQ(written.size(), kc::describe_producer_config().size());
+  // All but the unset optionals: ssl.truststore.location, ssl.keystore.location,
+  // ssl.key.password, sasl.jaas.config.
+  EXPECT_EQ(written.size(), kc::describe_producer_config().size() - 4);
   auto value_of = [&](const std::string& key) {
     return std::ranges::find(written, key, &std::pair<std::string, std::string>::first)->second;
   };
@@ -614,7 +604,7 @@ TEST(ClientConfig, EffectiveConfigAsPropertiesParsesBackToTheSameConfig) {
 
   kc::common_config common;
   ASSERT_FALSE(kc::parse_common_config({{"bootstrap.servers", "a:1"}}, common));
-  EXPECT_EQ(kc::to_properties(common).size(), 15u);
+  EXPECT_EQ(kc::to_properties(common).size(), 22u);
 }
 
 namespace {

@@ -140,11 +140,31 @@ void print_properties(std::ostream& out,
   }
 }
 
+bool is_security_refusal(std::error_code ec) {
+  using protocol::broker_error;
+  return ec == client::errc::tls_handshake_failed ||
+         ec == protocol::broker_error_code(
+                   static_cast<std::int16_t>(broker_error::sasl_authentication_failed)) ||
+         ec == protocol::broker_error_code(
+                   static_cast<std::int16_t>(broker_error::unsupported_sasl_mechanism)) ||
+         ec == protocol::broker_error_code(
+                   static_cast<std::int16_t>(broker_error::illegal_sasl_state));
+}
+
+void check_security_files(const client::common_config& config) {
+  try {
+    (void)client::cluster_options_for(config);
+  } catch (const std::invalid_argument& e) {
+    throw property_error(e.what());
+  }
+}
+
 std::string describe_unreachable(const std::vector<client::unreachable_server>& servers) {
   std::string out = "no bootstrap server reachable: ";
   for (std::size_t i = 0; i < servers.size(); ++i) {
     if (i > 0) out += "; ";
     out += servers[i].address + ": " + servers[i].error.message();
+    if (!servers[i].detail.empty()) out += " (" + servers[i].detail + ")";
   }
   return out;
 }
@@ -164,7 +184,10 @@ bootstrap_probe::bootstrap_probe(boost::asio::io_context& io, const client::comm
     cluster->on_connection([weak, on_unreachable](std::int32_t, std::error_code ec) {
       auto c = weak.lock();
       if (!c || !ec) return;
-      const auto servers = c->unreachable_bootstrap(bootstrap_give_up_after);
+      // A refused login or certificate will not change by retrying: give up as soon as every
+      // bootstrap server has failed once.
+      const auto servers = c->unreachable_bootstrap(
+          is_security_refusal(ec) ? std::chrono::milliseconds(0) : bootstrap_give_up_after);
       if (servers.empty()) return;
       c->close();  // no further connection results: this runs once
       on_unreachable(describe_unreachable(servers));

@@ -33,6 +33,13 @@ struct usage_error : std::runtime_error {
 struct property_error : usage_error {
   using usage_error::usage_error;
 };
+// Reads the TLS trust and key stores the configuration names (and checks the SASL settings)
+// before any client exists, so that a missing file is a configuration error (exit 2) rather
+// than an exception out of a client's constructor. Throws property_error.
+void check_security_files(const client::common_config& config);
+// A failed TLS handshake or a refused SASL login: retrying will not change it, so the
+// bootstrap probe gives up as soon as every bootstrap server has failed once.
+bool is_security_refusal(std::error_code ec);
 
 // One option of a command. Values are given as "-b VALUE", "-bVALUE", "--long VALUE" or
 // "--long=VALUE"; a flag (empty value_name) takes none.

@@ -373,6 +373,7 @@ int consume(const consume_options& o, const client::properties& given,
   client::consumer_config config;
   if (auto error = client::parse_consumer_config(properties, config))
     throw property_error(error->message);
+  check_security_files(config);
   config.observe = observe;
   // The library would commit what poll handed out; the CLI commits what it has written.
   const bool commits = config.group_id.has_value() && config.enable_auto_commit;

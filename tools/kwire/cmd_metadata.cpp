@@ -176,6 +176,7 @@ int metadata(const metadata_options& o, const client::properties& properties,
   client::common_config config;
   if (auto error = client::parse_common_config(properties, config))
     throw property_error(error->message);
+  check_security_files(config);
   config.observe = observe;
   for (const auto& warning : config.warnings)
     std::cerr << "kwire metadata: note: " << warning << '\n';
@@ -227,8 +228,10 @@ std::optional<client::cluster_metadata> fetch_metadata(const client::common_conf
   cluster->on_connection([&](std::int32_t node_id, std::error_code ec) {
     if (!ec) return;
     last_error_by_node[node_id] = ec;
-    // Every bootstrap server refusing for a while: say so now, not after request.timeout.ms.
-    if (const auto servers = cluster->unreachable_bootstrap(bootstrap_give_up_after);
+    // Every bootstrap server refusing for a while: say so now, not after request.timeout.ms;
+    // a refused login or certificate at once (retrying will not change it).
+    if (const auto servers = cluster->unreachable_bootstrap(
+            is_security_refusal(ec) ? std::chrono::milliseconds(0) : bootstrap_give_up_after);
         !servers.empty()) {
       unreachable = describe_unreachable(servers);
       finish();

@@ -307,6 +307,7 @@ int produce(const produce_options& o, const client::properties& properties,
   client::producer_config config;
   if (auto error = client::parse_producer_config(properties, config))
     throw property_error(error->message);
+  check_security_files(config);
   config.observe = observe;
   for (const auto& warning : config.warnings)
     std::cerr << "kwire produce: note: " << warning << '\n';

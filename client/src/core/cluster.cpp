@@ -6,6 +6,8 @@
 
 #include "core/backoff.hpp"
 #include "core/observer.hpp"
+#include "core/sasl_authenticator.hpp"
+#include "core/tls_stream.hpp"
 #include "kwire/protocol/messages.hpp"
 
 namespace kwire::client {
@@ -109,6 +111,7 @@ void cluster::connect(std::int32_t node_id, node& n) {
       it->second.failures = 1;
       it->second.failing_since = clock::now();
       it->second.last_failure = reason;
+      it->second.last_failure_detail = raw->close_detail();
       it->second.next_attempt = clock::now() + self->backoff(1);
       self->report_disconnect(node_id, it->second, reason, true);
       if (self->connection_listener_) self->connection_listener_(node_id, reason);
@@ -131,6 +134,7 @@ void cluster::on_connect_result(std::int32_t node_id, const std::shared_ptr<conn
     n.next_attempt = clock::now() + backoff(n.failures);
     if (!n.failing_since) n.failing_since = clock::now();
     n.last_failure = ec;
+    n.last_failure_detail = conn->close_detail();
     report_disconnect(node_id, n, ec, false);
   } else {
     report_connect(node_id, n);
@@ -184,7 +188,7 @@ std::vector<unreachable_server> cluster::unreachable_bootstrap(
   for (const auto& [id, n] : nodes_) {
     if (id >= 0) continue;
     if (!n.failing_since || now - *n.failing_since < for_at_least) return {};
-    out.push_back({n.address.host_port(), n.last_failure});
+    out.push_back({n.address.host_port(), n.last_failure, n.last_failure_detail});
   }
   return out;
 }
@@ -427,13 +431,19 @@ void cluster::close() {
 }
 
 cluster_options cluster_options_for(const common_config& config, std::string_view kind) {
-  // A config built in code skips parse_*_config(); a secure protocol must still never
-  // become a plaintext connection.
-  if (config.security != security_protocol::plaintext)
-    throw std::invalid_argument(
-        "security.protocol: only PLAINTEXT is supported yet (TLS and SASL come with the "
-        "security layer)");
   cluster_options options;
+  const bool tls =
+      config.security == security_protocol::ssl || config.security == security_protocol::sasl_ssl;
+  const bool sasl = config.security == security_protocol::sasl_plaintext ||
+                    config.security == security_protocol::sasl_ssl;
+  if (tls) {
+    if (auto error = detail::make_tls_settings(config, options.connection.tls))
+      throw std::invalid_argument(error->message);
+  }
+  if (sasl) {
+    if (auto error = detail::make_sasl_settings(config, options.connection.sasl))
+      throw std::invalid_argument(error->message);
+  }
   for (const auto& a : config.bootstrap_servers) options.bootstrap.push_back({-1, a.host, a.port});
   options.connection.client_id = config.client_id;
   options.connection.request_timeout = config.request_timeout;

@@ -14,6 +14,7 @@
 
 #include "core/config_table.hpp"
 #include "core/config_values.hpp"
+#include "kwire/client/jaas.hpp"
 
 namespace kwire::client {
 namespace {
@@ -39,6 +40,21 @@ constexpr std::array security_protocol_names{
     name_of("SASL_PLAINTEXT", security_protocol::sasl_plaintext),
     name_of("SASL_SSL", security_protocol::sasl_ssl),
 };
+constexpr std::array sasl_mechanism_names{
+    name_of("GSSAPI", sasl_mechanism::gssapi),
+    name_of("PLAIN", sasl_mechanism::plain),
+    name_of("SCRAM-SHA-256", sasl_mechanism::scram_sha_256),
+    name_of("SCRAM-SHA-512", sasl_mechanism::scram_sha_512),
+    name_of("OAUTHBEARER", sasl_mechanism::oauthbearer),
+};
+constexpr std::array ssl_store_type_names{name_of("PEM", ssl_store_type::pem)};
+constexpr std::array ssl_protocol_names{
+    name_of("TLSv1.3", ssl_protocol_version::tls_1_3),
+    name_of("TLSv1.2", ssl_protocol_version::tls_1_2),
+    name_of("TLS", ssl_protocol_version::tls),
+};
+// File names and passwords: long enough for any path, short enough to be sane.
+constexpr std::int64_t max_path_bytes = 4096;
 constexpr std::array acks_names{
     name_of("all", required_acks::all),
     name_of("-1", required_acks::all),
@@ -106,8 +122,48 @@ constexpr auto common_properties() {
           "resolve_canonical_bootstrap_servers_only also expands bootstrap names first."),
       bind<Config, &c::security>(
           "security.protocol", one_of(security_protocol_names, letter_case::ignored),
-          "How to talk to brokers; only PLAINTEXT is accepted until TLS and SASL support lands "
-          "(the others are refused, never run as plaintext)."),
+          "How to talk to brokers: PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL (SASL "
+          "authentication, over TLS for SASL_SSL)."),
+      bind<Config, &c::ssl_truststore_location>(
+          "ssl.truststore.location", at_most_bytes(max_path_bytes),
+          "PEM file of the CA certificates that sign the brokers' certificates; unset: the "
+          "system trust store."),
+      bind<Config, &c::ssl_truststore_type>(
+          "ssl.truststore.type", one_of(ssl_store_type_names, letter_case::exact),
+          "Format of ssl.truststore.location; kwire reads PEM only (Java's default is JKS)."),
+      bind<Config, &c::ssl_keystore_location>(
+          "ssl.keystore.location", at_most_bytes(max_path_bytes),
+          "PEM file with this client's certificate (chain) and private key, for brokers that "
+          "authenticate clients by certificate (mTLS); unset: no client certificate."),
+      bind<Config, &c::ssl_keystore_type>(
+          "ssl.keystore.type", one_of(ssl_store_type_names, letter_case::exact),
+          "Format of ssl.keystore.location; kwire reads PEM only (Java's default is JKS)."),
+      bind<Config, &c::ssl_key_password>(
+          "ssl.key.password", secret_of_at_most_bytes(max_path_bytes),
+          "Password of an encrypted private key in ssl.keystore.location."),
+      bind<Config, &c::ssl_endpoint_identification_algorithm>(
+          "ssl.endpoint.identification.algorithm", at_most_bytes(16),
+          "https checks that the broker's certificate names the host (or IP address) "
+          "connected to; empty turns that check off (the chain is still verified)."),
+      bind<Config, &c::ssl_protocol>(
+          "ssl.protocol", one_of(ssl_protocol_names, letter_case::exact),
+          "Highest TLS version to offer (TLS: the highest OpenSSL has)."),
+      bind<Config, &c::ssl_enabled_protocols>(
+          "ssl.enabled.protocols", any_value,
+          "TLS versions allowed: TLSv1.2 and/or TLSv1.3 (older ones are refused)."),
+      bind<Config, &c::ssl_cipher_suites>(
+          "ssl.cipher.suites", any_value,
+          "Cipher suites allowed, by IANA name (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "
+          "TLS_AES_128_GCM_SHA256) or OpenSSL name; empty: OpenSSL's defaults."),
+      bind<Config, &c::sasl_mechanism_type>(
+          "sasl.mechanism", one_of(sasl_mechanism_names, letter_case::exact),
+          "SASL mechanism for SASL_PLAINTEXT and SASL_SSL: PLAIN, SCRAM-SHA-256, "
+          "SCRAM-SHA-512 or OAUTHBEARER (GSSAPI, Java's default, is not supported yet)."),
+      bind<Config, &c::sasl_jaas_config>(
+          "sasl.jaas.config", secret_of_at_most_bytes(65536),
+          "Credentials, as Java writes them: PlainLoginModule or ScramLoginModule required "
+          "username=\"...\" password=\"...\"; or OAuthBearerLoginModule required "
+          "unsecuredLoginStringClaim_sub=\"...\";"),
   };
 }
 
@@ -303,10 +359,21 @@ constexpr std::array unsupported_keys{
                     "is not supported: kwire hands out keys and values as bytes, deserialize "
                     "them after polling"},
     unsupported_key{"interceptor.classes", "is not supported: kwire cannot load Java classes"},
-    unsupported_key{"ssl.", "is not supported yet (TLS comes with the security layer)"},
-    unsupported_key{"sasl.", "is not supported yet (SASL comes with the security layer)"},
-    unsupported_key{"security.providers",
-                    "is not supported yet (TLS comes with the security layer)"},
+    unsupported_key{"ssl.truststore.password",
+                    "is not supported: kwire reads PEM trust stores, which have no password"},
+    unsupported_key{"ssl.keystore.password",
+                    "is not supported: kwire reads PEM key stores; an encrypted private key's "
+                    "password is ssl.key.password"},
+    unsupported_key{"ssl.",
+                    "is not supported yet (kwire's TLS takes ssl.truststore.location, "
+                    "ssl.keystore.location, ssl.key.password, ssl.protocol, "
+                    "ssl.enabled.protocols, ssl.cipher.suites and "
+                    "ssl.endpoint.identification.algorithm)"},
+    unsupported_key{"sasl.kerberos.", "is not supported yet (GSSAPI/Kerberos is not implemented)"},
+    unsupported_key{"sasl.",
+                    "is not supported yet (kwire's SASL takes sasl.mechanism and "
+                    "sasl.jaas.config)"},
+    unsupported_key{"security.providers", "is not supported: kwire cannot load Java classes"},
     unsupported_key{"key.serializer",
                     "is not supported: kwire takes keys and values as bytes, serialize them "
                     "before sending"},
@@ -397,17 +464,82 @@ std::optional<config_error> assign_properties(std::span<const property<Config>> 
 
 std::string ms_text(milliseconds value) { return std::to_string(value.count()) + " ms"; }
 
-// TLS and SASL are not implemented: a connection asked to be secure must never be made in
-// plaintext instead, so any other security.protocol is refused here, where every client's
-// configuration passes (cluster_options_for() refuses it too, for configs built in code).
-std::optional<config_error> refuse_unsupported_security(const common_config& config) {
-  if (config.security == security_protocol::plaintext) return std::nullopt;
-  const std::string given(choice_name(one_of(security_protocol_names, letter_case::ignored),
-                                      static_cast<int>(config.security)));
-  return config_error{"security.protocol",
-                      "security.protocol: " + given +
-                          " is not supported yet (TLS and SASL come with the security layer); "
-                          "the only allowed value is PLAINTEXT"};
+bool uses_tls(security_protocol p) {
+  return p == security_protocol::ssl || p == security_protocol::sasl_ssl;
+}
+bool uses_sasl(security_protocol p) {
+  return p == security_protocol::sasl_plaintext || p == security_protocol::sasl_ssl;
+}
+
+// What TLS and SASL need, checked once here so that connections never meet a half-valid
+// setting. Files are read when the client is created (cluster_options_for), not here.
+std::optional<config_error> apply_security_rules(common_config& config, const key_set& given) {
+  for (const auto& version : config.ssl_enabled_protocols) {
+    if (version != "TLSv1.2" && version != "TLSv1.3")
+      return config_error{"ssl.enabled.protocols",
+                          "ssl.enabled.protocols: " + quoted(version) +
+                              " is not one of TLSv1.2, TLSv1.3 (older versions are insecure)"};
+  }
+  if (config.ssl_enabled_protocols.empty())
+    return config_error{"ssl.enabled.protocols",
+                        "ssl.enabled.protocols: is empty (give TLSv1.2 and/or TLSv1.3)"};
+  const auto& algorithm = config.ssl_endpoint_identification_algorithm;
+  if (!algorithm.empty() && !equal_ignoring_case(algorithm, "https"))
+    return config_error{"ssl.endpoint.identification.algorithm",
+                        "ssl.endpoint.identification.algorithm: " + quoted(algorithm) +
+                            " is not one of https, \"\" (empty: no host name check)"};
+  if (uses_tls(config.security) && algorithm.empty())
+    config.warnings.push_back(
+        "ssl.endpoint.identification.algorithm is empty: brokers' certificates are not "
+        "checked against the host connected to, so any certificate the trusted CAs signed "
+        "is accepted (a man in the middle with one can read everything)");
+  // Settings that would do nothing (values, not keys: to_properties() writes every default).
+  if (!uses_tls(config.security) &&
+      (config.ssl_truststore_location || config.ssl_keystore_location ||
+       !config.ssl_cipher_suites.empty()))
+    config.warnings.push_back(
+        "ssl.truststore.location, ssl.keystore.location and ssl.cipher.suites are ignored: "
+        "security.protocol is not SSL or SASL_SSL");
+  if (config.ssl_key_password && !config.ssl_keystore_location)
+    return config_error{"ssl.key.password",
+                        "ssl.key.password: is set but ssl.keystore.location is not"};
+  if (!uses_sasl(config.security)) {
+    if (config.sasl_jaas_config)
+      config.warnings.push_back(
+          "sasl.jaas.config is ignored: security.protocol is not SASL_PLAINTEXT or SASL_SSL");
+    return std::nullopt;
+  }
+  const auto mechanism = config.sasl_mechanism_type;
+  if (mechanism == sasl_mechanism::gssapi)
+    return config_error{"sasl.mechanism",
+                        std::string("sasl.mechanism: GSSAPI") +
+                            (given.contains("sasl.mechanism") ? "" : " (the default)") +
+                            " is not supported yet (Kerberos is not implemented); set PLAIN, "
+                            "SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER"};
+  if (!config.sasl_jaas_config)
+    return config_error{
+        "sasl.jaas.config",
+        "sasl.jaas.config: is required with security.protocol " +
+            std::string(choice_name(one_of(security_protocol_names, letter_case::ignored),
+                                    static_cast<int>(config.security))) +
+            " (e.g. org.apache.kafka.common.security.plain.PlainLoginModule "
+            "required username=\"...\" password=\"...\";)"};
+  jaas_login login;
+  if (auto error = parse_jaas_config(*config.sasl_jaas_config, login))
+    return config_error{"sasl.jaas.config", "sasl.jaas.config: " + *error};
+  const jaas_login_module wanted = mechanism == sasl_mechanism::plain ? jaas_login_module::plain
+                                   : mechanism == sasl_mechanism::oauthbearer
+                                       ? jaas_login_module::oauthbearer
+                                       : jaas_login_module::scram;
+  if (login.module != wanted)
+    return config_error{
+        "sasl.jaas.config",
+        "sasl.jaas.config: " + std::string(login_module_class(login.module)) +
+            " does not go with sasl.mechanism " +
+            std::string(choice_name(one_of(sasl_mechanism_names, letter_case::exact),
+                                    static_cast<int>(mechanism))) +
+            " (use " + std::string(login_module_class(wanted)) + ")"};
+  return std::nullopt;
 }
 
 void apply_common_rules(common_config& config, const key_set& given) {
@@ -626,8 +758,8 @@ std::optional<config_error> parse_config(const Table& table, std::string_view ro
   Config config;
   key_set given_keys;
   if (auto error = assign_properties<Config>(table, role, given, config, given_keys)) return error;
-  if (auto error = refuse_unsupported_security(config)) return error;
   apply_common_rules(config, given_keys);
+  if (auto error = apply_security_rules(config, given_keys)) return error;
   std::optional<config_error> error;
   ((error = error ? error : rules(config, given_keys)), ...);
   if (error) return error;

@@ -206,7 +206,8 @@ template <class Config>
 properties render_all(std::span<const property<Config>> table, const Config& config) {
   properties out;
   for (const property<Config>& p : table) {
-    if (auto value = p.render(p.rule, config)) out.emplace_back(p.name, std::move(*value));
+    if (auto value = p.render(p.rule, config))
+      out.emplace_back(p.name, p.rule.secret ? std::string("[hidden]") : std::move(*value));
   }
   return out;
 }

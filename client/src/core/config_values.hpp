@@ -65,6 +65,7 @@ struct value_rule {
   std::string_view special_meaning{};
   std::span<const named_value> choices{};
   bool ignore_case = false;
+  bool secret = false;  // a password: to_properties() writes "[hidden]"
 };
 
 constexpr value_rule any_value{};
@@ -74,6 +75,9 @@ constexpr value_rule in_range_or(std::int64_t min, std::int64_t max, std::int64_
   return {min, max, special, meaning};
 }
 constexpr value_rule at_most_bytes(std::int64_t max) { return {0, max}; }
+constexpr value_rule secret_of_at_most_bytes(std::int64_t max) {
+  return {.min = 0, .max = max, .secret = true};
+}
 enum class letter_case { exact, ignored };
 constexpr value_rule one_of(std::span<const named_value> choices, letter_case match) {
   return {.choices = choices, .ignore_case = match == letter_case::ignored};

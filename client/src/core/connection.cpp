@@ -8,6 +8,8 @@
 #include <cstring>
 
 #include "core/observer.hpp"
+#include "core/sasl_authenticator.hpp"
+#include "core/tls_stream.hpp"
 #include "kwire/protocol/messages.hpp"
 
 namespace kwire::client {
@@ -61,6 +63,14 @@ connection::connection(asio::any_io_executor executor, broker_endpoint address,
 
 connection::~connection() = default;
 
+template <class F>
+void connection::with_stream(F&& f) {
+  if (tls_)
+    f(tls_->stream);
+  else
+    f(socket_);
+}
+
 void connection::connect(connect_handler handler) {
   if (state_ != state::idle) {
     asio::post(executor_,
@@ -94,11 +104,116 @@ void connection::connect(connect_handler handler) {
                 self->socket_.set_option(
                     asio::socket_base::receive_buffer_size(self->options_.receive_buffer_bytes),
                     ignored);
-              self->state_ = state::negotiating;
-              self->start_read();
-              self->negotiate(protocol::ApiVersionsRequest::max_version);
+              self->on_tcp_connected();
             });
       });
+}
+
+void connection::on_tcp_connected() {
+  if (options_.tls) return start_tls_handshake();
+  state_ = state::negotiating;
+  start_read();
+  negotiate(protocol::ApiVersionsRequest::max_version);
+}
+
+void connection::start_tls_handshake() {
+  std::error_code ec;
+  tls_ = detail::make_tls_stream(socket_, options_.tls, address_.host, ec);
+  if (!tls_) return close_with_detail(ec, "cannot set up TLS for host " + address_.host);
+  // The connect timer (socket.connection.setup.timeout.ms) also bounds the handshake.
+  tls_->stream.async_handshake(
+      asio::ssl::stream_base::client, [self = shared_from_this()](boost::system::error_code ec) {
+        if (self->state_ != state::connecting) return;
+        if (ec)
+          return self->close_with_detail(
+              make_error_code(errc::tls_handshake_failed),
+              detail::describe_tls_failure(*self->tls_, ec, self->address_.host));
+        self->state_ = state::negotiating;
+        self->start_read();
+        self->negotiate(protocol::ApiVersionsRequest::max_version);
+      });
+}
+
+std::optional<std::int16_t> connection::usable_version(std::int16_t api_key) const noexcept {
+  const auto broker = broker_versions(api_key);
+  const auto* ours = protocol::find_api(api_key);
+  if (!ours || broker.max < 0) return std::nullopt;
+  const auto lo = std::max(broker.min, ours->min_version);
+  const auto hi = std::min(broker.max, ours->max_version);
+  if (hi < lo) return std::nullopt;
+  return hi;
+}
+
+// SaslHandshake v1 (v0 would mean raw GSSAPI tokens without SaslAuthenticate), then
+// SaslAuthenticate until the mechanism is done; nothing else is sent before that.
+void connection::authenticate() {
+  const auto handshake_version = usable_version(protocol::SaslHandshakeRequest::api_key);
+  const auto authenticate_version = usable_version(protocol::SaslAuthenticateRequest::api_key);
+  if (!handshake_version || *handshake_version < 1 || !authenticate_version)
+    return close_with_detail(make_error_code(errc::broker_too_old),
+                             "the broker has no SaslHandshake v1 and SaslAuthenticate");
+  sasl_authenticate_version_ = *authenticate_version;
+  sasl_ = std::make_unique<detail::sasl_authenticator>(options_.sasl);
+  const auto request = sasl_->handshake_request();
+  const std::int16_t version = 1;
+  encode_and_queue(
+      protocol::SaslHandshakeRequest::api_key, version, true, options_.connect_timeout,
+      [self = shared_from_this()](std::error_code ec, response_frame frame) {
+        if (ec) return self->close(ec);
+        protocol::SaslHandshakeResponse response;
+        if (auto dec = response.decode(frame.body, frame.api_version)) return self->close(dec);
+        auto step = self->sasl_->on_handshake(response);
+        if (step.error) return self->close_with_detail(step.error, std::move(step.message));
+        self->send_sasl_authenticate(std::move(*step.request));
+      },
+      [&request, version](std::vector<std::uint8_t>& out, std::vector<protocol::deferred_bytes>&,
+                          std::int32_t correlation_id) {
+        return protocol::encode_request(out, request, version, correlation_id, "kwire");
+      });
+}
+
+void connection::send_sasl_authenticate(protocol::SaslAuthenticateRequest request) {
+  const std::int16_t version = sasl_authenticate_version_;
+  encode_and_queue(
+      protocol::SaslAuthenticateRequest::api_key, version, true, options_.connect_timeout,
+      [self = shared_from_this()](std::error_code ec, response_frame frame) {
+        if (ec) return self->close(ec);
+        protocol::SaslAuthenticateResponse response;
+        if (auto dec = response.decode(frame.body, frame.api_version)) return self->close(dec);
+        auto step = self->sasl_->on_authenticate(response);
+        if (step.error) return self->close_with_detail(step.error, std::move(step.message));
+        if (step.request) return self->send_sasl_authenticate(std::move(*step.request));
+        self->sasl_.reset();
+        self->finish_connect({});
+      },
+      [&request, version](std::vector<std::uint8_t>& out, std::vector<protocol::deferred_bytes>&,
+                          std::int32_t correlation_id) {
+        return protocol::encode_request(out, request, version, correlation_id, "kwire");
+      });
+  // The encoded request holds the mechanism's message (a PLAIN password): wipe the copy.
+  if (!request.auth_bytes.empty())
+    std::fill(request.auth_bytes.begin(), request.auth_bytes.end(), std::uint8_t{0});
+}
+
+// A peer that closes, with or without TLS's close_notify, is a closed connection (retriable);
+// a TLS error while negotiating is most likely a refused client certificate (TLS 1.3 reports
+// it on the first read after the handshake); later, a broken TLS stream is a closed one too.
+void connection::close_on_io_error(boost::system::error_code ec) {
+  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+    return close(make_error_code(errc::connection_closed));
+  if (tls_ && ec.category() == asio::error::get_ssl_category()) {
+    if (state_ == state::negotiating)
+      return close_with_detail(make_error_code(errc::tls_handshake_failed),
+                               detail::describe_tls_failure(*tls_, ec, address_.host));
+    return close_with_detail(make_error_code(errc::connection_closed), "TLS: " + ec.message());
+  }
+  close(ec);
+}
+
+void connection::close_with_detail(std::error_code reason, std::string detail) {
+  if (state_ == state::closed) return;
+  close_detail_ = std::move(detail);
+  close(reason);
 }
 
 void connection::negotiate(std::int16_t version) {
@@ -130,6 +245,7 @@ void connection::negotiate(std::int16_t version) {
                                                                              api.max_version};
         }
         self->log_negotiated(version, response.api_keys.size());
+        if (self->options_.sasl) return self->authenticate();
         self->finish_connect({});
       },
       [&request, version](std::vector<std::uint8_t>& out, std::vector<protocol::deferred_bytes>&,
@@ -235,18 +351,20 @@ void connection::start_write() {
   }
   queued_.clear();
   write_in_flight_ = true;
-  asio::async_write(socket_, writing_buffers_,
-                    [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
-                      if (auto* o = self->options_.observer.get())
-                        o->counters().network_bytes_sent.add(bytes);
-                      self->on_written(ec);
-                    });
+  with_stream([&](auto& stream) {
+    asio::async_write(stream, writing_buffers_,
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
+                        if (auto* o = self->options_.observer.get())
+                          o->counters().network_bytes_sent.add(bytes);
+                        self->on_written(ec);
+                      });
+  });
 }
 
-void connection::on_written(std::error_code ec) {
+void connection::on_written(boost::system::error_code ec) {
   write_in_flight_ = false;
   if (state_ == state::closed) return;
-  if (ec) return close(ec);
+  if (ec) return close_on_io_error(ec);
   writing_bytes_.clear();
   writing_borrowed_.clear();
   auto done = std::move(complete_on_write_);
@@ -260,19 +378,18 @@ void connection::on_written(std::error_code ec) {
 
 void connection::start_read() {
   if (read_buffer_.empty()) read_buffer_.resize(kReadBufferSize);
-  socket_.async_read_some(
-      asio::buffer(read_buffer_.data() + read_used_, read_buffer_.size() - read_used_),
-      [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
-        self->on_read(ec, bytes);
-      });
+  with_stream([&](auto& stream) {
+    stream.async_read_some(
+        asio::buffer(read_buffer_.data() + read_used_, read_buffer_.size() - read_used_),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
+          self->on_read(ec, bytes);
+        });
+  });
 }
 
 void connection::on_read(boost::system::error_code ec, std::size_t bytes) {
   if (state_ == state::closed) return;
-  if (ec) {
-    return close(ec == asio::error::eof ? make_error_code(errc::connection_closed)
-                                        : std::error_code(ec));
-  }
+  if (ec) return close_on_io_error(ec);
   read_used_ += bytes;
   if (auto* o = options_.observer.get()) o->counters().network_bytes_received.add(bytes);
   std::size_t pos = 0;
@@ -281,7 +398,16 @@ void connection::on_read(boost::system::error_code ec, std::size_t bytes) {
     std::error_code frame_ec;
     const auto frame_size =
         protocol::complete_frame_size(available, frame_ec, options_.max_response_size);
-    if (frame_ec) return close(make_error_code(errc::protocol_violation));
+    if (frame_ec) {
+      // A TLS record (alert 0x15 or handshake 0x16, version 3.x) read as a frame size is the
+      // classic sign of plaintext spoken to a TLS listener; the size was refused unread.
+      if (!tls_ && available.size() >= 2 && (available[0] == 0x15 || available[0] == 0x16) &&
+          available[1] == 0x03)
+        return close_with_detail(make_error_code(errc::protocol_violation),
+                                 "the broker answered with TLS: is it an SSL or SASL_SSL "
+                                 "listener? (security.protocol)");
+      return close(make_error_code(errc::protocol_violation));
+    }
     if (!frame_size) {
       if (available.size() >= 4) {
         const auto total = static_cast<std::size_t>(load_be32(available.data())) + 4;
@@ -309,21 +435,20 @@ void connection::on_read(boost::system::error_code ec, std::size_t bytes) {
 }
 
 void connection::read_large_frame_rest() {
-  asio::async_read(socket_,
-                   asio::buffer(large_frame_.data() + large_frame_filled_,
-                                large_frame_.size() - large_frame_filled_),
-                   [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
-                     if (auto* o = self->options_.observer.get())
-                       o->counters().network_bytes_received.add(bytes);
-                     if (self->state_ == state::closed) return;
-                     if (ec)
-                       return self->close(ec == asio::error::eof
-                                              ? make_error_code(errc::connection_closed)
-                                              : std::error_code(ec));
-                     auto payload = std::move(self->large_frame_);
-                     self->large_frame_ = {};
-                     if (self->deliver(std::move(payload))) self->start_read();
-                   });
+  with_stream([&](auto& stream) {
+    asio::async_read(stream,
+                     asio::buffer(large_frame_.data() + large_frame_filled_,
+                                  large_frame_.size() - large_frame_filled_),
+                     [self = shared_from_this()](boost::system::error_code ec, std::size_t bytes) {
+                       if (auto* o = self->options_.observer.get())
+                         o->counters().network_bytes_received.add(bytes);
+                       if (self->state_ == state::closed) return;
+                       if (ec) return self->close_on_io_error(ec);
+                       auto payload = std::move(self->large_frame_);
+                       self->large_frame_ = {};
+                       if (self->deliver(std::move(payload))) self->start_read();
+                     });
+  });
 }
 
 bool connection::deliver(detail::frame_buffer payload) {
@@ -396,6 +521,7 @@ void connection::close(std::error_code reason) {
   socket_.close(ignored);
   timer_.cancel();
   connect_timer_.cancel();
+  sasl_.reset();
   if (auto* o = options_.observer.get()) {
     const auto now = std::chrono::steady_clock::now();
     for (const auto& r : in_flight_)

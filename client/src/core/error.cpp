@@ -42,6 +42,8 @@ class category final : public std::error_category {
         return "no committed offset for the partition, and auto.offset.reset is none";
       case errc::operation_timed_out:
         return "the operation's timeout (default.api.timeout.ms) passed before it completed";
+      case errc::tls_handshake_failed:
+        return "TLS handshake failed";
       case errc::invalid_argument:
         return "invalid argument";
     }

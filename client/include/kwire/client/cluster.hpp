@@ -77,9 +77,10 @@ struct cluster_options {
   bool all_topics = false;  // fetch every topic (kwire metadata), not only wanted ones
 };
 
-// The options every client kind takes from its common configuration. Throws
-// std::invalid_argument when config.security is not plaintext (TLS and SASL do not exist yet,
-// and a secure connection must never silently become a plaintext one).
+// The options every client kind takes from its common configuration; reads the TLS trust
+// and key stores. Throws std::invalid_argument, with a message that starts with the
+// property's name, when a file cannot be used or a security setting is invalid (a config
+// built in code skips parse_*_config()).
 // `kind` ("producer", "consumer", "admin") names the client in its log and metrics.
 cluster_options cluster_options_for(const common_config& config, std::string_view kind = "client");
 
@@ -87,6 +88,7 @@ cluster_options cluster_options_for(const common_config& config, std::string_vie
 struct unreachable_server {
   std::string address;  // host:port
   std::error_code error;
+  std::string detail;  // why, in words, when the connection knew more (TLS, SASL)
 };
 
 class cluster : public std::enable_shared_from_this<cluster> {
@@ -150,7 +152,8 @@ class cluster : public std::enable_shared_from_this<cluster> {
     // Since when every connection attempt failed (empty once one succeeds), and why.
     std::optional<std::chrono::steady_clock::time_point> failing_since;
     std::error_code last_failure;
-    bool connected_before = false;  // a later connect is a reconnect
+    std::string last_failure_detail;  // connection::close_detail() of that failure
+    bool connected_before = false;    // a later connect is a reconnect
   };
 
   cluster(asio::any_io_executor executor, cluster_options options);

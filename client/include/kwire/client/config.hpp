@@ -54,9 +54,15 @@ std::string to_string(const broker_address& address);
 // client.dns.lookup
 enum class dns_lookup { use_all_dns_ips, resolve_canonical_bootstrap_servers_only };
 
-// security.protocol. Only plaintext is usable until the security layer exists; the others
-// are recognised so that parsing can refuse them with a clear message (never plaintext).
+// security.protocol
 enum class security_protocol { plaintext, ssl, sasl_plaintext, sasl_ssl };
+// sasl.mechanism. GSSAPI (Java's default) is recognised so that it can be refused with a
+// clear message: Kerberos is not implemented yet.
+enum class sasl_mechanism { gssapi, plain, scram_sha_256, scram_sha_512, oauthbearer };
+// ssl.truststore.type / ssl.keystore.type: kwire reads PEM files only (no JKS, no PKCS12).
+enum class ssl_store_type { pem };
+// ssl.protocol: the highest TLS version to offer ("TLS": whatever OpenSSL offers).
+enum class ssl_protocol_version { tls_1_3, tls_1_2, tls };
 
 // acks, with the values the Produce request carries.
 enum class required_acks : std::int16_t { none = 0, leader = 1, all = -1 };
@@ -79,6 +85,20 @@ struct common_config {
   std::int32_t receive_buffer_bytes = 32768;               // receive.buffer.bytes; -1: OS default
   dns_lookup client_dns_lookup = dns_lookup::use_all_dns_ips;  // client.dns.lookup
   security_protocol security = security_protocol::plaintext;   // security.protocol
+  // TLS (security.protocol SSL or SASL_SSL). Unset locations: the system trust store, no
+  // client certificate.
+  std::optional<std::string> ssl_truststore_location;        // ssl.truststore.location (PEM CAs)
+  ssl_store_type ssl_truststore_type = ssl_store_type::pem;  // ssl.truststore.type (Java: JKS)
+  std::optional<std::string> ssl_keystore_location;        // ssl.keystore.location (PEM cert + key)
+  ssl_store_type ssl_keystore_type = ssl_store_type::pem;  // ssl.keystore.type (Java: JKS)
+  std::optional<std::string> ssl_key_password;  // ssl.key.password (secret: never rendered)
+  std::string ssl_endpoint_identification_algorithm = "https";           // "" turns host checks off
+  ssl_protocol_version ssl_protocol = ssl_protocol_version::tls_1_3;     // ssl.protocol
+  std::vector<std::string> ssl_enabled_protocols{"TLSv1.2", "TLSv1.3"};  // ssl.enabled.protocols
+  std::vector<std::string> ssl_cipher_suites;  // ssl.cipher.suites; empty: OpenSSL's defaults
+  // SASL (security.protocol SASL_PLAINTEXT or SASL_SSL).
+  sasl_mechanism sasl_mechanism_type = sasl_mechanism::gssapi;  // sasl.mechanism
+  std::optional<std::string> sasl_jaas_config;  // sasl.jaas.config (secret: never rendered)
   // The log sink, debug categories and event hooks: set in code, not a property.
   observability observe;
 
@@ -180,6 +200,8 @@ std::optional<config_error> parse_admin_config(const properties& given, admin_co
 // One property, for help output (`kwire ... --help-properties`) and documentation.
 struct property_description {
   std::string_view name;
+  // Secrets (ssl.key.password, sasl.jaas.config) are described, never their values:
+  // to_properties() writes them as "[hidden]", as Java's Password type prints.
   std::string_view type;                     // "boolean", "int32", "int64", "ms", "string", ...
   std::optional<std::string> default_value;  // as it would be written; nullopt: none
   std::string allowed;                       // e.g. "[0, 2147483647]", "all, -1, 0, 1"

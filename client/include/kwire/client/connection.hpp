@@ -1,9 +1,9 @@
-// One TCP connection to one broker: connect, ApiVersions negotiation, then pipelined
-// requests. Requests are encoded straight into a pending write buffer; every request queued
-// while a write is in flight goes out in the next single write (one syscall for many
-// requests). Responses arrive in request order (Kafka guarantees it per connection) and
-// complete the oldest in-flight request; a correlation id out of order closes the
-// connection.
+// One TCP connection to one broker: connect, TLS handshake (SSL, SASL_SSL), ApiVersions
+// negotiation, SASL authentication (SASL_PLAINTEXT, SASL_SSL), then pipelined requests. Requests
+// are encoded straight into a pending write buffer; every request queued while a write is in flight
+// goes out in the next single write (one syscall for many requests). Responses arrive in request
+// order (Kafka guarantees it per connection) and complete the oldest in-flight request; a
+// correlation id out of order closes the connection.
 //
 // Threading: every member function must be called on the connection's executor (a strand,
 // or an io_context run by one thread); completion handlers run there too.
@@ -35,8 +35,12 @@ namespace kwire::client {
 namespace asio = boost::asio;
 
 namespace detail {
-class observer;  // core/observer.hpp: the client's log, hooks and counters
-}
+struct tls_settings;       // core/tls_stream.hpp
+struct tls_stream;         // core/tls_stream.hpp
+struct sasl_settings;      // core/sasl_authenticator.hpp
+class sasl_authenticator;  // core/sasl_authenticator.hpp
+class observer;            // core/observer.hpp: the client's log, hooks and counters
+}  // namespace detail
 
 struct broker_endpoint {
   std::int32_t node_id = -1;  // -1 for a bootstrap server not yet known by id
@@ -69,6 +73,10 @@ struct connection_options {
   std::size_t max_response_size = protocol::default_max_frame_size;
   int send_buffer_bytes = 131072;    // -1: OS default
   int receive_buffer_bytes = 32768;  // -1: OS default
+  // security.protocol: TLS when `tls` is set, SASL when `sasl` is set (cluster_options_for
+  // builds both from the configuration); neither: PLAINTEXT.
+  std::shared_ptr<const detail::tls_settings> tls;
+  std::shared_ptr<const detail::sasl_settings> sasl;
   std::shared_ptr<detail::observer> observer;  // none: no log, no counters
 };
 
@@ -77,6 +85,8 @@ class connection : public std::enable_shared_from_this<connection> {
   using response_handler = detail::unique_function<void(std::error_code, response_frame)>;
   using connect_handler = detail::unique_function<void(std::error_code)>;
 
+  // connecting: resolve, TCP connect and the TLS handshake; negotiating: ApiVersions, then
+  // SASL.
   enum class state : std::uint8_t { idle, connecting, negotiating, ready, closed };
 
   static std::shared_ptr<connection> create(asio::any_io_executor executor, broker_endpoint address,
@@ -126,6 +136,9 @@ class connection : public std::enable_shared_from_this<connection> {
   std::size_t in_flight() const noexcept { return in_flight_.size() + queued_.size(); }
   // The error that closed the connection (empty while open).
   std::error_code close_reason() const noexcept { return close_reason_; }
+  // Why, in words, when there is more to say than the error's message: the TLS handshake
+  // failure, the broker's SASL error message. Never holds a credential.
+  const std::string& close_detail() const noexcept { return close_detail_; }
 
  private:
   struct pending_request {
@@ -150,7 +163,7 @@ class connection : public std::enable_shared_from_this<connection> {
                         encoder encode);
   void fail_later(response_handler handler, std::error_code ec);
   void start_write();
-  void on_written(std::error_code ec);
+  void on_written(boost::system::error_code ec);
   void start_read();
   void on_read(boost::system::error_code ec, std::size_t bytes);
   void read_large_frame_rest();
@@ -159,6 +172,16 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_timer();
   void negotiate(std::int16_t version);
   void finish_connect(std::error_code ec);
+  void on_tcp_connected();
+  void start_tls_handshake();
+  void authenticate();
+  void send_sasl_authenticate(protocol::SaslAuthenticateRequest request);
+  void close_with_detail(std::error_code reason, std::string detail);
+  void close_on_io_error(boost::system::error_code ec);
+  std::optional<std::int16_t> usable_version(std::int16_t api_key) const noexcept;
+  // Calls f(stream) with the TLS stream when there is one, else with the socket.
+  template <class F>
+  void with_stream(F&& f);
   void log_negotiated(std::int16_t version, std::size_t broker_apis) const;
 
   asio::any_io_executor executor_;
@@ -172,6 +195,10 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::steady_timer connect_timer_;                  // socket.connection.setup.timeout.ms
   state state_ = state::idle;
   std::error_code close_reason_;
+  std::string close_detail_;
+  std::unique_ptr<detail::tls_stream> tls_;
+  std::unique_ptr<detail::sasl_authenticator> sasl_;
+  std::int16_t sasl_authenticate_version_ = 0;
   connect_handler connect_handler_;
   connect_handler closed_listener_;
   std::int32_t next_correlation_id_ = 1;

@@ -30,6 +30,7 @@ enum class errc {
   no_offset,              // no committed offset for a partition and auto.offset.reset=none
   operation_timed_out,    // an admin operation's timeout passed (diagnostics: the last error)
   invalid_argument,       // the caller asked for something that cannot be sent
+  tls_handshake_failed,   // TLS could not be set up (the connection's close_detail says why)
 };
 
 const std::error_category& client_category() noexcept;
