@@ -155,9 +155,9 @@ void connection::authenticate() {
   sasl_authenticate_version_ = *authenticate_version;
   sasl_ = std::make_unique<detail::sasl_authenticator>(options_.sasl);
   const auto request = sasl_->handshake_request();
-  const std::int16_t version = 1;
+  // v1: authentication bytes in SaslAuthenticate requests (v0 sent them raw).
   encode_and_queue(
-      protocol::SaslHandshakeRequest::api_key, version, true, options_.connect_timeout,
+      protocol::SaslHandshakeRequest::api_key, 1, true, options_.connect_timeout,
       [self = shared_from_this()](std::error_code ec, response_frame frame) {
         if (ec) return self->close(ec);
         protocol::SaslHandshakeResponse response;
@@ -166,9 +166,9 @@ void connection::authenticate() {
         if (step.error) return self->close_with_detail(step.error, std::move(step.message));
         self->send_sasl_authenticate(std::move(*step.request));
       },
-      [&request, version](std::vector<std::uint8_t>& out, std::vector<protocol::deferred_bytes>&,
-                          std::int32_t correlation_id) {
-        return protocol::encode_request(out, request, version, correlation_id, "kwire");
+      [&request](std::vector<std::uint8_t>& out, std::vector<protocol::deferred_bytes>&,
+                 std::int32_t correlation_id) {
+        return protocol::encode_request(out, request, std::int16_t{1}, correlation_id, "kwire");
       });
 }
 
