@@ -285,13 +285,7 @@ void connection::finish_connect(std::error_code ec) {
 
 std::optional<std::int16_t> connection::version_for(std::int16_t api_key) const noexcept {
   if (state_ != state::ready) return std::nullopt;
-  const auto broker = broker_versions(api_key);
-  const auto* ours = protocol::find_api(api_key);
-  if (!ours || broker.max < 0) return std::nullopt;
-  const auto lo = std::max(broker.min, ours->min_version);
-  const auto hi = std::min(broker.max, ours->max_version);
-  if (hi < lo) return std::nullopt;
-  return hi;
+  return usable_version(api_key);
 }
 
 version_range connection::broker_versions(std::int16_t api_key) const noexcept {
