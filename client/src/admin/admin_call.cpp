@@ -248,17 +248,15 @@ void admin_call::on_coordinators(std::error_code ec, const response_frame& frame
     if (ec) {
       lookup.handle_failure(now);
     } else {
+      error = make_error_code(errc::protocol_violation);  // unless the group was answered
+      for (const auto& a : answers)
+        if (a.key == group) error = error_from(a.error_code, a.error_message, where);
       std::string message;
       if (auto fatal = lookup.handle_response(now, response, message)) {
-        for (const auto& a : answers)
-          if (a.key == group) error_from(a.error_code, a.error_message, where);
         coordinator_failed(group, fatal, where);
         continue;
       }
       if (lookup.known()) continue;
-      error = make_error_code(errc::protocol_violation);  // the group was not answered
-      for (const auto& a : answers)
-        if (a.key == group) error = error_from(a.error_code, a.error_message, where);
     }
     // Retried after the lookup's backoff; the error explains a timeout.
     for (std::size_t i = 0; i < items_.size(); ++i)
