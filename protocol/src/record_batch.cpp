@@ -404,6 +404,13 @@ void record_batch_builder::reserve(std::size_t total_bytes) {
   if (total_bytes > size_) reserve_more(total_bytes - size_);
 }
 
+void record_batch_builder::release_buffers() noexcept {
+  buffer_.reset();
+  capacity_ = 0;
+  compressed_.reset();
+  compressed_capacity_ = 0;
+}
+
 void record_batch_builder::grow(std::size_t extra) {
   const std::size_t used = size_ - streamed_;
   const std::size_t needed = used + extra;

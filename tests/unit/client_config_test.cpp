@@ -71,7 +71,7 @@ TEST(ClientConfig, DefaultsAreTheJavaProducerDefaults) {
 
   EXPECT_EQ(config.acks, kc::required_acks::all);
   EXPECT_EQ(config.linger, milliseconds(5));
-  EXPECT_EQ(config.batch_size, 16384);
+  EXPECT_EQ(config.batch_size, 1000000);  // deliberately not Java's 16384 (README)
   EXPECT_EQ(config.buffer_memory, 33554432);
   EXPECT_EQ(config.compression_type, kwire::protocol::compression::none);
   EXPECT_EQ(config.compression_gzip_level, -1);

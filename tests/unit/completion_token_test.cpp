@@ -460,11 +460,12 @@ TEST_F(CompletionTokens, APollRacedAgainstATimerInACoroutineEndsWithTheTimer) {
   });
 }
 
-// A producer whose buffer.memory holds one 600-byte record.
+// A producer whose buffer.memory holds one 600-byte record (with its batch, callback and
+// timestamp: about 1,050 bytes), not two.
 kc::producer_config one_record_of_memory(kc::properties props, std::string max_block_ms) {
   props.emplace_back("linger.ms", "0");
   props.emplace_back("batch.size", "1000");
-  props.emplace_back("buffer.memory", "1000");
+  props.emplace_back("buffer.memory", "1500");
   props.emplace_back("max.block.ms", std::move(max_block_ms));
   kc::producer_config config;
   EXPECT_FALSE(kc::parse_producer_config(props, config));

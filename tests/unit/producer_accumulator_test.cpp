@@ -154,19 +154,68 @@ TEST(ProducerAccumulator, LingerOrAFlushMakesABatchReady) {
   EXPECT_EQ(drained_count(f.drain(kd::accumulator_clock::now() + 50ms)), 1u);
 }
 
+// What buffer.memory counts for a record with a `value_bytes` value, no key, no headers: its
+// encoded bytes, its callback and timestamp, and (the first in its batch) the batch's own.
+std::int64_t record_charge(std::size_t value_bytes) {
+  const std::string v(value_bytes, 'v');
+  const kwire::protocol::optional_bytes value =
+      std::span(reinterpret_cast<const std::uint8_t*>(v.data()), v.size());
+  const auto fields = kwire::protocol::encoded_record_fields_size(std::nullopt, value, {});
+  return static_cast<std::int64_t>(kwire::protocol::encoded_record_size_for(0, 0, fields) +
+                                   kd::record_bookkeeping_bytes);
+}
+constexpr auto batch_charge = static_cast<std::int64_t>(kd::batch_bookkeeping_bytes);
+
+TEST(ProducerAccumulator, BufferMemoryCountsEachRecordWithItsCallbackAndTimestamp) {
+  accumulator_fixture f;
+  ASSERT_FALSE(f.append(0, 10));
+  EXPECT_EQ(f.accumulator.buffered_bytes(), batch_charge + record_charge(10));
+  ASSERT_FALSE(f.append(0, 20));  // same batch: the record only
+  EXPECT_EQ(f.accumulator.buffered_bytes(), batch_charge + record_charge(10) + record_charge(20));
+  // A 10-byte value costs several times its size while queued: the bound counts all of it.
+  EXPECT_GT(record_charge(10), 10 + 48);
+  auto drained = f.drain(kd::accumulator_clock::now(), true);
+  ASSERT_EQ(drained_count(drained), 1u);
+  f.deliver(drained.by_node.at(1).front());
+  EXPECT_EQ(f.accumulator.buffered_bytes(), 0);
+}
+
+TEST(ProducerAccumulator, ALargeBatchSizeIsNotReservedPerPartition) {
+  // 1,000 partitions with a record each, batch.size 1,000,000 and 2 MB of buffer.memory: a
+  // batch costs what it holds, not batch.size (which would allow two partitions).
+  accumulator_fixture f(
+      kc::properties{{"batch.size", "1000000"}, {"buffer.memory", "2000000"}},
+      std::vector<std::int32_t>(1000, 1));
+  for (std::int32_t p = 0; p < 1000; ++p) ASSERT_FALSE(f.append(p, 100)) << p;
+  EXPECT_EQ(f.accumulator.buffered_bytes(), 1000 * (batch_charge + record_charge(100)));
+  const auto drained = f.drain(kd::accumulator_clock::now(), true);
+  ASSERT_EQ(drained_count(drained), 1000u);
+  for (auto* b : drained.by_node.at(1)) {
+    // Each batch started small: the room for one record and then some, not batch.size.
+    EXPECT_LE(b->builder.buffer_capacity(), kd::initial_batch_bytes);
+    f.deliver(b);
+  }
+  EXPECT_EQ(f.accumulator.buffered_bytes(), 0);
+}
+
 TEST(ProducerAccumulator, BufferMemoryFailsAtOnceWhenNotAllowedToBlock) {
-  // Each batch reserves batch.size: two fit in buffer.memory.
-  accumulator_fixture f(kc::properties{{"buffer.memory", "2000"}}, {1, 1, 1});
+  // Room for two one-record batches.
+  const auto one = batch_charge + record_charge(10);
+  accumulator_fixture f(kc::properties{{"buffer.memory", std::to_string(2 * one + 10)}},
+                        {1, 1, 1});
   EXPECT_FALSE(f.append(0, 10));
   EXPECT_FALSE(f.append(1, 10));
-  EXPECT_EQ(f.accumulator.buffered_bytes(), 2000);
+  EXPECT_EQ(f.accumulator.buffered_bytes(), 2 * one);
   EXPECT_EQ(f.append(2, 10), kc::errc::buffer_exhausted);
-  EXPECT_FALSE(f.append(0, 10));  // the open batch has room: no new memory
+  EXPECT_EQ(f.append(0, 10), kc::errc::buffer_exhausted);  // every record is counted
+  EXPECT_EQ(f.accumulator.buffered_bytes(), 2 * one);       // nothing left over by a refusal
   EXPECT_EQ(f.append(2, 5000), kc::errc::record_too_large);  // could never fit
 }
 
 TEST(ProducerAccumulator, BufferMemoryBlocksUntilMaxBlockThenFails) {
-  accumulator_fixture f(kc::properties{{"buffer.memory", "1000"}, {"max.block.ms", "50"}}, {1, 1});
+  const auto one = batch_charge + record_charge(10);
+  accumulator_fixture f(
+      kc::properties{{"buffer.memory", std::to_string(one)}, {"max.block.ms", "50"}}, {1, 1});
   EXPECT_FALSE(f.append(0, 10));
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(f.append(1, 10, /*may_block=*/true), kc::errc::buffer_exhausted);
@@ -174,8 +223,9 @@ TEST(ProducerAccumulator, BufferMemoryBlocksUntilMaxBlockThenFails) {
 }
 
 TEST(ProducerAccumulator, BufferMemoryBlocksUntilABatchCompletes) {
-  accumulator_fixture f(kc::properties{{"buffer.memory", "1000"}, {"max.block.ms", "10000"}},
-                        {1, 1});
+  const auto one = batch_charge + record_charge(10);
+  accumulator_fixture f(
+      kc::properties{{"buffer.memory", std::to_string(one)}, {"max.block.ms", "10000"}}, {1, 1});
   EXPECT_FALSE(f.append(0, 10));
   auto drained = f.drain(kd::accumulator_clock::now(), true);
   ASSERT_EQ(drained_count(drained), 1u);
@@ -188,11 +238,13 @@ TEST(ProducerAccumulator, BufferMemoryBlocksUntilABatchCompletes) {
   EXPECT_FALSE(f.append(1, 10, /*may_block=*/true));
   EXPECT_GE(std::chrono::steady_clock::now() - start, 25ms);
   sender.join();
-  EXPECT_EQ(f.accumulator.buffered_bytes(), 1000);
+  EXPECT_EQ(f.accumulator.buffered_bytes(), one);
 }
 
 TEST(ProducerAccumulator, CloseWakesASendBlockedOnBufferMemory) {
-  accumulator_fixture f(kc::properties{{"buffer.memory", "1000"}, {"max.block.ms", "10000"}},
+  accumulator_fixture f(kc::properties{{"buffer.memory", std::to_string(batch_charge +
+                                                                         record_charge(10))},
+                                       {"max.block.ms", "10000"}},
                         {1, 1});
   EXPECT_FALSE(f.append(0, 10));
   std::thread closer([&] {

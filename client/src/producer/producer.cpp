@@ -85,7 +85,6 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
         identity_(config_.enable_idempotence, config_.retry_backoff, config_.retry_backoff_max,
                   config_.transaction_timeout) {
     cluster_ = cluster::create(strand_, cluster_options_for(config_, "producer"));
-    compressing_ = config_.compression_type != protocol::compression::none;
   }
 
   void start() {
@@ -520,7 +519,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
         }
         if (idempotent)
           b->base_sequence = identity_.take_sequences(p.sequences, b->builder.record_count());
-        if (compressing_) accumulator_.learn_compression_ratio(*b);
+        accumulator_.batch_finished(*b);
       } else if (idempotent) {
         if (b->base_sequence < 0)
           b->base_sequence = identity_.take_sequences(p.sequences, b->builder.record_count());
@@ -756,7 +755,6 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   asio::steady_timer memory_timer_;  // max.block.ms of the first record waiting for memory
   bool timer_armed_ = false;
   clock::time_point timer_at_{};
-  bool compressing_ = false;
   partition_random random_;  // retry backoff jitter (strand)
   producer_accumulator accumulator_;
 

@@ -180,11 +180,23 @@ void producer_accumulator::release_locked(std::int64_t bytes) {
   memory_freed_.notify_all();
 }
 
+namespace {
+
+// Bytes a batch's buffers hold, whatever they hold now.
+std::int64_t buffers_of(const producer_batch& b) {
+  return static_cast<std::int64_t>(b.builder.buffer_capacity() +
+                                   b.callbacks.capacity() * sizeof(delivery_callback) +
+                                   b.timestamps.capacity() * sizeof(std::int64_t));
+}
+
+}  // namespace
+
 producer_batch* producer_accumulator::new_batch_locked() {
   producer_batch* b;
   if (!pool_.empty()) {
     b = pool_.back();
     pool_.pop_back();
+    pooled_bytes_ -= buffers_of(*b);
   } else {
     owned_.push_back(std::make_unique<producer_batch>());
     b = owned_.back().get();
@@ -206,6 +218,15 @@ std::error_code producer_accumulator::append_locked(
     const protocol::optional_bytes& value, std::span<const protocol::header_view> headers,
     std::size_t fields_size, std::size_t record_size, delivery_callback& callback, bool may_block,
     std::optional<accumulator_clock::time_point> created, std::uint64_t generation) {
+  // Room for the record and for a batch to put it in, before the batch is chosen: the wait
+  // for room may let the sender take the open batch away.
+  const auto record_charge = static_cast<std::int64_t>(record_size + record_bookkeeping_bytes);
+  constexpr auto batch_charge = static_cast<std::int64_t>(batch_bookkeeping_bytes);
+  if (auto ec = reserve_locked(lock, record_charge + batch_charge, may_block)) return ec;
+  if (closing_) {
+    release_locked(record_charge + batch_charge);
+    return make_error_code(errc::shut_down);
+  }
   auto* p = &topic.partitions[static_cast<std::size_t>(partition)];
   // A retried batch back in the queue is sealed: its bytes were sent and must not change.
   producer_batch* open = p->queue.empty() || p->queue.back()->sealed ? nullptr : p->queue.back();
@@ -219,26 +240,16 @@ std::error_code producer_accumulator::append_locked(
       wake_now = true;
     }
   }
-  if (!open) {
-    const auto reserve = static_cast<std::int64_t>(
-        std::max<std::size_t>(target, record_size + protocol::record_batch_header_size));
-    if (auto ec = reserve_locked(lock, reserve, may_block)) return ec;
-    if (closing_) {
-      release_locked(reserve);
-      return make_error_code(errc::shut_down);
-    }
-    // The wait above may have let other threads change the queue.
-    p = &topic.partitions[static_cast<std::size_t>(partition)];
+  if (open) {
+    memory_used_ -= batch_charge;  // no new batch: nobody waits for so little
+  } else {
     open = new_batch_locked();
     open->topic = &topic;
     open->partition = partition;
-    open->reserved = reserve;
-    // Room for the whole batch now: growing by doubling would copy it and touch fresh
-    // pages several times over (a pooled batch usually has the room already).
-    open->builder.reserve(static_cast<std::size_t>(reserve));
-    const std::size_t expected_records = static_cast<std::size_t>(reserve) / record_size + 1;
-    open->callbacks.reserve(expected_records);
-    open->timestamps.reserve(expected_records);
+    open->reserved = batch_charge;
+    // A batch grows as it fills (a pooled one usually has the room already): a large
+    // batch.size costs nothing for a partition that sees a record now and then.
+    open->builder.reserve(std::min<std::size_t>(target, initial_batch_bytes));
     // Read the clock only when a batch opens: it costs tens of ns per call, per record.
     open->created = created ? *created : accumulator_clock::now();
     open->generation = generation;
@@ -246,6 +257,7 @@ std::error_code producer_accumulator::append_locked(
     ++incomplete_[generation];
     wake_now = true;  // the sender arms the linger timer for it
   }
+  open->reserved += record_charge;
   open->builder.append(timestamp, key, value, headers, fields_size);
   open->callbacks.push_back(std::move(callback));
   open->timestamps.push_back(timestamp);
@@ -260,10 +272,15 @@ std::error_code producer_accumulator::append_locked(
 std::error_code producer_accumulator::hold_pending_locked(
     std::unique_lock<std::mutex>& lock, producer_topic& topic, const producer_record& record,
     std::int64_t timestamp, std::size_t record_size, delivery_callback& callback, bool may_block) {
-  if (auto ec = reserve_locked(lock, static_cast<std::int64_t>(record_size), may_block)) return ec;
+  // Counted as it will be once in a batch of its own (more than the held record and its
+  // bookkeeping take), so that placing it later never finds buffer.memory full.
+  static_assert(batch_bookkeeping_bytes >= sizeof(pending_record));
+  const auto charge =
+      static_cast<std::int64_t>(record_size + record_bookkeeping_bytes + batch_bookkeeping_bytes);
+  if (auto ec = reserve_locked(lock, charge, may_block)) return ec;
   pending_record r;
   r.topic = &topic;
-  r.reserved = static_cast<std::int64_t>(record_size);
+  r.reserved = charge;
   r.offset = topic.pending_bytes.size();
   r.partition = record.partition;
   r.timestamp = timestamp;
@@ -442,6 +459,21 @@ void producer_accumulator::recycle(producer_batch* b) {
   std::lock_guard lock(mutex_);
   release_locked(b->reserved);
   decrement_incomplete_locked(b->generation);
+  pool_locked(b);
+}
+
+// Keeps a batch for reuse. Its buffers stay allocated (a busy producer reuses them without
+// touching fresh pages) while the pool holds less than half of buffer.memory; beyond that they
+// are freed, so that a burst does not leave its peak allocated.
+void producer_accumulator::pool_locked(producer_batch* b) {
+  b->reserved = 0;
+  const std::int64_t kept = buffers_of(*b);
+  if (pooled_bytes_ + kept > config_.buffer_memory / 2) {
+    b->builder.release_buffers();
+    std::vector<delivery_callback>().swap(b->callbacks);
+    std::vector<std::int64_t>().swap(b->timestamps);
+  }
+  pooled_bytes_ += buffers_of(*b);
   pool_.push_back(b);
 }
 
@@ -514,21 +546,31 @@ bool producer_accumulator::split_and_requeue(producer_batch* b, const producer_i
   --p.in_flight;
   insert_in_sequence_order(p, b->base_sequence, parts);
   b->callbacks.clear();
-  pool_.push_back(b);
+  pool_locked(b);
   return true;
 }
 
-// Up at once when batches compress worse (never an oversized batch for long), down slowly
-// when they compress better.
-void producer_accumulator::learn_compression_ratio(const producer_batch& b) {
+// The compression ratio goes up at once when batches compress worse (never an oversized batch
+// for long), down slowly when they compress better.
+void producer_accumulator::batch_finished(producer_batch& b) {
+  const auto codec = b.builder.options().codec;
+  if (codec == protocol::compression::none) return;
+  const auto compressed = b.builder.bytes().size();
   const auto uncompressed = b.builder.size_in_bytes();
+  std::lock_guard lock(mutex_);
+  if (codec != protocol::compression::lz4) {
+    // Counted without waiting (this is the sender): the bound is exceeded by at most the
+    // batches in flight until they complete. (lz4 compresses as the batch fills and keeps
+    // two blocks of records only: less than what its records were counted for.)
+    memory_used_ += static_cast<std::int64_t>(compressed);
+    b.reserved += static_cast<std::int64_t>(compressed);
+  }
+  producer_topic& t = *b.topic;
   // Small batches (sent by linger.ms with a few records) compress worse than full ones and
   // would hold the estimate up for nothing.
-  if (uncompressed < b.topic->batch_target / 2) return;
+  if (uncompressed < t.batch_target / 2) return;
   const double observed = std::clamp(
-      static_cast<double>(b.builder.bytes().size()) / static_cast<double>(uncompressed), 0.05, 1.0);
-  std::lock_guard lock(mutex_);
-  producer_topic& t = *b.topic;
+      static_cast<double>(compressed) / static_cast<double>(uncompressed), 0.05, 1.0);
   t.compression_ratio =
       observed > t.compression_ratio ? observed : 0.75 * t.compression_ratio + 0.25 * observed;
   const double batch_size = std::max(config_.batch_size, 1);

@@ -55,7 +55,7 @@ struct producer_batch {
   std::vector<std::int64_t> timestamps;
   accumulator_clock::time_point created{};
   std::uint64_t generation = 0;  // flush generation at creation
-  std::int64_t reserved = 0;     // bytes counted against buffer.memory
+  std::int64_t reserved = 0;     // bytes counted against buffer.memory (see record_charge)
   int attempts = 0;
   accumulator_clock::time_point retry_at{};
   std::int32_t base_sequence = -1;  // -1: not assigned (assigned at the first drain)
@@ -64,6 +64,16 @@ struct producer_batch {
   bool sealed = false;              // drained once: never appended to again, even when retried
   error_on_the_way last_error;      // of the last attempt that will be retried
 };
+
+// What buffer.memory counts: a record's encoded bytes plus what the producer keeps beside them
+// until its delivery report (the callback and the timestamp), and a batch's header and
+// bookkeeping. A queued 100-byte record costs about 180 bytes, not 110.
+inline constexpr std::size_t record_bookkeeping_bytes =
+    sizeof(delivery_callback) + sizeof(std::int64_t);
+inline constexpr std::size_t batch_bookkeeping_bytes =
+    sizeof(producer_batch) + protocol::record_batch_header_size;
+// The room a new batch starts with; it doubles as records come (up to batch.size).
+inline constexpr std::size_t initial_batch_bytes = 16384;
 
 struct producer_partition {
   std::deque<producer_batch*> queue;  // oldest first; the back is open for appends unless full
@@ -183,8 +193,9 @@ class producer_accumulator {
   // size, back at the front of its queue; the sequence range is handed on, contiguous. False
   // when the batch cannot be read back (then it fails as it is).
   bool split_and_requeue(producer_batch* b, const producer_identity& identity);
-  // Follows the topic's compression ratio after `b` was compressed.
-  void learn_compression_ratio(const producer_batch& b);
+  // After `b` was finished (compressed): counts the compressed copy that codecs other than lz4
+  // keep beside the records, and follows the topic's compression ratio.
+  void batch_finished(producer_batch& b);
   // A new epoch: every partition's sequences start again at 0.
   void reset_sequences();
 
@@ -195,6 +206,7 @@ class producer_accumulator {
                                  bool may_block);
   void release_locked(std::int64_t bytes);
   producer_batch* new_batch_locked();
+  void pool_locked(producer_batch* b);
   std::error_code append_locked(
       std::unique_lock<std::mutex>& lock, producer_topic& topic, std::int32_t partition,
       std::int64_t timestamp, const protocol::optional_bytes& key,
@@ -224,6 +236,7 @@ class producer_accumulator {
   millisecond_clock create_time_clock_;  // records sent without a timestamp get its reading
   std::vector<std::unique_ptr<producer_batch>> owned_;
   std::vector<producer_batch*> pool_;
+  std::int64_t pooled_bytes_ = 0;  // buffers kept by the batches in pool_ (see recycle)
   std::int64_t memory_used_ = 0;
   std::uint64_t generation_ = 0;
   std::map<std::uint64_t, std::int64_t> incomplete_;  // by flush generation

@@ -112,7 +112,7 @@ struct common_config {
 struct producer_config : common_config {
   required_acks acks = required_acks::all;                               // acks
   std::chrono::milliseconds linger{5};                                   // linger.ms
-  std::int32_t batch_size = 16384;                                       // batch.size
+  std::int32_t batch_size = 1000000;                                     // batch.size
   std::int64_t buffer_memory = 33554432;                                 // buffer.memory
   protocol::compression compression_type = protocol::compression::none;  // compression.type
   std::int32_t compression_gzip_level = -1;    // compression.gzip.level; -1: zlib's default (6)

@@ -378,6 +378,10 @@ class record_batch_builder {
   // that appending up to that size neither reallocates nor copies. (lz4 batches are
   // compressed in 64 KiB blocks as they fill, and need room for two blocks only.)
   void reserve(std::size_t total_bytes);
+  // Bytes the builder's buffers hold (their capacity, kept across reset()).
+  std::size_t buffer_capacity() const noexcept { return capacity_ + compressed_capacity_; }
+  // Frees the buffers, for a builder kept idle; reset() must come before the next append().
+  void release_buffers() noexcept;
 
   // (Key and value by reference: passing the 24-byte optionals by value copied them through
   // the stack on every record.)
