@@ -39,6 +39,9 @@ readonly KAFKA_LOCAL=$ROOT/scripts/kafka-local.sh
 # Settings every producer gets, in Java's names (kwire-bench and rdkafka-bench take them as -X,
 # the Java tool as producer properties).
 readonly COMMON_PRODUCER_PROPS=(acks=all enable.idempotence=true linger.ms=5)
+# The "defaults" group (scenarios named defaults-*): every client as it comes, with only these
+# and the scenario's compression.type set; no librdkafka extra properties either.
+readonly DEFAULTS_PRODUCER_PROPS=(acks=all enable.idempotence=true)
 #
 # One scenario a line:
 #   name  on  mode  size  rate  records  props
@@ -50,8 +53,12 @@ readonly COMMON_PRODUCER_PROPS=(acks=all enable.idempotence=true linger.ms=5)
 #   rate:    records/s, 0 = as fast as the client goes
 #   records: N = the -n option, R = rate x --rate-secs, or a number
 #   props:   more client properties (comma-separated), producer ones for produce and e2e.
-#            Every producer scenario names batch.size, so that all clients batch alike.
+#            Every producer scenario names batch.size, so that all clients batch alike,
+#            except the defaults-* ones, where each client keeps its own defaults.
 readonly SCENARIOS=(
+  "defaults-produce-none 1  produce  100  0      N  compression.type=none"
+  "defaults-produce-lz4  1  produce  100  0      N  compression.type=lz4"
+  "defaults-produce-lz4-50k 0 produce 100 50000  R  compression.type=lz4"
   "produce-none-16k      1  produce  100  0      N  compression.type=none,batch.size=16384"
   "produce-lz4-16k       1  produce  100  0      N  compression.type=lz4,batch.size=16384"
   "produce-none-1m       1  produce  100  0      N  compression.type=none,batch.size=1000000"
@@ -417,7 +424,13 @@ for row in "${SCENARIOS[@]}"; do
   secs=$(timeout_of "$n" "$rate")
   IFS=, read -r -a extra <<<"${props:-}"
   props_all=("${extra[@]}")
-  [[ $mode == consume ]] || props_all=("${COMMON_PRODUCER_PROPS[@]}" "${extra[@]}")
+  defaults=0
+  [[ $name != defaults-* ]] || defaults=1
+  if ((defaults)); then
+    props_all=("${DEFAULTS_PRODUCER_PROPS[@]}" "${extra[@]}")
+  elif [[ $mode != consume ]]; then
+    props_all=("${COMMON_PRODUCER_PROPS[@]}" "${extra[@]}")
+  fi
   [[ " ${modes_run[*]} " == *" $mode "* ]] || modes_run+=("$mode")
   log "scenario $name: $mode $n x $size B, rate ${rate/#0/unthrottled}, ${props_all[*]}"
   fill=
@@ -436,7 +449,7 @@ for row in "${SCENARIOS[@]}"; do
   for ((run = 1; run <= RUNS; run++)); do
     for client in ${CLIENTS//,/ }; do
       client_extra=()
-      if [[ $client == librdkafka && $mode != consume ]]; then
+      if [[ $client == librdkafka && $mode != consume ]] && ((!defaults)); then
         client_extra=("${rdkafka_extra[@]}")
       fi
       topic=${fill:-bench-$RUN_ID-$name-$client-$run}

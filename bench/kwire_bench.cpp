@@ -68,8 +68,8 @@ struct run_limit {
 
 // The line a run that hit its deadline ends with (stdout keeps only the JSON result).
 void note_timed_out(double secs, std::uint64_t done, std::uint64_t records, const char* what) {
-  note("timed out after %g s: %llu of %llu records %s", secs,
-       static_cast<unsigned long long>(done), static_cast<unsigned long long>(records), what);
+  note("timed out after %g s: %llu of %llu records %s", secs, static_cast<unsigned long long>(done),
+       static_cast<unsigned long long>(records), what);
 }
 
 // Waits for a result until the deadline; false when the deadline came first.
@@ -91,16 +91,24 @@ struct delivery_state {
   std::error_code first_error;  // io thread
 };
 
-// The io_context that runs kwire's network I/O and callbacks, on a thread of its own; it
-// stops once the work guard goes (destroy the clients first).
+// The io_context that runs kwire's network I/O and callbacks, on threads of its own; it
+// stops once the work guard goes (destroy the clients first). The consumer gets two: its
+// checks of fetched batches (CRC, decompression) run on the second beside the network I/O,
+// as in an application that runs its io_context on a pool.
 struct network_thread {
-  boost::asio::io_context io{1};
+  explicit network_thread(int threads = 1) : io(threads) {
+    for (int i = 0; i < threads; ++i) pool.emplace_back([this] { io.run(); });
+  }
+  network_thread(const network_thread&) = delete;
+  network_thread& operator=(const network_thread&) = delete;
+  boost::asio::io_context io;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
-  // Lets the io_context finish its last handlers and waits for the thread.
+  std::vector<std::thread> pool;
+  // Lets the io_context finish its last handlers and waits for the threads.
   void stop() {
     work.reset();
-    if (thread.joinable()) thread.join();
+    for (auto& t : pool)
+      if (t.joinable()) t.join();
   }
   ~network_thread() { stop(); }
 };
@@ -114,7 +122,7 @@ int run_produce(const kb::Args& a, const run_limit& limit) {
     return 2;
   }
   config.observe = observe_for(a);
-  network_thread network;
+  network_thread network(a.io_threads > 0 ? a.io_threads : 1);
   auto state = std::make_unique<delivery_state>();
   auto producer = std::make_unique<kc::producer>(network.io.get_executor(), config);
 
@@ -166,8 +174,14 @@ int run_produce(const kb::Args& a, const run_limit& limit) {
     }
     kb::fill_payload(value, i);
     auto* s = state.get();
+    char key_buf[24];
+    const auto key = kb::record_key(a.keys, i, key_buf);
     const auto ec = producer->send(
-        {.topic = a.topic, .value = value_bytes()},
+        {.topic = a.topic,
+         .key = key.empty()
+                    ? kwire::protocol::optional_bytes{}
+                    : std::span(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()),
+         .value = value_bytes()},
         [s, intended, total = a.records](std::error_code ec, const kc::delivery_report&) {
           // Callbacks run on the network thread only, one at a time.
           const bool timed = intended != kb::kNotTimed;
@@ -206,8 +220,8 @@ int run_produce(const kb::Args& a, const run_limit& limit) {
          kb::now_ns() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const std::int64_t end = state->last_ns.load() ? state->last_ns.load() : kb::now_ns();
-  const bool timed_out = state->delivered.load() + state->failed.load() < a.records &&
-                         !g_stop && kb::now_ns() >= deadline;
+  const bool timed_out = state->delivered.load() + state->failed.load() < a.records && !g_stop &&
+                         kb::now_ns() >= deadline;
   producer->close(std::chrono::milliseconds(1000));
   print_metrics(a, producer->metrics());
   producer.reset();
@@ -284,9 +298,8 @@ std::int32_t topic_partitions(boost::asio::io_context& io, const kc::common_conf
 
 // Every partition of the topic, or none (said on stderr) when its metadata does not come.
 std::vector<kc::topic_partition> every_partition(boost::asio::io_context& io,
-                                                 const kc::common_config& config,
-                                                 const kb::Args& a, const run_limit& limit,
-                                                 const char* what) {
+                                                 const kc::common_config& config, const kb::Args& a,
+                                                 const run_limit& limit, const char* what) {
   const std::int32_t partitions = topic_partitions(io, config, a.topic, limit.deadline_ns);
   if (partitions <= 0 && kb::now_ns() >= limit.deadline_ns)
     note_timed_out(limit.timeout_s, 0, a.records,
@@ -323,7 +336,7 @@ int run_consume(const kb::Args& a, const run_limit& limit) {
     return 2;
   }
   config.observe = observe_for(a);
-  network_thread network;
+  network_thread network(a.io_threads > 0 ? a.io_threads : 2);
   const auto all = every_partition(network.io, config, a, limit, "received");
   if (all.empty()) return 1;
   note("consume %llu records from %s (%zu partitions) at %s",
@@ -412,7 +425,7 @@ int run_e2e(const kb::Args& a, const run_limit& limit) {
     return 2;
   }
   consumer_config.observe = observe_for(a);
-  network_thread network;
+  network_thread network(a.io_threads > 0 ? a.io_threads : 1);
   const auto all = every_partition(network.io, consumer_config, a, limit, "received");
   if (all.empty()) return 1;
   auto consumer = std::make_unique<kc::consumer>(network.io.get_executor(), consumer_config);
@@ -497,8 +510,7 @@ int run_e2e(const kb::Args& a, const run_limit& limit) {
   expected.store(a.records - failed.load());
   receiver.join();
   if (received < expected.load() && !g_stop && kb::now_ns() >= deadline)
-    note_timed_out(limit.bounded() ? limit.timeout_s : default_s, received, a.records,
-                   "received");
+    note_timed_out(limit.bounded() ? limit.timeout_s : default_s, received, a.records, "received");
   producer->close(std::chrono::milliseconds(1000));
   print_metrics(a, producer->metrics());
   producer.reset();

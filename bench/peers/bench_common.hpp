@@ -174,9 +174,20 @@ struct Args {
   double rate = 0;       // records/s; 0 = as fast as possible
   double timeout_s = 0;  // give up after this long (0 = the default of the client)
   std::vector<std::pair<std::string, std::string>> props;  // -X name=value, in order
-  std::string debug;     // -d CATEGORY[,CATEGORY]: the client's debug log on stderr
-  bool metrics = false;  // --metrics: the client's metrics on stderr at the end
+  std::string debug;       // -d CATEGORY[,CATEGORY]: the client's debug log on stderr
+  bool metrics = false;    // --metrics: the client's metrics on stderr at the end
+  int io_threads = 0;      // --io-threads N: kwire-bench's io_context threads (0: its default)
+  std::uint64_t keys = 0;  // --keys K: record i gets the key "k<i mod K>" (0: null keys)
 };
+
+// The key of record `i` with --keys `keys` into `buf` (no allocation per record); empty when
+// records have no key.
+inline std::string_view record_key(std::uint64_t keys, std::uint64_t i, char (&buf)[24]) {
+  if (keys == 0) return {};
+  buf[0] = 'k';
+  const auto end = std::to_chars(buf + 1, buf + sizeof buf, i % keys).ptr;
+  return {buf, static_cast<std::size_t>(end - buf)};
+}
 
 inline std::string usage_text(std::string_view prog) {
   std::string p(prog);
@@ -190,7 +201,12 @@ inline std::string usage_text(std::string_view prog) {
          "                          (all, broker, protocol, metadata, producer, eos, consumer,\n"
          "                          fetch, cgrp, admin, security; rdkafka-bench: librdkafka's)\n"
          "  --metrics               the client's metrics, Prometheus text, on stderr at the end\n"
-         "                          (kwire-bench only)\n";
+         "                          (kwire-bench only)\n"
+         "  --io-threads N          threads running kwire's io_context (kwire-bench only;\n"
+         "                          default 2 for consume, else 1)\n"
+         "  --keys K                produce: record i gets the key \"k<i mod K>\" (spread over\n"
+         "                          partitions by its hash); default: no keys (sticky "
+         "partitions)\n";
 }
 
 namespace detail {
@@ -241,6 +257,14 @@ inline std::optional<std::string> parse_args(int argc, char** argv, Args& args) 
       if (!detail::parse_number(val, args.rate) || !(args.rate > 0) || !std::isfinite(args.rate))
         return "--rate needs a positive number of records per second, got '" + std::string(val) +
                "'";
+    } else if (opt == "--io-threads") {
+      if (!detail::parse_number(val, args.io_threads) || args.io_threads < 1 ||
+          args.io_threads > 64)
+        return "--io-threads needs a number of threads from 1 to 64, got '" + std::string(val) +
+               "'";
+    } else if (opt == "--keys") {
+      if (!detail::parse_number(val, args.keys) || args.keys < 1)
+        return "--keys needs a positive number of distinct keys, got '" + std::string(val) + "'";
     } else if (opt == "--timeout") {
       if (!detail::parse_number(val, args.timeout_s) || !(args.timeout_s > 0))
         return "--timeout needs a positive number of seconds, got '" + std::string(val) + "'";

@@ -245,9 +245,11 @@ SendStats send_all(const Producer& p, const Args& a, bool stamp_time, const Deli
     }
     kwire::bench::fill_payload(value, i);
     if (stamp_time) kwire::bench::put_payload_stamp(value, static_cast<std::uint64_t>(intended));
+    char key_buf[24];
+    const auto key = kwire::bench::record_key(a.keys, i, key_buf);
     for (;;) {
       if (rd_kafka_produce(p.topic.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, value.data(),
-                           value.size(), nullptr, 0,
+                           value.size(), key.empty() ? nullptr : key.data(), key.size(),
                            reinterpret_cast<void*>(static_cast<intptr_t>(intended))) == 0) {
         ++s.sent;
         break;

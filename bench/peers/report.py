@@ -175,8 +175,12 @@ def ratio_row(rows, scenario):
 
 
 # The throughput each mode's issue asks of kwire against librdkafka (issue 4: produce, issue
-# 5: consume); both ask for at most half of librdkafka's CPU per record.
+# 5: consume); both ask for at most half of librdkafka's CPU per record. Issue 14 asks more of
+# the defaults-* scenarios (each client with its own defaults): 1.5x the msgs/s, and a peak
+# RSS at most librdkafka's and at most 64 MB.
 THROUGHPUT_GOAL = {"produce": 1.0, "consume": 1.5}
+DEFAULTS_THROUGHPUT_GOAL = 1.5
+DEFAULTS_RSS_GOAL_KB = 64 * 1024
 
 
 def goals(rows, scenarios):
@@ -195,8 +199,9 @@ def goals(rows, scenarios):
             continue
         km, lm = k.get("msgs_per_s"), l.get("msgs_per_s")
         kc, lc = per_million(k, "cpu_s"), per_million(l, "cpu_s")
+        defaults = s.startswith("defaults-")
         if km and lm:
-            goal = THROUGHPUT_GOAL[mode]
+            goal = DEFAULTS_THROUGHPUT_GOAL if defaults else THROUGHPUT_GOAL[mode]
             out.append(f"- `{s}`: msgs/s {ratio(km, lm)} of librdkafka's, goal >= {goal:g}x: "
                        + ("met" if km >= goal * lm else "**not met**"))
         if kc is not None and lc:
@@ -207,6 +212,11 @@ def goals(rows, scenarios):
                         f"; met in {sum(x <= 0.5 for x in rounds)} of {len(rounds)})")
             out.append(f"- `{s}`: CPU s per 1M records {ratio(kc, lc)} of librdkafka's, "
                        "goal <= 0.5x: " + ("met" if kc <= 0.5 * lc else "**not met**") + each)
+        kr, lr = k.get("max_rss_kb"), l.get("max_rss_kb")
+        if defaults and kr and lr:
+            out.append(f"- `{s}`: peak RSS {kr / 1024:.1f} MB, librdkafka's {lr / 1024:.1f} MB, "
+                       "goal <= librdkafka's and <= 64 MB: "
+                       + ("met" if kr <= lr and kr <= DEFAULTS_RSS_GOAL_KB else "**not met**"))
     return out
 
 
@@ -250,7 +260,8 @@ def markdown(base, mode, meta, notes, rows):
         out.append("")
     met = goals(rows, scenarios)
     if met:
-        out.append("## Goals (kwire against librdkafka; issue 4: produce, issue 5: consume)")
+        out.append("## Goals (kwire against librdkafka; issue 4: produce, issue 5: consume, "
+                   "issue 14: the defaults-* scenarios)")
         out.append("")
         out += met
         out.append("")

@@ -7,9 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <future>
 #include <map>
 #include <memory>
 #include <numeric>
+#include <thread>
 
 #include "fake_broker.hpp"
 #include "fake_coordinator.hpp"
@@ -409,6 +413,70 @@ TEST(Consumer, Lz4RecordsStayValidAsLongAsTheirRecordSet) {
       EXPECT_EQ(std::string(r.value->begin(), r.value->end()), value_of(r.offset));
   }
   close(io, c);
+}
+
+// The checks of a response's batches (CRC, lz4 decompression, records) run on any thread of
+// the consumer's executor, beside the strand and the next responses: with three threads and
+// many small responses, every record still reaches poll once, in offset order per partition,
+// intact.
+TEST(Consumer, RecordsCheckedOnOtherThreadsArriveOnceInOrderAndIntact) {
+  boost::asio::io_context broker_io;  // the fake broker on a thread of its own
+  fake_kafka kafka;
+  // Large batches among tiny ones, a batch or so a response: a response's checks often
+  // take longer than the next response of the same partition takes to come and be checked.
+  constexpr int kPartitions = 3, kBatches = 12;
+  std::int64_t per_partition = 0;
+  for (int p = 0; p < kPartitions; ++p) {
+    auto& log = kafka.logs.emplace_back();
+    std::int64_t offset = 0;
+    for (int b = 0; b < kBatches; ++b) {
+      const int records = b % 3 == 0 ? 20000 : 1;
+      auto batch = batch_at(offset, records, kp::compression::lz4);
+      log.insert(log.end(), batch.begin(), batch.end());
+      offset += records;
+    }
+    per_partition = offset;
+  }
+  fake_broker broker(broker_io, std::ref(kafka));
+  kafka.port = broker.port();
+  auto guard = boost::asio::make_work_guard(broker_io);
+  std::thread broker_thread([&] { broker_io.run(); });
+  boost::asio::thread_pool pool(3);
+  {
+    auto config = config_for(broker.port());
+    config.max_partition_fetch_bytes = 1;  // one batch a response (at least one is sent)
+    config.max_poll_records = 100000;  // poll takes all: responses rarely wait for it
+    kc::consumer c(pool.get_executor(), config);
+    c.assign({{"t", 0}, {"t", 1}, {"t", 2}});
+    std::vector<std::int64_t> next(kPartitions, 0);
+    std::int64_t total = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (total < kPartitions * per_partition && std::chrono::steady_clock::now() < deadline) {
+      std::promise<std::pair<std::error_code, kc::record_set>> polled;
+      c.async_poll(1s, [&polled](std::error_code ec, kc::record_set set) {
+        polled.set_value({ec, std::move(set)});
+      });
+      auto [ec, set] = polled.get_future().get();
+      ASSERT_FALSE(ec) << ec.message();
+      kc::consumer_record r;
+      for (auto cursor = set.records(); cursor.next(r); ++total) {
+        auto& expected = next.at(static_cast<std::size_t>(r.partition));
+        ASSERT_EQ(r.offset, expected) << "partition " << r.partition;
+        ++expected;
+        ASSERT_TRUE(r.value);
+        ASSERT_EQ(std::string(r.value->begin(), r.value->end()), value_of(r.offset));
+      }
+    }
+    EXPECT_EQ(total, kPartitions * per_partition);
+    EXPECT_EQ(next, std::vector<std::int64_t>(kPartitions, per_partition));
+    std::promise<void> closed;
+    c.async_close([&closed] { closed.set_value(); });
+    EXPECT_EQ(closed.get_future().wait_for(10s), std::future_status::ready);
+  }
+  pool.join();
+  guard.reset();
+  broker_io.stop();
+  broker_thread.join();
 }
 
 // max.poll.records is an upper bound, as in the Java client: a poll ends inside a batch

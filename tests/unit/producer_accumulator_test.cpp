@@ -183,9 +183,8 @@ TEST(ProducerAccumulator, BufferMemoryCountsEachRecordWithItsCallbackAndTimestam
 TEST(ProducerAccumulator, ALargeBatchSizeIsNotReservedPerPartition) {
   // 1,000 partitions with a record each, batch.size 1,000,000 and 2 MB of buffer.memory: a
   // batch costs what it holds, not batch.size (which would allow two partitions).
-  accumulator_fixture f(
-      kc::properties{{"batch.size", "1000000"}, {"buffer.memory", "2000000"}},
-      std::vector<std::int32_t>(1000, 1));
+  accumulator_fixture f(kc::properties{{"batch.size", "1000000"}, {"buffer.memory", "2000000"}},
+                        std::vector<std::int32_t>(1000, 1));
   for (std::int32_t p = 0; p < 1000; ++p) ASSERT_FALSE(f.append(p, 100)) << p;
   EXPECT_EQ(f.accumulator.buffered_bytes(), 1000 * (batch_charge + record_charge(100)));
   const auto drained = f.drain(kd::accumulator_clock::now(), true);
@@ -201,14 +200,13 @@ TEST(ProducerAccumulator, ALargeBatchSizeIsNotReservedPerPartition) {
 TEST(ProducerAccumulator, BufferMemoryFailsAtOnceWhenNotAllowedToBlock) {
   // Room for two one-record batches.
   const auto one = batch_charge + record_charge(10);
-  accumulator_fixture f(kc::properties{{"buffer.memory", std::to_string(2 * one + 10)}},
-                        {1, 1, 1});
+  accumulator_fixture f(kc::properties{{"buffer.memory", std::to_string(2 * one + 10)}}, {1, 1, 1});
   EXPECT_FALSE(f.append(0, 10));
   EXPECT_FALSE(f.append(1, 10));
   EXPECT_EQ(f.accumulator.buffered_bytes(), 2 * one);
   EXPECT_EQ(f.append(2, 10), kc::errc::buffer_exhausted);
-  EXPECT_EQ(f.append(0, 10), kc::errc::buffer_exhausted);  // every record is counted
-  EXPECT_EQ(f.accumulator.buffered_bytes(), 2 * one);       // nothing left over by a refusal
+  EXPECT_EQ(f.append(0, 10), kc::errc::buffer_exhausted);    // every record is counted
+  EXPECT_EQ(f.accumulator.buffered_bytes(), 2 * one);        // nothing left over by a refusal
   EXPECT_EQ(f.append(2, 5000), kc::errc::record_too_large);  // could never fit
 }
 
@@ -242,10 +240,10 @@ TEST(ProducerAccumulator, BufferMemoryBlocksUntilABatchCompletes) {
 }
 
 TEST(ProducerAccumulator, CloseWakesASendBlockedOnBufferMemory) {
-  accumulator_fixture f(kc::properties{{"buffer.memory", std::to_string(batch_charge +
-                                                                         record_charge(10))},
-                                       {"max.block.ms", "10000"}},
-                        {1, 1});
+  accumulator_fixture f(
+      kc::properties{{"buffer.memory", std::to_string(batch_charge + record_charge(10))},
+                     {"max.block.ms", "10000"}},
+      {1, 1});
   EXPECT_FALSE(f.append(0, 10));
   std::thread closer([&] {
     std::this_thread::sleep_for(20ms);
@@ -271,11 +269,10 @@ TEST(ProducerAccumulator, DrainByBrokerTakesEveryPartitionItLeadsInOrder) {
   // The sender's limits keep a broker's batches back.
   ASSERT_FALSE(f.append(0, 10));
   ASSERT_FALSE(f.append(1, 10));
-  const auto only_2 = f.accumulator.drain(
-      {.now = kd::accumulator_clock::now(), .flushing = true, .may_send = true},
-      [](std::int32_t leader, const kd::producer_partition&, const kd::producer_batch&) {
-        return leader == 2;
-      });
+  const auto only_2 =
+      f.accumulator.drain({.now = kd::accumulator_clock::now(), .flushing = true, .may_send = true},
+                          [](std::int32_t leader, const kd::producer_partition&,
+                             const kd::producer_batch&) { return leader == 2; });
   ASSERT_EQ(only_2.by_node.size(), 1u);
   EXPECT_EQ(only_2.by_node.at(2).front()->partition, 1);
   // Without a usable producer id nothing is drained.

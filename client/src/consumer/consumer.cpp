@@ -344,6 +344,13 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
   // ------------------------------------------------------------ the driver
 
   std::shared_ptr<void> keep_alive() override { return shared_from_this(); }
+  void run_off_strand(unique_function<void()> work, unique_function<void()> done) override {
+    asio::post(strand_.get_inner_executor(),
+               [self = shared_from_this(), w = std::move(work), d = std::move(done)]() mutable {
+                 w();
+                 asio::post(self->strand_, std::move(d));
+               });
+  }
   bool closing() const noexcept override { return closing_; }
   bool closed() const noexcept override { return closed_; }
 

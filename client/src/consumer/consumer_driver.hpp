@@ -11,6 +11,7 @@
 
 #include "core/error_kinds.hpp"
 #include "kwire/client/cluster.hpp"
+#include "kwire/client/detail/unique_function.hpp"
 #include "kwire/client/topic_partition.hpp"
 #include "kwire/protocol/messages.hpp"
 
@@ -30,6 +31,9 @@ class consumer_driver {
   virtual bool closed() const noexcept = 0;
   // The delay before retry number `attempt` (retry.backoff.ms, jittered).
   virtual std::chrono::milliseconds backoff(int attempt) = 0;
+  // Runs `work` off the strand, on any thread of the consumer's executor (so beside the
+  // strand when the application runs it on several), then `done` on the strand.
+  virtual void run_off_strand(unique_function<void()> work, unique_function<void()> done) = 0;
 
  protected:
   ~consumer_driver() = default;

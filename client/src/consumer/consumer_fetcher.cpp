@@ -144,9 +144,11 @@ bool is(std::error_code ec, broker_error e) { return ec == protocol::make_error_
 // A broker gets no Fetch while this many of its responses wait for poll.
 constexpr std::size_t kMaxWaitingResponses = 2;
 
+}  // namespace
+
 // What the checks of one partition's records found: the batches that may reach the
 // application (those at or after the offset asked for), then the first problem, if any.
-struct checked_batches {
+struct consumer_fetcher::checked_batches {
   ready_chunk ready;  // batches, counts, next_offset and last_epoch filled in
   std::error_code error;
   std::string where;  // the error's place, for the diagnostics
@@ -154,8 +156,9 @@ struct checked_batches {
 
 // Checks every batch of one partition's records (CRC, codec, records) before any of it can
 // reach the application; compressed records are decompressed into `owner`'s memory.
-checked_batches check_batches(std::span<const std::uint8_t> records, std::int64_t from,
-                              fetched_buffers& owner, bool verify_crc) {
+consumer_fetcher::checked_batches consumer_fetcher::check_batches(
+    std::span<const std::uint8_t> records, std::int64_t from, fetched_buffers& owner,
+    bool verify_crc) {
   checked_batches out;
   auto& ready = out.ready;
   ready.chunk.first_offset = from;
@@ -206,7 +209,23 @@ checked_batches check_batches(std::span<const std::uint8_t> records, std::int64_
   return out;
 }
 
-}  // namespace
+// A response whose batches are checked off the strand: the partitions whose next fetch went
+// out from where their batch headers end, and what the checks found.
+struct consumer_fetcher::checking_response {
+  struct partition_part {
+    topic_partition tp;
+    std::uint64_t seek_generation = 0;
+    std::int64_t from = 0;  // the offset this fetch asked for
+    const protocol::FetchResponse::PartitionData* pd = nullptr;
+    checked_batches checked;
+  };
+  protocol::FetchResponse response;  // the records point into owner's payload
+  std::shared_ptr<fetched_buffers> owner;
+  std::size_t bytes = 0;  // the response's size, counted as waiting while it is checked
+  diagnostics diag;
+  std::vector<partition_part> parts;
+  bool done = false;
+};
 
 consumer_fetcher::consumer_fetcher(const consumer_config& config, cluster& brokers,
                                    consumer_positions& positions, consumer_driver& driver)
@@ -295,6 +314,10 @@ consumer_fetcher::waiting_responses consumer_fetcher::count_waiting_responses() 
     out.bytes += counted->memory();
     ++out.by_node[counted->node];
   }
+  for (const auto& r : checking_) {
+    out.bytes += r->bytes;
+    ++out.by_node[r->owner->node];
+  }
   return out;
 }
 
@@ -331,8 +354,7 @@ void consumer_fetcher::drive(consumer_clock::time_point now,
   for (auto& [node, wanted] : by_node) {
     auto& nf = node_fetches_[node];
     const auto from_node = waiting.by_node.find(node);
-    const std::size_t node_waiting =
-        (from_node == waiting.by_node.end() ? 0 : from_node->second) + (nf.checking ? 1 : 0);
+    const std::size_t node_waiting = from_node == waiting.by_node.end() ? 0 : from_node->second;
     if (nf.in_flight || node_waiting >= kMaxWaitingResponses) continue;
     if (nf.retry_at > now) {
       next_wakeup = std::min(next_wakeup, nf.retry_at);
@@ -448,11 +470,16 @@ void consumer_fetcher::handle_fetch(std::int32_t node, const fetch_plan& plan,
     return driver_.drive();
   }
   nf.session.on_success(plan, response.session_id);
-  auto owner = std::make_shared<fetched_buffers>();
+  auto checking = std::make_shared<checking_response>();
+  checking->response = std::move(response);  // (the vectors' elements stay where they are)
+  checking->owner = std::make_shared<fetched_buffers>();
+  auto& owner = checking->owner;
   owner->pool = decode_pool_;
   owner->node = node;
   // The records fields point into the payload; moving the vector keeps its buffer.
   owner->payload = std::move(frame.payload);
+  checking->bytes = owner->payload.capacity();
+  checking->diag = diag;
   struct accepted {
     assigned_partition* p;
     const protocol::FetchResponse::PartitionData* pd;
@@ -460,7 +487,7 @@ void consumer_fetcher::handle_fetch(std::int32_t node, const fetch_plan& plan,
     bool slot = false;  // fetch_offset moved past the batch headers ahead of the checks
   };
   std::vector<accepted> parts;
-  for (const auto& t : response.responses) {
+  for (const auto& t : checking->response.responses) {
     const std::string_view topic = topic_named(cluster_.metadata(), t.topic, t.topic_id);
     for (const auto& pd : t.partitions) {
       topic_partition tp{std::string(topic), pd.partition_index};
@@ -473,7 +500,7 @@ void consumer_fetcher::handle_fetch(std::int32_t node, const fetch_plan& plan,
     }
   }
   // First the batch headers only, to send the next fetch before the expensive checks
-  // (CRC, decompression, records): the broker serves it while this thread checks.
+  // (CRC, decompression, records): the broker serves it while they run.
   for (auto& a : parts) {
     if (a.pd->error_code != 0 || a.pd->diverging_epoch.epoch >= 0 || !a.pd->records) continue;
     const auto next = next_offset_after(a.pd->records->span(), a.from);
@@ -481,18 +508,60 @@ void consumer_fetcher::handle_fetch(std::int32_t node, const fetch_plan& plan,
     a.p->fetch_offset = next;
     a.slot = true;
   }
-  if (std::ranges::any_of(parts, [](const accepted& a) { return a.slot; })) {
-    auto ignored = consumer_clock::time_point::max();
-    nf.checking = true;
-    drive(consumer_clock::now(), ignored);
-    nf.checking = false;
-  }
+  // The rest of each partition's answer now; the checks of the records that have a next
+  // fetch (all but the odd one: an error, no whole batch) off the strand.
   for (auto& a : parts) {
-    if (a.slot) a.p->fetch_offset = a.from;
     if (a.p->phase != partition_phase::fetching) continue;
-    handle_partition_data(*a.p, *a.pd, owner, diag, a.slot);
+    diagnostics part_diag = diag;
+    if (!accept_partition_data(*a.p, *a.pd, part_diag)) {
+      if (a.slot && a.p->phase == partition_phase::fetching) a.p->fetch_offset = a.from;
+      continue;
+    }
+    if (a.slot) {
+      checking->parts.push_back({a.p->tp, a.p->seek_generation, a.from, a.pd, {}});
+      continue;
+    }
+    auto checked = check_batches(a.pd->records->span(), a.from, *owner, config_.check_crcs);
+    take_checked(*a.p, a.pd->records->span(), a.from, checked, owner, std::move(part_diag),
+                 /*prefetched=*/false);
+  }
+  if (!checking->parts.empty()) {
+    checking_.push_back(checking);  // counts as waiting from now on
+    auto ignored = consumer_clock::time_point::max();
+    drive(consumer_clock::now(), ignored);  // the next fetches, before the checks
+    driver_.run_off_strand(
+        [checking, verify = config_.check_crcs] {
+          for (auto& part : checking->parts)
+            part.checked =
+                check_batches(part.pd->records->span(), part.from, *checking->owner, verify);
+        },
+        [this, alive = driver_.keep_alive(), checking] {
+          checking->done = true;
+          take_checked_responses();
+        });
   }
   driver_.drive();  // sends what is fetchable now, then completes a waiting poll
+}
+
+void consumer_fetcher::take_checked_responses() {
+  while (!checking_.empty() && checking_.front()->done) {
+    const auto checking = std::move(checking_.front());
+    checking_.pop_front();
+    if (driver_.closed()) continue;
+    for (auto& part : checking->parts) {
+      // Stale when the partition was reassigned, sought, reset or failed meanwhile (a
+      // later response of the same partition waits behind this one: never taken first).
+      auto* p = positions_.find(part.tp);
+      if (!p || p->phase != partition_phase::fetching || p->seek_generation != part.seek_generation)
+        continue;
+      diagnostics diag = checking->diag;
+      diag.topic = p->tp.topic;
+      diag.partition = p->tp.partition;
+      take_checked(*p, part.pd->records->span(), part.from, part.checked, checking->owner,
+                   std::move(diag), /*prefetched=*/true);
+    }
+  }
+  if (!driver_.closed()) driver_.drive();
 }
 
 // The offset after the last whole batch at or past `from`, read from the batch headers
@@ -511,14 +580,12 @@ std::int64_t consumer_fetcher::next_offset_after(std::span<const std::uint8_t> r
   return next;
 }
 
-// One partition of a Fetch response: its errors, a diverging epoch, a preferred replica,
-// then its records, every batch checked (check_batches) before any can reach poll.
-// `prefetched`: the next fetch of this partition already went out from where the batch
-// headers end (the checks here must then find the same end, or the partition fails).
-void consumer_fetcher::handle_partition_data(assigned_partition& p,
+// One partition of a Fetch response, before its records: its errors, a diverging epoch, a
+// preferred replica. Its records then go through check_batches (every batch checked before
+// any can reach poll) and take_checked.
+bool consumer_fetcher::accept_partition_data(assigned_partition& p,
                                              const protocol::FetchResponse::PartitionData& pd,
-                                             const std::shared_ptr<fetched_buffers>& owner,
-                                             diagnostics diag, bool prefetched) {
+                                             diagnostics& diag) {
   diag.topic = p.tp.topic;
   diag.partition = p.tp.partition;
   const auto ec = protocol::broker_error_code(pd.error_code);
@@ -526,7 +593,10 @@ void consumer_fetcher::handle_partition_data(assigned_partition& p,
   if (pd.last_stable_offset >= 0) p.marks.last_stable_offset = pd.last_stable_offset;
   if (pd.log_start_offset >= 0) p.marks.log_start_offset = pd.log_start_offset;
   positions_.publish(p);
-  if (ec) return handle_partition_error(p, ec, std::move(diag));
+  if (ec) {
+    handle_partition_error(p, ec, std::move(diag));
+    return false;
+  }
   // KIP-320: the leader's log diverged from what we fetched (truncation after an unclean
   // leader change): continue from the end of the last common epoch.
   if (pd.diverging_epoch.epoch >= 0 && pd.diverging_epoch.end_offset >= 0 &&
@@ -540,7 +610,7 @@ void consumer_fetcher::handle_partition_data(assigned_partition& p,
       positions_.set_position(p, std::min(p.position, pd.diverging_epoch.end_offset),
                               pd.diverging_epoch.epoch);
     }
-    return;
+    return false;
   }
   if (pd.preferred_read_replica >= 0 && pd.preferred_read_replica != p.preferred_replica) {
     // The leader names a replica (closer to client.rack) and sends no records: fetch from
@@ -556,18 +626,24 @@ void consumer_fetcher::handle_partition_data(assigned_partition& p,
   if (!pd.records || pd.records->empty()) {
     if (auto* o = cluster_.observer(); o && p.marks.high_watermark >= 0)
       o->counters().set_lag(p.tp.topic, p.tp.partition, p.marks.high_watermark, p.fetch_offset);
-    return;
+    return false;
   }
-  const std::int64_t first = p.fetch_offset;
-  auto checked = check_batches(pd.records->span(), first, *owner, config_.check_crcs);
+  return true;
+}
+
+void consumer_fetcher::take_checked(assigned_partition& p, std::span<const std::uint8_t> records,
+                                    std::int64_t first, checked_batches& checked,
+                                    const std::shared_ptr<fetched_buffers>& owner, diagnostics diag,
+                                    bool prefetched) {
   auto& ready = checked.ready;
+  const std::int64_t checked_end = ready.next_offset;  // (ready moves on below)
   if (auto* o = cluster_.observer()) {
     // Per partition and response, not per record: offsets advanced (control records and
     // compacted gaps included), batch bytes, and the lag the high watermark shows.
     auto& counters = o->counters();
     if (!ready.chunk.batches.empty() && ready.next_offset > first)
       counters.records_received.add(static_cast<std::uint64_t>(ready.next_offset - first));
-    counters.record_bytes_received.add(pd.records->span().size());
+    counters.record_bytes_received.add(records.size());
     if (p.marks.high_watermark >= 0)
       counters.set_lag(p.tp.topic, p.tp.partition, p.marks.high_watermark,
                        ready.chunk.batches.empty() ? first : ready.next_offset);
@@ -581,7 +657,7 @@ void consumer_fetcher::handle_partition_data(assigned_partition& p,
     ready.chunk.partition = p.tp.partition;
     ready.chunk.owner = owner;
     ready.seek_generation = p.seek_generation;
-    p.fetch_offset = ready.next_offset;
+    if (!prefetched) p.fetch_offset = ready.next_offset;
     if (ready.last_epoch >= 0) p.last_fetched_epoch = ready.last_epoch;
     positions_.add_ready(p, std::move(ready));
   }
@@ -590,7 +666,7 @@ void consumer_fetcher::handle_partition_data(assigned_partition& p,
     // error with the offset, and the position stays there until a seek.
     diag.server_message = std::move(checked.where) + " (" + checked.error.message() + ")";
     positions_.fail_partition(p, checked.error, diag, /*drop_buffered=*/false);
-  } else if (prefetched && p.fetch_offset != next_offset_after(pd.records->span(), first)) {
+  } else if (prefetched && checked_end != next_offset_after(records, first)) {
     // Cannot happen with a well-formed response: the headers said more than the checks
     // accepted, so the fetch already sent starts past what was delivered.
     diag.server_message =

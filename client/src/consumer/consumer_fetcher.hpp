@@ -8,10 +8,15 @@
 // partition or two each (measured with the OS's receive buffer: 4x the requests for the same
 // records, each partition forgotten and re-added to the session). Likewise a broker is not
 // asked again while two of its responses wait, so that the next fetch is in flight while the
-// application reads the previous one, and no more. Runs on the consumer's strand.
+// application reads the previous one, and no more. Runs on the consumer's strand, but for
+// the checks of a response's batches (CRC, decompression, records: most of a compressed
+// consumer's CPU), which run on any thread of the consumer's executor, so beside the
+// network I/O when the application gives it several; the records still reach poll in
+// arrival order.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <span>
@@ -19,9 +24,9 @@
 
 #include "consumer/consumer_driver.hpp"
 #include "consumer/consumer_positions.hpp"
+#include "consumer/fetch_session.hpp"
 #include "kwire/client/cluster.hpp"
 #include "kwire/client/consumer.hpp"
-#include "consumer/fetch_session.hpp"
 
 namespace kwire::client::detail {
 
@@ -32,15 +37,14 @@ class decode_block_pool;
 struct node_fetch {
   fetch_session session;
   bool in_flight = false;
-  bool checking = false;  // a response is being checked: it counts as waiting
   consumer_clock::time_point retry_at{};
 };
 
 class consumer_fetcher {
  public:
   // Everything given outlives this (the consumer owns them all).
-  consumer_fetcher(const consumer_config& config, cluster& brokers,
-                   consumer_positions& positions, consumer_driver& driver);
+  consumer_fetcher(const consumer_config& config, cluster& brokers, consumer_positions& positions,
+                   consumer_driver& driver);
 
   // Sends a Fetch to each broker that may take one; `next_wakeup` gets the next retry time.
   void drive(consumer_clock::time_point now, consumer_clock::time_point& next_wakeup);
@@ -50,6 +54,8 @@ class consumer_fetcher {
  private:
   // Per partition sent: the fetch offset asked for and the seek generation then.
   using expected_offsets = std::map<topic_partition, std::pair<std::int64_t, std::uint64_t>>;
+  // A response whose batches are being checked off the strand (consumer_fetcher.cpp).
+  struct checking_response;
   struct waiting_responses {
     std::size_t bytes = 0;
     std::map<std::int32_t, std::size_t> by_node;
@@ -67,10 +73,24 @@ class consumer_fetcher {
   void handle_fetch(std::int32_t node, const fetch_plan& plan, const expected_offsets& expected,
                     std::error_code ec, response_frame frame);
   static std::int64_t next_offset_after(std::span<const std::uint8_t> records, std::int64_t from);
-  void handle_partition_data(assigned_partition& p,
-                             const protocol::FetchResponse::PartitionData& pd,
-                             const std::shared_ptr<fetched_buffers>& owner, diagnostics diag,
-                             bool prefetched = false);
+  // A partition's part of a response before its records are checked: watermarks, errors,
+  // a diverging epoch, a preferred replica. True when there are records to check.
+  bool accept_partition_data(assigned_partition& p,
+                             const protocol::FetchResponse::PartitionData& pd, diagnostics& diag);
+  // What the checks of one partition's records found (consumer_fetcher.cpp).
+  struct checked_batches;
+  // Checks every batch of one partition's records (any thread).
+  static checked_batches check_batches(std::span<const std::uint8_t> records, std::int64_t from,
+                                       fetched_buffers& owner, bool verify_crc);
+  // The records of `p` from `first` on, checked, join those waiting for poll. `prefetched`:
+  // the next fetch of `p` already went out from where the batch headers end (the checks must
+  // then find the same end, or the partition fails).
+  void take_checked(assigned_partition& p, std::span<const std::uint8_t> records,
+                    std::int64_t first, checked_batches& checked,
+                    const std::shared_ptr<fetched_buffers>& owner, diagnostics diag,
+                    bool prefetched);
+  // Hands the checked responses at the front of checking_ to their partitions, in order.
+  void take_checked_responses();
   // A partition's error in a Fetch response: an offset reset, a retry (at the leader), or
   // a failed partition.
   void handle_partition_error(assigned_partition& p, std::error_code ec, diagnostics diag);
@@ -81,6 +101,7 @@ class consumer_fetcher {
   consumer_driver& driver_;
   std::map<std::int32_t, node_fetch> node_fetches_;
   std::shared_ptr<decode_block_pool> decode_pool_;
+  std::deque<std::shared_ptr<checking_response>> checking_;  // in arrival order
 };
 
 }  // namespace kwire::client::detail

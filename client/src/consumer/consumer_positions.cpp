@@ -97,8 +97,8 @@ void consumer_positions::request_reset(assigned_partition& p, std::int64_t times
   p.error.clear();
 }
 
-void consumer_positions::fail_partition(assigned_partition& p, std::error_code ec,
-                                        diagnostics diag, bool drop_buffered) {
+void consumer_positions::fail_partition(assigned_partition& p, std::error_code ec, diagnostics diag,
+                                        bool drop_buffered) {
   if (drop_buffered) invalidate_fetched(p);
   p.phase = partition_phase::failed;
   p.error = ec;

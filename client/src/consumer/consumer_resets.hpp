@@ -27,8 +27,8 @@ class consumer_resets {
   // A partition asked for, and its seek generation then: a later seek makes the answer stale.
   using sent_partition = std::pair<topic_partition, std::uint64_t>;
 
-  void handle_list_offsets(std::int32_t node, std::vector<sent_partition> sent,
-                           std::error_code ec, const response_frame& frame);
+  void handle_list_offsets(std::int32_t node, std::vector<sent_partition> sent, std::error_code ec,
+                           const response_frame& frame);
 
   const consumer_config& config_;
   cluster& cluster_;

@@ -569,8 +569,8 @@ void producer_accumulator::batch_finished(producer_batch& b) {
   // Small batches (sent by linger.ms with a few records) compress worse than full ones and
   // would hold the estimate up for nothing.
   if (uncompressed < t.batch_target / 2) return;
-  const double observed = std::clamp(
-      static_cast<double>(compressed) / static_cast<double>(uncompressed), 0.05, 1.0);
+  const double observed =
+      std::clamp(static_cast<double>(compressed) / static_cast<double>(uncompressed), 0.05, 1.0);
   t.compression_ratio =
       observed > t.compression_ratio ? observed : 0.75 * t.compression_ratio + 0.25 * observed;
   const double batch_size = std::max(config_.batch_size, 1);

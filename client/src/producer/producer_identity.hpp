@@ -35,8 +35,8 @@ identity_error_class classify_init_error(std::error_code ec) noexcept;
 // A partition's sequence numbers under the current epoch. Kept with the partition's queue
 // (a lookup per batch would cost); only producer_identity's rules change them.
 struct partition_sequences {
-  std::int32_t next = 0;             // the base sequence of the next new batch
-  std::int32_t last_acked = -1;      // the last sequence the broker acknowledged
+  std::int32_t next = 0;         // the base sequence of the next new batch
+  std::int32_t last_acked = -1;  // the last sequence the broker acknowledged
 };
 
 // What the sender does next about the producer id.
