@@ -96,7 +96,10 @@ struct delivery_state {
 // checks of fetched batches (CRC, decompression) run on the second beside the network I/O,
 // as in an application that runs its io_context on a pool.
 struct network_thread {
-  explicit network_thread(int threads = 1) : io(threads) {
+  // --io-threads when given, else `fallback`.
+  network_thread(const kb::Args& a, int fallback)
+      : network_thread(a.io_threads > 0 ? a.io_threads : fallback) {}
+  explicit network_thread(int threads) : io(threads) {
     for (int i = 0; i < threads; ++i) pool.emplace_back([this] { io.run(); });
   }
   network_thread(const network_thread&) = delete;
@@ -122,7 +125,7 @@ int run_produce(const kb::Args& a, const run_limit& limit) {
     return 2;
   }
   config.observe = observe_for(a);
-  network_thread network(a.io_threads > 0 ? a.io_threads : 1);
+  network_thread network(a, 1);
   auto state = std::make_unique<delivery_state>();
   auto producer = std::make_unique<kc::producer>(network.io.get_executor(), config);
 
@@ -336,7 +339,7 @@ int run_consume(const kb::Args& a, const run_limit& limit) {
     return 2;
   }
   config.observe = observe_for(a);
-  network_thread network(a.io_threads > 0 ? a.io_threads : 2);
+  network_thread network(a, 2);
   const auto all = every_partition(network.io, config, a, limit, "received");
   if (all.empty()) return 1;
   note("consume %llu records from %s (%zu partitions) at %s",
@@ -425,7 +428,7 @@ int run_e2e(const kb::Args& a, const run_limit& limit) {
     return 2;
   }
   consumer_config.observe = observe_for(a);
-  network_thread network(a.io_threads > 0 ? a.io_threads : 1);
+  network_thread network(a, 1);
   const auto all = every_partition(network.io, consumer_config, a, limit, "received");
   if (all.empty()) return 1;
   auto consumer = std::make_unique<kc::consumer>(network.io.get_executor(), consumer_config);

@@ -217,12 +217,12 @@ struct consumer_fetcher::checking_response {
     std::uint64_t seek_generation = 0;
     std::int64_t from = 0;  // the offset this fetch asked for
     const protocol::FetchResponse::PartitionData* pd = nullptr;
+    diagnostics diag;  // as accept_partition_data left it
     checked_batches checked;
   };
   protocol::FetchResponse response;  // the records point into owner's payload
   std::shared_ptr<fetched_buffers> owner;
   std::size_t bytes = 0;  // the response's size, counted as waiting while it is checked
-  diagnostics diag;
   std::vector<partition_part> parts;
   bool done = false;
 };
@@ -479,7 +479,6 @@ void consumer_fetcher::handle_fetch(std::int32_t node, const fetch_plan& plan,
   // The records fields point into the payload; moving the vector keeps its buffer.
   owner->payload = std::move(frame.payload);
   checking->bytes = owner->payload.capacity();
-  checking->diag = diag;
   struct accepted {
     assigned_partition* p;
     const protocol::FetchResponse::PartitionData* pd;
@@ -518,7 +517,8 @@ void consumer_fetcher::handle_fetch(std::int32_t node, const fetch_plan& plan,
       continue;
     }
     if (a.slot) {
-      checking->parts.push_back({a.p->tp, a.p->seek_generation, a.from, a.pd, {}});
+      checking->parts.push_back(
+          {a.p->tp, a.p->seek_generation, a.from, a.pd, std::move(part_diag), {}});
       continue;
     }
     auto checked = check_batches(a.pd->records->span(), a.from, *owner, config_.check_crcs);
@@ -554,11 +554,8 @@ void consumer_fetcher::take_checked_responses() {
       auto* p = positions_.find(part.tp);
       if (!p || p->phase != partition_phase::fetching || p->seek_generation != part.seek_generation)
         continue;
-      diagnostics diag = checking->diag;
-      diag.topic = p->tp.topic;
-      diag.partition = p->tp.partition;
       take_checked(*p, part.pd->records->span(), part.from, part.checked, checking->owner,
-                   std::move(diag), /*prefetched=*/true);
+                   std::move(part.diag), /*prefetched=*/true);
     }
   }
   if (!driver_.closed()) driver_.drive();

@@ -55,7 +55,7 @@ struct producer_batch {
   std::vector<std::int64_t> timestamps;
   accumulator_clock::time_point created{};
   std::uint64_t generation = 0;  // flush generation at creation
-  std::int64_t reserved = 0;     // bytes counted against buffer.memory (see record_charge)
+  std::int64_t reserved = 0;     // against buffer.memory: see record_bookkeeping_bytes
   int attempts = 0;
   accumulator_clock::time_point retry_at{};
   std::int32_t base_sequence = -1;  // -1: not assigned (assigned at the first drain)
