@@ -124,9 +124,10 @@ if grep -q hunter2 "$out" "$err"; then
 fi
 expect 1 "127.0.0.1:1: Connection refused" \
   metadata -b "$closed" -X security.protocol=plaintext -X request.timeout.ms=1500
-# Transactions come with their own issue: a clear refusal, not a silent non-transactional run.
-expect 2 "transactions are not implemented yet" produce -b "$closed" -t t -X transactional.id=tx
-expect 2 "transactions are not implemented yet" produce -b "$closed" -t t --abort
+# A transaction against no reachable broker fails (not after max.block.ms); --abort alone is
+# a usage error.
+expect 1 "init_transactions: " produce -b "$closed" -t t -X transactional.id=tx
+expect 2 "--abort needs -X transactional.id" produce -b "$closed" -t t --abort
 
 # Runtime failures (exit 1). Metadata names each bootstrap server and what happened.
 expect 1 "127.0.0.1:1: Connection refused" \

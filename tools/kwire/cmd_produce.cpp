@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstring>
+#include <future>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -51,7 +52,8 @@ as it is (binary-safe, '\r' included). Empty lines are skipped, as kcat -P does.
   -X, --property NAME=VALUE    a producer property by its Java client name (repeatable),
                                e.g. -X acks=1 -X linger.ms=20; unknown names are errors
       --help-properties        list every producer property with its default
-      --abort                  (for transactions, which are not implemented yet)
+      --abort                  with -X transactional.id: abort the transaction instead of
+                               committing it (nothing becomes visible)
   -h, --help                   this help
 At the end of input every record is delivered or failed, then standard error gets
 "N records produced, M failed" and, for failed records, why. Exit status: 0 when every
@@ -137,6 +139,11 @@ class delivery_tally {
     } else {
       ++counted_by_reason_[why];
     }
+  }
+
+  std::uint64_t produced_count() const {
+    std::lock_guard lock(mutex_);
+    return produced_;
   }
 
   // The per-failure lines, then the one-line summary.
@@ -233,6 +240,11 @@ class end_of_input_wait {
     gave_up_ = !flushed_;
     return gave_up_ ? unreachable_ : std::nullopt;
   }
+  // Why no broker can be reached, once the probe said so.
+  std::optional<std::string> unreachable_now() const {
+    std::lock_guard lock(mutex_);
+    return unreachable_;
+  }
   // What records failed by the close after wait() gave up report instead of shut_down.
   std::optional<std::string> gave_up_because() const {
     std::lock_guard lock(mutex_);
@@ -295,18 +307,37 @@ void split_key_and_value(std::string_view line, const produce_options& o,
   record.value = o.null_empty && value.empty() ? std::nullopt : as_bytes(value);
 }
 
+// Runs one transaction call and waits for it up to max.block.ms, as Java's blocking calls
+// do, or until the bootstrap probe finds no broker reachable. The failure, described, or
+// nothing.
+template <class Start>
+std::optional<std::string> transaction_step(client::producer& producer, std::string_view what,
+                                            std::chrono::milliseconds max_block,
+                                            const end_of_input_wait& probe, Start start) {
+  auto outcome = std::make_shared<std::promise<std::error_code>>();
+  auto future = outcome->get_future();
+  start([outcome](std::error_code ec) { outcome->set_value(ec); });
+  const auto deadline = std::chrono::steady_clock::now() + max_block;
+  while (future.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+    if (auto why = probe.unreachable_now()) return std::string(what) + ": " + *why;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return std::string(what) + " did not complete within max.block.ms (" +
+             std::to_string(max_block.count()) + " ms)";
+  }
+  if (const auto ec = future.get())
+    return std::string(what) + " failed: " + ec.message() +
+           " (transaction state: " + client::to_string(producer.transaction_state()) + ")";
+  return std::nullopt;
+}
+
 int produce(const produce_options& o, const client::properties& properties,
             const client::observability& observe) {
-  const bool transactional =
-      o.abort || std::any_of(properties.begin(), properties.end(),
-                             [](const auto& p) { return p.first == "transactional.id"; });
-  if (transactional)
-    throw usage_error(
-        "transactions are not implemented yet, so -X transactional.id and --abort cannot be "
-        "used (they come with the transactions issue)");
   client::producer_config config;
   if (auto error = client::parse_producer_config(properties, config))
     throw property_error(error->message);
+  const bool transactional = config.transactional_id.has_value();
+  if (o.abort && !transactional)
+    throw usage_error("--abort needs -X transactional.id=ID (it aborts the input's transaction)");
   check_security_files(config);
   config.observe = observe;
   for (const auto& warning : config.warnings)
@@ -326,6 +357,21 @@ int produce(const produce_options& o, const client::properties& properties,
   std::optional<bootstrap_probe> probe(std::in_place, io, config, [end_wait](std::string why) {
     end_wait->unreachable(std::move(why));
   });
+
+  if (transactional) {
+    if (auto failure =
+            transaction_step(*producer, "init_transactions", config.max_block, *end_wait,
+                             [&](auto done) { producer->async_init_transactions(done); })) {
+      std::cerr << "kwire produce: " << *failure << '\n';
+      producer->close(std::chrono::milliseconds(0));
+      probe.reset();
+      producer.reset();
+      work.reset();
+      io_thread.join();
+      return exit_failure;
+    }
+    if (auto ec = producer->begin_transaction()) throw std::system_error(ec, "begin_transaction");
+  }
 
   line_reader input;
   std::uint64_t line_number = 0;
@@ -360,6 +406,25 @@ int produce(const produce_options& o, const client::properties& properties,
   producer->async_flush([end_wait] { end_wait->flushed(); });
   if (const auto unreachable = end_wait->wait())
     std::cerr << "kwire produce: " << *unreachable << '\n';
+  bool transaction_failed = false;
+  if (transactional) {
+    // Every record is in: commit only when all of them were written and the input was read
+    // to its end; otherwise (or with --abort) none of them becomes visible.
+    const bool commit = !o.abort && tally.failures() == 0 && !input_failed && !stop_requested;
+    auto failure =
+        commit ? transaction_step(*producer, "commit_transaction", config.max_block, *end_wait,
+                                  [&](auto done) { producer->async_commit_transaction(done); })
+               : transaction_step(*producer, "abort_transaction", config.max_block, *end_wait,
+                                  [&](auto done) { producer->async_abort_transaction(done); });
+    if (failure) {
+      std::cerr << "kwire produce: " << *failure << '\n';
+      transaction_failed = true;
+    } else {
+      std::cerr << "kwire produce: transaction " << (commit ? "committed" : "aborted") << " ("
+                << tally.produced_count() << " records)\n";
+      transaction_failed = !commit && !o.abort;
+    }
+  }
   // Everything sent has completed, or no broker can be reached: closing fails what is left.
   producer->close(std::chrono::milliseconds(0));
   probe.reset();
@@ -368,7 +433,8 @@ int produce(const produce_options& o, const client::properties& properties,
   io_thread.join();
 
   tally.report(std::cerr);
-  return tally.failures() > 0 || input_failed || stop_requested ? exit_failure : exit_ok;
+  return tally.failures() > 0 || input_failed || stop_requested || transaction_failed ? exit_failure
+                                                                                      : exit_ok;
 }
 
 }  // namespace

@@ -244,6 +244,10 @@ void connection::negotiate(std::int16_t version) {
             self->broker_versions_[static_cast<std::size_t>(api.api_key)] = {api.min_version,
                                                                              api.max_version};
         }
+        self->finalized_features_.clear();
+        if (response.finalized_features_epoch >= 0)
+          for (const auto& f : response.finalized_features)
+            self->finalized_features_.emplace_back(f.name, f.max_version_level);
         self->log_negotiated(version, response.api_keys.size());
         if (self->options_.sasl) return self->authenticate();
         self->finish_connect({});
@@ -291,6 +295,12 @@ std::optional<std::int16_t> connection::version_for(std::int16_t api_key) const 
 version_range connection::broker_versions(std::int16_t api_key) const noexcept {
   if (api_key < 0 || static_cast<std::size_t>(api_key) >= broker_versions_.size()) return {};
   return broker_versions_[static_cast<std::size_t>(api_key)];
+}
+
+std::int16_t connection::finalized_feature_level(std::string_view feature) const noexcept {
+  for (const auto& [name, level] : finalized_features_)
+    if (name == feature) return level;
+  return 0;
 }
 
 void connection::fail_later(response_handler handler, std::error_code ec) {

@@ -46,6 +46,12 @@ class category final : public std::error_category {
         return "TLS handshake failed";
       case errc::invalid_argument:
         return "invalid argument";
+      case errc::invalid_transaction_state:
+        return "not allowed in the transaction's current state";
+      case errc::transaction_abortable:
+        return "the transaction hit an error and can only be aborted";
+      case errc::transaction_aborted:
+        return "the record's transaction was aborted";
     }
     return "unknown kwire.client error " + std::to_string(value);
   }

@@ -23,6 +23,7 @@
 #include "producer/memory_waiters.hpp"
 #include "producer/producer_accumulator.hpp"
 #include "producer/producer_identity.hpp"
+#include "producer/transaction_driver.hpp"
 
 namespace kwire::client {
 // Everything here but producer_impl (which producer.hpp names) is private to this file.
@@ -48,6 +49,7 @@ std::string describe_node(std::int32_t node_id, const std::string& address) {
 protocol::record_batch_options batch_options_for(const producer_config& config) {
   protocol::record_batch_options options;
   options.codec = config.compression_type;
+  options.transactional = config.transactional_id.has_value();
   if (config.compression_type == protocol::compression::zstd)
     options.compression_level = config.compression_zstd_level;
   else if (config.compression_type == protocol::compression::lz4)
@@ -89,6 +91,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
 
   void start() {
     auto self = shared_from_this();
+    if (config_.transactional_id) start_transactions();
     cluster_->on_metadata([weak = weak_from_this()](const cluster_metadata& m) {
       if (auto self = weak.lock()) self->on_metadata(m);
     });
@@ -115,6 +118,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   }
 
   std::error_code send(const producer_record& record, delivery_callback& callback) {
+    if (auto ec = transaction_refuses_send()) return ec;
     // Only off the strand may send() wait for buffer.memory: the strand frees it.
     return accumulator_.append(record, callback, !strand_.running_in_this_thread());
   }
@@ -123,6 +127,8 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   // is full the record waits on the strand (memory_waiters.hpp), where `slot` can cancel it.
   void send_async(const producer_record& record, delivery_callback callback,
                   asio::cancellation_slot slot) {
+    if (auto ec = transaction_refuses_send())
+      return report_unsent(record.topic, record.partition, callback, ec);
     // Behind records already waiting, so that one caller's records keep their order.
     if (records_waiting_for_memory_.load(std::memory_order_acquire) == 0) {
       const auto ec = accumulator_.append(record, callback, /*may_block=*/false);
@@ -205,6 +211,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     // In-flight batches complete with shut_down from the connections' close.
     timer_.cancel();
     memory_timer_.cancel();
+    if (txn_) txn_->close();
     for (auto& w : memory_waiters_.take_all()) {
       records_waiting_for_memory_.fetch_sub(1, std::memory_order_acq_rel);
       fail_waiter(w, make_error_code(errc::shut_down));
@@ -216,6 +223,127 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     answer_partition_count_waiters(true);
   }
 
+  // ---------------------------------------------------------------- transactions
+
+  // The application's transaction calls, from any thread: run on the strand; `done` sees
+  // the state already published for send().
+  void transaction_call(
+      unique_function<void(transaction_driver&, transaction_driver::done_handler)> call,
+      unique_function<void(std::error_code)> done) {
+    if (!txn_) {
+      if (done) done(make_error_code(errc::invalid_transaction_state));
+      return;
+    }
+    asio::post(strand_, [self = shared_from_this(), call = std::move(call),
+                         done = std::move(done)]() mutable {
+      call(*self->txn_, [self, done = std::move(done)](std::error_code ec) mutable {
+        self->publish_transaction_state();
+        if (done) done(ec);
+      });
+      self->publish_transaction_state();
+    });
+  }
+
+  // begin_transaction() is local, and records sent right after it must be accepted: the
+  // published state moves at once; the strand's state machine follows, before any record
+  // of the transaction is drained (both are posted to the strand, in this order).
+  std::error_code begin_transaction() {
+    if (!txn_) return make_error_code(errc::invalid_transaction_state);
+    auto expected = transaction_state::ready;
+    if (!txn_public_.compare_exchange_strong(expected, transaction_state::in_transaction)) {
+      if (expected == transaction_state::fatal_error) return accumulator_fatal_error();
+      return make_error_code(expected == transaction_state::abortable_error
+                                 ? errc::transaction_abortable
+                                 : errc::invalid_transaction_state);
+    }
+    asio::post(strand_, [self = shared_from_this()] {
+      if (auto ec = self->txn_->begin())
+        self->cluster_->observer()->log(log_level::error, log_category::eos,
+                                        "begin_transaction refused on the strand: ", ec);
+      self->publish_transaction_state();
+    });
+    return {};
+  }
+
+  transaction_state current_transaction_state() const noexcept { return txn_public_.load(); }
+
+ private:
+  void start_transactions() {
+    identity_.managed_by_transactions();
+    transaction_driver_hooks hooks{
+        .records_outstanding =
+            [this] {
+              return accumulator_.oldest_incomplete() != std::numeric_limits<std::uint64_t>::max();
+            },
+        .assign_identity =
+            [this](std::int64_t id, std::int16_t epoch) {
+              const auto before = std::pair(identity_.producer_id(), identity_.epoch());
+              if (identity_.assign(id, epoch)) accumulator_.reset_sequences();
+              // Protocol v2 moves the epoch at every commit and abort: routine, not news.
+              if (before.first == id && txn_->protocol_v2())
+                cluster_->observer()->log(log_level::debug, log_category::eos,
+                                          "next transaction under producer id ", id, " epoch ",
+                                          epoch);
+              else
+                report_identity(before.first, before.second, before.first >= 0, {});
+            },
+        .abort_unsent =
+            [this] {
+              auto [batches, pending] = accumulator_.take_all();
+              bool sent_before = false;
+              for (auto* b : batches) sent_before |= b->base_sequence >= 0;
+              // A retried batch given up leaves a sequence gap: the abort bumps the epoch.
+              if (sent_before) txn_->batch_failed(make_error_code(errc::transaction_aborted), true);
+              for (auto* b : batches) fail_batch(b, make_error_code(errc::transaction_aborted), {});
+              for (auto& r : pending) fail_pending(r, make_error_code(errc::transaction_aborted));
+            },
+        .failed =
+            [this](std::error_code ec) {
+              identity_.fail_for_good(ec);
+              identity_failed();
+            },
+        .wake = [this] { wake(); },
+    };
+    txn_ = std::make_shared<transaction_driver>(strand_, cluster_, config_, std::move(hooks));
+  }
+
+  void publish_transaction_state() {
+    if (!txn_) return;
+    if (txn_->state() == transaction_state::fatal_error) {
+      std::lock_guard lock(txn_error_mutex_);
+      txn_fatal_error_ = identity_.fatal_error();
+    }
+    txn_public_.store(txn_->state());
+  }
+
+  // Why a transactional producer refuses a record now (any thread), or nothing.
+  std::error_code transaction_refuses_send() const {
+    if (!txn_) return {};
+    switch (txn_public_.load()) {
+      case transaction_state::in_transaction:
+        return {};
+      case transaction_state::abortable_error:
+        return make_error_code(errc::transaction_abortable);
+      case transaction_state::fatal_error:
+        return accumulator_fatal_error();
+      default:
+        return make_error_code(errc::invalid_transaction_state);
+    }
+  }
+
+  std::error_code accumulator_fatal_error() const {
+    std::lock_guard lock(txn_error_mutex_);
+    return txn_fatal_error_ ? txn_fatal_error_ : make_error_code(errc::invalid_transaction_state);
+  }
+
+  // A record of the transaction failed: the transaction can only abort (strand).
+  void transaction_record_failed(std::error_code ec) {
+    if (!txn_ || ec == errc::transaction_aborted || ec == errc::shut_down) return;
+    txn_->batch_failed(ec, identity_.state() == detail::identity_state::needs_bump);
+    publish_transaction_state();
+  }
+
+ public:
   // ---------------------------------------------------------------- partition counts
 
   void partition_count(std::string topic, unique_function<void(std::error_code, std::int32_t)> h) {
@@ -337,6 +465,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     report.error_details = std::move(details);
     if (r.callback) r.callback(ec, report);
     accumulator_.pending_done(r);
+    transaction_record_failed(ec);
     check_flush_waiters();
     admit_waiting_records();
   }
@@ -375,6 +504,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     // Callbacks not under the accumulator's lock: a 1 MB batch holds ten thousand callbacks,
     // and a send() waiting that long for the lock sleeps in the kernel.
     accumulator_.recycle(b);
+    if (ec) transaction_record_failed(ec);
     check_flush_waiters();
     admit_waiting_records();
   }
@@ -453,8 +583,12 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     std::map<std::int32_t, std::shared_ptr<connection>> connections;
     const bool idempotent = identity_.idempotent();
     auto drained = accumulator_.drain(
-        {.now = now, .flushing = !flush_waiters_.empty(), .may_send = identity_.ready()},
+        {.now = now,
+         .flushing = !flush_waiters_.empty() || (txn_ && txn_->completing()),
+         .may_send = identity_.ready()},
         [&](std::int32_t leader, const producer_partition& p, const producer_batch& b) {
+          // v1: a partition joins the transaction (AddPartitionsToTxn) before its first batch.
+          if (txn_ && !txn_->partition_ready(b.topic->name, b.partition)) return false;
           if (idempotent) {
             if (p.in_flight >= identity_.in_flight_limit(
                                    p.sequences, config_.max_in_flight_requests_per_connection))
@@ -477,6 +611,10 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       if (!batches.empty()) send_produce(node, connections[node], std::move(batches));
     }
     arm_timer(drained.next_wakeup);
+    if (txn_) {
+      txn_->drive();
+      publish_transaction_state();
+    }
   }
 
   void arm_timer(clock::time_point at) {
@@ -494,7 +632,8 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
 
   void send_produce(std::int32_t node, const std::shared_ptr<connection>& conn,
                     std::vector<producer_batch*> batches) {
-    const auto version = conn->version_for(protocol::ProduceRequest::api_key);
+    auto version = conn->version_for(protocol::ProduceRequest::api_key);
+    if (version && txn_) version = std::min(*version, txn_->produce_version_cap());
     if (!version || *version < 3) {
       for (auto* b : batches) {
         accumulator_.left_flight(b);
@@ -503,7 +642,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       return;
     }
     protocol::ProduceRequest request;
-    request.transactional_id.reset();
+    request.transactional_id = config_.transactional_id;
     request.acks = static_cast<std::int16_t>(config_.acks);
     request.timeout_ms = static_cast<std::int32_t>(config_.request_timeout.count());
     const bool idempotent = identity_.idempotent();
@@ -630,7 +769,10 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       }
     }
     identity_.produce_error(ec, b->base_sequence, p.sequences);  // may decide an epoch bump
-    const bool retriable = is_retriable(ec) || identity_.sequence_error(ec);
+    // In a transaction a broken sequence cannot be mended by a bump now: the transaction
+    // aborts, and its abort bumps the epoch.
+    const bool transaction_bump = txn_ && identity_.state() == detail::identity_state::needs_bump;
+    const bool retriable = (is_retriable(ec) || identity_.sequence_error(ec)) && !transaction_bump;
     const auto now = clock::now();
     const bool may_retry = retriable && !closed_ && b->attempts < config_.retries;
     if (may_retry) {
@@ -768,6 +910,12 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   std::atomic<std::size_t> records_waiting_for_memory_{0};
   std::atomic<std::uint64_t> next_waiter_id_{1};
   producer_identity identity_;
+  // With transactional.id: the transaction's driver (strand), and its state as send() and
+  // begin_transaction() on other threads see it.
+  std::shared_ptr<transaction_driver> txn_;
+  std::atomic<transaction_state> txn_public_{transaction_state::uninitialized};
+  mutable std::mutex txn_error_mutex_;
+  std::error_code txn_fatal_error_;  // the fatal error, for callers on other threads
   // The last failed connection on the way to the cluster: why records wait for metadata.
   // Cleared by each metadata update.
   error_on_the_way last_error_;
@@ -825,6 +973,63 @@ client_metrics_snapshot producer::metrics() const { return impl_->metrics(); }
 void producer::start_partition_count(
     std::string topic, detail::unique_function<void(std::error_code, std::int32_t)> h) {
   impl_->partition_count(std::move(topic), std::move(h));
+}
+
+void producer::start_transaction_call(transaction_call call,
+                                      std::vector<transaction_offset> offsets,
+                                      consumer_group_metadata group,
+                                      detail::unique_function<void(std::error_code)> done) {
+  using driver = detail::transaction_driver;
+  detail::unique_function<void(driver&, driver::done_handler)> run;
+  switch (call) {
+    case transaction_call::init:
+      run = [](driver& d, driver::done_handler h) { d.init(std::move(h)); };
+      break;
+    case transaction_call::send_offsets:
+      run = [o = std::move(offsets), g = std::move(group)](driver& d,
+                                                           driver::done_handler h) mutable {
+        d.send_offsets(std::move(o), std::move(g), std::move(h));
+      };
+      break;
+    case transaction_call::commit:
+      run = [](driver& d, driver::done_handler h) { d.commit(std::move(h)); };
+      break;
+    case transaction_call::abort:
+      run = [](driver& d, driver::done_handler h) { d.abort(std::move(h)); };
+      break;
+  }
+  impl_->transaction_call(std::move(run), std::move(done));
+}
+
+namespace {
+// Runs a transaction call and waits for its outcome (another thread runs the io_context).
+template <class Start>
+std::error_code wait_for(Start start) {
+  std::promise<std::error_code> done;
+  auto future = done.get_future();
+  start([&done](std::error_code ec) { done.set_value(ec); });
+  return future.get();
+}
+}  // namespace
+
+std::error_code producer::init_transactions() {
+  return wait_for([this](auto h) { start_transaction_call(transaction_call::init, {}, {}, h); });
+}
+std::error_code producer::send_offsets_to_transaction(std::vector<transaction_offset> offsets,
+                                                      consumer_group_metadata group) {
+  return wait_for([&](auto h) {
+    start_transaction_call(transaction_call::send_offsets, std::move(offsets), std::move(group), h);
+  });
+}
+std::error_code producer::commit_transaction() {
+  return wait_for([this](auto h) { start_transaction_call(transaction_call::commit, {}, {}, h); });
+}
+std::error_code producer::abort_transaction() {
+  return wait_for([this](auto h) { start_transaction_call(transaction_call::abort, {}, {}, h); });
+}
+std::error_code producer::begin_transaction() { return impl_->begin_transaction(); }
+kwire::client::transaction_state producer::transaction_state() const noexcept {
+  return impl_->current_transaction_state();
 }
 
 void producer::set_partitioner(std::shared_ptr<partitioner> custom) {

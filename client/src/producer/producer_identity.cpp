@@ -37,6 +37,8 @@ producer_identity::producer_identity(bool idempotent, std::chrono::milliseconds 
 identity_step producer_identity::next_step(identity_clock::time_point now,
                                            bool produce_in_flight) const {
   using kind = identity_step::kind;
+  if (transactional_)
+    return state_ == identity_state::failed ? identity_step{kind::failed, {}} : identity_step{};
   switch (state_) {
     case identity_state::needs_id:
       if (failed_attempts_ > 0 && now < retry_at_) return {kind::wait_until, retry_at_};
@@ -106,6 +108,18 @@ bool producer_identity::init_answered(std::error_code ec,
   epoch_ = response.producer_epoch;
   state_ = identity_state::ready;
   return bump;
+}
+
+bool producer_identity::assign(std::int64_t producer_id, std::int16_t epoch) {
+  if (state_ == identity_state::failed || state_ == identity_state::idempotence_off) return false;
+  const bool changed = producer_id != producer_id_ || epoch != epoch_;
+  const bool had_id = producer_id_ >= 0;
+  producer_id_ = producer_id;
+  epoch_ = epoch;
+  failed_attempts_ = 0;
+  last_init_error_ = {};
+  state_ = identity_state::ready;
+  return changed && had_id;
 }
 
 std::int32_t producer_identity::take_sequences(partition_sequences& seq,

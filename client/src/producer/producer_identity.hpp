@@ -72,6 +72,16 @@ class producer_identity {
 
   identity_step next_step(identity_clock::time_point now, bool produce_in_flight) const;
 
+  // With transactional.id the transaction manager obtains the producer id and bumps the
+  // epoch (InitProducerId carries the transactional id and aborts a transaction): next_step()
+  // then never asks for InitProducerId, and assign() installs what the coordinator gave.
+  void managed_by_transactions() noexcept { transactional_ = true; }
+  bool transactional() const noexcept { return transactional_; }
+  // True when the id or epoch changed under existing sequences (they restart at 0).
+  bool assign(std::int64_t producer_id, std::int16_t epoch);
+  // The transaction manager failed for good (fenced, unauthorised): so does the identity.
+  void fail_for_good(std::error_code ec) { fail(ec); }
+
   // The request for send_init_producer_id at `version`: a bump carries the current id and
   // epoch (v3+); older versions get a new producer id instead.
   protocol::InitProducerIdRequest init_request(std::int16_t version) const;
@@ -113,6 +123,7 @@ class producer_identity {
   void need_bump();
 
   identity_state state_;
+  bool transactional_ = false;
   std::chrono::milliseconds retry_backoff_;
   std::chrono::milliseconds retry_backoff_max_;
   std::chrono::milliseconds transaction_timeout_;

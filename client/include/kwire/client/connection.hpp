@@ -22,7 +22,9 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "kwire/client/detail/frame_buffer.hpp"
@@ -120,6 +122,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // The highest version both sides support of this API, or nullopt (also before ready).
   std::optional<std::int16_t> version_for(std::int16_t api_key) const noexcept;
   version_range broker_versions(std::int16_t api_key) const noexcept;
+  // A cluster-wide finalized feature's level from ApiVersions (v3+), e.g.
+  // "transaction.version"; 0 when the broker finalized none (or is older than v3).
+  std::int16_t finalized_feature_level(std::string_view feature) const noexcept;
 
   // Called once, with the reason, when the connection closes for any reason (also after
   // a failed connect). One listener; a later call replaces it.
@@ -225,6 +230,8 @@ class connection : public std::enable_shared_from_this<connection> {
   std::size_t large_frame_filled_ = 0;
 
   std::array<version_range, 128> broker_versions_{};
+  // Finalized features (name, max level) of the last ApiVersions; a handful at most.
+  std::vector<std::pair<std::string, std::int16_t>> finalized_features_;
 };
 
 template <class Request>

@@ -31,6 +31,11 @@ enum class errc {
   operation_timed_out,    // an admin operation's timeout passed (diagnostics: the last error)
   invalid_argument,       // the caller asked for something that cannot be sent
   tls_handshake_failed,   // TLS could not be set up (the connection's close_detail says why)
+  // The call is not allowed in the transaction's current state (e.g. send() outside
+  // begin_transaction(), commit before init_transactions()).
+  invalid_transaction_state,
+  transaction_abortable,  // an error ended this transaction's chances: abort it, then go on
+  transaction_aborted,    // the record's transaction was aborted before the record was sent
 };
 
 const std::error_category& client_category() noexcept;

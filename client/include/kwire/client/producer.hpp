@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "kwire/client/config.hpp"
 #include "kwire/client/detail/completion.hpp"
@@ -34,6 +35,7 @@
 #include "kwire/client/error.hpp"
 #include "kwire/client/metrics.hpp"
 #include "kwire/client/partitioner.hpp"
+#include "kwire/client/transaction.hpp"
 #include "kwire/protocol/record_batch.hpp"
 
 namespace kwire::client {
@@ -113,6 +115,40 @@ class producer {
   template <class Token>
   auto async_partition_count(std::string_view topic, Token&& token);
 
+  // ---- transactions (transactional.id set; otherwise each call fails with
+  // invalid_transaction_state). A call the transaction's state does not allow fails with
+  // invalid_transaction_state and changes nothing; one operation at a time.
+  //
+  // Finds the transaction coordinator and gets the producer id and epoch, which fences any
+  // older producer with this transactional.id and aborts its open transaction. Once, before
+  // the first transaction. Signature void(error_code).
+  template <class Token>
+  auto async_init_transactions(Token&& token);
+  // Starts a transaction (local: no request). send() is refused outside one.
+  std::error_code begin_transaction();
+  // Commits the consumer's offsets with the transaction (KIP-447): `offsets` are the next
+  // offsets to read; `group` comes from the consumer. Signature void(error_code).
+  template <class Token>
+  auto async_send_offsets_to_transaction(std::vector<transaction_offset> offsets,
+                                         consumer_group_metadata group, Token&& token);
+  // Sends every record, waits for them, then commits. An error means the transaction did
+  // not commit: transaction_state() tells whether it can be aborted (abortable_error) or the
+  // producer is done (fatal_error, e.g. producer_fenced). Signature void(error_code).
+  template <class Token>
+  auto async_commit_transaction(Token&& token);
+  // Drops the records not yet sent (they fail with transaction_aborted), waits for those in
+  // flight, and aborts. Signature void(error_code).
+  template <class Token>
+  auto async_abort_transaction(Token&& token);
+  // Blocking forms: need another thread running the io_context; never from its threads.
+  std::error_code init_transactions();
+  std::error_code send_offsets_to_transaction(std::vector<transaction_offset> offsets,
+                                              consumer_group_metadata group);
+  std::error_code commit_transaction();
+  std::error_code abort_transaction();
+  // The transaction's state as the application's threads see it.
+  kwire::client::transaction_state transaction_state() const noexcept;
+
   const producer_config& config() const noexcept;
   // Bytes of buffer.memory in use (batches and records waiting for metadata).
   std::int64_t buffered_bytes() const noexcept;
@@ -129,6 +165,10 @@ class producer {
   void start_close(std::chrono::milliseconds timeout, detail::unique_function<void()> done);
   void start_partition_count(std::string topic,
                              detail::unique_function<void(std::error_code, std::int32_t)> done);
+  enum class transaction_call : std::uint8_t { init, send_offsets, commit, abort };
+  void start_transaction_call(transaction_call call, std::vector<transaction_offset> offsets,
+                              consumer_group_metadata group,
+                              detail::unique_function<void(std::error_code)> done);
 
   std::shared_ptr<detail::producer_impl> impl_;
 };
@@ -164,6 +204,43 @@ auto producer::async_partition_count(std::string_view topic, Token&& token) {
         start_partition_count(std::move(name), std::move(done));
       },
       std::string(topic));
+}
+
+template <class Token>
+auto producer::async_init_transactions(Token&& token) {
+  return detail::initiate<void(std::error_code)>(
+      std::forward<Token>(token), [this](detail::completion<void(std::error_code)> done) {
+        start_transaction_call(transaction_call::init, {}, {}, std::move(done));
+      });
+}
+
+template <class Token>
+auto producer::async_send_offsets_to_transaction(std::vector<transaction_offset> offsets,
+                                                 consumer_group_metadata group, Token&& token) {
+  return detail::initiate<void(std::error_code)>(
+      std::forward<Token>(token),
+      [this](detail::completion<void(std::error_code)> done, std::vector<transaction_offset> o,
+             consumer_group_metadata g) {
+        start_transaction_call(transaction_call::send_offsets, std::move(o), std::move(g),
+                               std::move(done));
+      },
+      std::move(offsets), std::move(group));
+}
+
+template <class Token>
+auto producer::async_commit_transaction(Token&& token) {
+  return detail::initiate<void(std::error_code)>(
+      std::forward<Token>(token), [this](detail::completion<void(std::error_code)> done) {
+        start_transaction_call(transaction_call::commit, {}, {}, std::move(done));
+      });
+}
+
+template <class Token>
+auto producer::async_abort_transaction(Token&& token) {
+  return detail::initiate<void(std::error_code)>(
+      std::forward<Token>(token), [this](detail::completion<void(std::error_code)> done) {
+        start_transaction_call(transaction_call::abort, {}, {}, std::move(done));
+      });
 }
 
 template <class Token>
