@@ -4,11 +4,16 @@
 // visible), and the epoch the coordinator hands out per transaction under protocol v2.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include "broker_session.hpp"
 #include "kwire/client/producer.hpp"
@@ -76,6 +81,58 @@ class TransactionsLive : public ::testing::Test {
     }
     p.flush();
     for (auto& a : acks) EXPECT_FALSE(a.get());
+  }
+
+  // Runs TransactionsChild.PrepareAndDie in a new process: it prepares a transaction of
+  // `records` records on this test's topic, prints the handle and kills itself (SIGKILL).
+  kc::prepared_transaction prepare_in_child(const std::string& id, int records,
+                                            int timeout_ms = 60000) {
+    const std::string command = "KWIRE_TXN_CHILD='" + bootstrap_ + " " + topic_ + " " + id + " " +
+                                std::to_string(records) + " " + std::to_string(timeout_ms) + "' " +
+                                std::filesystem::read_symlink("/proc/self/exe").string() +
+                                " --gtest_filter=TransactionsChild.PrepareAndDie 2>/dev/null";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    kc::prepared_transaction handle;
+    if (!pipe) return handle;
+    char line[8192];
+    std::string text;
+    while (std::fgets(line, sizeof line, pipe))
+      if (std::string(line).rfind("HANDLE ", 0) == 0) text = std::string(line + 7);
+    const int status = ::pclose(pipe);
+    EXPECT_TRUE(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGKILL))
+        << "the child was to die by SIGKILL; status " << status;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    EXPECT_FALSE(kc::decode_prepared_transaction(text, handle)) << "no handle from the child";
+    return handle;
+  }
+
+  // The last stable offset and the high watermark of partition `p`.
+  std::pair<std::int64_t, std::int64_t> stable_and_high(int p) {
+    broker_session s(kwire::test::parse_bootstrap(bootstrap_).front(), 30s);
+    s.negotiate();
+    std::int64_t out[2] = {-1, -1};
+    for (int isolation = 0; isolation < 2; ++isolation) {
+      kwire::protocol::ListOffsetsRequest request;
+      request.replica_id = -1;
+      request.isolation_level = static_cast<std::int8_t>(isolation);
+      auto& t = request.topics.emplace_back();
+      t.name = topic_;
+      auto& part = t.partitions.emplace_back();
+      part.partition_index = p;
+      part.timestamp = -1;
+      kwire::protocol::ListOffsetsResponse response;
+      std::vector<std::uint8_t> storage;
+      if (!s.call(request, s.version_for(kwire::protocol::ListOffsetsRequest::api_key), response,
+                  storage))
+        out[isolation] = response.topics.at(0).partitions.at(0).offset;
+    }
+    return {out[1], out[0]};
+  }
+
+  std::size_t committed_count() {
+    std::size_t n = 0;
+    for (const auto& [partition, values] : read_back("read_committed")) n += values.size();
+    return n;
   }
 
   std::string bootstrap_;
@@ -157,6 +214,101 @@ TEST_F(TransactionsLive, AnOlderProducerIsFencedAndNothingItSentAfterwardsIsVisi
       ++newer_records;
     }
   EXPECT_EQ(newer_records, 30u);
+}
+
+TEST_F(TransactionsLive, APreparedTransactionIsCommittedOnceFromItsHandleInAnotherProcess) {
+  const std::string id = topic_ + "-2pc";
+  const auto handle = prepare_in_child(id, 100);
+  ASSERT_GE(handle.producer_id, 0);
+  EXPECT_FALSE(handle.partitions.empty());
+  EXPECT_EQ(committed_count(), 0u);  // prepared, not committed: nothing visible
+
+  kwire::test::io_thread io;
+  {
+    kc::producer p(io.io.get_executor(), config(id));
+    auto [ec, outcome] = p.commit_prepared(handle);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(outcome, kc::transaction_outcome::committed);
+    EXPECT_EQ(p.transaction_state(), kc::transaction_state::uninitialized);
+    // The same commit again: a success, said as such.
+    std::tie(ec, outcome) = p.commit_prepared(handle);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(outcome, kc::transaction_outcome::already_committed);
+    p.close(2s);
+  }
+  EXPECT_EQ(committed_count(), 100u);
+}
+
+TEST_F(TransactionsLive, APreparedTransactionAbortedFromItsHandleNeverShows) {
+  const std::string id = topic_ + "-2pc-abort";
+  const auto handle = prepare_in_child(id, 50);
+  kwire::test::io_thread io;
+  kc::producer p(io.io.get_executor(), config(id));
+  auto [ec, outcome] = p.abort_prepared(handle);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(outcome, kc::transaction_outcome::aborted);
+  std::tie(ec, outcome) = p.abort_prepared(handle);
+  EXPECT_EQ(outcome, kc::transaction_outcome::already_aborted);
+  // A commit after the abort cannot bring the records back: it reports the abort.
+  std::tie(ec, outcome) = p.commit_prepared(handle);
+  EXPECT_EQ(outcome, kc::transaction_outcome::aborted);
+  p.close(2s);
+  EXPECT_EQ(committed_count(), 0u);
+}
+
+TEST_F(TransactionsLive, APreparedTransactionTheBrokerTimedOutIsReportedAborted) {
+  const std::string id = topic_ + "-2pc-timeout";
+  const auto handle = prepare_in_child(id, 20, /*timeout_ms=*/2000);
+  // The coordinator aborts it after transaction.timeout.ms, at its next check (every 10 s by
+  // default): the last stable offsets catch up with the high watermarks then.
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  bool open = true;
+  while (open && std::chrono::steady_clock::now() < deadline) {
+    open = false;
+    for (const auto& part : handle.partitions) {
+      const auto [stable, high] = stable_and_high(part.partition);
+      open |= stable < high;
+    }
+    if (open) std::this_thread::sleep_for(500ms);
+  }
+  ASSERT_FALSE(open) << "the broker did not abort the timed-out transaction";
+  kwire::test::io_thread io;
+  kc::producer p(io.io.get_executor(), config(id));
+  auto [ec, outcome] = p.commit_prepared(handle);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(outcome, kc::transaction_outcome::aborted);
+  p.close(2s);
+  EXPECT_EQ(committed_count(), 0u);
+}
+
+// The other process of the tests above (runs only when KWIRE_TXN_CHILD is set).
+TEST(TransactionsChild, PrepareAndDie) {
+  const char* spec = std::getenv("KWIRE_TXN_CHILD");
+  if (!spec) GTEST_SKIP() << "only as the child of a prepared-transaction test";
+  std::istringstream in(spec);
+  std::string bootstrap, topic, id;
+  int records = 0, timeout_ms = 0;
+  in >> bootstrap >> topic >> id >> records >> timeout_ms;
+  kc::producer_config c;
+  ASSERT_FALSE(kc::parse_producer_config({{"bootstrap.servers", bootstrap},
+                                          {"transactional.id", id},
+                                          {"transaction.timeout.ms", std::to_string(timeout_ms)}},
+                                         c));
+  kwire::test::io_thread io;
+  kc::producer p(io.io.get_executor(), c);
+  ASSERT_FALSE(p.init_transactions());
+  ASSERT_FALSE(p.begin_transaction());
+  for (int i = 0; i < records; ++i) {
+    const std::string key = "k" + std::to_string(i % 7);
+    const std::string value = "prepared-" + std::to_string(i);
+    ASSERT_FALSE(p.send({.topic = topic, .key = bytes(key), .value = bytes(value)},
+                        [](std::error_code, const kc::delivery_report&) {}));
+  }
+  auto [ec, handle] = p.prepare_transaction();
+  ASSERT_FALSE(ec) << ec.message();
+  std::printf("HANDLE %s\n", kc::encode_prepared_transaction(handle).c_str());
+  std::fflush(stdout);
+  std::raise(SIGKILL);
 }
 
 }  // namespace

@@ -445,3 +445,138 @@ TEST_F(TransactionManager, AFailedRecordMakesTheCommitFail) {
 }
 
 }  // namespace
+
+namespace {
+
+kc::prepared_transaction sample_handle() {
+  kc::prepared_transaction h;
+  h.transactional_id = "tx-1";
+  h.producer_id = 77;
+  h.epoch = 32766;
+  h.protocol = 2;
+  h.started_ms = 1764000000000;
+  h.timeout_ms = 60000;
+  h.partitions = {{"out", 0, 10}, {"out", 2, 0}, {"other topic", 5, 123456789012}};
+  return h;
+}
+
+TEST(PreparedTransactionHandle, RoundTripsThroughItsTextAndRefusesAnythingElse) {
+  const auto h = sample_handle();
+  const auto text = kc::encode_prepared_transaction(h);
+  EXPECT_EQ(text.rfind("kwtx1.", 0), 0u);
+  EXPECT_EQ(text.find_first_of(" \n\t"), std::string::npos);
+  kc::prepared_transaction back;
+  ASSERT_FALSE(kc::decode_prepared_transaction(text, back));
+  EXPECT_EQ(back, h);
+
+  const auto invalid = kc::make_error_code(kc::errc::invalid_argument);
+  EXPECT_EQ(kc::decode_prepared_transaction("", back), invalid);
+  EXPECT_EQ(kc::decode_prepared_transaction("kwtx2." + text.substr(6), back), invalid);
+  EXPECT_EQ(kc::decode_prepared_transaction(text.substr(0, text.size() - 8), back), invalid);
+  // Any changed character breaks the checksum (or the base64).
+  for (std::size_t i = 6; i < text.size(); i += 7) {
+    auto changed = text;
+    changed[i] = changed[i] == 'A' ? 'B' : 'A';
+    EXPECT_EQ(kc::decode_prepared_transaction(changed, back), invalid) << "at " << i;
+  }
+  EXPECT_EQ(back, h);  // unchanged by the failures
+}
+
+class PreparedTransactions : public TransactionManager {};
+
+TEST_F(PreparedTransactions, PrepareWaitsForRecordsAndPartitionsThenHandsOutTheFirstOffsets) {
+  initialize();
+  ASSERT_FALSE(txn.begin_transaction(now, 1764000000000));
+  EXPECT_FALSE(txn.partition_ready("out", 1));
+  ASSERT_FALSE(txn.start_prepare());
+  EXPECT_EQ(txn.may_send(), kc::make_error_code(kc::errc::invalid_transaction_state));
+  ASSERT_EQ(next(true).kind, kind::add_partitions);  // every partition in first
+  (void)txn.add_partitions_request();
+  txn.on_add_partitions(now, {}, added("out", 1));
+  EXPECT_EQ(next(true).kind, kind::wait_for_records);
+  txn.record_written("out", 1, 40);
+  txn.record_written("out", 1, 12);
+  EXPECT_EQ(next(false).kind, kind::none);
+  EXPECT_EQ(txn.state(), state::prepared);
+  EXPECT_EQ(txn.take_completion(), std::error_code{});
+  const auto h = txn.prepared_handle();
+  EXPECT_EQ(h.producer_id, 1000);
+  EXPECT_EQ(h.epoch, 3);
+  EXPECT_EQ(h.protocol, 1);
+  EXPECT_EQ(h.started_ms, 1764000000000);
+  EXPECT_EQ(h.partitions, (std::vector<kc::prepared_transaction::partition_start>{{"out", 1, 12}}));
+  // A prepared transaction commits here too.
+  ASSERT_FALSE(txn.start_commit());
+  EXPECT_EQ(next().kind, kind::end_txn);
+}
+
+TEST_F(PreparedTransactions, AResumedCommitFindsNoMarkerSendsEndTxnAndProvesTheCommit) {
+  auto h = sample_handle();
+  ASSERT_FALSE(txn.start_resume(h, true));
+  ASSERT_EQ(next().kind, kind::check_markers);
+  EXPECT_EQ(txn.resumed_partitions(), h.partitions);
+  EXPECT_EQ(txn.producer_id(), 77);
+  txn.on_markers(now, std::nullopt);
+  find_coordinator();
+  ASSERT_EQ(next().kind, kind::end_txn);
+  const auto end = txn.end_txn_request();
+  EXPECT_TRUE(end.committed);
+  EXPECT_EQ(end.producer_id, 77);
+  EXPECT_EQ(end.producer_epoch, 32766);
+  EXPECT_FALSE(txn.on_end_txn(now, {}, end_answer(be::none, 78, 0)));  // no identity leak
+  ASSERT_EQ(next().kind, kind::check_markers);
+  txn.on_markers(now, std::nullopt);  // markers come after the answer
+  later();
+  ASSERT_EQ(next().kind, kind::check_markers);
+  txn.on_markers(now, kp::control_type::commit);
+  EXPECT_EQ(txn.take_completion(), std::error_code{});
+  EXPECT_EQ(txn.take_outcome(), kc::transaction_outcome::committed);
+  EXPECT_EQ(txn.state(), state::uninitialized);  // a transaction of its own: init first
+  EXPECT_EQ(txn.producer_id(), -1);
+}
+
+TEST_F(PreparedTransactions, AMarkerFoundFirstAnswersWithoutEndTxn) {
+  ASSERT_FALSE(txn.start_resume(sample_handle(), true));
+  ASSERT_EQ(next().kind, kind::check_markers);
+  txn.on_markers(now, kp::control_type::commit);
+  EXPECT_EQ(txn.take_outcome(), kc::transaction_outcome::already_committed);
+
+  ASSERT_FALSE(txn.start_resume(sample_handle(), true));
+  ASSERT_EQ(next().kind, kind::check_markers);
+  txn.on_markers(now, kp::control_type::abort);  // the broker timed it out
+  EXPECT_EQ(txn.take_outcome(), kc::transaction_outcome::aborted);
+
+  ASSERT_FALSE(txn.start_resume(sample_handle(), false));
+  ASSERT_EQ(next().kind, kind::check_markers);
+  txn.on_markers(now, kp::control_type::abort);
+  EXPECT_EQ(txn.take_outcome(), kc::transaction_outcome::already_aborted);
+}
+
+TEST_F(PreparedTransactions, AFencedEndTxnIsDecidedByTheMarkersOrStaysUnknown) {
+  ASSERT_FALSE(txn.start_resume(sample_handle(), true));
+  ASSERT_EQ(next().kind, kind::check_markers);
+  txn.on_markers(now, std::nullopt);
+  find_coordinator();
+  ASSERT_EQ(next().kind, kind::end_txn);
+  (void)txn.end_txn_request();
+  txn.on_end_txn(now, {}, end_answer(be::producer_fenced));
+  EXPECT_NE(txn.state(), state::fatal_error);  // fenced is the handle's epoch, not ours
+  for (int i = 0; i < 100 && txn.state() != state::uninitialized; ++i) {
+    later();
+    ASSERT_EQ(next().kind, kind::check_markers);
+    txn.on_markers(now, std::nullopt);
+  }
+  EXPECT_EQ(txn.take_outcome(), kc::transaction_outcome::unknown);
+  EXPECT_EQ(txn.take_completion(), std::error_code{});
+}
+
+TEST_F(PreparedTransactions, AResumeIsOnlyForAnUninitializedProducerOfTheSameId) {
+  auto other = sample_handle();
+  other.transactional_id = "tx-2";
+  EXPECT_EQ(txn.start_resume(other, true), kc::make_error_code(kc::errc::invalid_argument));
+  initialize();
+  EXPECT_EQ(txn.start_resume(sample_handle(), true),
+            kc::make_error_code(kc::errc::invalid_transaction_state));
+}
+
+}  // namespace

@@ -496,6 +496,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       }
       report.error_details = std::move(details);
     }
+    if (!ec && txn_) txn_->record_written(b->topic->name, b->partition, base_offset);
     for (std::size_t i = 0; i < b->callbacks.size(); ++i) {
       report.offset = ec || base_offset < 0 ? -1 : base_offset + static_cast<std::int64_t>(i);
       report.timestamp = log_append_time >= 0 ? log_append_time : b->timestamps[i];
@@ -1001,6 +1002,38 @@ void producer::start_transaction_call(transaction_call call,
   impl_->transaction_call(std::move(run), std::move(done));
 }
 
+void producer::start_prepare(
+    detail::unique_function<void(std::error_code, prepared_transaction)> done) {
+  auto result = std::make_shared<prepared_transaction>();
+  impl_->transaction_call(
+      [result](detail::transaction_driver& d, detail::transaction_driver::done_handler h) {
+        d.prepare([result, h = std::move(h)](std::error_code ec, prepared_transaction t) mutable {
+          *result = std::move(t);
+          h(ec);
+        });
+      },
+      [result, done = std::move(done)](std::error_code ec) mutable {
+        done(ec, std::move(*result));
+      });
+}
+
+void producer::start_complete_prepared(
+    prepared_transaction handle, bool commit,
+    detail::unique_function<void(std::error_code, transaction_outcome)> done) {
+  auto outcome = std::make_shared<transaction_outcome>(transaction_outcome::unknown);
+  impl_->transaction_call(
+      [outcome, handle = std::move(handle), commit](detail::transaction_driver& d,
+                                                    detail::transaction_driver::done_handler h) {
+        d.complete_prepared(
+            handle, commit,
+            [outcome, h = std::move(h)](std::error_code ec, transaction_outcome o) mutable {
+              *outcome = o;
+              h(ec);
+            });
+      },
+      [outcome, done = std::move(done)](std::error_code ec) mutable { done(ec, *outcome); });
+}
+
 namespace {
 // Runs a transaction call and waits for its outcome (another thread runs the io_context).
 template <class Start>
@@ -1028,6 +1061,37 @@ std::error_code producer::abort_transaction() {
   return wait_for([this](auto h) { start_transaction_call(transaction_call::abort, {}, {}, h); });
 }
 std::error_code producer::begin_transaction() { return impl_->begin_transaction(); }
+
+std::pair<std::error_code, prepared_transaction> producer::prepare_transaction() {
+  std::promise<std::pair<std::error_code, prepared_transaction>> done;
+  auto future = done.get_future();
+  start_prepare([&done](std::error_code ec, prepared_transaction t) {
+    done.set_value({ec, std::move(t)});
+  });
+  return future.get();
+}
+
+std::pair<std::error_code, transaction_outcome> producer::commit_prepared(
+    prepared_transaction handle) {
+  std::promise<std::pair<std::error_code, transaction_outcome>> done;
+  auto future = done.get_future();
+  start_complete_prepared(std::move(handle), true,
+                          [&done](std::error_code ec, transaction_outcome o) {
+                            done.set_value({ec, o});
+                          });
+  return future.get();
+}
+
+std::pair<std::error_code, transaction_outcome> producer::abort_prepared(
+    prepared_transaction handle) {
+  std::promise<std::pair<std::error_code, transaction_outcome>> done;
+  auto future = done.get_future();
+  start_complete_prepared(std::move(handle), false,
+                          [&done](std::error_code ec, transaction_outcome o) {
+                            done.set_value({ec, o});
+                          });
+  return future.get();
+}
 kwire::client::transaction_state producer::transaction_state() const noexcept {
   return impl_->current_transaction_state();
 }

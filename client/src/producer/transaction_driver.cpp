@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/observer.hpp"
+#include "producer/transaction_markers.hpp"
 
 namespace kwire::client::detail {
 namespace {
@@ -61,7 +62,10 @@ void transaction_driver::init(done_handler done) {
 std::error_code transaction_driver::begin() {
   if (closed_) return make_error_code(errc::shut_down);
   const auto before = manager_.state();
-  auto ec = manager_.begin_transaction(clock::now());
+  const auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  auto ec = manager_.begin_transaction(clock::now(), wall_ms);
   log_state_change(before);
   return ec;
 }
@@ -88,6 +92,37 @@ void transaction_driver::send_offsets(std::vector<transaction_offset> offsets,
                                       consumer_group_metadata group, done_handler done) {
   if (pending_ || closed_) return start({}, std::move(done));
   start(manager_.start_send_offsets(std::move(offsets), std::move(group)), std::move(done));
+}
+
+void transaction_driver::prepare(prepare_handler done) {
+  if (pending_ || closed_)
+    return start({}, [d = std::move(done)](std::error_code ec) mutable { d(ec, {}); });
+  const auto before = manager_.state();
+  auto ec = manager_.start_prepare();
+  log_state_change(before);
+  start(ec, [this, d = std::move(done)](std::error_code ec) mutable {
+    d(ec, ec ? prepared_transaction{} : manager_.prepared_handle());
+  });
+}
+
+void transaction_driver::complete_prepared(const prepared_transaction& handle, bool commit,
+                                           outcome_handler done) {
+  auto report = [this, d = std::move(done)](std::error_code ec) mutable {
+    d(ec, manager_.take_outcome().value_or(transaction_outcome::unknown));
+  };
+  if (pending_ || closed_) return start({}, std::move(report));
+  const auto before = manager_.state();
+  auto ec = manager_.start_resume(handle, commit);
+  log_state_change(before);
+  if (!ec) {
+    for (const auto& p : handle.partitions) cluster_->want_topic(p.topic);
+    cluster_->observer()->log(
+        log_level::info, log_category::eos, commit ? "committing" : "aborting",
+        " the prepared transaction of ", handle.transactional_id, " (producer id ",
+        handle.producer_id, " epoch ", handle.epoch, ", protocol v",
+        static_cast<int>(handle.protocol), ", ", handle.partitions.size(), " partitions)");
+  }
+  start(ec, std::move(report));
 }
 
 void transaction_driver::batch_failed(std::error_code ec, bool needs_epoch_bump) {
@@ -145,6 +180,7 @@ std::shared_ptr<connection> transaction_driver::coordinator_connection(
 
 void transaction_driver::drive() {
   if (closed_) return;
+  if (scan_) return scan_markers();  // a metadata update or a connection may let it go on
   for (;;) {
     complete_operations();
     const auto before = manager_.state();
@@ -166,6 +202,9 @@ void transaction_driver::drive() {
       case k::find_coordinator:
       case k::find_group_coordinator:
         return send_lookup(step.kind == k::find_group_coordinator);
+      case k::check_markers:
+        scan_ = marker_scan{};
+        return scan_markers();
       default:
         break;
     }
@@ -249,6 +288,98 @@ void transaction_driver::drive() {
     log_state_change(prior);
     hooks_.failed(manager_.error());
   }
+}
+
+void transaction_driver::scan_markers() {
+  if (!scan_ || scan_->fetch_in_flight) return;
+  const auto& partitions = manager_.resumed_partitions();
+  if (scan_->partition >= partitions.size()) {
+    // Every partition read to its end without a marker of this producer id.
+    scan_.reset();
+    manager_.on_markers(clock::now(), std::nullopt);
+    return hooks_.wake();
+  }
+  const auto& where = partitions[scan_->partition];
+  if (scan_->position < 0) scan_->position = where.first_offset;
+  const auto* topic = cluster_->metadata().topic(where.topic);
+  std::int32_t leader = -1;
+  if (topic && where.partition >= 0 &&
+      static_cast<std::size_t>(where.partition) < topic->partitions.size())
+    leader = topic->partitions[static_cast<std::size_t>(where.partition)].leader;
+  if (leader < 0) {
+    cluster_->want_topic(where.topic);
+    cluster_->request_refresh();
+    return;  // the metadata update drives again
+  }
+  auto conn = cluster_->ready_connection(leader);
+  if (!conn) return;
+  // v12 is the last Fetch that names topics; every broker with transactions serves it.
+  const auto version = version_up_to(*conn, protocol::FetchRequest::api_key, 12);
+  if (!version || *version < 4) {
+    scan_.reset();
+    manager_.on_markers(clock::now(), std::nullopt);
+    return hooks_.wake();
+  }
+  protocol::FetchRequest request;
+  request.max_wait_ms = 0;
+  request.min_bytes = 0;
+  request.max_bytes = 1 << 20;
+  request.isolation_level = 0;  // the markers and the aborted records too
+  auto& t = request.topics.emplace_back();
+  t.topic = where.topic;
+  auto& p = t.partitions.emplace_back();
+  p.partition = where.partition;
+  p.fetch_offset = scan_->position;
+  p.partition_max_bytes = 1 << 20;
+  scan_->fetch_in_flight = true;
+  std::weak_ptr<transaction_driver> weak = weak_from_this();
+  conn->send(request, *version,
+             [weak, version = *version](std::error_code ec, response_frame frame) {
+               auto self = weak.lock();
+               if (!self || self->closed_ || !self->scan_) return;
+               protocol::FetchResponse response;
+               if (!ec) ec = response.decode(frame.body, version);
+               self->scan_answered(ec, response);
+             });
+}
+
+void transaction_driver::scan_answered(std::error_code ec,
+                                       const protocol::FetchResponse& response) {
+  scan_->fetch_in_flight = false;
+  const auto& where = manager_.resumed_partitions()[scan_->partition];
+  const protocol::FetchResponse_PartitionData* data = nullptr;
+  for (const auto& t : response.responses)
+    if (t.topic == where.topic)
+      for (const auto& p : t.partitions)
+        if (p.partition_index == where.partition) data = &p;
+  if (!ec && !data) ec = make_error_code(errc::protocol_violation);
+  if (!ec) ec = protocol::broker_error_code(data->error_code);
+  bool partition_done = false;
+  if (ec) {
+    // This round cannot read the partition: it counts as "no marker seen" (a later round
+    // looks again), so a partition that stays unreadable ends in "unknown", not a guess.
+    if (is_retriable(ec)) cluster_->request_refresh();
+    partition_done = true;
+  } else {
+    const auto records = data->records ? std::span(data->records->data, data->records->size)
+                                       : std::span<const std::uint8_t>();
+    const auto search = find_transaction_marker(records, manager_.producer_id(), scan_->position);
+    if (search.found) {
+      scan_.reset();
+      manager_.on_markers(clock::now(), search.found);
+      complete_operations();
+      return hooks_.wake();
+    }
+    partition_done = search.error || search.next_offset <= scan_->position ||
+                     search.next_offset >= data->high_watermark;
+    scan_->position = search.next_offset;
+  }
+  if (partition_done) {
+    ++scan_->partition;
+    scan_->position = -1;
+  }
+  scan_markers();
+  complete_operations();
 }
 
 void transaction_driver::send_lookup(bool group) {

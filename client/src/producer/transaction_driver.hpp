@@ -45,6 +45,15 @@ class transaction_driver : public std::enable_shared_from_this<transaction_drive
   void abort(done_handler done);
   void send_offsets(std::vector<transaction_offset> offsets, consumer_group_metadata group,
                     done_handler done);
+  using prepare_handler = unique_function<void(std::error_code, prepared_transaction)>;
+  void prepare(prepare_handler done);
+  using outcome_handler = unique_function<void(std::error_code, transaction_outcome)>;
+  // Commits (or aborts) a transaction prepared elsewhere, from its handle (see
+  // transaction_manager::start_resume).
+  void complete_prepared(const prepared_transaction& handle, bool commit, outcome_handler done);
+  void record_written(const std::string& topic, std::int32_t partition, std::int64_t offset) {
+    manager_.record_written(topic, partition, offset);
+  }
 
   transaction_state state() const noexcept { return manager_.state(); }
   std::error_code may_send() const noexcept { return manager_.may_send(); }
@@ -82,6 +91,9 @@ class transaction_driver : public std::enable_shared_from_this<transaction_drive
                std::int16_t version, Answer answer);
   void arm_timer(transaction_manager::clock::time_point at);
   void log_state_change(transaction_state before);
+  // The marker scan of a resumed transaction: one Fetch at a time, partition by partition.
+  void scan_markers();
+  void scan_answered(std::error_code ec, const protocol::FetchResponse& response);
 
   asio::strand<asio::any_io_executor> strand_;
   std::shared_ptr<cluster> cluster_;
@@ -92,6 +104,12 @@ class transaction_driver : public std::enable_shared_from_this<transaction_drive
   done_handler pending_;  // the operation in progress (one at a time)
   bool closed_ = false;
   bool protocol_logged_ = false;
+  struct marker_scan {
+    std::size_t partition = 0;   // index into the handle's partitions
+    std::int64_t position = -1;  // next offset to read there
+    bool fetch_in_flight = false;
+  };
+  std::optional<marker_scan> scan_;
 };
 
 }  // namespace kwire::client::detail

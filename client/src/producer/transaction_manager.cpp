@@ -37,6 +37,10 @@ const char* to_string(transaction_state s) noexcept {
       return "ready";
     case transaction_state::in_transaction:
       return "in transaction";
+    case transaction_state::preparing:
+      return "preparing";
+    case transaction_state::prepared:
+      return "prepared";
     case transaction_state::committing:
       return "committing";
     case transaction_state::aborting:
@@ -71,19 +75,107 @@ std::error_code transaction_manager::start_init() {
   return {};
 }
 
-std::error_code transaction_manager::begin_transaction(clock::time_point now) {
+std::error_code transaction_manager::begin_transaction(clock::time_point now,
+                                                       std::int64_t wall_ms) {
   if (state_ == txn_state::fatal_error) return error_;
   if (state_ != txn_state::ready) return make_error_code(errc::invalid_transaction_state);
   state_ = txn_state::in_transaction;
   started_ = now;
+  started_wall_ms_ = wall_ms;
+  first_offsets_.clear();
   return {};
+}
+
+std::error_code transaction_manager::start_prepare() {
+  if (state_ == txn_state::fatal_error) return error_;
+  if (state_ == txn_state::abortable_error) return make_error_code(errc::transaction_abortable);
+  if (state_ != txn_state::in_transaction || offsets_stage_ != offsets_stage::none)
+    return make_error_code(errc::invalid_transaction_state);
+  state_ = txn_state::preparing;
+  return {};
+}
+
+prepared_transaction transaction_manager::prepared_handle() const {
+  prepared_transaction h;
+  h.transactional_id = id_;
+  h.producer_id = producer_id_;
+  h.epoch = epoch_;
+  h.protocol = static_cast<std::uint8_t>(protocol_);
+  h.started_ms = started_wall_ms_;
+  h.timeout_ms = static_cast<std::int32_t>(timeout_.count());
+  for (const auto& [key, offset] : first_offsets_)
+    h.partitions.push_back({key.first, key.second, offset});
+  return h;
+}
+
+void transaction_manager::record_written(const std::string& topic, std::int32_t partition,
+                                         std::int64_t offset) {
+  if (offset < 0) return;
+  auto [it, inserted] = first_offsets_.try_emplace(txn_partition(topic, partition), offset);
+  if (!inserted && offset < it->second) it->second = offset;
+}
+
+std::error_code transaction_manager::start_resume(const prepared_transaction& handle, bool commit) {
+  if (state_ != txn_state::uninitialized) return make_error_code(errc::invalid_transaction_state);
+  if (handle.transactional_id != id_ || handle.producer_id < 0)
+    return make_error_code(errc::invalid_argument);
+  resumed_ = handle;
+  producer_id_ = handle.producer_id;
+  epoch_ = handle.epoch;
+  protocol_ = handle.protocol == 2 ? txn_protocol::v2 : txn_protocol::v1;
+  state_ = commit ? txn_state::committing : txn_state::aborting;
+  resume_ = resume_phase::check_before;
+  resume_commit_ = commit;
+  marker_checks_ = 0;
+  return {};
+}
+
+std::optional<transaction_outcome> transaction_manager::take_outcome() {
+  auto out = outcome_;
+  outcome_.reset();
+  return out;
+}
+
+void transaction_manager::on_markers(clock::time_point now,
+                                     std::optional<protocol::control_type> found) {
+  in_flight_ = false;
+  if (resume_ != resume_phase::check_before && resume_ != resume_phase::check_after) return;
+  const bool before = resume_ == resume_phase::check_before;
+  if (found == protocol::control_type::commit)
+    return finish_resume(resume_commit_ && !before ? transaction_outcome::committed
+                                                   : transaction_outcome::already_committed);
+  if (found == protocol::control_type::abort)
+    return finish_resume(!resume_commit_ && before ? transaction_outcome::already_aborted
+                                                   : transaction_outcome::aborted);
+  if (before) {
+    resume_ = resume_phase::end_txn;
+    return;
+  }
+  // The coordinator writes the markers after it answers EndTxn: look again for a while.
+  constexpr int max_marker_checks = 30;
+  if (++marker_checks_ >= max_marker_checks) return finish_resume(transaction_outcome::unknown);
+  retry_later(now);
+}
+
+void transaction_manager::finish_resume(transaction_outcome outcome) {
+  outcome_ = outcome;
+  resume_ = resume_phase::none;
+  producer_id_ = -1;
+  epoch_ = -1;
+  failures_ = 0;
+  finish_transaction();
+  // The handle's identity is not this producer's: a transaction of its own starts with
+  // init_transactions().
+  state_ = txn_state::uninitialized;
+  complete({});
 }
 
 std::error_code transaction_manager::start_commit() {
   if (state_ == txn_state::fatal_error) return error_;
   if (state_ == txn_state::abortable_error) return make_error_code(errc::transaction_abortable);
   // An unfinished send_offsets would be committed half: it must complete first.
-  if (state_ != txn_state::in_transaction || offsets_stage_ != offsets_stage::none)
+  if ((state_ != txn_state::in_transaction && state_ != txn_state::prepared) ||
+      offsets_stage_ != offsets_stage::none)
     return make_error_code(errc::invalid_transaction_state);
   state_ = txn_state::committing;
   return {};
@@ -91,7 +183,8 @@ std::error_code transaction_manager::start_commit() {
 
 std::error_code transaction_manager::start_abort() {
   if (state_ == txn_state::fatal_error) return error_;
-  if (state_ != txn_state::in_transaction && state_ != txn_state::abortable_error)
+  if (state_ != txn_state::in_transaction && state_ != txn_state::abortable_error &&
+      state_ != txn_state::preparing && state_ != txn_state::prepared)
     return make_error_code(errc::invalid_transaction_state);
   if (offsets_stage_ != offsets_stage::none) {
     // The send_offsets operation ends with the transaction.
@@ -161,8 +254,7 @@ void transaction_manager::batch_failed(std::error_code ec, bool needs_epoch_bump
   if (ec == errc::producer_fenced || fatal_for_every_request(ec))
     return fail_fatal(ec, "a Produce request of the transaction");
   bump_on_abort_ = bump_on_abort_ || needs_epoch_bump;
-  if (state_ == txn_state::in_transaction || state_ == txn_state::committing)
-    make_abortable(ec, "a record of the transaction failed");
+  make_abortable(ec, "a record of the transaction failed");
 }
 
 // ------------------------------------------------------------------ what to send
@@ -181,9 +273,21 @@ transaction_manager::next_request transaction_manager::next(clock::time_point no
     if (now < retry_at_) return {k::wait_until, retry_at_};
     return {kind, {}};
   };
+  if (resume_ != resume_phase::none) {
+    if (resume_ == resume_phase::end_txn) return to_coordinator(k::end_txn);
+    if (now < retry_at_) return {k::wait_until, retry_at_};
+    in_flight_ = true;  // until on_markers()
+    return {k::check_markers, {}};
+  }
   switch (state_) {
-    case transaction_state::initializing:
+    case txn_state::initializing:
       return to_coordinator(k::init_producer_id);
+    case txn_state::preparing:
+      if (!pending_.empty()) return to_coordinator(k::add_partitions);
+      if (records_outstanding) return {k::wait_for_records, {}};
+      state_ = txn_state::prepared;
+      complete({});
+      return {};
     case transaction_state::in_transaction:
     case transaction_state::committing:
       if (!pending_.empty()) return to_coordinator(k::add_partitions);
@@ -366,7 +470,8 @@ void transaction_manager::on_add_partitions(clock::time_point now, std::error_co
   auto adding = std::move(adding_);
   adding_.clear();
   auto back_to_pending = [&] {
-    if (state_ == txn_state::in_transaction || state_ == txn_state::committing)
+    if (state_ == txn_state::in_transaction || state_ == txn_state::committing ||
+        state_ == txn_state::preparing)
       pending_.insert(adding.begin(), adding.end());
   };
   if (ec) {
@@ -474,6 +579,26 @@ bool transaction_manager::on_end_txn(clock::time_point now, std::error_code ec,
   in_flight_ = false;
   if (state_ != txn_state::committing && state_ != txn_state::aborting) return false;
   if (!ec) ec = protocol::broker_error_code(response.error_code);
+  if (resume_ == resume_phase::end_txn) {
+    if (ec && retried_at_coordinator(now, ec)) return false;
+    // Success, or an answer that says the handle's epoch is past (fenced, invalid state,
+    // unknown id): only the markers tell what happened to the transaction.
+    if (!ec || is(ec, broker_error::producer_fenced) ||
+        is(ec, broker_error::invalid_producer_epoch) || is(ec, broker_error::invalid_txn_state) ||
+        is(ec, broker_error::invalid_producer_id_mapping) ||
+        is(ec, broker_error::unknown_producer_id) || is(ec, broker_error::transaction_abortable)) {
+      resume_ = resume_phase::check_after;
+      return false;
+    }
+    // Unauthorised or a broken request: nothing was decided by this call.
+    resume_ = resume_phase::none;
+    producer_id_ = -1;
+    epoch_ = -1;
+    finish_transaction();
+    state_ = txn_state::uninitialized;
+    complete(ec);
+    return false;
+  }
   if (ec) {
     // Without an answer the outcome is unknown: the same EndTxn again (the coordinator
     // answers a repeat of a completed one with success), never a guess.
@@ -550,8 +675,10 @@ void transaction_manager::fail_fatal(std::error_code ec, std::string context) {
 
 void transaction_manager::make_abortable(std::error_code ec, std::string context) {
   // Only an open transaction becomes abortable; an abort under way goes on.
-  if (state_ != txn_state::in_transaction && state_ != txn_state::committing) return;
-  const bool committing = state_ == txn_state::committing;
+  if (state_ != txn_state::in_transaction && state_ != txn_state::committing &&
+      state_ != txn_state::preparing)
+    return;
+  const bool committing = state_ == txn_state::committing || state_ == txn_state::preparing;
   const bool offsets_pending = offsets_stage_ != offsets_stage::none;
   state_ = txn_state::abortable_error;
   error_ = ec;

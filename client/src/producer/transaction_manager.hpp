@@ -24,6 +24,7 @@
 #include "core/coordinator_lookup.hpp"
 #include "kwire/client/transaction.hpp"
 #include "kwire/protocol/messages.hpp"
+#include "kwire/protocol/record_batch.hpp"
 
 namespace kwire::client::detail {
 
@@ -55,11 +56,28 @@ class transaction_manager {
   // when the state does not allow it; an operation that starts completes later through
   // take_completion().
   std::error_code start_init();
-  std::error_code begin_transaction(clock::time_point now);
+  // `wall_ms`: the wall clock, for a prepared transaction's handle.
+  std::error_code begin_transaction(clock::time_point now, std::int64_t wall_ms = 0);
   std::error_code start_commit();
   std::error_code start_abort();
   std::error_code start_send_offsets(std::vector<transaction_offset> offsets,
                                      consumer_group_metadata group);
+  // Flush and make sure every partition is in the transaction; then prepared_handle().
+  std::error_code start_prepare();
+  prepared_transaction prepared_handle() const;
+  // A record of the transaction was written at `offset`: the handle keeps each partition's
+  // first, where the proof of the outcome is looked for.
+  void record_written(const std::string& topic, std::int32_t partition, std::int64_t offset);
+  // Finishes a transaction prepared elsewhere, from its handle, without InitProducerId (so
+  // without fencing it): look for its markers; none yet: EndTxn with the handle's producer id
+  // and epoch; then look again: the markers prove the outcome (take_outcome()). Only before
+  // init_transactions(), and for this producer's transactional.id; afterwards the producer
+  // is uninitialized again, so a new transaction re-initialises (fences) first.
+  std::error_code start_resume(const prepared_transaction& handle, bool commit);
+  std::optional<transaction_outcome> take_outcome();
+  const std::vector<prepared_transaction::partition_start>& resumed_partitions() const noexcept {
+    return resumed_.partitions;
+  }
   // Whether records may be sent now (in_transaction), or the error they get.
   std::error_code may_send() const noexcept;
 
@@ -93,6 +111,7 @@ class transaction_manager {
     add_offsets,             // add_offsets_request()
     txn_offset_commit,       // txn_offset_commit_request(), to the group coordinator
     end_txn,                 // end_txn_request()
+    check_markers,           // look for the resumed transaction's markers: on_markers()
   };
   struct next_request {
     request_kind kind = request_kind::none;
@@ -126,12 +145,17 @@ class transaction_manager {
                       const protocol::AddOffsetsToTxnResponse& response);
   void on_txn_offset_commit(clock::time_point now, std::error_code ec,
                             const protocol::TxnOffsetCommitResponse& response);
+  // The marker found after the resumed transaction's first offsets (the first of its
+  // producer id in any partition), or nullopt when none is there (yet).
+  void on_markers(clock::time_point now, std::optional<protocol::control_type> found);
   // True when the producer id or epoch changed (v2 bumps it at every EndTxn).
   bool on_end_txn(clock::time_point now, std::error_code ec,
                   const protocol::EndTxnResponse& response);
 
  private:
   enum class offsets_stage : std::uint8_t { none, add_offsets, commit };
+  enum class resume_phase : std::uint8_t { none, check_before, end_txn, check_after };
+  void finish_resume(transaction_outcome outcome);
 
   void retry_later(clock::time_point now);
   // A transaction coordinator's error that the same request later mends (no answer, moved,
@@ -171,6 +195,14 @@ class transaction_manager {
   int failures_ = 0;        // retriable answers in a row
   clock::time_point retry_at_{};
   clock::time_point started_{};
+  std::int64_t started_wall_ms_ = 0;
+  std::map<txn_partition, std::int64_t> first_offsets_;
+
+  resume_phase resume_ = resume_phase::none;
+  bool resume_commit_ = false;
+  prepared_transaction resumed_;
+  int marker_checks_ = 0;  // after EndTxn: markers are written after it answers
+  std::optional<transaction_outcome> outcome_;
 
   std::optional<std::error_code> completion_;
   std::error_code error_;

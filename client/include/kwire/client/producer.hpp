@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "kwire/client/config.hpp"
@@ -140,8 +141,28 @@ class producer {
   // flight, and aborts. Signature void(error_code).
   template <class Token>
   auto async_abort_transaction(Token&& token);
+  // Two-phase commit. Prepare: sends every record and waits for them, makes sure every
+  // partition is in the transaction, and hands out the transaction's handle; afterwards
+  // only commit or abort, here or (from the handle) in another process. Signature
+  // void(error_code, prepared_transaction).
+  template <class Token>
+  auto async_prepare_transaction(Token&& token);
+  // Commits (or aborts) a transaction prepared elsewhere from its handle, without fencing
+  // it: on a producer with the handle's transactional.id before init_transactions() (it
+  // stays uninitialized afterwards). The outcome is proven from the transaction's markers
+  // (see transaction_outcome); the error_code is set only when nothing could be decided
+  // (e.g. TRANSACTIONAL_ID_AUTHORIZATION_FAILED, a handle of another transactional.id).
+  // Signature void(error_code, transaction_outcome).
+  template <class Token>
+  auto async_commit_prepared(prepared_transaction handle, Token&& token);
+  template <class Token>
+  auto async_abort_prepared(prepared_transaction handle, Token&& token);
+
   // Blocking forms: need another thread running the io_context; never from its threads.
   std::error_code init_transactions();
+  std::pair<std::error_code, prepared_transaction> prepare_transaction();
+  std::pair<std::error_code, transaction_outcome> commit_prepared(prepared_transaction handle);
+  std::pair<std::error_code, transaction_outcome> abort_prepared(prepared_transaction handle);
   std::error_code send_offsets_to_transaction(std::vector<transaction_offset> offsets,
                                               consumer_group_metadata group);
   std::error_code commit_transaction();
@@ -166,6 +187,10 @@ class producer {
   void start_partition_count(std::string topic,
                              detail::unique_function<void(std::error_code, std::int32_t)> done);
   enum class transaction_call : std::uint8_t { init, send_offsets, commit, abort };
+  void start_prepare(detail::unique_function<void(std::error_code, prepared_transaction)> done);
+  void start_complete_prepared(
+      prepared_transaction handle, bool commit,
+      detail::unique_function<void(std::error_code, transaction_outcome)> done);
   void start_transaction_call(transaction_call call, std::vector<transaction_offset> offsets,
                               consumer_group_metadata group,
                               detail::unique_function<void(std::error_code)> done);
@@ -241,6 +266,37 @@ auto producer::async_abort_transaction(Token&& token) {
       std::forward<Token>(token), [this](detail::completion<void(std::error_code)> done) {
         start_transaction_call(transaction_call::abort, {}, {}, std::move(done));
       });
+}
+
+template <class Token>
+auto producer::async_prepare_transaction(Token&& token) {
+  return detail::initiate<void(std::error_code, prepared_transaction)>(
+      std::forward<Token>(token),
+      [this](detail::completion<void(std::error_code, prepared_transaction)> done) {
+        start_prepare(std::move(done));
+      });
+}
+
+template <class Token>
+auto producer::async_commit_prepared(prepared_transaction handle, Token&& token) {
+  return detail::initiate<void(std::error_code, transaction_outcome)>(
+      std::forward<Token>(token),
+      [this](detail::completion<void(std::error_code, transaction_outcome)> done,
+             prepared_transaction h) {
+        start_complete_prepared(std::move(h), true, std::move(done));
+      },
+      std::move(handle));
+}
+
+template <class Token>
+auto producer::async_abort_prepared(prepared_transaction handle, Token&& token) {
+  return detail::initiate<void(std::error_code, transaction_outcome)>(
+      std::forward<Token>(token),
+      [this](detail::completion<void(std::error_code, transaction_outcome)> done,
+             prepared_transaction h) {
+        start_complete_prepared(std::move(h), false, std::move(done));
+      },
+      std::move(handle));
 }
 
 template <class Token>
