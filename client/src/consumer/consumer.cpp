@@ -16,6 +16,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <mutex>
 #include <random>
 #include <regex>
 #include <set>
@@ -205,6 +206,15 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
     return positions_.fetched_from(tp);
   }
   diagnostics last_error_details() const { return positions_.last_error_details(); }
+  // The member's identity for offsets committed in a transaction (KIP-447), as the last
+  // drive on the strand saw it; any thread.
+  consumer_group_metadata group_metadata() const {
+    std::lock_guard lock(group_metadata_mutex_);
+    auto out = group_metadata_;
+    if (config_.group_id) out.group_id = *config_.group_id;
+    return out;
+  }
+
   client_metrics_snapshot metrics() const {
     const auto* o = cluster_->observer();
     return o->counters().snapshot(o->kind(), o->client_id());
@@ -354,6 +364,21 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
   bool closing() const noexcept override { return closing_; }
   bool closed() const noexcept override { return closed_; }
 
+  void publish_group_metadata() {
+    const auto fence = group_->commit_fence();
+    std::lock_guard lock(group_metadata_mutex_);
+    if (!fence) {
+      group_metadata_.generation_id = -1;  // between generations: commits would be refused
+      return;
+    }
+    if (group_metadata_.generation_id == fence->generation_or_epoch &&
+        group_metadata_.member_id == fence->member_id)
+      return;
+    group_metadata_.generation_id = fence->generation_or_epoch;
+    group_metadata_.member_id = fence->member_id;
+    group_metadata_.group_instance_id = fence->group_instance_id;
+  }
+
   // Starts whatever can start now: coordinator lookup, offset lookups, fetches, commits.
   void drive() override {
     if (closed_) return;
@@ -364,6 +389,7 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
       group_->metadata_updated();
       next_wakeup = std::min(next_wakeup, group_->run(now));
       if (closed_) return;
+      publish_group_metadata();
     }
     if (config_.group_id) offsets_.drive(now, next_wakeup);
     resets_.drive(now, next_wakeup);
@@ -551,6 +577,8 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
   unique_function<void()> close_done_;
   std::atomic<assignment_mode> mode_{assignment_mode::none};  // set by assign/subscribe callers
   std::unique_ptr<group_driver> group_;                       // after subscribe()
+  mutable std::mutex group_metadata_mutex_;
+  consumer_group_metadata group_metadata_;  // group_metadata(): generation and member id
   rebalance_listener listener_;
   std::optional<std::regex> pattern_;  // subscribe_pattern()
   std::uint64_t pattern_metadata_version_ = 0;
@@ -668,6 +696,7 @@ std::optional<std::int32_t> consumer::fetched_from(const topic_partition& partit
 }
 diagnostics consumer::last_error_details() const { return impl_->last_error_details(); }
 client_metrics_snapshot consumer::metrics() const { return impl_->metrics(); }
+consumer_group_metadata consumer::group_metadata() const { return impl_->group_metadata(); }
 const consumer_config& consumer::config() const noexcept { return impl_->config(); }
 
 void consumer::start_poll(std::chrono::milliseconds timeout, poll_handler handler,

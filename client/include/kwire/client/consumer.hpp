@@ -42,6 +42,7 @@
 #include "kwire/client/detail/completion.hpp"
 #include "kwire/client/detail/unique_function.hpp"
 #include "kwire/client/error.hpp"
+#include "kwire/client/transaction.hpp"
 #include "kwire/client/metrics.hpp"
 #include "kwire/protocol/record_batch.hpp"
 
@@ -228,6 +229,11 @@ class consumer {
   std::optional<std::int32_t> fetched_from(const topic_partition& partition) const;
   // The details of the last error poll returned (broker, partition, offset, message).
   diagnostics last_error_details() const;
+  // What a transactional producer's send_offsets_to_transaction needs to commit this
+  // member's offsets (KIP-447): group.id, and the generation (or KIP-848 member epoch) and
+  // member id of the current assignment (-1 and empty between generations, and for a
+  // consumer without a group); any thread.
+  consumer_group_metadata group_metadata() const;
   // Counters since construction and each fetched partition's lag (metrics.hpp); from any
   // thread, cheap.
   client_metrics_snapshot metrics() const;
