@@ -253,8 +253,9 @@ void transaction_driver::drive() {
         return;
       }
       case k::txn_offset_commit: {
-        const auto v =
-            version_up_to(*conn, protocol::TxnOffsetCommitRequest::api_key, v2 ? 32767 : 4);
+        // v1 stops at 4 (v5 is KIP-890's implicit add); v6 names topics by id only, which
+        // v5 does not need: the names are at hand.
+        const auto v = version_up_to(*conn, protocol::TxnOffsetCommitRequest::api_key, v2 ? 5 : 4);
         if (!v || (v2 && *v < 5)) break;
         send_to<protocol::TxnOffsetCommitRequest, protocol::TxnOffsetCommitResponse>(
             conn, manager_.txn_offset_commit_request(), *v,

@@ -42,8 +42,8 @@
 #include "kwire/client/detail/completion.hpp"
 #include "kwire/client/detail/unique_function.hpp"
 #include "kwire/client/error.hpp"
-#include "kwire/client/transaction.hpp"
 #include "kwire/client/metrics.hpp"
+#include "kwire/client/transaction.hpp"
 #include "kwire/protocol/record_batch.hpp"
 
 namespace kwire::client {
