@@ -113,7 +113,8 @@ struct fake_kafka {
   };
   std::uint16_t port = 0;
   std::vector<std::vector<std::uint8_t>> logs;
-  std::vector<std::vector<aborted_txn>> aborted;              // per partition (may be shorter)
+  std::vector<std::vector<aborted_txn>> aborted;  // per partition (may be shorter)
+  std::vector<std::int64_t> last_stable;          // per partition (may be shorter): else the end
   std::vector<std::vector<std::int32_t>> fetched_partitions;  // per Fetch request
   std::vector<std::int8_t> isolation_levels;                  // per Fetch request
 
@@ -163,10 +164,14 @@ struct fake_kafka {
             auto& rp = rt.partitions.emplace_back();
             rp.partition_index = p.partition;
             rp.high_watermark = end_offset(p.partition);
-            rp.last_stable_offset = rp.high_watermark;
+            rp.last_stable_offset = static_cast<std::size_t>(p.partition) < last_stable.size()
+                                        ? last_stable[static_cast<std::size_t>(p.partition)]
+                                        : rp.high_watermark;
             rp.log_start_offset = 0;
-            const auto records = batches_from(logs.at(static_cast<std::size_t>(p.partition)),
-                                              p.fetch_offset, p.partition_max_bytes);
+            std::span<const std::uint8_t> log = logs.at(static_cast<std::size_t>(p.partition));
+            if (req.isolation_level == 1)  // as Kafka: nothing at or past the last stable offset
+              log = log.first(bytes_below(log, rp.last_stable_offset));
+            const auto records = batches_from(log, p.fetch_offset, p.partition_max_bytes);
             rp.records = kp::byte_view(records);
             // As Kafka: under read_committed, the aborted transactions that overlap the
             // records sent (from the fetch offset to their last offset); else null.
@@ -194,6 +199,15 @@ struct fake_kafka {
     kp::record_batch_view view;
     while (reader.next(view)) end = view.header().base_offset + view.header().last_offset_delta + 1;
     return end;
+  }
+
+  // The bytes of the log's batches that end before `offset`.
+  static std::size_t bytes_below(std::span<const std::uint8_t> log, std::int64_t offset) {
+    kp::record_batch_reader reader(log, kp::record_batch_reader_options{.verify_crc = false});
+    kp::record_batch_view view;
+    std::size_t below = 0;
+    while (reader.next(view) && view.header().last_offset() < offset) below = reader.consumed();
+    return below;
   }
 
   static std::int64_t last_offset_in(std::span<const std::uint8_t> records) {
@@ -768,6 +782,47 @@ TEST(ConsumerIsolation, MarkersAloneMoveThePositionAndReturnNothing) {
       EXPECT_TRUE(got.offsets.empty());
       EXPECT_EQ(got.position, 3);
     }
+  }
+}
+
+// An open transaction holds the last stable offset below the high watermark: read_committed
+// reads up to it, and its lag and watermarks say so; read_uncommitted reads everything.
+TEST(ConsumerIsolation, ReadCommittedEndsAtTheLastStableOffset) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  txn_log log;
+  log.add_data(-1, 2);
+  log.add_data(5, 2);  // open
+  log.add_data(-1, 1);
+  kafka.logs.push_back(log.bytes);
+  kafka.last_stable.push_back(2);
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  for (const char* level : {"read_committed", "read_uncommitted"}) {
+    SCOPED_TRACE(level);
+    const bool committed = std::string_view(level) == "read_committed";
+    const std::int64_t end = committed ? 2 : 5;
+    kc::consumer c(io.get_executor(), config_for(broker.port(), {{"isolation.level", level}}));
+    c.assign({{"t", 0}});
+    std::vector<std::int64_t> got;
+    for (int polls = 0; polls < 50 && c.position({"t", 0}).value_or(-1) < end; ++polls) {
+      const auto r = poll(io, c);
+      ASSERT_FALSE(r.ec) << r.ec.message();
+      got.insert(got.end(), r.offsets.begin(), r.offsets.end());
+    }
+    const auto more = poll(io, c);  // and nothing more comes
+    got.insert(got.end(), more.offsets.begin(), more.offsets.end());
+    EXPECT_EQ(got, (committed ? std::vector<std::int64_t>{0, 1} : log.data));
+    EXPECT_EQ(c.position({"t", 0}), end);
+    const auto marks = c.watermarks({"t", 0});
+    ASSERT_TRUE(marks);
+    EXPECT_EQ(marks->high_watermark, 5);
+    EXPECT_EQ(marks->last_stable_offset, 2);
+    const auto m = c.metrics();
+    ASSERT_EQ(m.lag.size(), 1u);
+    EXPECT_EQ(m.lag[0].high_watermark, end);  // the last stable offset under read_committed
+    EXPECT_EQ(m.lag[0].lag, 0);
+    close(io, c);
   }
 }
 
