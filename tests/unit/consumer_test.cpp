@@ -584,10 +584,12 @@ struct txn_log {
   std::vector<std::int64_t> committed;  // the data records of committed (or no) transactions
   std::vector<fake_kafka::aborted_txn> aborted;
   std::map<std::int64_t, std::vector<std::int64_t>> open;  // producer -> its open records
+  kp::compression codec = kp::compression::none;           // of the data batches
 
   // `records` data records of `producer` (-1: not transactional).
   void add_data(std::int64_t producer, int records) {
-    kp::record_batch_builder builder({.transactional = producer >= 0,
+    kp::record_batch_builder builder({.codec = codec,
+                                      .transactional = producer >= 0,
                                       .base_offset = end,
                                       .producer_id = producer,
                                       .producer_epoch = std::int16_t(producer >= 0 ? 0 : -1)});
@@ -626,9 +628,10 @@ struct txn_log {
 };
 
 // Two producers' transactions interleaved on one partition, committed and aborted, with
-// records of no transaction between them.
-txn_log interleaved_transactions() {
+// records of no transaction between them; the data batches compressed with `codec`.
+txn_log interleaved_transactions(kp::compression codec) {
   txn_log log;
+  log.codec = codec;
   constexpr std::int64_t p1 = 1001, p2 = 2002;
   log.add_data(-1, 2);
   log.add_data(p1, 2);  // committed
@@ -698,14 +701,14 @@ const std::vector<std::pair<std::string, kc::properties>> isolation_variants = {
     {"both", {{"max.partition.fetch.bytes", "1"}, {"max.poll.records", "1"}}},
 };
 
-// Reads `interleaved_transactions()` under `level` with each variant: exactly the records
-// of the log's `expected` offsets, in order, then the position past the last marker; every
-// Fetch asks for `level`.
+// Reads `interleaved_transactions(codec)` under `level` with each variant: exactly the
+// records of the log's `expected` offsets, in order, then the position past the last marker;
+// every Fetch asks for `level`.
 void expect_isolation(const std::string& level, std::vector<std::int64_t> txn_log::*expected,
-                      std::int8_t fetch_level) {
+                      std::int8_t fetch_level, kp::compression codec) {
   boost::asio::io_context io;
   fake_kafka kafka;
-  const auto log = interleaved_transactions();
+  const auto log = interleaved_transactions(codec);
   kafka.logs.push_back(log.bytes);
   kafka.aborted.push_back(log.aborted);
   ASSERT_EQ(log.aborted.size(), 3u);
@@ -725,13 +728,30 @@ void expect_isolation(const std::string& level, std::vector<std::int64_t> txn_lo
                           [&](std::int8_t l) { return l == fetch_level; }));
 }
 
-TEST(ConsumerIsolation, ReadCommittedReturnsExactlyTheCommittedRecordsInOrder) {
-  expect_isolation("read_committed", &txn_log::committed, 1);
+// Compressed batches too: a dropped lz4 batch's pooled room is reused by the next one.
+class ConsumerIsolationCodecs : public testing::TestWithParam<kp::compression> {};
+
+TEST_P(ConsumerIsolationCodecs, ReadCommittedReturnsExactlyTheCommittedRecordsInOrder) {
+  expect_isolation("read_committed", &txn_log::committed, 1, GetParam());
 }
 
-TEST(ConsumerIsolation, ReadUncommittedReturnsEveryDataRecordAndNoMarker) {
-  expect_isolation("read_uncommitted", &txn_log::data, 0);
+TEST_P(ConsumerIsolationCodecs, ReadUncommittedReturnsEveryDataRecordAndNoMarker) {
+  expect_isolation("read_uncommitted", &txn_log::data, 0, GetParam());
 }
+
+INSTANTIATE_TEST_SUITE_P(Codecs, ConsumerIsolationCodecs,
+                         testing::Values(kp::compression::none, kp::compression::lz4,
+                                         kp::compression::zstd),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case kp::compression::lz4:
+                               return "lz4";
+                             case kp::compression::zstd:
+                               return "zstd";
+                             default:
+                               return "none";
+                           }
+                         });
 
 // The aborted transaction's first batch comes in one response, its marker in a later one:
 // each response names the transaction (it overlaps the records sent), and its batches in
