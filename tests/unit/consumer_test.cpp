@@ -1,7 +1,8 @@
 // The consumer against scripted brokers: a corrupt batch behind good ones (the good
 // records reach the application, then poll reports the corruption with the topic,
 // partition and offset, and the position stays before the bad batch until a seek); pooled
-// lz4 blocks; fetching from a preferred read replica (KIP-392).
+// lz4 blocks; fetching from a preferred read replica (KIP-392); isolation.level (aborted
+// transactions dropped under read_committed, transaction markers never returned).
 #include "kwire/client/consumer.hpp"
 
 #include <gtest/gtest.h>
@@ -104,9 +105,18 @@ kp::byte_view records_from(const std::vector<std::uint8_t>& log, std::int64_t of
 // the batch holding the fetch offset, whole batches up to the partition's max bytes (at
 // least one). It keeps no fetch sessions.
 struct fake_kafka {
+  // An aborted transaction of a partition: its producer, first offset and ABORT marker.
+  struct aborted_txn {
+    std::int64_t producer_id = 0;
+    std::int64_t first_offset = 0;
+    std::int64_t marker_offset = 0;
+  };
   std::uint16_t port = 0;
   std::vector<std::vector<std::uint8_t>> logs;
+  std::vector<std::vector<aborted_txn>> aborted;  // per partition (may be shorter)
+  std::vector<std::int64_t> last_stable;          // per partition (may be shorter): else the end
   std::vector<std::vector<std::int32_t>> fetched_partitions;  // per Fetch request
+  std::vector<std::int8_t> isolation_levels;                  // per Fetch request
 
   fake_action operator()(const fake_request& r) {
     switch (r.api_key) {
@@ -143,6 +153,7 @@ struct fake_kafka {
       case kp::FetchRequest::api_key: {
         const auto req = r.decode<kp::FetchRequest>();
         auto& named = fetched_partitions.emplace_back();
+        isolation_levels.push_back(req.isolation_level);
         kp::FetchResponse resp;
         for (const auto& t : req.topics) {
           auto& rt = resp.responses.emplace_back();
@@ -153,10 +164,26 @@ struct fake_kafka {
             auto& rp = rt.partitions.emplace_back();
             rp.partition_index = p.partition;
             rp.high_watermark = end_offset(p.partition);
-            rp.last_stable_offset = rp.high_watermark;
+            rp.last_stable_offset = static_cast<std::size_t>(p.partition) < last_stable.size()
+                                        ? last_stable[static_cast<std::size_t>(p.partition)]
+                                        : rp.high_watermark;
             rp.log_start_offset = 0;
-            rp.records = kp::byte_view(batches_from(logs.at(static_cast<std::size_t>(p.partition)),
-                                                    p.fetch_offset, p.partition_max_bytes));
+            std::span<const std::uint8_t> log = logs.at(static_cast<std::size_t>(p.partition));
+            if (req.isolation_level == 1)  // as Kafka: nothing at or past the last stable offset
+              log = log.first(bytes_below(log, rp.last_stable_offset));
+            const auto records = batches_from(log, p.fetch_offset, p.partition_max_bytes);
+            rp.records = kp::byte_view(records);
+            // As Kafka: under read_committed, the aborted transactions that overlap the
+            // records sent (from the fetch offset to their last offset); else null.
+            rp.aborted_transactions.reset();
+            if (req.isolation_level == 1) {
+              rp.aborted_transactions.emplace();
+              const auto upto = last_offset_in(records);
+              if (static_cast<std::size_t>(p.partition) < aborted.size())
+                for (const auto& a : aborted[static_cast<std::size_t>(p.partition)])
+                  if (a.marker_offset >= p.fetch_offset && a.first_offset <= upto)
+                    rp.aborted_transactions->push_back({a.producer_id, a.first_offset, {}});
+            }
           }
         }
         return kwire::test::reply(resp, r.api_version);
@@ -172,6 +199,23 @@ struct fake_kafka {
     kp::record_batch_view view;
     while (reader.next(view)) end = view.header().base_offset + view.header().last_offset_delta + 1;
     return end;
+  }
+
+  // The bytes of the log's batches that end before `offset`.
+  static std::size_t bytes_below(std::span<const std::uint8_t> log, std::int64_t offset) {
+    kp::record_batch_reader reader(log, kp::record_batch_reader_options{.verify_crc = false});
+    kp::record_batch_view view;
+    std::size_t below = 0;
+    while (reader.next(view) && view.header().last_offset() < offset) below = reader.consumed();
+    return below;
+  }
+
+  static std::int64_t last_offset_in(std::span<const std::uint8_t> records) {
+    std::int64_t last = -1;
+    kp::record_batch_reader reader(records, kp::record_batch_reader_options{.verify_crc = false});
+    kp::record_batch_view view;
+    while (reader.next(view)) last = view.header().last_offset();
+    return last;
   }
 
   static std::span<const std::uint8_t> batches_from(std::span<const std::uint8_t> log,
@@ -527,6 +571,280 @@ INSTANTIATE_TEST_SUITE_P(Codecs, ConsumerPollLimit,
                          [](const auto& info) {
                            return info.param == kp::compression::none ? "none" : "lz4";
                          });
+
+// ---- isolation.level: aborted transactions and transaction markers
+
+// A partition's log written as transactional producers and their coordinator write it:
+// data batches (transactional or not) and COMMIT/ABORT markers, with what each isolation
+// level must return and the aborted transactions' index.
+struct txn_log {
+  std::vector<std::uint8_t> bytes;
+  std::int64_t end = 0;
+  std::vector<std::int64_t> data;       // every data record's offset
+  std::vector<std::int64_t> committed;  // the data records of committed (or no) transactions
+  std::vector<fake_kafka::aborted_txn> aborted;
+  std::map<std::int64_t, std::vector<std::int64_t>> open;  // producer -> its open records
+  kp::compression codec = kp::compression::none;           // of the data batches
+
+  // `records` data records of `producer` (-1: not transactional).
+  void add_data(std::int64_t producer, int records) {
+    kp::record_batch_builder builder({.codec = codec,
+                                      .transactional = producer >= 0,
+                                      .base_offset = end,
+                                      .producer_id = producer,
+                                      .producer_epoch = std::int16_t(producer >= 0 ? 0 : -1)});
+    for (int i = 0; i < records; ++i, ++end) {
+      const std::string value = value_of(end);
+      builder.append(1'700'000'000'000 + end, std::nullopt,
+                     std::span(reinterpret_cast<const std::uint8_t*>(value.data()), value.size()));
+      data.push_back(end);
+      (producer >= 0 ? open[producer] : committed).push_back(end);
+    }
+    add(builder);
+  }
+  // The marker that ends `producer`'s transaction.
+  void add_marker(std::int64_t producer, kp::control_type type) {
+    kp::record_batch_builder builder({.transactional = true,
+                                      .control = true,
+                                      .base_offset = end,
+                                      .producer_id = producer,
+                                      .producer_epoch = 0});
+    builder.append_end_txn_marker(type, 7, 1'700'000'000'000 + end);
+    const auto records = std::move(open[producer]);
+    open.erase(producer);
+    if (type == kp::control_type::commit) {
+      committed.insert(committed.end(), records.begin(), records.end());
+      std::sort(committed.begin(), committed.end());
+    } else {
+      aborted.push_back({producer, records.empty() ? end : records.front(), end});
+    }
+    ++end;
+    add(builder);
+  }
+  void add(kp::record_batch_builder& builder) {
+    EXPECT_FALSE(builder.finish());
+    bytes.insert(bytes.end(), builder.bytes().begin(), builder.bytes().end());
+  }
+};
+
+// Two producers' transactions interleaved on one partition, committed and aborted, with
+// records of no transaction between them; the data batches compressed with `codec`.
+txn_log interleaved_transactions(kp::compression codec) {
+  txn_log log;
+  log.codec = codec;
+  constexpr std::int64_t p1 = 1001, p2 = 2002;
+  log.add_data(-1, 2);
+  log.add_data(p1, 2);  // committed
+  log.add_data(p2, 2);  // aborted
+  log.add_data(p1, 1);
+  log.add_marker(p1, kp::control_type::commit);
+  log.add_data(p2, 3);
+  log.add_data(-1, 1);
+  log.add_marker(p2, kp::control_type::abort);
+  log.add_data(p2, 1);  // committed
+  log.add_data(p1, 2);  // aborted
+  log.add_data(p2, 2);
+  log.add_data(p1, 1);
+  log.add_marker(p2, kp::control_type::commit);
+  log.add_marker(p1, kp::control_type::abort);
+  log.add_data(p1, 2);  // aborted, alone
+  log.add_marker(p1, kp::control_type::abort);
+  return log;
+}
+
+struct read_result {
+  std::error_code ec;
+  std::vector<std::int64_t> offsets;
+  std::vector<std::string> values;
+  std::int64_t position = -1;
+};
+
+// Polls partition 0 of topic "t" (the fake broker on `io`) from the beginning until the position
+// reaches `end`.
+read_result read_to(boost::asio::io_context& io, std::uint16_t port, std::int64_t end,
+                    kc::properties extra) {
+  kc::consumer c(io.get_executor(), config_for(port, std::move(extra)));
+  c.assign({{"t", 0}});
+  read_result out;
+  for (int polls = 0; polls < 200 && !out.ec && c.position({"t", 0}).value_or(-1) < end; ++polls) {
+    bool done = false;
+    c.async_poll(200ms, [&](std::error_code ec, kc::record_set set) {
+      out.ec = ec;
+      kc::consumer_record r;
+      for (auto cursor = set.records(); cursor.next(r);) {
+        out.offsets.push_back(r.offset);
+        out.values.emplace_back(r.value ? std::string(r.value->begin(), r.value->end()) : "");
+      }
+      done = true;
+    });
+    run_until(
+        io, [&] { return done; }, 5s);
+  }
+  out.position = c.position({"t", 0}).value_or(-1);
+  close(io, c);
+  return out;
+}
+
+std::vector<std::string> values_of(const std::vector<std::int64_t>& offsets) {
+  std::vector<std::string> out;
+  for (auto offset : offsets) out.push_back(value_of(offset));
+  return out;
+}
+
+// The settings each isolation test runs with: whole responses and polls; one batch per
+// response (a transaction's batches and its marker in different responses, responses
+// holding aborted data only); one record per poll.
+const std::vector<std::pair<std::string, kc::properties>> isolation_variants = {
+    {"defaults", {}},
+    {"one batch per fetch", {{"max.partition.fetch.bytes", "1"}}},
+    {"one record per poll", {{"max.poll.records", "1"}}},
+    {"both", {{"max.partition.fetch.bytes", "1"}, {"max.poll.records", "1"}}},
+};
+
+// Reads `interleaved_transactions(codec)` under `level` with each variant: exactly the
+// records of the log's `expected` offsets, in order, then the position past the last marker;
+// every Fetch asks for `level`.
+void expect_isolation(const std::string& level, std::vector<std::int64_t> txn_log::*expected,
+                      std::int8_t fetch_level, kp::compression codec) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  const auto log = interleaved_transactions(codec);
+  kafka.logs.push_back(log.bytes);
+  kafka.aborted.push_back(log.aborted);
+  ASSERT_EQ(log.aborted.size(), 3u);
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  for (const auto& [name, props] : isolation_variants) {
+    SCOPED_TRACE(level + ", " + name);
+    auto extra = props;
+    extra.emplace_back("isolation.level", level);
+    const auto got = read_to(io, broker.port(), log.end, extra);
+    ASSERT_FALSE(got.ec) << got.ec.message();
+    EXPECT_EQ(got.offsets, log.*expected);
+    EXPECT_EQ(got.values, values_of(log.*expected));
+    EXPECT_EQ(got.position, log.end);  // past the last marker
+  }
+  EXPECT_TRUE(std::all_of(kafka.isolation_levels.begin(), kafka.isolation_levels.end(),
+                          [&](std::int8_t l) { return l == fetch_level; }));
+}
+
+// Compressed batches too: a dropped lz4 batch's pooled room is reused by the next one.
+class ConsumerIsolationCodecs : public testing::TestWithParam<kp::compression> {};
+
+TEST_P(ConsumerIsolationCodecs, ReadCommittedReturnsExactlyTheCommittedRecordsInOrder) {
+  expect_isolation("read_committed", &txn_log::committed, 1, GetParam());
+}
+
+TEST_P(ConsumerIsolationCodecs, ReadUncommittedReturnsEveryDataRecordAndNoMarker) {
+  expect_isolation("read_uncommitted", &txn_log::data, 0, GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(Codecs, ConsumerIsolationCodecs,
+                         testing::Values(kp::compression::none, kp::compression::lz4,
+                                         kp::compression::zstd),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case kp::compression::lz4:
+                               return "lz4";
+                             case kp::compression::zstd:
+                               return "zstd";
+                             default:
+                               return "none";
+                           }
+                         });
+
+// The aborted transaction's first batch comes in one response, its marker in a later one:
+// each response names the transaction (it overlaps the records sent), and its batches in
+// both are dropped.
+TEST(ConsumerIsolation, AnAbortedTransactionSpanningResponsesIsDroppedInEach) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  txn_log log;
+  log.add_data(7, 3);
+  log.add_data(-1, 1);
+  log.add_data(7, 1);
+  log.add_data(-1, 2);
+  log.add_marker(7, kp::control_type::abort);
+  log.add_data(-1, 1);
+  kafka.logs.push_back(log.bytes);
+  kafka.aborted.push_back(log.aborted);
+  ASSERT_EQ(log.committed, (std::vector<std::int64_t>{3, 5, 6, 8}));
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  const auto got = read_to(io, broker.port(), log.end,
+                           {{"isolation.level", "read_committed"},
+                            {"max.partition.fetch.bytes", "1"}});  // a batch per response
+  ASSERT_FALSE(got.ec) << got.ec.message();
+  EXPECT_EQ(got.offsets, log.committed);
+  EXPECT_EQ(got.values, values_of(log.committed));
+  EXPECT_EQ(got.position, log.end);
+  EXPECT_GE(kafka.fetched_partitions.size(), 6u);  // one response per batch at least
+}
+
+TEST(ConsumerIsolation, MarkersAloneMoveThePositionAndReturnNothing) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  txn_log log;
+  log.add_marker(1, kp::control_type::commit);
+  log.add_marker(2, kp::control_type::abort);
+  log.add_marker(1, kp::control_type::commit);
+  kafka.logs.push_back(log.bytes);
+  kafka.aborted.push_back(log.aborted);
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  for (const char* level : {"read_committed", "read_uncommitted"}) {
+    for (const auto& [name, props] : isolation_variants) {
+      SCOPED_TRACE(std::string(level) + ", " + name);
+      auto extra = props;
+      extra.emplace_back("isolation.level", level);
+      const auto got = read_to(io, broker.port(), log.end, extra);
+      ASSERT_FALSE(got.ec) << got.ec.message();
+      EXPECT_TRUE(got.offsets.empty());
+      EXPECT_EQ(got.position, 3);
+    }
+  }
+}
+
+// An open transaction holds the last stable offset below the high watermark: read_committed
+// reads up to it, and its lag and watermarks say so; read_uncommitted reads everything.
+TEST(ConsumerIsolation, ReadCommittedEndsAtTheLastStableOffset) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  txn_log log;
+  log.add_data(-1, 2);
+  log.add_data(5, 2);  // open
+  log.add_data(-1, 1);
+  kafka.logs.push_back(log.bytes);
+  kafka.last_stable.push_back(2);
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  for (const char* level : {"read_committed", "read_uncommitted"}) {
+    SCOPED_TRACE(level);
+    const bool committed = std::string_view(level) == "read_committed";
+    const std::int64_t end = committed ? 2 : 5;
+    kc::consumer c(io.get_executor(), config_for(broker.port(), {{"isolation.level", level}}));
+    c.assign({{"t", 0}});
+    std::vector<std::int64_t> got;
+    for (int polls = 0; polls < 50 && c.position({"t", 0}).value_or(-1) < end; ++polls) {
+      const auto r = poll(io, c);
+      ASSERT_FALSE(r.ec) << r.ec.message();
+      got.insert(got.end(), r.offsets.begin(), r.offsets.end());
+    }
+    const auto more = poll(io, c);  // and nothing more comes
+    got.insert(got.end(), more.offsets.begin(), more.offsets.end());
+    EXPECT_EQ(got, (committed ? std::vector<std::int64_t>{0, 1} : log.data));
+    EXPECT_EQ(c.position({"t", 0}), end);
+    const auto marks = c.watermarks({"t", 0});
+    ASSERT_TRUE(marks);
+    EXPECT_EQ(marks->high_watermark, 5);
+    EXPECT_EQ(marks->last_stable_offset, 2);
+    const auto m = c.metrics();
+    ASSERT_EQ(m.lag.size(), 1u);
+    EXPECT_EQ(m.lag[0].high_watermark, end);  // the last stable offset under read_committed
+    EXPECT_EQ(m.lag[0].lag, 0);
+    close(io, c);
+  }
+}
 
 // `fake_kafka` that is also the group coordinator: it keeps what is committed.
 struct committing_kafka : fake_kafka {

@@ -438,7 +438,7 @@ int consume(const consume_options& o, const client::properties& given,
       });
     };
     listener.on_lost = [&written](const std::vector<client::topic_partition>& lost,
-                          client::rebalance_listener::done_function done) {
+                                  client::rebalance_listener::done_function done) {
       std::cerr << "kwire consume: lost " << describe_partitions(lost) << std::endl;
       written.forget(lost);  // not ours to commit any more
       done();
@@ -481,6 +481,12 @@ int consume(const consume_options& o, const client::properties& given,
   int status = exit_ok;
   std::string out;
   std::vector<written_line> lines;
+  // Where a partition's log ends for -e and -o -N: under read_committed the last stable
+  // offset (what kcat and the Java client take), past which nothing can be read yet.
+  const bool read_committed = config.isolation == client::isolation_level::read_committed;
+  const auto end_of_log = [read_committed](const client::partition_watermarks& marks) {
+    return read_committed ? marks.last_stable_offset : marks.high_watermark;
+  };
   while (!stop_requested && (o.count < 0 || printed < o.count)) {
     std::promise<std::pair<std::error_code, client::record_set>> polled;
     consumer->async_poll(std::chrono::milliseconds(200),
@@ -499,9 +505,9 @@ int consume(const consume_options& o, const client::properties& given,
         if (placed[tp]) continue;
         const auto position = consumer->position(tp);
         const auto marks = consumer->watermarks(tp);
-        if (!position || !marks || marks->high_watermark < 0) continue;
+        if (!position || !marks || end_of_log(*marks) < 0) continue;
         const auto low = std::max<std::int64_t>(marks->log_start_offset, 0);
-        consumer->seek(tp, std::max(low, marks->high_watermark - start.value));
+        consumer->seek(tp, std::max(low, end_of_log(*marks) - start.value));
         placed[tp] = true;
         placed_now = true;
       }
@@ -538,7 +544,7 @@ int consume(const consume_options& o, const client::properties& given,
       for (const auto& tp : partitions) {
         const auto position = consumer->position(tp);
         const auto marks = consumer->watermarks(tp);
-        if (!position || !marks || marks->high_watermark < 0 || *position < marks->high_watermark)
+        if (!position || !marks || end_of_log(*marks) < 0 || *position < end_of_log(*marks))
           all_at_end = false;
       }
       if (all_at_end) break;

@@ -144,10 +144,51 @@ bool is(std::error_code ec, broker_error e) { return ec == protocol::make_error_
 // A broker gets no Fetch while this many of its responses wait for poll.
 constexpr std::size_t kMaxWaitingResponses = 2;
 
+// Under read_committed, the transactions a Fetch response says were aborted, walked as
+// Java's CompletedFetch walks them: in order of first offset, a producer id joins the
+// aborted ones when the batches reach its transaction's first offset; its transactional
+// data batches are dropped from then on, until its ABORT marker. Allocates only for a
+// response that names aborted transactions (and only when they come out of order).
+class aborted_transactions {
+ public:
+  using entry = protocol::FetchResponse::AbortedTransaction;
+
+  explicit aborted_transactions(std::span<const entry> given) : pending_(given) {
+    const auto by_first = [](const entry& a, const entry& b) {
+      return a.first_offset < b.first_offset;
+    };
+    if (!std::is_sorted(given.begin(), given.end(), by_first)) {
+      sorted_.assign(given.begin(), given.end());
+      std::stable_sort(sorted_.begin(), sorted_.end(), by_first);
+      pending_ = sorted_;
+    }
+  }
+  bool empty() const noexcept { return pending_.empty() && producers_.empty(); }
+  // The transactions that start at or before `last` (a batch's last offset) are open.
+  void reach(std::int64_t last) {
+    while (!pending_.empty() && pending_.front().first_offset <= last) {
+      if (!is_aborted(pending_.front().producer_id))
+        producers_.push_back(pending_.front().producer_id);
+      pending_ = pending_.subspan(1);
+    }
+  }
+  bool is_aborted(std::int64_t producer_id) const noexcept {
+    return std::find(producers_.begin(), producers_.end(), producer_id) != producers_.end();
+  }
+  // The producer's ABORT marker: its aborted transaction ends there.
+  void end(std::int64_t producer_id) noexcept { std::erase(producers_, producer_id); }
+
+ private:
+  std::span<const entry> pending_;  // not reached yet, by first offset
+  std::vector<entry> sorted_;       // the response's, when they are out of order
+  std::vector<std::int64_t> producers_;
+};
+
 }  // namespace
 
 // What the checks of one partition's records found: the batches that may reach the
-// application (those at or after the offset asked for), then the first problem, if any.
+// application (those at or after the offset asked for, but for aborted transactions under
+// read_committed), then the first problem, if any.
 struct consumer_fetcher::checked_batches {
   ready_chunk ready;  // batches, counts, next_offset and last_epoch filled in
   std::error_code error;
@@ -158,8 +199,9 @@ struct consumer_fetcher::checked_batches {
 // reach the application; compressed records are decompressed into `owner`'s memory.
 consumer_fetcher::checked_batches consumer_fetcher::check_batches(
     std::span<const std::uint8_t> records, std::int64_t from, fetched_buffers& owner,
-    bool verify_crc) {
+    bool verify_crc, std::span<const protocol::FetchResponse::AbortedTransaction> aborted_given) {
   checked_batches out;
+  aborted_transactions aborted(aborted_given);
   auto& ready = out.ready;
   ready.chunk.first_offset = from;
   ready.next_offset = from;
@@ -173,6 +215,30 @@ consumer_fetcher::checked_batches consumer_fetcher::check_batches(
     const auto& h = batch.header();
     const std::int64_t last = h.base_offset + h.last_offset_delta;
     if (last < from) continue;  // all before our offset (the log's start of a batch)
+    if (h.producer_id != protocol::no_producer_id && !aborted.empty()) {
+      aborted.reach(last);
+      if (aborted.is_aborted(h.producer_id)) {
+        if (!h.is_control()) {
+          if (h.is_transactional()) {  // data of an aborted transaction: never handed out
+            ready.next_offset = last + 1;
+            if (h.partition_leader_epoch >= 0) ready.last_epoch = h.partition_leader_epoch;
+            continue;
+          }
+        } else {
+          protocol::record_view r;
+          protocol::control_record_key key;
+          auto cursor = batch.records();
+          if (!cursor.next(r) || protocol::parse_control_record_key(r, key)) {
+            out.error =
+                cursor.error() ? cursor.error() : make_error_code(protocol::errc::invalid_record);
+            out.where =
+                "malformed control record in the batch at offset " + std::to_string(h.base_offset);
+            break;
+          }
+          if (key.type == protocol::control_type::abort) aborted.end(h.producer_id);
+        }
+      }
+    }
     if (h.codec() != protocol::compression::none && !owner.keep(batch.records_section())) {
       // Keep the decompressed records: views into them live as long as the chunk.
       owner.decompressed.push_back(std::move(scratch));
@@ -199,7 +265,7 @@ consumer_fetcher::checked_batches consumer_fetcher::check_batches(
     out.error = reader.error();
     out.where = "corrupt record batch after offset " + std::to_string(ready.next_offset - 1);
   }
-  if (!out.error && ready.chunk.batches.empty() && reader.incomplete_tail()) {
+  if (!out.error && ready.next_offset == from && reader.incomplete_tail()) {
     // Not even one whole batch: a batch larger than max.partition.fetch.bytes from a
     // broker that does not send an oversized first batch.
     out.error = make_error_code(errc::record_too_large);
@@ -521,7 +587,8 @@ void consumer_fetcher::handle_fetch(std::int32_t node, const fetch_plan& plan,
           {a.p->tp, a.p->seek_generation, a.from, a.pd, std::move(part_diag), {}});
       continue;
     }
-    auto checked = check_batches(a.pd->records->span(), a.from, *owner, config_.check_crcs);
+    auto checked = check_batches(a.pd->records->span(), a.from, *owner, config_.check_crcs,
+                                 aborted_in(*a.pd, read_committed()));
     take_checked(*a.p, a.pd->records->span(), a.from, checked, owner, std::move(part_diag),
                  /*prefetched=*/false);
   }
@@ -530,10 +597,10 @@ void consumer_fetcher::handle_fetch(std::int32_t node, const fetch_plan& plan,
     auto ignored = consumer_clock::time_point::max();
     drive(consumer_clock::now(), ignored);  // the next fetches, before the checks
     driver_.run_off_strand(
-        [checking, verify = config_.check_crcs] {
+        [checking, verify = config_.check_crcs, committed = read_committed()] {
           for (auto& part : checking->parts)
-            part.checked =
-                check_batches(part.pd->records->span(), part.from, *checking->owner, verify);
+            part.checked = check_batches(part.pd->records->span(), part.from, *checking->owner,
+                                         verify, aborted_in(*part.pd, committed));
         },
         [this, alive = driver_.keep_alive(), checking] {
           checking->done = true;
@@ -559,6 +626,16 @@ void consumer_fetcher::take_checked_responses() {
     }
   }
   if (!driver_.closed()) driver_.drive();
+}
+
+std::span<const protocol::FetchResponse::AbortedTransaction> consumer_fetcher::aborted_in(
+    const protocol::FetchResponse::PartitionData& pd, bool read_committed) {
+  if (!read_committed || !pd.aborted_transactions) return {};
+  return *pd.aborted_transactions;
+}
+
+std::int64_t consumer_fetcher::end_of_log(const assigned_partition& p) const {
+  return read_committed() ? p.marks.last_stable_offset : p.marks.high_watermark;
 }
 
 // The offset after the last whole batch at or past `from`, read from the batch headers
@@ -621,8 +698,8 @@ bool consumer_fetcher::accept_partition_data(assigned_partition& p,
                                                         : consumer_clock::time_point::max();
   }
   if (!pd.records || pd.records->empty()) {
-    if (auto* o = cluster_.observer(); o && p.marks.high_watermark >= 0)
-      o->counters().set_lag(p.tp.topic, p.tp.partition, p.marks.high_watermark, p.fetch_offset);
+    if (auto* o = cluster_.observer(); o && end_of_log(p) >= 0)
+      o->counters().set_lag(p.tp.topic, p.tp.partition, end_of_log(p), p.fetch_offset);
     return false;
   }
   return true;
@@ -636,16 +713,18 @@ void consumer_fetcher::take_checked(assigned_partition& p, std::span<const std::
   const std::int64_t checked_end = ready.next_offset;  // (ready moves on below)
   if (auto* o = cluster_.observer()) {
     // Per partition and response, not per record: offsets advanced (control records and
-    // compacted gaps included), batch bytes, and the lag the high watermark shows.
+    // compacted gaps and aborted transactions included), batch bytes, and the lag the high
+    // watermark shows (the last stable offset under read_committed).
     auto& counters = o->counters();
-    if (!ready.chunk.batches.empty() && ready.next_offset > first)
+    if (ready.next_offset > first)
       counters.records_received.add(static_cast<std::uint64_t>(ready.next_offset - first));
     counters.record_bytes_received.add(records.size());
-    if (p.marks.high_watermark >= 0)
-      counters.set_lag(p.tp.topic, p.tp.partition, p.marks.high_watermark,
-                       ready.chunk.batches.empty() ? first : ready.next_offset);
+    if (end_of_log(p) >= 0)
+      counters.set_lag(p.tp.topic, p.tp.partition, end_of_log(p), ready.next_offset);
   }
-  if (!ready.chunk.batches.empty()) {
+  // A chunk may hold no batch at all (an aborted transaction's data only): it still moves
+  // the position when poll reaches it.
+  if (ready.next_offset > first) {
     if (p.fetched_from != diag.broker_id) {
       p.fetched_from = diag.broker_id;
       positions_.publish(p);

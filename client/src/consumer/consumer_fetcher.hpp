@@ -79,9 +79,21 @@ class consumer_fetcher {
                              const protocol::FetchResponse::PartitionData& pd, diagnostics& diag);
   // What the checks of one partition's records found (consumer_fetcher.cpp).
   struct checked_batches;
-  // Checks every batch of one partition's records (any thread).
-  static checked_batches check_batches(std::span<const std::uint8_t> records, std::int64_t from,
-                                       fetched_buffers& owner, bool verify_crc);
+  // Checks every batch of one partition's records (any thread); drops the data batches of
+  // the transactions `aborted` names (read_committed; empty under read_uncommitted).
+  static checked_batches check_batches(
+      std::span<const std::uint8_t> records, std::int64_t from, fetched_buffers& owner,
+      bool verify_crc, std::span<const protocol::FetchResponse::AbortedTransaction> aborted);
+  // The aborted transactions of a partition's response that apply: none but under
+  // read_committed.
+  static std::span<const protocol::FetchResponse::AbortedTransaction> aborted_in(
+      const protocol::FetchResponse::PartitionData& pd, bool read_committed);
+  bool read_committed() const noexcept {
+    return config_.isolation == isolation_level::read_committed;
+  }
+  // Where the partition's log ends for this consumer: the high watermark, or the last
+  // stable offset under read_committed (-1: not known yet).
+  std::int64_t end_of_log(const assigned_partition& p) const;
   // The records of `p` from `first` on, checked, join those waiting for poll. `prefetched`:
   // the next fetch of `p` already went out from where the batch headers end (the checks must
   // then find the same end, or the partition fails).

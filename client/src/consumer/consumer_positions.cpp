@@ -200,6 +200,12 @@ handed_out_records consumer_positions::hand_out(std::size_t max_records) {
       records += part;
       it->counts[take] -= part;
     }
+    if (take == chunk.batches.size()) {
+      // Past the chunk's end: its last batches may be data of aborted transactions, which
+      // read_committed drops (the position moves past them all the same).
+      if (it->last_epoch >= 0) p->position_epoch = it->last_epoch;
+      p->position = it->next_offset;
+    }
     publish(*p);
     set.records += records;
     budget -= records;

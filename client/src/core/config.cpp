@@ -305,7 +305,8 @@ constexpr auto consumer_table = concat(common_properties<consumer_config>(), [] 
       bind<c, &c::check_crcs>("check.crcs", any_value, "Check the CRC-32C of every fetched batch."),
       bind<c, &c::isolation>(
           "isolation.level", one_of(isolation_level_names, letter_case::ignored),
-          "read_uncommitted returns every record; read_committed only committed transactions."),
+          "read_uncommitted returns every record; read_committed only those of committed "
+          "transactions (or of none), up to the last stable offset."),
       bind<c, &c::client_rack>("client.rack", at_most_bytes(max_wire_string_bytes),
                                "This client's rack, for fetching from the closest replica "
                                "(KIP-392); unset: always the leader."),
@@ -675,11 +676,6 @@ std::optional<config_error> apply_consumer_rules(consumer_config& config, const 
       return config_error{"group.instance.id",
                           "group.instance.id needs group.id (it names a member of a group)"};
     }
-  }
-  if (config.isolation == isolation_level::read_committed) {
-    return config_error{"isolation.level",
-                        "isolation.level: read_committed is not supported yet (it comes with "
-                        "transactions); use read_uncommitted"};
   }
   if (config.group_protocol_type == group_protocol::consumer) {
     // ConsumerConfig.checkGroupRemoteAssignor and KIP-848's rules: the broker assigns and

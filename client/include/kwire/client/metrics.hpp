@@ -25,7 +25,8 @@ struct api_request_metrics {
 };
 
 // A consumer's partition: high watermark - fetch position (Java's records-lag), as of the
-// partition's last fetch response.
+// partition's last fetch response. Under read_committed `high_watermark` holds the last
+// stable offset instead, as Java's lag does.
 struct partition_lag {
   std::string topic;
   std::int32_t partition = -1;
