@@ -40,6 +40,16 @@ kcat -C -b "$bootstrap" -t "$topic" -o beginning -e -q -X isolation.level=read_c
 kcat -C -b "$bootstrap" -t "$topic" -o beginning -e -q -X isolation.level=read_uncommitted \
   -f '%p %s\n' >"$work/uncommitted" 2>>"$work/kcat.err" || fail "kcat: $(cat "$work/kcat.err")"
 
+# kwire's own consumer under read_committed: the same records as kcat, in the same order.
+"$kwire" consume -b "$bootstrap" -t "$topic" -e -X isolation.level=read_committed \
+  -f '%p %s\n' >"$work/kwire.committed" 2>"$work/kwire.err" ||
+  fail "kwire consume read_committed: $(cat "$work/kwire.err")"
+for p in 0 1 2; do
+  cmp -s <(grep "^$p " "$work/committed") <(grep "^$p " "$work/kwire.committed") ||
+    fail "partition $p: kwire consume (read_committed) and kcat read different records"
+done
+echo "kwire consume -X isolation.level=read_committed read what kcat read"
+
 python3 - "$work" <<'PY' || fail "what kcat read differs from the committed transactions"
 import collections, sys
 work = sys.argv[1]

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -176,6 +177,35 @@ TEST_F(TransactionsLive, CommittedTransactionsAreReadAndAbortedOnesAreNot) {
   for (const auto& [partition, values] : read_back("read_uncommitted"))
     uncommitted += values.size();
   EXPECT_EQ(uncommitted, 1200u);
+}
+
+TEST_F(TransactionsLive, ATransactionOpenTooLongIsReportedBeforeTheBrokerAbortsIt) {
+  auto c = config(topic_ + "-slow");
+  c.transaction_timeout = std::chrono::milliseconds(4000);
+  c.transaction_warn_percent = 25;
+  std::vector<std::string> warnings;
+  std::mutex lines;
+  c.observe.sink = [&](const kc::log_record& r) {
+    if (r.level == kc::log_level::warn && r.category == kc::log_category::eos) {
+      std::lock_guard lock(lines);
+      warnings.emplace_back(r.message);
+    }
+  };
+  kwire::test::io_thread io;
+  kc::producer p(io.io.get_executor(), c);
+  ASSERT_FALSE(p.init_transactions());
+  ASSERT_FALSE(p.begin_transaction());
+  send_all(p, "slow", 5);
+  EXPECT_EQ(p.metrics().transactions_overdue, 0u);
+  std::this_thread::sleep_for(1500ms);  // past 25% of 4 s, well before the broker's abort
+  EXPECT_EQ(p.metrics().transactions_overdue, 1u);
+  {
+    std::lock_guard lock(lines);
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find("open for"), std::string::npos) << warnings[0];
+  }
+  ASSERT_FALSE(p.commit_transaction());
+  p.close(2s);
 }
 
 TEST_F(TransactionsLive, AnOlderProducerIsFencedAndNothingItSentAfterwardsIsVisible) {

@@ -137,7 +137,8 @@ TEST(ClientConfig, DescribeListsEveryProducerPropertyWithItsDefault) {
                                           "max.request.size",
                                           "partitioner.ignore.keys",
                                           "transactional.id",
-                                          "transaction.timeout.ms"};
+                                          "transaction.timeout.ms",
+                                          "transaction.warn.percent"};
   const auto described = kc::describe_producer_config();
   std::vector<std::string> names;
   for (const auto& p : described) {

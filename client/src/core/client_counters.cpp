@@ -38,6 +38,7 @@ client_metrics_snapshot client_counters::snapshot(std::string kind, std::string 
   out.connects = connects.get();
   out.disconnects = disconnects.get();
   out.epoch_bumps = epoch_bumps.get();
+  out.transactions_overdue = transactions_overdue.get();
   out.rebalances = rebalances.get();
   out.preferred_replica_moves = preferred_replica_moves.get();
   for (std::size_t key = 0; key < apis.size(); ++key) {

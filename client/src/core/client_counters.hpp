@@ -42,6 +42,7 @@ struct client_counters {
   single_writer_counter connects;
   single_writer_counter disconnects;
   single_writer_counter epoch_bumps;
+  single_writer_counter transactions_overdue;  // open past transaction.warn.percent
   single_writer_counter rebalances;
   single_writer_counter preferred_replica_moves;
 

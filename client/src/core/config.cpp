@@ -230,6 +230,11 @@ constexpr auto producer_table = concat(common_properties<producer_config>(), [] 
           "transaction.timeout.ms", in_range(1, int32_max),
           "How long a transaction may stay open before the coordinator aborts it; at most "
           "the broker's transaction.max.timeout.ms."),
+      bind<p, &p::transaction_warn_percent>(
+          "transaction.warn.percent", in_range(0, 100),
+          "kwire: a transaction still open at this share of transaction.timeout.ms is logged "
+          "(warn, category eos) and counted (transactions_overdue), before the broker aborts "
+          "it; 0 turns the watchdog off."),
   };
 }());
 

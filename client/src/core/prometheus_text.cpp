@@ -100,6 +100,9 @@ std::string to_prometheus_text(const client_metrics_snapshot& s, const metric_la
     w.gauge("buffer_memory_bytes", "buffer.memory: the bound of buffer_bytes_queued.",
             s.buffer_memory);
     w.counter("epoch_bumps_total", "Producer epoch bumps (KIP-360).", s.epoch_bumps);
+    w.counter("transactions_overdue_total",
+              "Transactions still open at transaction.warn.percent of transaction.timeout.ms.",
+              s.transactions_overdue);
   }
   if (consumer) {
     w.counter("records_received_total", "Records fetched.", s.records_received);

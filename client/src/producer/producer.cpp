@@ -249,8 +249,12 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   // of the transaction is drained (both are posted to the strand, in this order).
   std::error_code begin_transaction() {
     if (!txn_) return make_error_code(errc::invalid_transaction_state);
+    // Counted before the state moves: a publish on the strand in between must not put
+    // "ready" back (send() right after this call would then be refused).
+    begins_pending_.fetch_add(1, std::memory_order_acq_rel);
     auto expected = transaction_state::ready;
     if (!txn_public_.compare_exchange_strong(expected, transaction_state::in_transaction)) {
+      begins_pending_.fetch_sub(1, std::memory_order_acq_rel);
       if (expected == transaction_state::fatal_error) return accumulator_fatal_error();
       return make_error_code(expected == transaction_state::abortable_error
                                  ? errc::transaction_abortable
@@ -260,6 +264,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       if (auto ec = self->txn_->begin())
         self->cluster_->observer()->log(log_level::error, log_category::eos,
                                         "begin_transaction refused on the strand: ", ec);
+      self->begins_pending_.fetch_sub(1, std::memory_order_acq_rel);
       self->publish_transaction_state();
     });
     return {};
@@ -309,6 +314,9 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
 
   void publish_transaction_state() {
     if (!txn_) return;
+    if (begins_pending_.load(std::memory_order_acquire) > 0 &&
+        txn_->state() == transaction_state::ready)
+      return;  // begin_transaction() moved the published state ahead already
     if (txn_->state() == transaction_state::fatal_error) {
       std::lock_guard lock(txn_error_mutex_);
       txn_fatal_error_ = identity_.fatal_error();
@@ -915,6 +923,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   // begin_transaction() on other threads see it.
   std::shared_ptr<transaction_driver> txn_;
   std::atomic<transaction_state> txn_public_{transaction_state::uninitialized};
+  std::atomic<int> begins_pending_{0};  // begin_transaction() calls not yet on the strand
   mutable std::mutex txn_error_mutex_;
   std::error_code txn_fatal_error_;  // the fatal error, for callers on other threads
   // The last failed connection on the way to the cluster: why records wait for metadata.

@@ -36,7 +36,9 @@ transaction_driver::transaction_driver(asio::strand<asio::any_io_executor> stran
       manager_(config.transactional_id.value_or(""), config.transaction_timeout,
                lookup_backoff{config.retry_backoff, config.retry_backoff_max},
                std::random_device{}()),
-      timer_(strand) {}
+      timer_(strand),
+      transaction_timeout_(config.transaction_timeout),
+      warn_percent_(config.transaction_warn_percent) {}
 
 // ------------------------------------------------------------------ the application's calls
 
@@ -66,6 +68,7 @@ std::error_code transaction_driver::begin() {
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
   auto ec = manager_.begin_transaction(clock::now(), wall_ms);
+  if (!ec) warned_ = false;
   log_state_change(before);
   return ec;
 }
@@ -181,6 +184,7 @@ std::shared_ptr<connection> transaction_driver::coordinator_connection(
 void transaction_driver::drive() {
   if (closed_) return;
   if (scan_) return scan_markers();  // a metadata update or a connection may let it go on
+  watch_open_transaction(clock::now());
   for (;;) {
     complete_operations();
     const auto before = manager_.state();
@@ -381,6 +385,25 @@ void transaction_driver::scan_answered(std::error_code ec,
   }
   scan_markers();
   complete_operations();
+}
+
+void transaction_driver::watch_open_transaction(clock::time_point now) {
+  const auto s = manager_.state();
+  const bool open = s == transaction_state::in_transaction || s == transaction_state::preparing ||
+                    s == transaction_state::prepared || s == transaction_state::committing;
+  // (A resumed transaction began in another process: its handle says when.)
+  if (!open || warned_ || warn_percent_ <= 0 || manager_.resuming()) return;
+  const auto at = manager_.transaction_started() + transaction_timeout_ * warn_percent_ / 100;
+  if (now < at) return arm_timer(at);
+  warned_ = true;
+  auto* o = cluster_->observer();
+  o->counters().transactions_overdue.add();
+  o->log(log_level::warn, log_category::eos, "transaction of ", manager_.transactional_id(),
+         " open for ",
+         std::chrono::duration_cast<std::chrono::milliseconds>(now - manager_.transaction_started())
+             .count(),
+         " ms (", to_string(s), "): the broker aborts it after transaction.timeout.ms (",
+         transaction_timeout_.count(), " ms)");
 }
 
 void transaction_driver::send_lookup(bool group) {

@@ -104,6 +104,11 @@ class transaction_driver : public std::enable_shared_from_this<transaction_drive
   done_handler pending_;  // the operation in progress (one at a time)
   bool closed_ = false;
   bool protocol_logged_ = false;
+  // The watchdog: the open transaction's warning time, and whether it has warned.
+  void watch_open_transaction(transaction_manager::clock::time_point now);
+  std::chrono::milliseconds transaction_timeout_;
+  int warn_percent_;
+  bool warned_ = false;
   struct marker_scan {
     std::size_t partition = 0;   // index into the handle's partitions
     std::int64_t position = -1;  // next offset to read there

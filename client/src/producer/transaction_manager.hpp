@@ -75,6 +75,7 @@ class transaction_manager {
   // is uninitialized again, so a new transaction re-initialises (fences) first.
   std::error_code start_resume(const prepared_transaction& handle, bool commit);
   std::optional<transaction_outcome> take_outcome();
+  bool resuming() const noexcept { return resume_ != resume_phase::none; }
   const std::vector<prepared_transaction::partition_start>& resumed_partitions() const noexcept {
     return resumed_.partitions;
   }

@@ -127,6 +127,7 @@ struct producer_config : common_config {
   bool partitioner_ignore_keys = false;                    // partitioner.ignore.keys
   std::optional<std::string> transactional_id;             // transactional.id (none by default)
   std::chrono::milliseconds transaction_timeout{60000};    // transaction.timeout.ms
+  int transaction_warn_percent = 75;                       // transaction.warn.percent
 
   // Why idempotence is off although enable.idempotence was not set to false (it defaults on
   // and acks or retries conflict with it, so Java turns it off quietly); empty otherwise.

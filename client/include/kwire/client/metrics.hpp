@@ -50,6 +50,8 @@ struct client_metrics_snapshot {
   std::uint64_t connects = 0;  // connections made ready, reconnects included
   std::uint64_t disconnects = 0;
   std::uint64_t epoch_bumps = 0;
+  // Transactions still open at transaction.warn.percent of transaction.timeout.ms.
+  std::uint64_t transactions_overdue = 0;
   std::uint64_t rebalances = 0;  // assignments received
   std::uint64_t preferred_replica_moves = 0;
 
