@@ -15,15 +15,19 @@
 #       the broker's unsecured JWT validator) with a CA and broker certificate
 #       made here (DIR/tls/, SAN 127.0.0.1 and localhost), SCRAM users created
 #       at format time and the StandardAuthorizer (super users admin and
-#       ANONYMOUS, which the PLAINTEXT inter-broker/controller listeners use;
-#       allow.everyone.if.no.acl.found=true). Before the bootstrap line it
-#       prints ssl=, sasl_plaintext=, sasl_ssl= (node 1), ca_pem=,
-#       client_cert_pem=, client_key_pem= (a client certificate for mTLS; the
-#       SSL listeners request one but do not require it), user=, password= (a
-#       user every password mechanism accepts; the password is random per
-#       cluster) and admin_user=, admin_password=. GSSAPI is not offered yet,
-#       so krb5_config=, client_keytab=, client_principal=, service_name= are
-#       not printed.
+#       ANONYMOUS, which the PLAINTEXT listeners use; no ACL means denied).
+#       ACLs made after start: the user and the client certificate may do
+#       anything (all topics, groups, transactional ids, the cluster); the
+#       restricted user only topics, groups and transactional ids whose names
+#       start with "restricted-".
+#       Before the bootstrap line it prints ssl=, sasl_plaintext=, sasl_ssl=
+#       (node 1), ca_pem=, client_cert_pem=, client_key_pem= (a client
+#       certificate for mTLS; the SSL listeners request one but do not require
+#       it), user=, password= (a user every password mechanism accepts; the
+#       password is random per cluster), restricted_user=,
+#       restricted_password=, restricted_prefix= and admin_user=,
+#       admin_password=. GSSAPI is not offered yet, so krb5_config=,
+#       client_keytab=, client_principal=, service_name= are not printed.
 #   kafka-local.sh down   [--dir DIR]     stop every node, remove DIR
 #   kafka-local.sh kill N [--dir DIR]     SIGKILL node N (1-based)
 #   kafka-local.sh start N [--dir DIR]    restart node N (same config and data)
@@ -31,8 +35,8 @@
 #   kafka-local.sh fetch                  only download the broker jars
 #   kafka-local.sh tool NAME [ARGS...]    run a Kafka CLI tool from the cache:
 #       topics, console-producer, console-consumer, consumer-groups, configs,
-#       metadata-quorum, broker-api-versions, get-offsets, storage, or a
-#       fully qualified main class name.
+#       metadata-quorum, broker-api-versions, get-offsets, storage, acls, or
+#       a fully qualified main class name.
 #
 # Environment:
 #   KWIRE_KAFKA_VERSION     broker version (default 4.4.0; 3.9.2 also tested)
@@ -99,6 +103,10 @@ SASL_PORTS=()
 SASL_SSL_PORTS=()
 USER_NAME=kwire
 USER_PASSWORD=
+readonly CLIENT_CN=kwire-client
+readonly RESTRICTED_USER=restricted
+readonly RESTRICTED_PREFIX=restricted-
+RESTRICTED_PASSWORD=
 ADMIN_PASSWORD=
 
 log() { printf 'kafka-local: %s\n' "$*" >&2; }
@@ -139,6 +147,9 @@ tool_class() {
     metadata-quorum) echo org.apache.kafka.tools.MetadataQuorumCommand ;;
     get-offsets) echo org.apache.kafka.tools.GetOffsetShell ;;
     storage) echo kafka.tools.StorageTool ;;
+    acls)
+      if ((MAJOR >= 4)); then echo org.apache.kafka.tools.AclCommand
+      else echo kafka.admin.AclCommand; fi ;;
     console-producer)
       if ((MAJOR >= 4)); then echo org.apache.kafka.tools.ConsoleProducer
       else echo kafka.tools.ConsoleProducer; fi ;;
@@ -506,7 +517,7 @@ make_certificates() {
       -sha256 -extfile broker.ext -out broker.crt 2>/dev/null
     cat broker.key broker.crt >broker.pem
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out client.key 2>/dev/null
-    openssl req -new -key client.key -subj "/CN=kwire-client" -out client.csr 2>/dev/null
+    openssl req -new -key client.key -subj "/CN=$CLIENT_CN" -out client.csr 2>/dev/null
     printf '%s\n' "extendedKeyUsage=clientAuth" >client.ext
     openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
       -sha256 -extfile client.ext -out client.pem 2>/dev/null
@@ -526,10 +537,10 @@ write_security_config() {
   echo "ssl.client.auth=requested"
   echo "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer"
   echo "super.users=User:admin;User:ANONYMOUS"
-  echo "allow.everyone.if.no.acl.found=true"
+  echo "allow.everyone.if.no.acl.found=false"
   for l in sasl_plaintext sasl_ssl; do
     echo "listener.name.$l.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER"
-    echo "listener.name.$l.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"$ADMIN_PASSWORD\" user_$USER_NAME=\"$USER_PASSWORD\";"
+    echo "listener.name.$l.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"$ADMIN_PASSWORD\" user_$USER_NAME=\"$USER_PASSWORD\" user_$RESTRICTED_USER=\"$RESTRICTED_PASSWORD\";"
     for mech in scram-sha-256 scram-sha-512; do
       echo "listener.name.$l.$mech.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
     done
@@ -545,6 +556,7 @@ load_security_env() {
       user) USER_NAME=$value ;;
       password) USER_PASSWORD=$value ;;
       admin_password) ADMIN_PASSWORD=$value ;;
+      restricted_password) RESTRICTED_PASSWORD=$value ;;
     esac
   done <"$DIR/security.env"
 }
@@ -558,8 +570,27 @@ print_security_lines() {
   echo "client_key_pem=$DIR/tls/client.key"
   echo "user=$USER_NAME"
   echo "password=$USER_PASSWORD"
+  echo "restricted_user=$RESTRICTED_USER"
+  echo "restricted_password=$RESTRICTED_PASSWORD"
+  echo "restricted_prefix=$RESTRICTED_PREFIX"
   echo "admin_user=admin"
   echo "admin_password=$ADMIN_PASSWORD"
+}
+
+# Through the PLAINTEXT listener, whose ANONYMOUS principal is a super user. The client
+# certificate's principal (mTLS) may do what the user may.
+# Two runs of the tool: one resource pattern type each.
+add_acls() {
+  local bs cls
+  bs=$(bootstrap_string)
+  cls=$(tool_class acls)
+  run_tool 120 "$cls" --bootstrap-server "$bs" --add --allow-principal "User:$USER_NAME" \
+    --allow-principal "User:CN=$CLIENT_CN" --operation All --topic '*' --group '*' --transactional-id '*' --cluster \
+    >"$DIR/acls.log" 2>&1 || { tail -n 20 -- "$DIR/acls.log" >&2; die "kafka-acls failed for $USER_NAME"; }
+  run_tool 120 "$cls" --bootstrap-server "$bs" --add --allow-principal "User:$RESTRICTED_USER" \
+    --operation All --resource-pattern-type prefixed --topic "$RESTRICTED_PREFIX" \
+    --group "$RESTRICTED_PREFIX" --transactional-id "$RESTRICTED_PREFIX" \
+    >>"$DIR/acls.log" 2>&1 || { tail -n 20 -- "$DIR/acls.log" >&2; die "kafka-acls failed for $RESTRICTED_USER"; }
 }
 
 format_nodes() {
@@ -576,7 +607,8 @@ format_nodes() {
       local mech
       for mech in SCRAM-SHA-256 SCRAM-SHA-512; do
         args+=(--add-scram "$mech=[name=\"$USER_NAME\",password=\"$USER_PASSWORD\"]"
-          --add-scram "$mech=[name=\"admin\",password=\"$ADMIN_PASSWORD\"]")
+          --add-scram "$mech=[name=\"admin\",password=\"$ADMIN_PASSWORD\"]"
+          --add-scram "$mech=[name=\"$RESTRICTED_USER\",password=\"$RESTRICTED_PASSWORD\"]")
       done
     fi
     if [[ $QUORUM == dynamic ]]; then
@@ -653,8 +685,10 @@ cmd_up() {
   if ((SECURITY)); then
     USER_PASSWORD=$(openssl rand -hex 12)
     ADMIN_PASSWORD=$(openssl rand -hex 12)
+    RESTRICTED_PASSWORD=$(openssl rand -hex 12)
     (umask 077; printf '%s\n' "user=$USER_NAME" "password=$USER_PASSWORD" \
-      "admin_password=$ADMIN_PASSWORD" >"$DIR/security.env")
+      "admin_password=$ADMIN_PASSWORD" "restricted_user=$RESTRICTED_USER" \
+      "restricted_password=$RESTRICTED_PASSWORD" >"$DIR/security.env")
     make_certificates
   fi
   for ((n = 1; n <= NODES; n++)); do
@@ -669,6 +703,8 @@ cmd_up() {
   if ! (
     for n in "${nodes_list[@]}"; do start_node "$n"; done
     wait_ready 1 "${nodes_list[@]}"
+    ((SECURITY)) && add_acls
+    true
   ); then
     log "stopping the nodes that did start (logs kept in $DIR)"
     stop_all 5 || true

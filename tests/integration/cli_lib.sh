@@ -28,6 +28,18 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 run_id="$(date +%s)-$$"
 
+# Starts its own `kafka-local.sh up --security` cluster in $work/kafka (skips without java
+# or openssl), stopped on exit; `value NAME` reads a line it printed (in $work/up.out).
+start_security_cluster() {
+  need_tool java "runs the broker"
+  need_tool openssl "makes the test certificates"
+  cluster=$work/kafka
+  trap '"$root/scripts/kafka-local.sh" down --dir "$cluster" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+  KWIRE_KAFKA_UP_TIMEOUT=90 "$root/scripts/kafka-local.sh" up --security --dir "$cluster" \
+    >"$work/up.out" 2>"$work/up.err" || { cat "$work/up.err"; fail "kafka-local.sh up --security"; }
+}
+value() { sed -n "s/^$1=//p" "$work/up.out"; }
+
 # A Kafka CLI tool (topics, console-consumer, ...) of the fixture's Kafka version.
 kafka_tool() {
   "$root/scripts/kafka-local.sh" tool "$@"

@@ -14,19 +14,8 @@
 # No run may print the password, failing or succeeding.
 #   cli_security.sh KWIRE_BINARY
 source "$(dirname "$0")/cli_lib.sh"
-need_tool java "runs the broker"
-need_tool openssl "makes the test certificates"
 need_tool kcat "reads back through the PLAINTEXT listener"
-
-cluster=$work/kafka
-cleanup() {
-  "$root/scripts/kafka-local.sh" down --dir "$cluster" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-KWIRE_KAFKA_UP_TIMEOUT=90 "$root/scripts/kafka-local.sh" up --security --dir "$cluster" \
-  >"$work/up.out" 2>"$work/up.err" || { cat "$work/up.err"; fail "kafka-local.sh up --security"; }
-value() { sed -n "s/^$1=//p" "$work/up.out"; }
+start_security_cluster
 bootstrap=$(value bootstrap)
 ssl=$(value ssl)
 sasl_plaintext=$(value sasl_plaintext)
