@@ -31,25 +31,7 @@ prefix=$(value restricted_prefix)
   || fail "kafka-local.sh printed no restricted user: $(grep -v password "$work/up.out")"
 allowed=${prefix}topic-$run_id
 denied=denied-topic-$run_id
-failures=0
 
-check() { # NAME EXPECTED_RC MAX_SECONDS CMD... ; stdout+stderr in $work/last
-  local name=$1 want=$2 max=$3
-  shift 3
-  local rc=0 t0=$SECONDS
-  timeout 60 "$@" >"$work/last" 2>&1 || rc=$?
-  cat "$work/last" >>"$work/all.out"
-  if ((rc != want || SECONDS - t0 > max)); then
-    echo "FAIL $name: exit $rc in $((SECONDS - t0)) s, expected $want within $max s:"
-    sed 's/^/    /' "$work/last"
-    failures=$((failures + 1))
-    return 1
-  fi
-  echo "ok   $name ($((SECONDS - t0)) s)"
-}
-expect_message() { # NAME PATTERN
-  grep -qE "$2" "$work/last" || { echo "FAIL $1: no /$2/ in: $(cat "$work/last")"; failures=$((failures + 1)); }
-}
 as() { # USER PASSWORD: the -X options of a PLAIN login over SASL_PLAINTEXT
   echo "-Xsecurity.protocol=SASL_PLAINTEXT"
   echo "-Xsasl.mechanism=PLAIN"
@@ -59,12 +41,12 @@ mapfile -t restricted < <(as "$r_user" "$r_password")
 mapfile -t full < <(as "$user" "$password")
 broker_topics() { timeout 30 kcat -L -b "$bootstrap" 2>/dev/null | sed -n 's/^  topic "\([^"]*\)".*/\1/p'; }
 
-check "produce to an allowed topic" 0 10 "$kwire" produce -b "$sasl_plaintext" -t "$allowed" \
+CHECK_MAX=10 check "produce to an allowed topic" 0 "$kwire" produce -b "$sasl_plaintext" -t "$allowed" \
   "${restricted[@]}" <<<"allowed-1"
 got=$(timeout 30 kcat -C -b "$bootstrap" -t "$allowed" -e -q -f '%s\n' 2>/dev/null || true)
 [[ $got == allowed-1 ]] || { echo "FAIL the broker holds '$got' in $allowed, expected allowed-1"; failures=$((failures + 1)); }
 
-if check "produce to a denied topic" 1 10 "$kwire" produce -b "$sasl_plaintext" -t "$denied" \
+if CHECK_MAX=10 check "produce to a denied topic" 1 "$kwire" produce -b "$sasl_plaintext" -t "$denied" \
     "${restricted[@]}" <<<"denied-1"; then
   expect_message "produce to a denied topic" "topic $denied: TOPIC_AUTHORIZATION_FAILED"
 fi
@@ -73,30 +55,30 @@ if broker_topics | grep -qx -- "$denied"; then
   failures=$((failures + 1))
 fi
 
-if check "consume a denied topic" 1 10 "$kwire" consume -b "$sasl_plaintext" -t "$denied" -e \
+if CHECK_MAX=10 check "consume a denied topic" 1 "$kwire" consume -b "$sasl_plaintext" -t "$denied" -e \
     "${restricted[@]}"; then
   expect_message "consume a denied topic" "topic $denied: TOPIC_AUTHORIZATION_FAILED"
 fi
 
-if check "join a denied group" 1 10 "$kwire" consume -b "$sasl_plaintext" -t "$allowed" \
+if CHECK_MAX=10 check "join a denied group" 1 "$kwire" consume -b "$sasl_plaintext" -t "$allowed" \
     -G "denied-group-$run_id" -c 1 "${restricted[@]}"; then
   expect_message "join a denied group" "GROUP_AUTHORIZATION_FAILED.*group denied-group-$run_id"
 fi
 
-if check "commit to a denied group" 1 10 "$kwire" consume -b "$sasl_plaintext" -t "$allowed" \
+if CHECK_MAX=10 check "commit to a denied group" 1 "$kwire" consume -b "$sasl_plaintext" -t "$allowed" \
     -X "group.id=denied-commit-$run_id" -c 1 "${restricted[@]}"; then
   expect_message "commit to a denied group" \
     "group denied-commit-$run_id failed: GROUP_AUTHORIZATION_FAILED"
 fi
 
 group=${prefix}group-$run_id
-check "commit to an allowed group" 0 20 "$kwire" consume -b "$sasl_plaintext" -t "$allowed" \
+CHECK_MAX=20 check "commit to an allowed group" 0 "$kwire" consume -b "$sasl_plaintext" -t "$allowed" \
   -G "$group" -c 1 "${restricted[@]}" || true
 committed=$(kafka_tool consumer-groups --bootstrap-server "$bootstrap" --describe --group "$group" \
   2>/dev/null | awk -v t="$allowed" '$2 == t && $3 == 0 { print $4 }')
 [[ $committed == 1 ]] || { echo "FAIL $group committed '$committed', expected 1"; failures=$((failures + 1)); }
 
-check "the user with all ACLs produces to the denied name" 0 10 "$kwire" produce \
+CHECK_MAX=10 check "the user with all ACLs produces to the denied name" 0 "$kwire" produce \
   -b "$sasl_plaintext" -t "$denied" "${full[@]}" <<<"full-1" || true
 
 if KWIRE_SECURITY_ENV=$work/up.out timeout 60 "$integration_tests" \

@@ -2,9 +2,14 @@
 # Kerberos (SASL GSSAPI) against a real broker: starts its own `kafka-local.sh up --security`
 # cluster with its MIT KDC (stopped at the end; skips when the KDC programs are missing).
 # Every client uses the cluster's krb5.conf (KRB5_CONFIG) and a ticket cache of its own
-# (KRB5CCNAME), so nothing outside the scratch directory is read or written. kcat (librdkafka
-# through Cyrus SASL) logs in with the client keytab and produces over SASL_PLAINTEXT and
-# SASL_SSL; the broker holds the records (read back through the PLAINTEXT listener).
+# (KRB5CCNAME), so nothing outside the scratch directory is read or written.
+#   - kwire produce and consume (as a group member) with GSSAPI over SASL_PLAINTEXT and
+#     SASL_SSL, logging in by its default sasl.kerberos.kinit.cmd with the client keytab; the
+#     broker holds the records (read back through the PLAINTEXT listener by kcat);
+#   - kcat (librdkafka through Cyrus SASL) with the same settings, likewise;
+#   - failures, each an exit 1 within 30 s with Kerberos' reason: no ticket (kinit.cmd none
+#     and an empty ticket cache), a kinit.cmd that fails (a missing keytab), a wrong
+#     sasl.kerberos.service.name, an expired ticket (kinit -l 2s, 3 s earlier).
 #   cli_gssapi.sh KWIRE_BINARY
 source "$(dirname "$0")/cli_lib.sh"
 need_tool kcat "reads back through the PLAINTEXT listener"
@@ -24,7 +29,6 @@ service=$(value service_name)
 export KRB5_CONFIG=$krb5_config
 export KRB5CCNAME=FILE:$work/ccache
 topic=gss-$run_id
-failures=0
 
 # broker_holds NAME: the broker holds the 3 records NAME-1..3 (read over PLAINTEXT).
 broker_holds() {
@@ -51,6 +55,48 @@ for listener in sasl_plaintext sasl_ssl; do
     failures=$((failures + 1))
   fi
 done
+
+gssapi=(-X sasl.mechanism=GSSAPI -X "sasl.kerberos.keytab=$keytab"
+  -X "sasl.kerberos.principal=$principal")
+for listener in sasl_plaintext sasl_ssl; do
+  name=kwire-$listener
+  address=$sasl_plaintext
+  tls=()
+  [[ $listener == sasl_ssl ]] && address=$sasl_ssl tls=(-X "ssl.truststore.location=$ca")
+  rm -f "$work/ccache"
+  printf '%s\n' "$name-1" "$name-2" "$name-3" >"$work/in"
+  CHECK_MAX=30 check "produce $name" 0 "$kwire" produce -b "$address" -t "$topic" \
+    -X "security.protocol=${listener^^}" "${tls[@]}" "${gssapi[@]}" <"$work/in" || continue
+  broker_holds "$name" || continue
+  CHECK_MAX=30 check "consume $name" 0 "$kwire" consume -b "$address" -t "$topic" -G "$name-$run_id" \
+    -e -f '%s\n' -X "security.protocol=${listener^^}" "${tls[@]}" "${gssapi[@]}" || continue
+  grep -qx "$name-3" "$work/last" || { echo "FAIL consume $name: $name-3 not read back"; failures=$((failures + 1)); }
+done
+
+# Failures: exit 1 at once, Kerberos' reason in the message.
+failure() { # NAME PATTERN -X...
+  local name=$1 pattern=$2
+  shift 2
+  if CHECK_MAX=30 check "$name" 1 "$kwire" produce -b "$sasl_plaintext" -t "$topic" \
+      -X security.protocol=SASL_PLAINTEXT "$@" <<<"x"; then
+    expect_message "$name" "Kerberos \(GSSAPI\) login failed.*$pattern"
+  fi
+}
+rm -f "$work/ccache"
+failure "no ticket" "No Kerberos credentials" "${gssapi[@]}" -X sasl.kerberos.kinit.cmd=none
+failure "kinit.cmd fails" "sasl.kerberos.kinit.cmd failed: exit 1: .*missing.keytab" \
+  -X sasl.mechanism=GSSAPI -X "sasl.kerberos.keytab=$work/missing.keytab" \
+  -X "sasl.kerberos.principal=$principal"
+failure "wrong service name" "nokafka/127.0.0.1@.* not found in Kerberos database" "${gssapi[@]}" \
+  -X sasl.kerberos.service.name=nokafka
+rm -f "$work/ccache"
+if timeout 30 kinit -l 2s -k -t "$keytab" "$principal" >"$work/kinit" 2>&1; then
+  sleep 3
+  failure "expired ticket" "Ticket expired" "${gssapi[@]}" -X sasl.kerberos.kinit.cmd=
+else
+  echo "FAIL kinit -l 2s: $(cat "$work/kinit")"
+  failures=$((failures + 1))
+fi
 
 ((failures == 0)) || fail "$failures check(s) failed"
 echo "PASS"

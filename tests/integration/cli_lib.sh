@@ -40,6 +40,29 @@ start_security_cluster() {
 }
 value() { sed -n "s/^$1=//p" "$work/up.out"; }
 
+# check NAME EXPECTED_RC CMD...: runs CMD (60 s at most) and counts a failure unless it exits
+# EXPECTED_RC within CHECK_MAX seconds (default 60). Its output is in $work/last and also in
+# $work/all.out, which the security tests search for secrets at the end.
+failures=0
+check() {
+  local name=$1 want=$2 max=${CHECK_MAX:-60}
+  shift 2
+  local rc=0 t0=$SECONDS
+  timeout 60 "$@" >"$work/last" 2>&1 || rc=$?
+  cat "$work/last" >>"$work/all.out"
+  if ((rc != want || SECONDS - t0 > max)); then
+    echo "FAIL $name: exit $rc in $((SECONDS - t0)) s, expected $want within $max s:"
+    sed 's/^/    /' "$work/last"
+    failures=$((failures + 1))
+    return 1
+  fi
+  echo "ok   $name ($((SECONDS - t0)) s)"
+}
+# expect_message NAME PATTERN: counts a failure unless $work/last matches PATTERN (grep -iE).
+expect_message() {
+  grep -qiE "$2" "$work/last" || { echo "FAIL $1: no /$2/ in: $(cat "$work/last")"; failures=$((failures + 1)); }
+}
+
 # A Kafka CLI tool (topics, console-consumer, ...) of the fixture's Kafka version.
 kafka_tool() {
   "$root/scripts/kafka-local.sh" tool "$@"

@@ -28,23 +28,6 @@ password=$(value password)
 [[ -n $bootstrap && -n $ssl && -n $sasl_ssl && -n $password && -f $ca ]] \
   || fail "kafka-local.sh printed no security lines: $(cat "$work/up.out")"
 topic=sec-$run_id
-failures=0
-
-# Every output of every run lands in $work/all.out as well: it must never hold the password.
-check() { # NAME EXPECTED_RC CMD... ; stdout+stderr in $work/last
-  local name=$1 want=$2
-  shift 2
-  local rc=0 t0=$SECONDS
-  timeout 60 "$@" >"$work/last" 2>&1 || rc=$?
-  cat "$work/last" >>"$work/all.out"
-  if ((rc != want)); then
-    echo "FAIL $name: exit $rc, expected $want ($((SECONDS - t0)) s):"
-    sed 's/^/    /' "$work/last"
-    failures=$((failures + 1))
-    return 1
-  fi
-  echo "ok   $name ($((SECONDS - t0)) s)"
-}
 
 jaas() { # MECHANISM [USER PASSWORD]
   local u=${2:-$user} p=${3:-$password}
@@ -124,9 +107,6 @@ check "debug log of a refused login" 1 "$kwire" produce -d all -b "$sasl_ssl" -t
   -X "sasl.jaas.config=$(jaas SCRAM-SHA-256 "$user" "x$password")" <<<"debug" || true
 
 # Failures: exit 1, a message that says why.
-expect_message() { # NAME PATTERN
-  grep -qiE "$2" "$work/last" || { echo "FAIL $1: no /$2/ in: $(cat "$work/last")"; failures=$((failures + 1)); }
-}
 wrong=wrong-$password-x
 for mechanism in PLAIN SCRAM-SHA-512; do
   if check "wrong password $mechanism" 1 "$kwire" produce -b "$sasl_ssl" -t "$topic" \

@@ -31,6 +31,8 @@ enum class errc {
   operation_timed_out,    // an admin operation's timeout passed (diagnostics: the last error)
   invalid_argument,       // the caller asked for something that cannot be sent
   tls_handshake_failed,   // TLS could not be set up (the connection's close_detail says why)
+  kerberos_failed,        // GSSAPI could not log in: kinit failed, no or expired ticket, unknown
+                          // service principal (the connection's close_detail says why)
 };
 
 const std::error_category& client_category() noexcept;
