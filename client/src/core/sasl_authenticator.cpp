@@ -136,7 +136,8 @@ sasl_authenticator::step sasl_authenticator::on_handshake(
   if (settings_->kerberos) {
     if (auto why = settings_->kerberos->refresh())
       return fail(make_error_code(errc::kerberos_failed),
-                  "sasl.kerberos.kinit.cmd failed: " + *why);
+                  "sasl.kerberos.kinit.cmd failed: " + *why +
+                      " (sasl.kerberos.kinit.cmd=none uses the ticket cache as it is)");
   }
   mechanism_ = make_mechanism(*settings_, host_);
   if (!mechanism_) return fail(make_error_code(errc::invalid_argument), "no SASL mechanism");
