@@ -25,8 +25,10 @@
 #       certificate for mTLS; the SSL listeners request one but do not require
 #       it), user=, password= (a user every password mechanism accepts; the
 #       password is random per cluster), restricted_user=,
-#       restricted_password=, restricted_prefix= and admin_user=,
-#       admin_password=.
+#       restricted_password=, restricted_prefix=, admin_user=,
+#       admin_password= and admin_client_config= (a Java client config file
+#       logging in as admin over SASL_PLAINTEXT, for the tools' --command-config
+#       with --bootstrap-server at sasl_plaintext).
 #       With krb5kdc and kadmin.local (Debian: krb5-kdc, krb5-admin-server)
 #       it also runs an MIT Kerberos KDC for realm KWIRE.LOCAL on a loopback
 #       port (DIR/krb5/, stopped by down), the SASL listeners offer GSSAPI as
@@ -63,7 +65,8 @@
 #
 # Layout of DIR (default /tmp/kwire-kafka):
 #   cluster.env  bootstrap  node-N/{server.properties,pid,server.log,stdout.log,
-#   format.log,data/}  with --security: security.env  tls/{ca.pem,ca.key,
+#   format.log,data/}  with --security: security.env admin-client.properties
+#   tls/{ca.pem,ca.key,
 #   broker.pem (key + certificate, Kafka's PEM key store), client.pem,
 #   client.key}  krb5/{krb5.conf,kdc.conf,broker.keytab,client.keytab,
 #   kdc.pid,kdc.log,setup.log,principal*,stash}
@@ -599,6 +602,7 @@ print_security_lines() {
   echo "restricted_prefix=$RESTRICTED_PREFIX"
   echo "admin_user=admin"
   echo "admin_password=$ADMIN_PASSWORD"
+  echo "admin_client_config=$DIR/admin-client.properties"
   if ((KDC_PORT)); then
     echo "kdc_port=$KDC_PORT"
     echo "krb5_config=$DIR/krb5/krb5.conf"
@@ -791,6 +795,9 @@ cmd_up() {
     (umask 077; printf '%s\n' "user=$USER_NAME" "password=$USER_PASSWORD" \
       "admin_password=$ADMIN_PASSWORD" "restricted_user=$RESTRICTED_USER" \
       "restricted_password=$RESTRICTED_PASSWORD" >"$DIR/security.env")
+    (umask 077; printf '%s\n' "security.protocol=SASL_PLAINTEXT" "sasl.mechanism=PLAIN" \
+      "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"$ADMIN_PASSWORD\";" \
+      >"$DIR/admin-client.properties")
     make_certificates
     ((KDC_PORT == 0)) || start_kdc
   fi

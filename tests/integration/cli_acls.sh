@@ -12,7 +12,8 @@
 #     GROUP_AUTHORIZATION_FAILED naming the group;
 #   - a member of an allowed group commits, as kafka-consumer-groups shows;
 #   - InitProducerId with a denied / an allowed transactional id (kwire-integration-tests
-#     SecurityLive.*: the producer does not take transactional.id yet).
+#     SecurityLive.*: the producer does not take transactional.id yet);
+#   - the broker lists the restricted user's three prefixed ACLs to admin (tool acls).
 # The user with all ACLs produces to the denied topic name, so the denial is the ACLs'. No
 # output may hold the password.
 #   cli_acls.sh KWIRE_BINARY KWIRE_INTEGRATION_TESTS_BINARY
@@ -80,6 +81,18 @@ committed=$(kafka_tool consumer-groups --bootstrap-server "$bootstrap" --describ
 
 CHECK_MAX=10 check "the user with all ACLs produces to the denied name" 0 "$kwire" produce \
   -b "$sasl_plaintext" -t "$denied" "${full[@]}" <<<"full-1" || true
+
+# The ACLs as the broker holds them, read as admin through SASL_PLAINTEXT (tool acls with the
+# admin client config kafka-local.sh wrote).
+kafka_tool acls --bootstrap-server "$sasl_plaintext" --command-config "$(value admin_client_config)" \
+  --list --principal "User:$r_user" >"$work/acls" 2>&1 || true
+if [[ $(grep -c "name=$prefix, patternType=PREFIXED" "$work/acls") == 3 ]]; then
+  echo "ok   the broker holds the restricted user's 3 prefixed ACLs (topic, group, transactional id)"
+else
+  echo "FAIL the broker's ACLs for User:$r_user:"
+  sed 's/^/    /' "$work/acls"
+  failures=$((failures + 1))
+fi
 
 if KWIRE_SECURITY_ENV=$work/up.out timeout 60 "$integration_tests" \
     --gtest_filter='SecurityLive.*' >"$work/last" 2>&1; then
