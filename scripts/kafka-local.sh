@@ -657,7 +657,11 @@ start_kdc() {
   ) || { tail -n 20 -- "$k/setup.log" >&2; die "could not set up the Kerberos KDC in $k"; }
   local deadline=$((SECONDS + 10))
   until [[ -s $k/kdc.pid ]] && grep -q "commencing operation" "$k/kdc.log" 2>/dev/null; do
-    ((SECONDS < deadline)) || { tail -n 20 -- "$k/kdc.log" >&2; die "krb5kdc did not start (see $k/kdc.log)"; }
+    if ((SECONDS >= deadline)); then
+      tail -n 20 -- "$k/kdc.log" >&2 || true
+      stop_kdc
+      die "krb5kdc did not start (see $k/kdc.log)"
+    fi
     sleep 0.2
   done
   log "Kerberos KDC for $REALM on 127.0.0.1:$KDC_PORT, pid $(<"$k/kdc.pid")"
@@ -799,7 +803,10 @@ cmd_up() {
       "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"$ADMIN_PASSWORD\";" \
       >"$DIR/admin-client.properties")
     make_certificates
-    ((KDC_PORT == 0)) || start_kdc
+    if ((KDC_PORT)); then
+      trap stop_kdc EXIT # a failure from here on must not leave the KDC running
+      start_kdc
+    fi
   fi
   for ((n = 1; n <= NODES; n++)); do
     mkdir -p -- "$(node_dir "$n")/data"
@@ -821,6 +828,7 @@ cmd_up() {
     stop_kdc
     exit 1
   fi
+  trap - EXIT
   local bs
   bs=$(bootstrap_string)
   echo "$bs" >"$DIR/bootstrap"
