@@ -15,15 +15,27 @@
 #       the broker's unsecured JWT validator) with a CA and broker certificate
 #       made here (DIR/tls/, SAN 127.0.0.1 and localhost), SCRAM users created
 #       at format time and the StandardAuthorizer (super users admin and
-#       ANONYMOUS, which the PLAINTEXT inter-broker/controller listeners use;
-#       allow.everyone.if.no.acl.found=true). Before the bootstrap line it
-#       prints ssl=, sasl_plaintext=, sasl_ssl= (node 1), ca_pem=,
-#       client_cert_pem=, client_key_pem= (a client certificate for mTLS; the
-#       SSL listeners request one but do not require it), user=, password= (a
-#       user every password mechanism accepts; the password is random per
-#       cluster) and admin_user=, admin_password=. GSSAPI is not offered yet,
-#       so krb5_config=, client_keytab=, client_principal=, service_name= are
-#       not printed.
+#       ANONYMOUS, which the PLAINTEXT listeners use; no ACL means denied).
+#       ACLs made after start: the user and the client certificate may do
+#       anything (all topics, groups, transactional ids, the cluster); the
+#       restricted user only topics, groups and transactional ids whose names
+#       start with "restricted-".
+#       Before the bootstrap line it prints ssl=, sasl_plaintext=, sasl_ssl=
+#       (node 1), ca_pem=, client_cert_pem=, client_key_pem= (a client
+#       certificate for mTLS; the SSL listeners request one but do not require
+#       it), user=, password= (a user every password mechanism accepts; the
+#       password is random per cluster), restricted_user=,
+#       restricted_password=, restricted_prefix=, admin_user=,
+#       admin_password= and admin_client_config= (a Java client config file
+#       logging in as admin over SASL_PLAINTEXT, for the tools' --command-config
+#       with --bootstrap-server at sasl_plaintext).
+#       With krb5kdc and kadmin.local (Debian: krb5-kdc, krb5-admin-server)
+#       it also runs an MIT Kerberos KDC for realm KWIRE.LOCAL on a loopback
+#       port (DIR/krb5/, stopped by down), the SASL listeners offer GSSAPI as
+#       kafka/127.0.0.1@KWIRE.LOCAL, and it prints kdc_port=, krb5_config=
+#       (the krb5.conf clients use: KRB5_CONFIG), client_keytab=,
+#       client_principal= (kwire@KWIRE.LOCAL, the user for the ACLs) and
+#       service_name=. Without them it says so on stderr and offers no GSSAPI.
 #   kafka-local.sh down   [--dir DIR]     stop every node, remove DIR
 #   kafka-local.sh kill N [--dir DIR]     SIGKILL node N (1-based)
 #   kafka-local.sh start N [--dir DIR]    restart node N (same config and data)
@@ -31,8 +43,8 @@
 #   kafka-local.sh fetch                  only download the broker jars
 #   kafka-local.sh tool NAME [ARGS...]    run a Kafka CLI tool from the cache:
 #       topics, console-producer, console-consumer, consumer-groups, configs,
-#       metadata-quorum, broker-api-versions, get-offsets, storage, or a
-#       fully qualified main class name.
+#       metadata-quorum, broker-api-versions, get-offsets, storage, acls, or
+#       a fully qualified main class name.
 #
 # Environment:
 #   KWIRE_KAFKA_VERSION     broker version (default 4.4.0; 3.9.2 also tested)
@@ -53,9 +65,11 @@
 #
 # Layout of DIR (default /tmp/kwire-kafka):
 #   cluster.env  bootstrap  node-N/{server.properties,pid,server.log,stdout.log,
-#   format.log,data/}  with --security: security.env  tls/{ca.pem,ca.key,
+#   format.log,data/}  with --security: security.env admin-client.properties
+#   tls/{ca.pem,ca.key,
 #   broker.pem (key + certificate, Kafka's PEM key store), client.pem,
-#   client.key}
+#   client.key}  krb5/{krb5.conf,kdc.conf,broker.keytab,client.keytab,
+#   kdc.pid,kdc.log,setup.log,principal*,stash}
 set -euo pipefail
 
 readonly DEFAULT_VERSION=4.4.0
@@ -99,6 +113,16 @@ SASL_PORTS=()
 SASL_SSL_PORTS=()
 USER_NAME=kwire
 USER_PASSWORD=
+readonly CLIENT_CN=kwire-client
+readonly RESTRICTED_USER=restricted
+readonly RESTRICTED_PREFIX=restricted-
+RESTRICTED_PASSWORD=
+# The test KDC (--security, when MIT Kerberos is installed): its port, 0 when none.
+readonly REALM=KWIRE.LOCAL
+readonly KRB_SERVICE=kafka
+readonly KRB_BROKER_PRINCIPAL=$KRB_SERVICE/127.0.0.1@$REALM
+readonly KRB_CLIENT_PRINCIPAL=kwire@$REALM
+KDC_PORT=0
 ADMIN_PASSWORD=
 
 log() { printf 'kafka-local: %s\n' "$*" >&2; }
@@ -139,6 +163,9 @@ tool_class() {
     metadata-quorum) echo org.apache.kafka.tools.MetadataQuorumCommand ;;
     get-offsets) echo org.apache.kafka.tools.GetOffsetShell ;;
     storage) echo kafka.tools.StorageTool ;;
+    acls)
+      if ((MAJOR >= 4)); then echo org.apache.kafka.tools.AclCommand
+      else echo kafka.admin.AclCommand; fi ;;
     console-producer)
       if ((MAJOR >= 4)); then echo org.apache.kafka.tools.ConsoleProducer
       else echo kafka.tools.ConsoleProducer; fi ;;
@@ -243,6 +270,7 @@ write_cluster_env() {
     echo "ssl_ports=$(IFS=,; echo "${SSL_PORTS[*]}")"
     echo "sasl_plaintext_ports=$(IFS=,; echo "${SASL_PORTS[*]}")"
     echo "sasl_ssl_ports=$(IFS=,; echo "${SASL_SSL_PORTS[*]}")"
+    echo "kdc_port=$KDC_PORT"
   } >"$DIR/cluster.env"
 }
 
@@ -263,6 +291,7 @@ load_cluster() {
       ssl_ports) IFS=, read -r -a SSL_PORTS <<<"$value" ;;
       sasl_plaintext_ports) IFS=, read -r -a SASL_PORTS <<<"$value" ;;
       sasl_ssl_ports) IFS=, read -r -a SASL_SSL_PORTS <<<"$value" ;;
+      kdc_port) KDC_PORT=$value ;;
     esac
   done <"$DIR/cluster.env"
   if [[ -z $version ]] || ! is_uint "$NODES" || ((${#BROKER_PORTS[@]} != NODES)); then
@@ -318,6 +347,7 @@ start_node() {
   local -a heap extra=()
   read -r -a heap <<<"$HEAP_OPTS"
   [[ -n ${KWIRE_KAFKA_JVM_OPTS:-} ]] && read -r -a extra <<<"$KWIRE_KAFKA_JVM_OPTS"
+  ((KDC_PORT == 0)) || extra+=("-Djava.security.krb5.conf=$DIR/krb5/krb5.conf")
   {
     echo "=== $(date -u +%FT%TZ) starting node $n (Kafka $VERSION)"
   } >>"$dir/stdout.log"
@@ -506,7 +536,7 @@ make_certificates() {
       -sha256 -extfile broker.ext -out broker.crt 2>/dev/null
     cat broker.key broker.crt >broker.pem
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out client.key 2>/dev/null
-    openssl req -new -key client.key -subj "/CN=kwire-client" -out client.csr 2>/dev/null
+    openssl req -new -key client.key -subj "/CN=$CLIENT_CN" -out client.csr 2>/dev/null
     printf '%s\n' "extendedKeyUsage=clientAuth" >client.ext
     openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
       -sha256 -extfile client.ext -out client.pem 2>/dev/null
@@ -526,10 +556,18 @@ write_security_config() {
   echo "ssl.client.auth=requested"
   echo "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer"
   echo "super.users=User:admin;User:ANONYMOUS"
-  echo "allow.everyone.if.no.acl.found=true"
+  echo "allow.everyone.if.no.acl.found=false"
+  local mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER
+  if ((KDC_PORT)); then
+    mechanisms+=,GSSAPI
+    echo "sasl.kerberos.service.name=$KRB_SERVICE"
+  fi
   for l in sasl_plaintext sasl_ssl; do
-    echo "listener.name.$l.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER"
-    echo "listener.name.$l.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"$ADMIN_PASSWORD\" user_$USER_NAME=\"$USER_PASSWORD\";"
+    echo "listener.name.$l.sasl.enabled.mechanisms=$mechanisms"
+    if ((KDC_PORT)); then
+      echo "listener.name.$l.gssapi.sasl.jaas.config=com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true keyTab=\"$DIR/krb5/broker.keytab\" principal=\"$KRB_BROKER_PRINCIPAL\";"
+    fi
+    echo "listener.name.$l.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"$ADMIN_PASSWORD\" user_$USER_NAME=\"$USER_PASSWORD\" user_$RESTRICTED_USER=\"$RESTRICTED_PASSWORD\";"
     for mech in scram-sha-256 scram-sha-512; do
       echo "listener.name.$l.$mech.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
     done
@@ -545,6 +583,7 @@ load_security_env() {
       user) USER_NAME=$value ;;
       password) USER_PASSWORD=$value ;;
       admin_password) ADMIN_PASSWORD=$value ;;
+      restricted_password) RESTRICTED_PASSWORD=$value ;;
     esac
   done <"$DIR/security.env"
 }
@@ -558,8 +597,103 @@ print_security_lines() {
   echo "client_key_pem=$DIR/tls/client.key"
   echo "user=$USER_NAME"
   echo "password=$USER_PASSWORD"
+  echo "restricted_user=$RESTRICTED_USER"
+  echo "restricted_password=$RESTRICTED_PASSWORD"
+  echo "restricted_prefix=$RESTRICTED_PREFIX"
   echo "admin_user=admin"
   echo "admin_password=$ADMIN_PASSWORD"
+  echo "admin_client_config=$DIR/admin-client.properties"
+  if ((KDC_PORT)); then
+    echo "kdc_port=$KDC_PORT"
+    echo "krb5_config=$DIR/krb5/krb5.conf"
+    echo "client_keytab=$DIR/krb5/client.keytab"
+    echo "client_principal=$KRB_CLIENT_PRINCIPAL"
+    echo "service_name=$KRB_SERVICE"
+  fi
+}
+
+# ---------------------------------------------------------------- kerberos
+
+# The MIT Kerberos programs, also when /usr/sbin is not on PATH; fails when one is missing.
+krb_tool() {
+  local p
+  p=$(command -v "$1" 2>/dev/null) || p=/usr/sbin/$1
+  [[ -x $p ]] || return 1
+  echo "$p"
+}
+
+# A KDC database for $REALM in DIR/krb5, the broker's and the client's principals with
+# keytabs (AES only: what Java 17 and current MIT accept), then krb5kdc on $KDC_PORT
+# (UDP and TCP; clients are told to use TCP). Everything goes through KRB5_CONFIG and
+# KRB5_KDC_PROFILE, so nothing outside DIR is read or written.
+start_kdc() {
+  local k=$DIR/krb5 kdb5_util kadmin krb5kdc
+  [[ -n $DIR ]] || die "start_kdc without DIR"
+  kdb5_util=$(krb_tool kdb5_util) && kadmin=$(krb_tool kadmin.local) \
+    && krb5kdc=$(krb_tool krb5kdc) || die "MIT Kerberos programs missing"
+  mkdir -p -- "$k"
+  printf '%s\n' "[libdefaults]" "  default_realm = $REALM" "  dns_lookup_kdc = false" \
+    "  dns_lookup_realm = false" "  dns_canonicalize_hostname = false" "  rdns = false" \
+    "  udp_preference_limit = 1" "  ticket_lifetime = 1h" "  renew_lifetime = 2h" \
+    "[realms]" "  $REALM = {" "    kdc = 127.0.0.1:$KDC_PORT" "  }" \
+    "[domain_realm]" "  127.0.0.1 = $REALM" "  localhost = $REALM" >"$k/krb5.conf"
+  printf '%s\n' "[kdcdefaults]" "  kdc_listen = 127.0.0.1:$KDC_PORT" \
+    "  kdc_tcp_listen = 127.0.0.1:$KDC_PORT" "[realms]" "  $REALM = {" \
+    "    database_name = $k/principal" "    key_stash_file = $k/stash" \
+    "    acl_file = $k/kadm5.acl" "    max_life = 1h" "    max_renewable_life = 2h" \
+    "    supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal" \
+    "  }" "[logging]" "  kdc = FILE:$k/kdc.log" >"$k/kdc.conf"
+  : >"$k/kadm5.acl"
+  local -a env=(env KRB5_CONFIG="$k/krb5.conf" KRB5_KDC_PROFILE="$k/kdc.conf")
+  (
+    set -e
+    "${env[@]}" "$kdb5_util" -r "$REALM" create -s -P "$(openssl rand -hex 16)" >"$k/setup.log" 2>&1
+    for p in "$KRB_BROKER_PRINCIPAL" "$KRB_CLIENT_PRINCIPAL"; do
+      "${env[@]}" "$kadmin" -r "$REALM" -q "addprinc -randkey $p" >>"$k/setup.log" 2>&1
+    done
+    "${env[@]}" "$kadmin" -r "$REALM" -q "ktadd -k $k/broker.keytab $KRB_BROKER_PRINCIPAL" >>"$k/setup.log" 2>&1
+    "${env[@]}" "$kadmin" -r "$REALM" -q "ktadd -k $k/client.keytab $KRB_CLIENT_PRINCIPAL" >>"$k/setup.log" 2>&1
+    "${env[@]}" "$krb5kdc" -r "$REALM" -P "$k/kdc.pid" >>"$k/setup.log" 2>&1
+  ) || { tail -n 20 -- "$k/setup.log" >&2; die "could not set up the Kerberos KDC in $k"; }
+  local deadline=$((SECONDS + 10))
+  until [[ -s $k/kdc.pid ]] && grep -q "commencing operation" "$k/kdc.log" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      tail -n 20 -- "$k/kdc.log" >&2 || true
+      stop_kdc
+      die "krb5kdc did not start (see $k/kdc.log)"
+    fi
+    sleep 0.2
+  done
+  log "Kerberos KDC for $REALM on 127.0.0.1:$KDC_PORT, pid $(<"$k/kdc.pid")"
+}
+
+stop_kdc() {
+  local f=$DIR/krb5/kdc.pid pid
+  [[ -f $f ]] || return 0
+  pid=$(<"$f")
+  if is_uint "$pid" && [[ $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") == *krb5kdc* ]]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + 5))
+    while [[ -e /proc/$pid ]] && ((SECONDS < deadline)); do sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f -- "$f"
+}
+
+# Through the PLAINTEXT listener, whose ANONYMOUS principal is a super user. The client
+# certificate's principal (mTLS) may do what the user may.
+# Two runs of the tool: one resource pattern type each.
+add_acls() {
+  local bs cls
+  bs=$(bootstrap_string)
+  cls=$(tool_class acls)
+  run_tool 120 "$cls" --bootstrap-server "$bs" --add --allow-principal "User:$USER_NAME" \
+    --allow-principal "User:CN=$CLIENT_CN" --operation All --topic '*' --group '*' --transactional-id '*' --cluster \
+    >"$DIR/acls.log" 2>&1 || { tail -n 20 -- "$DIR/acls.log" >&2; die "kafka-acls failed for $USER_NAME"; }
+  run_tool 120 "$cls" --bootstrap-server "$bs" --add --allow-principal "User:$RESTRICTED_USER" \
+    --operation All --resource-pattern-type prefixed --topic "$RESTRICTED_PREFIX" \
+    --group "$RESTRICTED_PREFIX" --transactional-id "$RESTRICTED_PREFIX" \
+    >>"$DIR/acls.log" 2>&1 || { tail -n 20 -- "$DIR/acls.log" >&2; die "kafka-acls failed for $RESTRICTED_USER"; }
 }
 
 format_nodes() {
@@ -576,7 +710,8 @@ format_nodes() {
       local mech
       for mech in SCRAM-SHA-256 SCRAM-SHA-512; do
         args+=(--add-scram "$mech=[name=\"$USER_NAME\",password=\"$USER_PASSWORD\"]"
-          --add-scram "$mech=[name=\"admin\",password=\"$ADMIN_PASSWORD\"]")
+          --add-scram "$mech=[name=\"admin\",password=\"$ADMIN_PASSWORD\"]"
+          --add-scram "$mech=[name=\"$RESTRICTED_USER\",password=\"$RESTRICTED_PASSWORD\"]")
       done
     fi
     if [[ $QUORUM == dynamic ]]; then
@@ -625,6 +760,7 @@ cmd_up() {
     live=$(running_nodes | tr '\n' ' ')
     [[ -z $live ]] || die "a cluster is already running in $DIR (nodes: $live); run: $0 down --dir $DIR"
     log "removing stale cluster in $DIR"
+    stop_kdc
     rm -rf -- "$DIR"
   elif [[ -e $DIR ]]; then
     [[ -d $DIR && -z $(ls -A -- "$DIR") ]] \
@@ -637,7 +773,7 @@ cmd_up() {
   NODES=$OPT_NODES
   SECURITY=$OPT_SECURITY
   local ports
-  mapfile -t ports < <(python3 "$HELPER" ports $(((SECURITY ? 5 : 2) * NODES)))
+  mapfile -t ports < <(python3 "$HELPER" ports $(((SECURITY ? 5 : 2) * NODES + SECURITY)))
   CONTROLLER_PORTS=("${ports[@]:0:NODES}")
   BROKER_PORTS=("${ports[@]:NODES:NODES}")
   if ((SECURITY)); then
@@ -645,6 +781,12 @@ cmd_up() {
     SASL_PORTS=("${ports[@]:3*NODES:NODES}")
     SASL_SSL_PORTS=("${ports[@]:4*NODES:NODES}")
     ((${#SASL_SSL_PORTS[@]} == NODES)) || die "could not find free ports"
+    if krb_tool krb5kdc >/dev/null && krb_tool kadmin.local >/dev/null \
+        && krb_tool kdb5_util >/dev/null; then
+      KDC_PORT=${ports[5 * NODES]}
+    else
+      log "no krb5kdc/kadmin.local/kdb5_util (Debian: krb5-kdc krb5-admin-server): no GSSAPI"
+    fi
   fi
   ((${#BROKER_PORTS[@]} == NODES)) || die "could not find free ports"
   CLUSTER_ID=$(python3 "$HELPER" uuid)
@@ -653,9 +795,18 @@ cmd_up() {
   if ((SECURITY)); then
     USER_PASSWORD=$(openssl rand -hex 12)
     ADMIN_PASSWORD=$(openssl rand -hex 12)
+    RESTRICTED_PASSWORD=$(openssl rand -hex 12)
     (umask 077; printf '%s\n' "user=$USER_NAME" "password=$USER_PASSWORD" \
-      "admin_password=$ADMIN_PASSWORD" >"$DIR/security.env")
+      "admin_password=$ADMIN_PASSWORD" "restricted_user=$RESTRICTED_USER" \
+      "restricted_password=$RESTRICTED_PASSWORD" >"$DIR/security.env")
+    (umask 077; printf '%s\n' "security.protocol=SASL_PLAINTEXT" "sasl.mechanism=PLAIN" \
+      "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\" password=\"$ADMIN_PASSWORD\";" \
+      >"$DIR/admin-client.properties")
     make_certificates
+    if ((KDC_PORT)); then
+      trap stop_kdc EXIT # a failure from here on must not leave the KDC running
+      start_kdc
+    fi
   fi
   for ((n = 1; n <= NODES; n++)); do
     mkdir -p -- "$(node_dir "$n")/data"
@@ -669,11 +820,15 @@ cmd_up() {
   if ! (
     for n in "${nodes_list[@]}"; do start_node "$n"; done
     wait_ready 1 "${nodes_list[@]}"
+    ((SECURITY)) && add_acls
+    true
   ); then
     log "stopping the nodes that did start (logs kept in $DIR)"
     stop_all 5 || true
+    stop_kdc
     exit 1
   fi
+  trap - EXIT
   local bs
   bs=$(bootstrap_string)
   echo "$bs" >"$DIR/bootstrap"
@@ -716,6 +871,7 @@ cmd_down() {
   fi
   load_cluster
   stop_all "$STOP_TIMEOUT"
+  stop_kdc
   rm -rf -- "$DIR"
   log "cluster stopped, $DIR removed"
 }

@@ -24,6 +24,7 @@ KWIRE_DEB_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   kcat librdkafka-dev
+  krb5-kdc krb5-admin-server krb5-user libsasl2-modules-gssapi-mit # GSSAPI: the test KDC, kinit
   openjdk-17-jdk-headless maven
   time gnuplot-nox # bench/compare.sh: the Java tool's CPU and RSS, the chart
 )

@@ -38,6 +38,8 @@ class category final : public std::error_category {
         return "the server's SCRAM signature is wrong: it does not know the credentials";
       case errc::server_rejected:
         return "the server rejected the SASL authentication";
+      case errc::gssapi_failed:
+        return "Kerberos (GSSAPI) authentication failed";
       case errc::random_unavailable:
         return "the system's secure random generator failed";
       case errc::crypto_failure:

@@ -110,8 +110,9 @@ expect 2 "--help-properties" produce -b "$closed" -t t -X batch.size=-5
 expect 2 "acks" metadata -b "$closed" -X acks=all
 expect 2 "request.timeout.ms" metadata -b "$closed" -X request.timeout.ms=forever
 # Security settings that cannot work are configuration errors, never a plaintext run.
-expect 2 "sasl.mechanism: GSSAPI (the default) is not supported yet" \
-  produce -b "$closed" -t t -X security.protocol=sasl_ssl
+expect 2 "sasl.kerberos.service.name: must not be empty" \
+  produce -b "$closed" -t t -X security.protocol=sasl_ssl -X sasl.kerberos.service.name=
+expect 0 "sasl.kerberos.kinit.cmd" produce --help-properties
 expect 2 "sasl.jaas.config: is required" \
   consume -b "$closed" -t t -X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=PLAIN
 expect 2 "ssl.truststore.location: cannot read /nonexistent/ca.pem" \

@@ -14,19 +14,8 @@
 # No run may print the password, failing or succeeding.
 #   cli_security.sh KWIRE_BINARY
 source "$(dirname "$0")/cli_lib.sh"
-need_tool java "runs the broker"
-need_tool openssl "makes the test certificates"
 need_tool kcat "reads back through the PLAINTEXT listener"
-
-cluster=$work/kafka
-cleanup() {
-  "$root/scripts/kafka-local.sh" down --dir "$cluster" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-KWIRE_KAFKA_UP_TIMEOUT=90 "$root/scripts/kafka-local.sh" up --security --dir "$cluster" \
-  >"$work/up.out" 2>"$work/up.err" || { cat "$work/up.err"; fail "kafka-local.sh up --security"; }
-value() { sed -n "s/^$1=//p" "$work/up.out"; }
+start_security_cluster
 bootstrap=$(value bootstrap)
 ssl=$(value ssl)
 sasl_plaintext=$(value sasl_plaintext)
@@ -39,23 +28,6 @@ password=$(value password)
 [[ -n $bootstrap && -n $ssl && -n $sasl_ssl && -n $password && -f $ca ]] \
   || fail "kafka-local.sh printed no security lines: $(cat "$work/up.out")"
 topic=sec-$run_id
-failures=0
-
-# Every output of every run lands in $work/all.out as well: it must never hold the password.
-check() { # NAME EXPECTED_RC CMD... ; stdout+stderr in $work/last
-  local name=$1 want=$2
-  shift 2
-  local rc=0 t0=$SECONDS
-  timeout 60 "$@" >"$work/last" 2>&1 || rc=$?
-  cat "$work/last" >>"$work/all.out"
-  if ((rc != want)); then
-    echo "FAIL $name: exit $rc, expected $want ($((SECONDS - t0)) s):"
-    sed 's/^/    /' "$work/last"
-    failures=$((failures + 1))
-    return 1
-  fi
-  echo "ok   $name ($((SECONDS - t0)) s)"
-}
 
 jaas() { # MECHANISM [USER PASSWORD]
   local u=${2:-$user} p=${3:-$password}
@@ -135,9 +107,6 @@ check "debug log of a refused login" 1 "$kwire" produce -d all -b "$sasl_ssl" -t
   -X "sasl.jaas.config=$(jaas SCRAM-SHA-256 "$user" "x$password")" <<<"debug" || true
 
 # Failures: exit 1, a message that says why.
-expect_message() { # NAME PATTERN
-  grep -qiE "$2" "$work/last" || { echo "FAIL $1: no /$2/ in: $(cat "$work/last")"; failures=$((failures + 1)); }
-}
 wrong=wrong-$password-x
 for mechanism in PLAIN SCRAM-SHA-512; do
   if check "wrong password $mechanism" 1 "$kwire" produce -b "$sasl_ssl" -t "$topic" \

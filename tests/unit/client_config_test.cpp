@@ -121,6 +121,11 @@ TEST(ClientConfig, DescribeListsEveryProducerPropertyWithItsDefault) {
                                           "ssl.cipher.suites",
                                           "sasl.mechanism",
                                           "sasl.jaas.config",
+                                          "sasl.kerberos.service.name",
+                                          "sasl.kerberos.principal",
+                                          "sasl.kerberos.keytab",
+                                          "sasl.kerberos.kinit.cmd",
+                                          "sasl.kerberos.min.time.before.relogin",
                                           "acks",
                                           "linger.ms",
                                           "batch.size",
@@ -177,7 +182,7 @@ TEST(ClientConfig, DescribeListsEveryProducerPropertyWithItsDefault) {
 
   // The common properties are the producer's first ones, in the same order.
   const auto common = kc::describe_common_config();
-  ASSERT_EQ(common.size(), 26u);
+  ASSERT_EQ(common.size(), 31u);
   for (std::size_t i = 0; i < common.size(); ++i) EXPECT_EQ(common[i].name, expected[i]);
 }
 
@@ -378,10 +383,11 @@ TEST(ClientConfig, KnownButUnsupportedJavaKeysSaySo) {
       producer_error(with_bootstrap({{"ssl.truststore.password", "x"}}), "ssl.truststore.password"),
       "ssl.truststore.password is not supported: kwire reads PEM trust stores, which have "
       "no password");
-  EXPECT_EQ(producer_error(with_bootstrap({{"sasl.kerberos.service.name", "kafka"}}),
-                           "sasl.kerberos.service.name"),
-            "sasl.kerberos.service.name is not supported yet (GSSAPI/Kerberos is not "
-            "implemented)");
+  EXPECT_EQ(producer_error(with_bootstrap({{"sasl.kerberos.ticket.renew.jitter", "0.05"}}),
+                           "sasl.kerberos.ticket.renew.jitter"),
+            "sasl.kerberos.ticket.renew.jitter is not supported (kwire's Kerberos takes "
+            "sasl.kerberos.service.name, sasl.kerberos.principal, sasl.kerberos.keytab, "
+            "sasl.kerberos.kinit.cmd and sasl.kerberos.min.time.before.relogin)");
   EXPECT_EQ(
       producer_error(with_bootstrap({{"key.serializer", "x.StringSerializer"}}), "key.serializer"),
       "key.serializer is not supported: kwire takes keys and values as bytes, serialize "
@@ -403,8 +409,11 @@ TEST(ClientConfig, ClusterOptionsRefuseAnUnusableSecuritySetting) {
   EXPECT_NO_THROW((void)kc::cluster_options_for(config));  // the system trust store
   config.ssl_truststore_location = "/nonexistent/ca.pem";
   EXPECT_THROW((void)kc::cluster_options_for(config), std::invalid_argument);
-  // SASL with GSSAPI (the default) or without credentials never becomes a plain connection.
+  // SASL with GSSAPI (the default) needs a service name, the others credentials; neither
+  // ever becomes a plain connection.
   config.security = kc::security_protocol::sasl_plaintext;
+  EXPECT_NO_THROW((void)kc::cluster_options_for(config));
+  config.sasl_kerberos_service_name.clear();
   EXPECT_THROW((void)kc::cluster_options_for(config), std::invalid_argument);
   config.sasl_mechanism_type = kc::sasl_mechanism::plain;
   EXPECT_THROW((void)kc::cluster_options_for(config), std::invalid_argument);
@@ -574,8 +583,8 @@ TEST(ClientConfig, EffectiveConfigAsPropertiesParsesBackToTheSameConfig) {
                                 {"transactional.id", "tx"}});
   const kc::properties written = kc::to_properties(config);
   // All but the unset optionals: ssl.truststore.location, ssl.keystore.location,
-  // ssl.key.password, sasl.jaas.config.
-  EXPECT_EQ(written.size(), kc::describe_producer_config().size() - 4);
+  // ssl.key.password, sasl.jaas.config, sasl.kerberos.keytab.
+  EXPECT_EQ(written.size(), kc::describe_producer_config().size() - 5);
   auto value_of = [&](const std::string& key) {
     return std::ranges::find(written, key, &std::pair<std::string, std::string>::first)->second;
   };
@@ -605,7 +614,7 @@ TEST(ClientConfig, EffectiveConfigAsPropertiesParsesBackToTheSameConfig) {
 
   kc::common_config common;
   ASSERT_FALSE(kc::parse_common_config({{"bootstrap.servers", "a:1"}}, common));
-  EXPECT_EQ(kc::to_properties(common).size(), 22u);
+  EXPECT_EQ(kc::to_properties(common).size(), 26u);  // all but the unset optional ones
 }
 
 namespace {

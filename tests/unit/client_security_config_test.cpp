@@ -99,9 +99,15 @@ TEST(SecurityConfig, AnEmptyEndpointAlgorithmWarnsLoudly) {
 TEST(SecurityConfig, SaslNeedsAMechanismKwireHasAndMatchingCredentials) {
   kc::producer_config config;
   auto error = parse({{"security.protocol", "SASL_SSL"}, {"sasl.jaas.config", plain_jaas}}, config);
-  ASSERT_TRUE(error);  // GSSAPI, the default
-  EXPECT_EQ(error->key, "sasl.mechanism");
-  EXPECT_NE(error->message.find("GSSAPI (the default) is not supported yet"), std::string::npos);
+  ASSERT_FALSE(error) << error->message;  // GSSAPI, the default, which ignores sasl.jaas.config
+  EXPECT_EQ(config.sasl_mechanism_type, kc::sasl_mechanism::gssapi);
+  ASSERT_EQ(config.warnings.size(), 1u);
+  EXPECT_NE(config.warnings[0].find("sasl.jaas.config is ignored with sasl.mechanism GSSAPI (the "
+                                    "default"),
+            std::string::npos);
+  error = parse({{"security.protocol", "SASL_SSL"}, {"sasl.kerberos.service.name", ""}}, config);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->key, "sasl.kerberos.service.name");
   error = parse({{"security.protocol", "SASL_PLAINTEXT"}, {"sasl.mechanism", "PLAIN"}}, config);
   ASSERT_TRUE(error);
   EXPECT_EQ(error->key, "sasl.jaas.config");

@@ -52,7 +52,7 @@ kp::SaslHandshakeResponse handshake_ok() {
 }  // namespace
 
 TEST(SaslAuthenticator, PlainIsOneRoundTrip) {
-  kd::sasl_authenticator auth(settings_for(kc::sasl_mechanism::plain, plain_jaas()));
+  kd::sasl_authenticator auth(settings_for(kc::sasl_mechanism::plain, plain_jaas()), "127.0.0.1");
   EXPECT_EQ(auth.handshake_request().mechanism, "PLAIN");
   auto step = auth.on_handshake(handshake_ok());
   ASSERT_FALSE(step.error) << step.message;
@@ -68,7 +68,8 @@ TEST(SaslAuthenticator, PlainIsOneRoundTrip) {
 }
 
 TEST(SaslAuthenticator, AMechanismTheBrokerLacksListsWhatItOffers) {
-  kd::sasl_authenticator auth(settings_for(kc::sasl_mechanism::scram_sha_512, scram_jaas()));
+  kd::sasl_authenticator auth(settings_for(kc::sasl_mechanism::scram_sha_512, scram_jaas()),
+                              "127.0.0.1");
   EXPECT_EQ(auth.handshake_request().mechanism, "SCRAM-SHA-512");
   auto response = handshake_ok();
   response.error_code = static_cast<std::int16_t>(kp::broker_error::unsupported_sasl_mechanism);
@@ -82,7 +83,7 @@ TEST(SaslAuthenticator, AMechanismTheBrokerLacksListsWhatItOffers) {
 }
 
 TEST(SaslAuthenticator, ARefusedLoginCarriesTheBrokersMessageNotThePassword) {
-  kd::sasl_authenticator auth(settings_for(kc::sasl_mechanism::plain, plain_jaas()));
+  kd::sasl_authenticator auth(settings_for(kc::sasl_mechanism::plain, plain_jaas()), "127.0.0.1");
   ASSERT_TRUE(auth.on_handshake(handshake_ok()).request);
   kp::SaslAuthenticateResponse response;
   response.error_code = static_cast<std::int16_t>(kp::broker_error::sasl_authentication_failed);
@@ -94,7 +95,8 @@ TEST(SaslAuthenticator, ARefusedLoginCarriesTheBrokersMessageNotThePassword) {
 }
 
 TEST(SaslAuthenticator, AMalformedScramChallengeStopsTheExchange) {
-  kd::sasl_authenticator auth(settings_for(kc::sasl_mechanism::scram_sha_256, scram_jaas()));
+  kd::sasl_authenticator auth(settings_for(kc::sasl_mechanism::scram_sha_256, scram_jaas()),
+                              "127.0.0.1");
   auto step = auth.on_handshake(handshake_ok());
   ASSERT_TRUE(step.request);
   const std::string first(step.request->auth_bytes.begin(), step.request->auth_bytes.end());
@@ -112,7 +114,8 @@ TEST(SaslAuthenticator, OAuthBearerSendsAnUnsecuredToken) {
   kd::sasl_authenticator auth(
       settings_for(kc::sasl_mechanism::oauthbearer,
                    "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required "
-                   "unsecuredLoginStringClaim_sub=\"alice\";"));
+                   "unsecuredLoginStringClaim_sub=\"alice\";"),
+      "127.0.0.1");
   auto step = auth.on_handshake(handshake_ok());
   ASSERT_TRUE(step.request);
   const std::string first(step.request->auth_bytes.begin(), step.request->auth_bytes.end());

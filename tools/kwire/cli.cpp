@@ -142,7 +142,7 @@ void print_properties(std::ostream& out,
 
 bool is_security_refusal(std::error_code ec) {
   using protocol::broker_error;
-  return ec == client::errc::tls_handshake_failed ||
+  return ec == client::errc::tls_handshake_failed || ec == client::errc::kerberos_failed ||
          ec == protocol::broker_error_code(
                    static_cast<std::int16_t>(broker_error::sasl_authentication_failed)) ||
          ec == protocol::broker_error_code(

@@ -133,7 +133,14 @@ std::pair<std::size_t, int> write_lines(std::string_view out,
 // record read but not written (a slow or closed reader, -c, a signal) is never committed.
 class written_offsets {
  public:
-  written_offsets(client::consumer& consumer, bool commit) : consumer_(consumer), commit_(commit) {}
+  written_offsets(client::consumer& consumer, bool commit, std::string group)
+      : consumer_(consumer), commit_(commit), group_(std::move(group)) {}
+
+  // Names the group: a denied group (GROUP_AUTHORIZATION_FAILED) is then clear at once.
+  void report_failure(std::error_code ec) const {
+    std::cerr << "kwire consume: committing offsets of group " << group_
+              << " failed: " << ec.message() << '\n';
+  }
 
   // Notes the lines written whole (those ending at or before `written`).
   void note(const std::vector<written_line>& lines, std::size_t written) {
@@ -179,7 +186,7 @@ class written_offsets {
     if (offsets.empty()) return;
     in_flight_ = true;
     consumer_.async_commit(std::move(offsets), [this](std::error_code ec) {
-      if (ec) std::cerr << "kwire consume: committing offsets failed: " << ec.message() << '\n';
+      if (ec) report_failure(ec);
       in_flight_ = false;
     });
   }
@@ -209,7 +216,8 @@ class written_offsets {
 
   client::consumer& consumer_;
   const bool commit_;  // enable.auto.commit as the user set it
-  std::mutex mutex_;   // offsets_: the main thread writes, the listener (I/O thread) reads
+  const std::string group_;
+  std::mutex mutex_;  // offsets_: the main thread writes, the listener (I/O thread) reads
   client::topic_partition_offsets offsets_;
   std::atomic<bool> in_flight_{false};
   std::chrono::steady_clock::time_point next_commit_ = std::chrono::steady_clock::now();
@@ -420,7 +428,7 @@ int consume(const consume_options& o, const client::properties& given,
   auto work = asio::make_work_guard(io);
   std::thread io_thread([&io] { io.run(); });
   auto consumer = std::make_unique<client::consumer>(io.get_executor(), config);
-  written_offsets written(*consumer, commits);
+  written_offsets written(*consumer, commits, config.group_id.value_or(""));
   if (group) {
     client::rebalance_listener listener;
     listener.on_assigned = [](const std::vector<client::topic_partition>&,
@@ -432,8 +440,8 @@ int consume(const consume_options& o, const client::properties& given,
       std::cerr << "kwire consume: revoked " << describe_partitions(revoked) << std::endl;
       // The next owner starts after what was written here.
       auto finish = std::make_shared<client::rebalance_listener::done_function>(std::move(done));
-      written.commit(revoked, [finish](std::error_code ec) {
-        if (ec) std::cerr << "kwire consume: committing offsets failed: " << ec.message() << '\n';
+      written.commit(revoked, [finish, &written](std::error_code ec) {
+        if (ec) written.report_failure(ec);
         (*finish)();
       });
     };
@@ -551,7 +559,7 @@ int consume(const consume_options& o, const client::properties& given,
     }
   }
   if (auto ec = written.commit_all()) {
-    std::cerr << "kwire consume: committing offsets failed: " << ec.message() << '\n';
+    written.report_failure(ec);
     status = exit_failure;
   }
   std::promise<void> closed;

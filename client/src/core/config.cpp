@@ -157,13 +157,33 @@ constexpr auto common_properties() {
           "TLS_AES_128_GCM_SHA256) or OpenSSL name; empty: OpenSSL's defaults."),
       bind<Config, &c::sasl_mechanism_type>(
           "sasl.mechanism", one_of(sasl_mechanism_names, letter_case::exact),
-          "SASL mechanism for SASL_PLAINTEXT and SASL_SSL: PLAIN, SCRAM-SHA-256, "
-          "SCRAM-SHA-512 or OAUTHBEARER (GSSAPI, Java's default, is not supported yet)."),
+          "SASL mechanism for SASL_PLAINTEXT and SASL_SSL: GSSAPI (Kerberos, the default), "
+          "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER."),
       bind<Config, &c::sasl_jaas_config>(
           "sasl.jaas.config", secret_of_at_most_bytes(65536),
           "Credentials, as Java writes them: PlainLoginModule or ScramLoginModule required "
           "username=\"...\" password=\"...\"; or OAuthBearerLoginModule required "
           "unsecuredLoginStringClaim_sub=\"...\";"),
+      // Kerberos: librdkafka's names, defaults and meaning (Java configures a Krb5LoginModule
+      // in sasl.jaas.config instead).
+      bind<Config, &c::sasl_kerberos_service_name>(
+          "sasl.kerberos.service.name", at_most_bytes(255),
+          "GSSAPI: the first part of the brokers' Kerberos principal (service/host@REALM)."),
+      bind<Config, &c::sasl_kerberos_principal>(
+          "sasl.kerberos.principal", at_most_bytes(1024),
+          "GSSAPI: this client's Kerberos principal, for sasl.kerberos.kinit.cmd."),
+      bind<Config, &c::sasl_kerberos_keytab>(
+          "sasl.kerberos.keytab", at_most_bytes(max_path_bytes),
+          "GSSAPI: the keytab file of sasl.kerberos.principal, for sasl.kerberos.kinit.cmd."),
+      bind<Config, &c::sasl_kerberos_kinit_cmd>(
+          "sasl.kerberos.kinit.cmd", at_most_bytes(max_path_bytes),
+          "GSSAPI: shell command that fills the ticket cache (KRB5CCNAME) before the first "
+          "connection and on relogin; %{sasl.kerberos.keytab} and %{sasl.kerberos.principal} "
+          "are replaced; empty or none: the ticket cache is yours to fill."),
+      bind<Config, &c::sasl_kerberos_min_time_before_relogin>(
+          "sasl.kerberos.min.time.before.relogin", in_range(0, 86400000),
+          "GSSAPI: run sasl.kerberos.kinit.cmd again before a connection logs in when it last "
+          "ran this long ago; 0: only before the first connection."),
   };
 }
 
@@ -375,7 +395,10 @@ constexpr std::array unsupported_keys{
                     "ssl.keystore.location, ssl.key.password, ssl.protocol, "
                     "ssl.enabled.protocols, ssl.cipher.suites and "
                     "ssl.endpoint.identification.algorithm)"},
-    unsupported_key{"sasl.kerberos.", "is not supported yet (GSSAPI/Kerberos is not implemented)"},
+    unsupported_key{"sasl.kerberos.",
+                    "is not supported (kwire's Kerberos takes sasl.kerberos.service.name, "
+                    "sasl.kerberos.principal, sasl.kerberos.keytab, sasl.kerberos.kinit.cmd and "
+                    "sasl.kerberos.min.time.before.relogin)"},
     unsupported_key{"sasl.",
                     "is not supported yet (kwire's SASL takes sasl.mechanism and "
                     "sasl.jaas.config)"},
@@ -516,12 +539,17 @@ std::optional<config_error> apply_security_rules(common_config& config, const ke
     return std::nullopt;
   }
   const auto mechanism = config.sasl_mechanism_type;
-  if (mechanism == sasl_mechanism::gssapi)
-    return config_error{"sasl.mechanism",
-                        std::string("sasl.mechanism: GSSAPI") +
-                            (given.contains("sasl.mechanism") ? "" : " (the default)") +
-                            " is not supported yet (Kerberos is not implemented); set PLAIN, "
-                            "SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER"};
+  if (mechanism == sasl_mechanism::gssapi) {
+    if (config.sasl_kerberos_service_name.empty())
+      return config_error{"sasl.kerberos.service.name",
+                          "sasl.kerberos.service.name: must not be empty with GSSAPI"};
+    if (config.sasl_jaas_config)
+      config.warnings.push_back(
+          std::string("sasl.jaas.config is ignored with sasl.mechanism GSSAPI") +
+          (given.contains("sasl.mechanism") ? "" : " (the default: sasl.mechanism is not set)") +
+          ": kwire logs in with sasl.kerberos.kinit.cmd and the ticket cache");
+    return std::nullopt;
+  }
   if (!config.sasl_jaas_config)
     return config_error{
         "sasl.jaas.config",

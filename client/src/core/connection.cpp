@@ -153,7 +153,7 @@ void connection::authenticate() {
     return close_with_detail(make_error_code(errc::broker_too_old),
                              "the broker has no SaslHandshake v1 and SaslAuthenticate");
   sasl_authenticate_version_ = *authenticate_version;
-  sasl_ = std::make_unique<detail::sasl_authenticator>(options_.sasl);
+  sasl_ = std::make_unique<detail::sasl_authenticator>(options_.sasl, address_.host);
   const auto request = sasl_->handshake_request();
   // v1: authentication bytes in SaslAuthenticate requests (v0 sent them raw).
   encode_and_queue(

@@ -44,6 +44,8 @@ class category final : public std::error_category {
         return "the operation's timeout (default.api.timeout.ms) passed before it completed";
       case errc::tls_handshake_failed:
         return "TLS handshake failed";
+      case errc::kerberos_failed:
+        return "Kerberos (GSSAPI) login failed";
       case errc::invalid_argument:
         return "invalid argument";
       case errc::invalid_transaction_state:

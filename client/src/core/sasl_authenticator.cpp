@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include "kwire/client/error.hpp"
+#include "kwire/security/gssapi.hpp"
 #include "kwire/security/oauthbearer.hpp"
 #include "kwire/security/plain.hpp"
 #include "kwire/security/scram.hpp"
@@ -16,7 +17,8 @@ void wipe(std::string& s) noexcept {
   s.clear();
 }
 
-std::unique_ptr<security::sasl_client_mechanism> make_mechanism(const sasl_settings& settings) {
+std::unique_ptr<security::sasl_client_mechanism> make_mechanism(const sasl_settings& settings,
+                                                                const std::string& host) {
   const jaas_login& login = settings.login;
   switch (settings.mechanism) {
     case sasl_mechanism::plain:
@@ -43,7 +45,7 @@ std::unique_ptr<security::sasl_client_mechanism> make_mechanism(const sasl_setti
                                                             std::move(extensions));
     }
     case sasl_mechanism::gssapi:
-      break;
+      return std::make_unique<security::gssapi_client>(settings.kerberos_service_name, host);
   }
   return nullptr;
 }
@@ -59,8 +61,16 @@ std::optional<config_error> make_sasl_settings(const common_config& config,
                                                std::shared_ptr<const sasl_settings>& out) {
   auto settings = std::make_shared<sasl_settings>();
   settings->mechanism = config.sasl_mechanism_type;
-  if (settings->mechanism == sasl_mechanism::gssapi)
-    return config_error{"sasl.mechanism", "sasl.mechanism: GSSAPI is not supported yet"};
+  if (settings->mechanism == sasl_mechanism::gssapi) {
+    if (config.sasl_kerberos_service_name.empty())
+      return config_error{"sasl.kerberos.service.name",
+                          "sasl.kerberos.service.name: must not be empty with GSSAPI"};
+    settings->kerberos_service_name = config.sasl_kerberos_service_name;
+    settings->kerberos = std::make_unique<kerberos_login>(
+        kinit_command(config), config.sasl_kerberos_min_time_before_relogin);
+    out = std::move(settings);
+    return std::nullopt;
+  }
   if (!config.sasl_jaas_config)
     return config_error{"sasl.jaas.config", "sasl.jaas.config: is required for SASL"};
   if (auto error = parse_jaas_config(*config.sasl_jaas_config, settings->login))
@@ -85,8 +95,9 @@ std::string_view mechanism_name(sasl_mechanism mechanism) noexcept {
   return "?";
 }
 
-sasl_authenticator::sasl_authenticator(std::shared_ptr<const sasl_settings> settings)
-    : settings_(std::move(settings)) {}
+sasl_authenticator::sasl_authenticator(std::shared_ptr<const sasl_settings> settings,
+                                       std::string host)
+    : settings_(std::move(settings)), host_(std::move(host)) {}
 
 sasl_authenticator::~sasl_authenticator() = default;
 
@@ -120,11 +131,24 @@ sasl_authenticator::step sasl_authenticator::on_handshake(
     }
     return fail(protocol::broker_error_code(response.error_code), std::move(message));
   }
-  mechanism_ = make_mechanism(*settings_);
+  // kinit before the first login and after the relogin interval. It runs here, on the
+  // connection's thread, as the ticket is needed now; it takes milliseconds against a KDC.
+  if (settings_->kerberos) {
+    if (auto why = settings_->kerberos->refresh())
+      return fail(make_error_code(errc::kerberos_failed),
+                  "sasl.kerberos.kinit.cmd failed: " + *why +
+                      " (sasl.kerberos.kinit.cmd=none uses the ticket cache as it is)");
+  }
+  mechanism_ = make_mechanism(*settings_, host_);
   if (!mechanism_) return fail(make_error_code(errc::invalid_argument), "no SASL mechanism");
   protocol::SaslAuthenticateRequest request;
-  if (auto ec = mechanism_->initial_response(request.auth_bytes))
+  if (auto ec = mechanism_->initial_response(request.auth_bytes)) {
+    if (auto* gssapi = dynamic_cast<security::gssapi_client*>(mechanism_.get()))
+      return fail(
+          make_error_code(errc::kerberos_failed),
+          "GSSAPI for " + settings_->kerberos_service_name + "/" + host_ + ": " + gssapi->detail());
     return fail(ec, "the SASL mechanism could not start");
+  }
   return {{}, {}, std::move(request)};
 }
 
@@ -148,6 +172,8 @@ sasl_authenticator::step sasl_authenticator::on_authenticate(
     if (auto* scram = dynamic_cast<security::scram_client*>(mechanism_.get());
         scram && !scram->server_error().empty())
       message += " (" + scram->server_error() + ")";
+    if (auto* gssapi = dynamic_cast<security::gssapi_client*>(mechanism_.get()))
+      return fail(make_error_code(errc::kerberos_failed), "GSSAPI: " + gssapi->detail());
     return fail(ec, std::move(message));
   }
   if (mechanism_->is_complete() && request.auth_bytes.empty()) {

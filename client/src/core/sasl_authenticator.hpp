@@ -15,6 +15,7 @@
 #include <system_error>
 #include <vector>
 
+#include "core/kerberos.hpp"
 #include "kwire/client/config.hpp"
 #include "kwire/client/jaas.hpp"
 #include "kwire/protocol/messages.hpp"
@@ -26,7 +27,10 @@ namespace kwire::client::detail {
 // last connection lets go.
 struct sasl_settings {
   sasl_mechanism mechanism = sasl_mechanism::plain;
-  jaas_login login;
+  jaas_login login;  // all but GSSAPI
+  // GSSAPI: the broker principal's service part, and the client's kinit runs.
+  std::string kerberos_service_name;
+  std::unique_ptr<kerberos_login> kerberos;
   sasl_settings() = default;
   sasl_settings(const sasl_settings&) = delete;
   sasl_settings& operator=(const sasl_settings&) = delete;
@@ -50,7 +54,8 @@ class sasl_authenticator {
     bool done() const noexcept { return !error && !request; }
   };
 
-  explicit sasl_authenticator(std::shared_ptr<const sasl_settings> settings);
+  // `host`: the broker as connected to (GSSAPI asks for a ticket to service/host).
+  sasl_authenticator(std::shared_ptr<const sasl_settings> settings, std::string host);
   ~sasl_authenticator();
 
   protocol::SaslHandshakeRequest handshake_request() const;
@@ -64,6 +69,7 @@ class sasl_authenticator {
   step fail(std::error_code ec, std::string message);
 
   std::shared_ptr<const sasl_settings> settings_;
+  std::string host_;
   std::unique_ptr<security::sasl_client_mechanism> mechanism_;
   std::chrono::milliseconds session_lifetime_{0};
 };

@@ -56,8 +56,7 @@ enum class dns_lookup { use_all_dns_ips, resolve_canonical_bootstrap_servers_onl
 
 // security.protocol
 enum class security_protocol { plaintext, ssl, sasl_plaintext, sasl_ssl };
-// sasl.mechanism. GSSAPI (Java's default) is recognised so that it can be refused with a
-// clear message: Kerberos is not implemented yet.
+// sasl.mechanism. GSSAPI (Java's default) is Kerberos, through Cyrus SASL (libsasl2).
 enum class sasl_mechanism { gssapi, plain, scram_sha_256, scram_sha_512, oauthbearer };
 // ssl.truststore.type / ssl.keystore.type: kwire reads PEM files only (no JKS, no PKCS12).
 enum class ssl_store_type { pem };
@@ -99,6 +98,15 @@ struct common_config {
   // SASL (security.protocol SASL_PLAINTEXT or SASL_SSL).
   sasl_mechanism sasl_mechanism_type = sasl_mechanism::gssapi;  // sasl.mechanism
   std::optional<std::string> sasl_jaas_config;  // sasl.jaas.config (secret: never rendered)
+  // Kerberos (sasl.mechanism GSSAPI), as librdkafka names and defaults them: kwire runs
+  // kinit.cmd to fill the ticket cache (KRB5CCNAME) and libsasl2 reads it.
+  std::string sasl_kerberos_service_name = "kafka";     // sasl.kerberos.service.name
+  std::string sasl_kerberos_principal = "kafkaclient";  // sasl.kerberos.principal
+  std::optional<std::string> sasl_kerberos_keytab;      // sasl.kerberos.keytab
+  std::string sasl_kerberos_kinit_cmd =                 // sasl.kerberos.kinit.cmd
+      "kinit -R -t \"%{sasl.kerberos.keytab}\" -k %{sasl.kerberos.principal} || "
+      "kinit -t \"%{sasl.kerberos.keytab}\" -k %{sasl.kerberos.principal}";
+  std::chrono::milliseconds sasl_kerberos_min_time_before_relogin{60000};  // ...relogin; 0: once
   // The log sink, debug categories and event hooks: set in code, not a property.
   observability observe;
 

@@ -36,6 +36,8 @@ enum class errc {
   invalid_transaction_state,
   transaction_abortable,  // an error ended this transaction's chances: abort it, then go on
   transaction_aborted,    // the record's transaction was aborted before the record was sent
+  kerberos_failed,        // GSSAPI could not log in: kinit failed, no or expired ticket, unknown
+                          // service principal (the connection's close_detail says why)
 };
 
 const std::error_category& client_category() noexcept;
