@@ -37,8 +37,8 @@ for _ in $(seq 1 60); do # until the records are written (read_uncommitted sees 
   ((n >= 3)) && break
   sleep 0.5
 done
+disown "$producer" # no "Killed" line from the shell
 kill -9 "$producer"
-wait "$producer" 2>/dev/null || true
 kill "$feeder" 2>/dev/null || true
 ((n >= 3)) || fail "the transactional records were not written: $(cat "$work/produce.err")"
 
@@ -99,8 +99,9 @@ if [[ -z $tests_binary || ! -x $tests_binary ]]; then
 fi
 prepared_id=cli-txn-prepared-$run_id
 set +e
-KWIRE_TXN_CHILD="$bootstrap $topic $prepared_id 20 600000" \
-  "$tests_binary" --gtest_filter=TransactionsChild.PrepareAndDie >"$work/child" 2>&1
+(KWIRE_TXN_CHILD="$bootstrap $topic $prepared_id 20 600000" \
+  "$tests_binary" --gtest_filter=TransactionsChild.PrepareAndDie >"$work/child" 2>&1 ||
+  true) 2>/dev/null # it dies by SIGKILL: no "Killed" line from the shell
 set -e
 handle=$(sed -n 's/^HANDLE //p' "$work/child")
 [[ $handle == kwtx1.* ]] || fail "no handle from the child: $(cat "$work/child")"

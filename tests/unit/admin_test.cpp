@@ -439,6 +439,32 @@ TEST_F(AdminTest, ListTransactionsAsksEveryBrokerWithTheFiltersAndRetriesLoading
   close(a);
 }
 
+TEST_F(AdminTest, ListTransactionsDurationFilterNeedsABrokerWithV1) {
+  broker1.script_api_versions_ = true;
+  broker2.script_api_versions_ = true;
+  cluster.handle = [&](int, const fake_request& r) -> fake_action {
+    if (r.api_key != kp::ApiVersionsRequest::api_key) return kwire::test::no_reply{};
+    kp::ApiVersionsResponse response;
+    for (const auto& api : kp::implemented_apis()) {
+      auto& entry = response.api_keys.emplace_back();
+      entry.api_key = api.key;
+      entry.min_version = api.min_version;
+      entry.max_version = api.key == kp::ListTransactionsRequest::api_key ? 0 : api.max_version;
+    }
+    return kwire::test::reply(response, r.api_version);
+  };
+  kc::admin a(io.get_executor(), config());
+  auto [ec, result] = wait_for<kc::list_transactions_result>(
+      [&](auto handler) { a.async_list_transactions({.min_duration = 1000ms}, handler); });
+  // Refused rather than sent without the filter (which would list every transaction).
+  EXPECT_EQ(ec, kc::make_error_code(kc::errc::broker_too_old));
+  ASSERT_EQ(result.brokers.size(), 2u);
+  for (const auto& b : result.brokers) EXPECT_EQ(b.error, ec) << b.message;
+  EXPECT_EQ(cluster.count(1, kp::ListTransactionsRequest::api_key), 0);
+  EXPECT_EQ(cluster.count(2, kp::ListTransactionsRequest::api_key), 0);
+  close(a);
+}
+
 TEST_F(AdminTest, DescribeTransactionsFindsTransactionCoordinatorsAndNamesTheIdOnError) {
   int lookups = 0;
   cluster.handle = [&](int node, const fake_request& r) -> fake_action {
