@@ -5,9 +5,13 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <charconv>
+#include <functional>
 #include <future>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -93,6 +97,7 @@ class io_thread {
     thread_.join();
   }
   asio::any_io_executor executor() { return io_.get_executor(); }
+  asio::io_context& context() { return io_; }
 
  private:
   asio::io_context io_{1};
@@ -100,13 +105,49 @@ class io_thread {
   std::thread thread_;
 };
 
-// Starts an admin operation and waits for it.
+// No bootstrap server answers: bootstrap_probe's words, thrown by wait_for.
+struct unreachable_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// What bootstrap_probe found, from the io thread; read once the client's call completed
+// (which the close below makes it do).
+struct unreachable_note {
+  std::mutex mutex;
+  std::optional<std::string> why;
+  std::optional<std::string> get() {
+    std::lock_guard lock(mutex);
+    return why;
+  }
+};
+
+// Watches the bootstrap servers and, when none can be reached, notes why and runs `close`
+// (which fails the client's calls in progress), so that the command ends in seconds.
+std::shared_ptr<unreachable_note> watch_bootstrap(io_thread& io,
+                                                  const client::common_config& config,
+                                                  std::optional<bootstrap_probe>& probe,
+                                                  std::function<void()> close) {
+  auto note = std::make_shared<unreachable_note>();
+  probe.emplace(io.context(), config, [note, close = std::move(close)](std::string why) {
+    {
+      std::lock_guard lock(note->mutex);
+      note->why = std::move(why);
+    }
+    close();
+  });
+  return note;
+}
+
+// Starts an admin operation and waits for it; unreachable_error when no bootstrap server
+// could be reached meanwhile.
 template <class Result, class Start>
-std::pair<std::error_code, Result> wait_for(Start start) {
+std::pair<std::error_code, Result> wait_for(unreachable_note& note, Start start) {
   std::promise<std::pair<std::error_code, Result>> promise;
   auto future = promise.get_future();
   start([&promise](std::error_code ec, Result r) { promise.set_value({ec, std::move(r)}); });
-  return future.get();
+  auto out = future.get();
+  if (auto why = note.get()) throw unreachable_error(*why);
+  return out;
 }
 
 client::admin_config admin_config_of(const client::properties& properties,
@@ -120,9 +161,9 @@ client::admin_config admin_config_of(const client::properties& properties,
   return config;
 }
 
-int list(const txn_options& o, client::admin& admin) {
+int list(const txn_options& o, client::admin& admin, unreachable_note& note) {
   auto [ec, result] = wait_for<client::list_transactions_result>(
-      [&](auto done) { admin.async_list_transactions({}, std::move(done)); });
+      note, [&](auto done) { admin.async_list_transactions({}, std::move(done)); });
   if (o.json) {
     std::string out = "{\"transactions\":[";
     bool first = true;
@@ -169,9 +210,10 @@ void print_producers(const client::described_producers& p) {
               << ", current transaction start offset " << s.current_txn_start_offset << '\n';
 }
 
-int describe(const txn_options& o, client::admin& admin) {
-  auto [ec, result] = wait_for<client::describe_transactions_result>(
-      [&](auto done) { admin.async_describe_transactions({*o.positional}, {}, std::move(done)); });
+int describe(const txn_options& o, client::admin& admin, unreachable_note& note) {
+  auto [ec, result] = wait_for<client::describe_transactions_result>(note, [&](auto done) {
+    admin.async_describe_transactions({*o.positional}, {}, std::move(done));
+  });
   const auto& t = result.transactions.at(0);
   if (t.error) {
     std::cerr << "kwire txn describe: " << t.message << '\n';
@@ -185,15 +227,15 @@ int describe(const txn_options& o, client::admin& admin) {
     std::cout << "  " << p.topic << " partition " << p.partition << '\n';
   if (t.partitions.empty()) return exit_ok;
   auto [pec, producers] = wait_for<client::describe_producers_result>(
-      [&](auto done) { admin.async_describe_producers(t.partitions, {}, std::move(done)); });
+      note, [&](auto done) { admin.async_describe_producers(t.partitions, {}, std::move(done)); });
   std::cout << "producers of those partitions:\n";
   for (const auto& p : producers.partitions) print_producers(p);
   return pec ? exit_failure : exit_ok;
 }
 
-int abort_hanging(const txn_options& o, client::admin& admin) {
+int abort_hanging(const txn_options& o, client::admin& admin, unreachable_note& note) {
   const std::string where = *o.topic + " partition " + std::to_string(*o.partition);
-  auto [ec, result] = wait_for<client::describe_producers_result>([&](auto done) {
+  auto [ec, result] = wait_for<client::describe_producers_result>(note, [&](auto done) {
     admin.async_describe_producers({{*o.topic, *o.partition}}, {}, std::move(done));
   });
   const auto& p = result.partitions.at(0);
@@ -223,7 +265,7 @@ int abort_hanging(const txn_options& o, client::admin& admin) {
                                       static_cast<std::int16_t>(s.producer_epoch),
                                       s.coordinator_epoch};
   auto [aec, outcome] = wait_for<client::partition_outcome>(
-      [&](auto done) { admin.async_abort_transaction(spec, {}, std::move(done)); });
+      note, [&](auto done) { admin.async_abort_transaction(spec, {}, std::move(done)); });
   if (aec) {
     std::cerr << "kwire txn abort: " << outcome.message << '\n';
     return exit_failure;
@@ -238,16 +280,22 @@ int run_admin(const txn_options& o, const client::properties& properties,
               const client::observability& observe) {
   auto config = admin_config_of(properties, observe);
   io_thread io;
-  std::optional<client::admin> admin(std::in_place, io.executor(), std::move(config));
+  auto admin = std::make_shared<client::admin>(io.executor(), config);
+  std::optional<bootstrap_probe> probe;
+  auto note = watch_bootstrap(io, config, probe, [admin] { admin->async_close([] {}); });
   int status = exit_failure;
-  if (o.action == "list")
-    status = list(o, *admin);
-  else if (o.action == "describe")
-    status = describe(o, *admin);
-  else
-    status = abort_hanging(o, *admin);
+  try {
+    if (o.action == "list")
+      status = list(o, *admin, *note);
+    else if (o.action == "describe")
+      status = describe(o, *admin, *note);
+    else
+      status = abort_hanging(o, *admin, *note);
+  } catch (const unreachable_error& e) {
+    std::cerr << "kwire txn " << o.action << ": " << e.what() << '\n';
+  }
+  probe.reset();
   admin->close();
-  admin.reset();
   return status;
 }
 
@@ -272,11 +320,19 @@ int finish_prepared(const txn_options& o, client::properties properties,
   config.observe = observe;
   const bool commit = o.action == "commit";
   io_thread io;
-  std::optional<client::producer> producer(std::in_place, io.executor(), config);
+  auto producer = std::make_shared<client::producer>(io.executor(), config);
+  std::optional<bootstrap_probe> probe;
+  auto note = watch_bootstrap(io, config, probe, [producer] {
+    producer->async_close(std::chrono::milliseconds(0), [] {});
+  });
   auto [ec, outcome] =
       commit ? producer->commit_prepared(handle) : producer->abort_prepared(handle);
+  probe.reset();
   producer->close(std::chrono::milliseconds(0));
-  producer.reset();
+  if (auto why = note->get()) {
+    std::cerr << "kwire txn " << o.action << ": " << *why << '\n';
+    return exit_failure;
+  }
   if (ec) {
     std::cerr << "kwire txn " << o.action << ": transaction " << handle.transactional_id << ": "
               << ec.message() << '\n';
