@@ -150,7 +150,11 @@ expect 2 "txn commit needs a HANDLE" txn commit -b "$closed"
 expect 2 "needs a HANDLE (kwtx1....) or --topic and --partition" txn abort -b "$closed"
 expect 2 "needs --topic and --partition" txn abort -b "$closed" --topic t
 expect 2 "either HANDLE or --topic and --partition" txn abort -b "$closed" kwtx1.x --topic t -p 0
-expect 2 "--topic, --partition and --producer-id are for txn abort" txn commit -b "$closed" -t t
+expect 2 "--topic and --partition are for txn abort" txn commit -b "$closed" -t t
+expect 2 "--producer-id is for txn list and txn abort" txn describe -b "$closed" x --producer-id 1
+expect 2 "--state and --min-duration-ms are for txn list" txn describe -b "$closed" x --state Ongoing
+expect 2 "--min-duration-ms must be >= 0" txn list -b "$closed" --min-duration-ms -1
+expect 2 "--producer-id: 'p' is not a producer id" txn list -b "$closed" --producer-id p
 expect 2 "--partition: 'x' is not an int32" txn abort -b "$closed" --topic t --partition x
 expect 2 "'hello' is not a transaction handle: it does not start with kwtx1." \
   txn commit -b "$closed" hello

@@ -60,7 +60,16 @@ doc = json.load(open(sys.argv[1]))
 mine = [t for t in doc["transactions"] if t["transactional_id"] == sys.argv[2]]
 assert len(mine) == 1 and mine[0]["state"] == "Ongoing" and mine[0]["coordinator"] == 1, mine
 PY
-echo "txn list shows $id Ongoing"
+# Filters: state, producer id, open at least 1 ms (KIP-994); a state it is not in.
+pid=$(awk -v id="$id" '$1 == id {print $4}' "$work/list")
+"$kwire" txn list -b "$bootstrap" --state Ongoing --producer-id "$pid" --min-duration-ms 1 \
+  >"$work/filtered" 2>"$work/list.err" || fail "txn list with filters: $(cat "$work/list.err")"
+[[ $(tail -n +2 "$work/filtered" | awk '{print $1}') == "$id" ]] ||
+  fail "txn list --state Ongoing --producer-id $pid: $(cat "$work/filtered")"
+"$kwire" txn list -b "$bootstrap" --state PrepareCommit >"$work/filtered" 2>"$work/list.err" ||
+  fail "txn list --state PrepareCommit: $(cat "$work/list.err")"
+! grep -q "^$id " "$work/filtered" || fail "txn list --state PrepareCommit: $(cat "$work/filtered")"
+echo "txn list shows $id Ongoing, also with --state, --producer-id and --min-duration-ms"
 
 "$kwire" txn describe -b "$bootstrap" "$id" >"$work/describe" 2>"$work/describe.err" ||
   fail "txn describe: $(cat "$work/describe.err")"

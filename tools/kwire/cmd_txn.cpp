@@ -27,12 +27,15 @@ namespace {
 namespace asio = boost::asio;
 
 constexpr std::string_view usage =
-    R"(usage: kwire txn list -b BOOTSTRAP [--json] [-X NAME=VALUE]...
+    R"(usage: kwire txn list -b BOOTSTRAP [--json] [--state STATE]... [--producer-id ID]
+                    [--min-duration-ms MS] [-X NAME=VALUE]...
        kwire txn describe -b BOOTSTRAP TRANSACTIONAL_ID [-X NAME=VALUE]...
        kwire txn abort -b BOOTSTRAP --topic TOPIC --partition N [--producer-id ID]
        kwire txn commit|abort -b BOOTSTRAP HANDLE [-X NAME=VALUE]...
   list      every transaction the brokers coordinate: transactional id, coordinator, state,
-            producer id (ListTransactions to every broker)
+            producer id (ListTransactions to every broker); only those in a STATE given
+            (Ongoing, PrepareCommit, ...), of producer ID, open at least MS (KIP-994:
+            a broker without ListTransactions v1 refuses it)
   describe  the transaction's state, producer id and epoch, timeout, start time and
             partitions, and the producers each of its partitions' leaders knows
   abort --topic T --partition N
@@ -46,6 +49,7 @@ constexpr std::string_view usage =
   -b, --bootstrap-server HOST:PORT[,...]  the brokers to start from (bootstrap.servers)
       --json                   list: one JSON document
       --topic TOPIC, --partition N, --producer-id ID   abort of a hanging transaction
+      --state STATE, --producer-id ID, --min-duration-ms MS   list filters
   -d, --debug CATEGORY[,...]   the client's log for these categories on standard error
                                (all, broker, protocol, metadata, producer, eos, consumer,
                                fetch, cgrp, admin, security)
@@ -64,15 +68,27 @@ struct txn_options {
   std::optional<std::string> topic;
   std::optional<std::int32_t> partition;
   std::optional<std::int64_t> producer_id;
+  std::vector<std::string> states;              // list --state
+  std::optional<std::int32_t> min_duration_ms;  // list --min-duration-ms
 };
 
 // Takes the positional arguments out of `args` (parse_options refuses them): an argument
 // that is neither an option nor the value of the option before it.
 std::vector<std::string_view> take_positionals(std::span<const std::string_view> args,
                                                std::vector<std::string>& positionals) {
-  static constexpr std::string_view with_values[] = {
-      "-b", "--bootstrap-server", "-X",           "--property", "-d", "--debug", "-t", "--topic",
-      "-p", "--partition",        "--producer-id"};
+  static constexpr std::string_view with_values[] = {"-b",
+                                                     "--bootstrap-server",
+                                                     "-X",
+                                                     "--property",
+                                                     "-d",
+                                                     "--debug",
+                                                     "-t",
+                                                     "--topic",
+                                                     "-p",
+                                                     "--partition",
+                                                     "--producer-id",
+                                                     "--state",
+                                                     "--min-duration-ms"};
   std::vector<std::string_view> rest;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto arg = args[i];
@@ -161,9 +177,18 @@ client::admin_config admin_config_of(const client::properties& properties,
   return config;
 }
 
+// `text` and spaces up to `width` (at least one space).
+std::string padded(std::string_view text, std::size_t width) {
+  return std::string(text) + std::string(width > text.size() ? width - text.size() : 1, ' ');
+}
+
 int list(const txn_options& o, client::admin& admin, unreachable_note& note) {
+  client::list_transactions_options filters;
+  filters.states = o.states;
+  if (o.producer_id) filters.producer_ids.push_back(*o.producer_id);
+  if (o.min_duration_ms) filters.min_duration = std::chrono::milliseconds(*o.min_duration_ms);
   auto [ec, result] = wait_for<client::list_transactions_result>(
-      note, [&](auto done) { admin.async_list_transactions({}, std::move(done)); });
+      note, [&](auto done) { admin.async_list_transactions(filters, std::move(done)); });
   if (o.json) {
     std::string out = "{\"transactions\":[";
     bool first = true;
@@ -180,16 +205,12 @@ int list(const txn_options& o, client::admin& admin, unreachable_note& note) {
   } else {
     std::size_t width = 16;
     for (const auto& t : result.transactions) width = std::max(width, t.transactional_id.size());
-    std::cout << "TRANSACTIONAL_ID" << std::string(width - 16 + 2, ' ')
+    std::cout << padded("TRANSACTIONAL_ID", width + 2)
               << "COORDINATOR  STATE           PRODUCER_ID\n";
-    for (const auto& t : result.transactions) {
-      const auto coordinator = std::to_string(t.coordinator);
-      std::cout << t.transactional_id << std::string(width - t.transactional_id.size() + 2, ' ')
-                << coordinator
-                << std::string(13 - std::min<std::size_t>(coordinator.size(), 12), ' ') << t.state
-                << std::string(16 - std::min<std::size_t>(t.state.size(), 15), ' ') << t.producer_id
+    for (const auto& t : result.transactions)
+      std::cout << padded(t.transactional_id, width + 2)
+                << padded(std::to_string(t.coordinator), 13) << padded(t.state, 16) << t.producer_id
                 << '\n';
-    }
   }
   for (const auto& b : result.brokers)
     if (b.error) std::cerr << "kwire txn list: broker " << b.broker_id << ": " << b.message << '\n';
@@ -380,6 +401,12 @@ int run_txn(std::span<const std::string_view> args) {
        }},
       {"-p", "--partition", "N",
        [&](std::string_view v) { o.partition = parse_int32(v, "--partition"); }},
+      {"", "--state", "STATE", [&](std::string_view v) { o.states.emplace_back(v); }},
+      {"", "--min-duration-ms", "MS",
+       [&](std::string_view v) {
+         o.min_duration_ms = parse_int32(v, "--min-duration-ms");
+         if (*o.min_duration_ms < 0) throw usage_error("--min-duration-ms must be >= 0");
+       }},
       {"", "--producer-id", "ID",
        [&](std::string_view v) {
          std::int64_t id = 0;
@@ -394,8 +421,12 @@ int run_txn(std::span<const std::string_view> args) {
     if (!positionals.empty()) o.positional = positionals.front();
     const bool hanging = o.action == "abort" && (o.topic || o.partition);
     if (o.json && o.action != "list") throw usage_error("--json is for txn list");
-    if ((o.topic || o.partition || o.producer_id) && !hanging)
-      throw usage_error("--topic, --partition and --producer-id are for txn abort");
+    if ((o.topic || o.partition) && !hanging)
+      throw usage_error("--topic and --partition are for txn abort");
+    if (o.producer_id && !hanging && o.action != "list")
+      throw usage_error("--producer-id is for txn list and txn abort --topic --partition");
+    if ((!o.states.empty() || o.min_duration_ms) && o.action != "list")
+      throw usage_error("--state and --min-duration-ms are for txn list");
     if (o.action == "list" && o.positional)
       throw usage_error("txn list takes no argument, got '" + *o.positional + "'");
     if (o.action == "describe" && !o.positional)
