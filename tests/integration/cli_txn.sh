@@ -26,8 +26,8 @@ committed() { # the values kcat reads from partition 0 under read_committed
 # A transaction on partition 0 that never ends: the producer dies (SIGKILL) while its input
 # is still open. The timeout is long so that the broker does not abort it meanwhile.
 mkfifo "$work/in"
-(printf 'hanging-1\nhanging-2\nhanging-3\n' && sleep 120) >"$work/in" &
-feeder=$!
+(printf 'hanging-1\nhanging-2\nhanging-3\n' && exec sleep 120) >"$work/in" &
+feeder=$! # the sleep itself after the printf (exec), so that kill stops it
 "$kwire" produce -b "$bootstrap" -t "$topic" -p 0 -X "transactional.id=$id" -X linger.ms=0 \
   -X transaction.timeout.ms=600000 <"$work/in" 2>"$work/produce.err" &
 producer=$!
