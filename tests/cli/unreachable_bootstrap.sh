@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# With no bootstrap server reachable, kwire produce, consume and metadata say so within
+# With no bootstrap server reachable, kwire produce, consume, metadata and txn say so within
 # seconds (not after delivery.timeout.ms, 120 s, or request.timeout.ms, 30 s) and exit 1.
 #   unreachable_bootstrap.sh KWIRE_BINARY
 set -uo pipefail
@@ -42,6 +42,13 @@ fi
 expect_early '' consume -b "$closed" -t t
 expect_early '' consume -b "$closed" -t '^t' -G g
 expect_early '' metadata -b "$closed"
+expect_early '' txn list -b "$closed"
+expect_early '' txn describe -b "$closed" some-id
+expect_early '' txn abort -b "$closed" --topic t --partition 0
+# A well-formed handle (transactional id cli-usage, producer id 1, t partition 0).
+handle=kwtx1.AQAJY2xpLXVzYWdlAAAAAAAAAAEAAAIAAAAAAAAAAAAA6mAAAAABAAF0AAAAAAAAAAAAAAAAuyKrYg==
+expect_early '' txn commit -b "$closed" "$handle"
+expect_early '' txn abort -b "$closed" "$handle"
 
 if ((failures > 0)); then
   echo "$failures of $checks checks failed"

@@ -136,6 +136,34 @@ expect 1 "127.0.0.1:1: Connection refused" \
   metadata -b "$closed,localhost:1" -X request.timeout.ms=1500
 expect 1 "localhost:1: Connection refused" \
   metadata -b "$closed,localhost:1" -X request.timeout.ms=1500
+# kwire txn: usage errors, a malformed handle (exit 2 naming the problem), and help.
+expect 0 "usage: kwire txn list" txn --help
+expect 0 "usage: kwire txn list" help txn
+expect 0 "usage: kwire txn list" txn list -h
+expect 0 "transactional.id" txn commit --help-properties
+expect 2 "usage: kwire txn list" txn
+expect 2 "unknown action 'bogus'" txn bogus
+expect 2 "-b BOOTSTRAP is required" txn list
+expect 2 "txn describe needs a TRANSACTIONAL_ID" txn describe -b "$closed"
+expect 2 "unexpected argument 'b'" txn describe -b "$closed" a b
+expect 2 "txn list takes no argument" txn list -b "$closed" x
+expect 2 "--json is for txn list" txn describe -b "$closed" x --json
+expect 2 "txn commit needs a HANDLE" txn commit -b "$closed"
+expect 2 "needs a HANDLE (kwtx1....) or --topic and --partition" txn abort -b "$closed"
+expect 2 "needs --topic and --partition" txn abort -b "$closed" --topic t
+expect 2 "either HANDLE or --topic and --partition" txn abort -b "$closed" kwtx1.x --topic t -p 0
+expect 2 "--topic and --partition are for txn abort" txn commit -b "$closed" -t t
+expect 2 "--producer-id is for txn list and txn abort" txn describe -b "$closed" x --producer-id 1
+expect 2 "--state and --min-duration-ms are for txn list" txn describe -b "$closed" x --state Ongoing
+expect 2 "--min-duration-ms must be >= 0" txn list -b "$closed" --min-duration-ms -1
+expect 2 "--producer-id: 'p' is not a producer id" txn list -b "$closed" --producer-id p
+expect 2 "--partition: 'x' is not an int32" txn abort -b "$closed" --topic t --partition x
+expect 2 "'hello' is not a transaction handle: it does not start with kwtx1." \
+  txn commit -b "$closed" hello
+expect 2 "is not a transaction handle: an unknown handle format" txn abort -b "$closed" kwtx9.AAAA
+expect 2 "is not a transaction handle: its base64 text, checksum or length is wrong" \
+  txn commit -b "$closed" kwtx1.AAAAAAAA
+expect 2 "transactional.id" txn list -b "$closed" -X transactional.id=x
 # No input: nothing to send, exit 0 at once even without a broker.
 expect 0 "0 records produced, 0 failed" produce -b "$closed" -t t
 # Records that cannot be delivered: each one's reason, the summary, exit 1.

@@ -1,6 +1,7 @@
 // The admin client against two scripted fake brokers (node 1 and node 2): routing to the
-// controller, the group coordinator and the partition leaders; retries on NOT_CONTROLLER
-// and NOT_COORDINATOR; per-item errors that are final; the operation's timeout; and
+// controller, every broker, the group and transaction coordinators and the partition
+// leaders; retries on NOT_CONTROLLER, NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS and
+// NOT_LEADER_OR_FOLLOWER; per-item errors that are final; the operation's timeout; and
 // parse_admin_config.
 #include "kwire/client/admin.hpp"
 
@@ -398,6 +399,241 @@ TEST_F(AdminTest, DeleteTopicsUnknownTopicIsAnAnswerNotARetry) {
   EXPECT_EQ(result.topics[1].error,
             kp::make_error_code(kp::broker_error::unknown_topic_or_partition));
   EXPECT_EQ(cluster.log.size(), 1u);
+  close(a);
+}
+
+TEST_F(AdminTest, ListTransactionsAsksEveryBrokerWithTheFiltersAndRetriesLoading) {
+  int loading = 1;  // node 2 is loading its transaction log once
+  cluster.handle = [&](int node, const fake_request& r) -> fake_action {
+    const auto request = r.decode<kp::ListTransactionsRequest>();
+    EXPECT_GE(r.api_version, 1);  // the duration filter needs v1
+    EXPECT_EQ(request.state_filters, std::vector<std::string>{"Ongoing"});
+    EXPECT_EQ(request.producer_id_filters, (std::vector<std::int64_t>{7, 8}));
+    EXPECT_EQ(request.duration_filter, 5000);
+    kp::ListTransactionsResponse response;
+    if (node == 2 && loading-- > 0) {
+      response.error_code = code(kp::broker_error::coordinator_load_in_progress);
+      return kwire::test::reply(response, r.api_version);
+    }
+    auto& t = response.transaction_states.emplace_back();
+    t.transactional_id = "tx-" + std::to_string(node);
+    t.producer_id = 6 + node;
+    t.transaction_state = "Ongoing";
+    return kwire::test::reply(response, r.api_version);
+  };
+  kc::admin a(io.get_executor(), config());
+  auto [ec, result] = wait_for<kc::list_transactions_result>([&](auto handler) {
+    a.async_list_transactions(
+        {.states = {"Ongoing"}, .producer_ids = {7, 8}, .min_duration = 5000ms}, handler);
+  });
+  EXPECT_FALSE(ec) << ec.message();
+  ASSERT_EQ(result.brokers.size(), 2u);
+  ASSERT_EQ(result.transactions.size(), 2u);
+  for (const auto& t : result.transactions) {
+    EXPECT_EQ(t.transactional_id, "tx-" + std::to_string(t.coordinator));
+    EXPECT_EQ(t.producer_id, 6 + t.coordinator);
+    EXPECT_EQ(t.state, "Ongoing");
+  }
+  EXPECT_EQ(cluster.count(1, kp::ListTransactionsRequest::api_key), 1);
+  EXPECT_EQ(cluster.count(2, kp::ListTransactionsRequest::api_key), 2);
+  close(a);
+}
+
+TEST_F(AdminTest, ListTransactionsDurationFilterNeedsABrokerWithV1) {
+  broker1.script_api_versions_ = true;
+  broker2.script_api_versions_ = true;
+  cluster.handle = [&](int, const fake_request& r) -> fake_action {
+    if (r.api_key != kp::ApiVersionsRequest::api_key) return kwire::test::no_reply{};
+    kp::ApiVersionsResponse response;
+    for (const auto& api : kp::implemented_apis()) {
+      auto& entry = response.api_keys.emplace_back();
+      entry.api_key = api.key;
+      entry.min_version = api.min_version;
+      entry.max_version = api.key == kp::ListTransactionsRequest::api_key ? 0 : api.max_version;
+    }
+    return kwire::test::reply(response, r.api_version);
+  };
+  kc::admin a(io.get_executor(), config());
+  auto [ec, result] = wait_for<kc::list_transactions_result>(
+      [&](auto handler) { a.async_list_transactions({.min_duration = 1000ms}, handler); });
+  // Refused rather than sent without the filter (which would list every transaction).
+  EXPECT_EQ(ec, kc::make_error_code(kc::errc::broker_too_old));
+  ASSERT_EQ(result.brokers.size(), 2u);
+  for (const auto& b : result.brokers) EXPECT_EQ(b.error, ec) << b.message;
+  EXPECT_EQ(cluster.count(1, kp::ListTransactionsRequest::api_key), 0);
+  EXPECT_EQ(cluster.count(2, kp::ListTransactionsRequest::api_key), 0);
+  close(a);
+}
+
+TEST_F(AdminTest, DescribeTransactionsFindsTransactionCoordinatorsAndNamesTheIdOnError) {
+  int lookups = 0;
+  cluster.handle = [&](int node, const fake_request& r) -> fake_action {
+    if (r.api_key == kp::FindCoordinatorRequest::api_key) {
+      const auto request = r.decode<kp::FindCoordinatorRequest>();
+      EXPECT_EQ(request.key_type, 1);  // transaction coordinators
+      kp::FindCoordinatorResponse response;
+      for (const auto& key : request.coordinator_keys) {
+        auto& c = response.coordinators.emplace_back();
+        c.key = key;
+        c.node_id = lookups == 0 ? 1 : 2;  // moves to node 2 after the first answer
+        c.host = "127.0.0.1";
+        c.port = cluster.port[c.node_id];
+      }
+      ++lookups;
+      return kwire::test::reply(response, r.api_version);
+    }
+    const auto request = r.decode<kp::DescribeTransactionsRequest>();
+    kp::DescribeTransactionsResponse response;
+    for (const auto& id : request.transactional_ids) {
+      auto& t = response.transaction_states.emplace_back();
+      t.transactional_id = id;
+      if (node == 1) {
+        t.error_code = code(kp::broker_error::not_coordinator);
+      } else if (id == "missing") {
+        t.error_code = code(kp::broker_error::transactional_id_not_found);
+      } else {
+        t.transaction_state = "Ongoing";
+        t.transaction_timeout_ms = 60000;
+        t.transaction_start_time_ms = 1234;
+        t.producer_id = 42;
+        t.producer_epoch = 3;
+        auto& topic = t.topics.emplace_back();
+        topic.topic = "t";
+        topic.partitions = {0, 1};
+      }
+    }
+    return kwire::test::reply(response, r.api_version);
+  };
+  kc::admin a(io.get_executor(), config());
+  auto [ec, result] = wait_for<kc::describe_transactions_result>([&](auto handler) {
+    a.async_describe_transactions({"tx", "missing"}, {}, handler);
+  });
+  ASSERT_EQ(result.transactions.size(), 2u);
+  const auto& tx = result.transactions[0];
+  EXPECT_FALSE(tx.error) << tx.message;
+  EXPECT_EQ(tx.state, "Ongoing");
+  EXPECT_EQ(tx.timeout_ms, 60000);
+  EXPECT_EQ(tx.start_time_ms, 1234);
+  EXPECT_EQ(tx.producer_id, 42);
+  EXPECT_EQ(tx.producer_epoch, 3);
+  EXPECT_EQ(tx.coordinator, 2);
+  EXPECT_EQ(tx.partitions, (std::vector<kc::topic_partition>{{"t", 0}, {"t", 1}}));
+  const auto& missing = result.transactions[1];
+  EXPECT_EQ(missing.error, kp::make_error_code(kp::broker_error::transactional_id_not_found));
+  EXPECT_EQ(missing.message.rfind("transactional id missing: ", 0), 0u) << missing.message;
+  EXPECT_EQ(ec, missing.error);
+  EXPECT_GE(lookups, 2);
+  const auto first = std::find_if(cluster.log.begin(), cluster.log.end(), [](const auto& e) {
+    return e.second.api_key == kp::FindCoordinatorRequest::api_key;
+  });
+  ASSERT_NE(first, cluster.log.end());
+  EXPECT_EQ(first->second.template decode<kp::FindCoordinatorRequest>().coordinator_keys.size(),
+            2u);
+  EXPECT_EQ(cluster.count(1, kp::DescribeTransactionsRequest::api_key), 1);
+  close(a);
+}
+
+TEST_F(AdminTest, DescribeProducersAsksEachLeaderAndRetriesNotLeader) {
+  int not_leader = 1;
+  cluster.handle = [&](int node, const fake_request& r) -> fake_action {
+    const auto request = r.decode<kp::DescribeProducersRequest>();
+    kp::DescribeProducersResponse response;
+    for (const auto& t : request.topics) {
+      auto& out = response.topics.emplace_back();
+      out.name = t.name;
+      for (auto p : t.partition_indexes) {
+        EXPECT_EQ(p, node - 1);
+        auto& po = out.partitions.emplace_back();
+        po.partition_index = p;
+        if (node == 2 && not_leader-- > 0) {
+          po.error_code = code(kp::broker_error::not_leader_or_follower);
+          continue;
+        }
+        auto& s = po.active_producers.emplace_back();
+        s.producer_id = 100 + p;
+        s.producer_epoch = 5;
+        s.last_sequence = 9;
+        s.last_timestamp = 777;
+        s.coordinator_epoch = 2;
+        s.current_txn_start_offset = p == 1 ? 40 : -1;
+      }
+    }
+    return kwire::test::reply(response, r.api_version);
+  };
+  kc::admin a(io.get_executor(), config());
+  auto [ec, result] = wait_for<kc::describe_producers_result>([&](auto handler) {
+    a.async_describe_producers({{"t", 0}, {"t", 1}}, {}, handler);
+  });
+  EXPECT_FALSE(ec) << ec.message();
+  ASSERT_EQ(result.partitions.size(), 2u);
+  for (int p = 0; p < 2; ++p) {
+    const auto& out = result.partitions[static_cast<std::size_t>(p)];
+    EXPECT_FALSE(out.error) << out.message;
+    EXPECT_EQ(out.leader, p + 1);
+    ASSERT_EQ(out.producers.size(), 1u);
+    EXPECT_EQ(out.producers[0].producer_id, 100 + p);
+    EXPECT_EQ(out.producers[0].producer_epoch, 5);
+    EXPECT_EQ(out.producers[0].last_sequence, 9);
+    EXPECT_EQ(out.producers[0].last_timestamp, 777);
+    EXPECT_EQ(out.producers[0].coordinator_epoch, 2);
+    EXPECT_EQ(out.producers[0].current_txn_start_offset, p == 1 ? 40 : -1);
+  }
+  EXPECT_EQ(cluster.count(1, kp::DescribeProducersRequest::api_key), 1);
+  EXPECT_EQ(cluster.count(2, kp::DescribeProducersRequest::api_key), 2);
+  close(a);
+}
+
+TEST_F(AdminTest, AbortTransactionWritesAnAbortMarkerAtTheLeader) {
+  int not_leader = 1;
+  cluster.handle = [&](int node, const fake_request& r) -> fake_action {
+    EXPECT_EQ(node, 2);  // the leader of t/1
+    const auto request = r.decode<kp::WriteTxnMarkersRequest>();
+    kp::WriteTxnMarkersResponse response;
+    for (const auto& m : request.markers) {
+      auto& mo = response.markers.emplace_back();
+      mo.producer_id = m.producer_id;
+      for (const auto& t : m.topics) {
+        auto& to = mo.topics.emplace_back();
+        to.name = t.name;
+        for (auto p : t.partition_indexes) {
+          auto& po = to.partitions.emplace_back();
+          po.partition_index = p;
+          if (not_leader-- > 0)
+            po.error_code = code(kp::broker_error::not_leader_or_follower);
+          else if (m.coordinator_epoch != 2)
+            po.error_code = code(kp::broker_error::transaction_coordinator_fenced);
+        }
+      }
+    }
+    return kwire::test::reply(response, r.api_version);
+  };
+  kc::admin a(io.get_executor(), config());
+  auto [ec, result] = wait_for<kc::partition_outcome>([&](auto handler) {
+    a.async_abort_transaction({"t", 1, 42, 3, 2}, {}, handler);
+  });
+  EXPECT_FALSE(ec) << result.message;
+  EXPECT_EQ(result.topic, "t");
+  EXPECT_EQ(result.partition, 1);
+  ASSERT_EQ(cluster.count(2, kp::WriteTxnMarkersRequest::api_key), 2);  // NOT_LEADER retried
+  const auto request = cluster.log.back().second.decode<kp::WriteTxnMarkersRequest>();
+  ASSERT_EQ(request.markers.size(), 1u);
+  const auto& m = request.markers[0];
+  EXPECT_EQ(m.producer_id, 42);
+  EXPECT_EQ(m.producer_epoch, 3);
+  EXPECT_EQ(m.coordinator_epoch, 2);
+  EXPECT_FALSE(m.transaction_result);  // abort
+  ASSERT_EQ(m.topics.size(), 1u);
+  EXPECT_EQ(m.topics[0].name, "t");
+  EXPECT_EQ(m.topics[0].partition_indexes, std::vector<std::int32_t>{1});
+
+  // A stale coordinator epoch is final, and the message says what was being aborted.
+  auto [fenced, outcome] = wait_for<kc::partition_outcome>([&](auto handler) {
+    a.async_abort_transaction({"t", 1, 42, 3, 1}, {}, handler);
+  });
+  EXPECT_EQ(fenced, kp::make_error_code(kp::broker_error::transaction_coordinator_fenced));
+  EXPECT_NE(outcome.message.find("producer id 42 epoch 3 on t partition 1"), std::string::npos)
+      << outcome.message;
+  EXPECT_EQ(cluster.count(2, kp::WriteTxnMarkersRequest::api_key), 3);
   close(a);
 }
 

@@ -137,5 +137,6 @@ int run_protocol(std::span<const std::string_view> args);
 int run_produce(std::span<const std::string_view> args);
 int run_metadata(std::span<const std::string_view> args);
 int run_consume(std::span<const std::string_view> args);
+int run_txn(std::span<const std::string_view> args);
 
 }  // namespace kwire::cli

@@ -22,6 +22,8 @@ constexpr command commands[] = {
      kwire::cli::run_consume},
     {"metadata", "brokers, controller, topics, partitions, leaders, replicas, ISR",
      kwire::cli::run_metadata},
+    {"txn", "transactions: list, describe, abort a hanging one, commit|abort a handle",
+     kwire::cli::run_txn},
     {"protocol", "every Kafka API kwire implements, with its version range (no broker)",
      kwire::cli::run_protocol},
 };

@@ -154,13 +154,16 @@ std::optional<std::int32_t> admin_call::resolve(std::size_t index, const admin_r
       it.group = r.group;
       const auto& config = engine_->config();
       auto c = coordinators_
-                   .try_emplace(r.group, coordinator_type::group, r.group,
+                   .try_emplace(r.group, coordinator_kind(), r.group,
                                 lookup_backoff{config.retry_backoff, config.retry_backoff_max},
                                 static_cast<std::uint32_t>(engine_->random()()))
                    .first;
       if (c->second.known()) return c->second.node()->node_id;
       lookups.insert(r.group);
-      it.waiting_for = "the coordinator of group " + r.group;
+      it.waiting_for = (coordinator_kind() == coordinator_type::group ? "the coordinator of group "
+                                                                      : "the coordinator of "
+                                                                        "transactional id ") +
+                       r.group;
       return std::nullopt;
     }
     case admin_route::kind::leader: {
@@ -221,7 +224,7 @@ void admin_call::find_coordinators(const std::set<std::string>& groups) {
     for (auto& g : due) requests.push_back({std::move(g)});
   }
   for (auto& keys : requests) {
-    auto request = find_coordinator_request(coordinator_type::group, keys);
+    auto request = find_coordinator_request(coordinator_kind(), keys);
     fit_to_version(request, *version);
     auto detail = where(node, *conn, protocol::FindCoordinatorRequest::api_key, *version);
     conn->send(request, *version,

@@ -101,6 +101,8 @@ class admin_call : public std::enable_shared_from_this<admin_call> {
   virtual void deliver() = 0;
   // Called before routing until it returns true (ListGroups waits for the broker list).
   virtual bool prepare() { return true; }
+  // What the keys of admin_route::to_coordinator name: groups, or transactional ids.
+  virtual coordinator_type coordinator_kind() const { return coordinator_type::group; }
 
   // Which errors in a response are worth retrying, and what to do first.
   virtual bool retriable(std::error_code ec) const;
@@ -115,6 +117,16 @@ class admin_call : public std::enable_shared_from_this<admin_call> {
 
   // Adds items (ListGroups: one per broker, once known); returns the first new index.
   std::size_t add_items(std::size_t count);
+  // For a call that asks every broker (ListGroups, ListTransactions): one item per broker
+  // the metadata lists, each with an outcome in `out`; false while no broker is known.
+  template <class Outcome>
+  bool add_broker_items(std::vector<Outcome>& out) {
+    const auto& md = engine_->brokers().metadata();
+    if (md.brokers.empty()) return false;
+    add_items(md.brokers.size());
+    for (const auto& b : md.brokers) out.emplace_back().broker_id = b.node_id;
+    return true;
+  }
   std::size_t item_count() const noexcept { return items_.size(); }
   const admin_item_result& outcome(std::size_t item) const { return items_[item].outcome; }
   // Copies the item's outcome into the result's item, and returns its error.
@@ -201,6 +213,25 @@ class controller_call : public admin_call {
   bool retriable(std::error_code ec) const override;
 };
 
+// NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS.
+inline bool coordinator_moved_or_busy(std::error_code ec) {
+  return is_coordinator_moved(ec) ||
+         ec == protocol::make_error_code(protocol::broker_error::coordinator_load_in_progress);
+}
+
+// Group and transaction coordinators' answers are final except those that say to ask
+// (again, or elsewhere) later.
+class coordinator_call : public admin_call {
+ public:
+  using admin_call::admin_call;
+
+ protected:
+  bool retriable(std::error_code ec) const override {
+    if (ec.category() == protocol::broker_category()) return coordinator_moved_or_busy(ec);
+    return client::is_retriable(ec);
+  }
+};
+
 template <class Response, class Request, class Handler>
 void admin_call::send_request(std::int32_t node, const std::shared_ptr<connection>& conn,
                               const Request& request, std::int16_t version,
@@ -225,6 +256,25 @@ std::vector<std::string> keys_of(const Items& items, Key key) {
   std::vector<std::string> keys;
   for (const auto& item : items) keys.push_back(key(item));
   return keys;
+}
+
+// "topic:partition", the key of a partition item.
+inline std::string partition_key(const std::string& topic, std::int32_t partition) {
+  return topic + ":" + std::to_string(partition);
+}
+
+// Groups `items` by topic, in the order first seen: topic -> item indexes.
+template <class Items>
+std::vector<std::pair<std::string, std::vector<std::size_t>>> by_topic(
+    const Items& all, const std::vector<std::size_t>& items) {
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> out;
+  std::map<std::string, std::size_t, std::less<>> slot;
+  for (auto i : items) {
+    auto [it, added] = slot.emplace(all[i].topic, out.size());
+    if (added) out.emplace_back(all[i].topic, std::vector<std::size_t>{});
+    out[it->second].second.push_back(i);
+  }
+  return out;
 }
 
 // Item index by name among the items of one request.

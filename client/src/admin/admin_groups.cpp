@@ -10,22 +10,6 @@ using protocol::broker_error;
 
 bool is(std::error_code ec, broker_error e) { return ec == protocol::make_error_code(e); }
 
-bool coordinator_moved_or_busy(std::error_code ec) {
-  return detail::is_coordinator_moved(ec) || is(ec, broker_error::coordinator_load_in_progress);
-}
-
-// Group answers are final except those that say to ask (again, or elsewhere) later.
-class group_call : public admin_call {
- public:
-  using admin_call::admin_call;
-
- protected:
-  bool retriable(std::error_code ec) const override {
-    if (ec.category() == protocol::broker_category()) return coordinator_moved_or_busy(ec);
-    return client::is_retriable(ec);
-  }
-};
-
 class list_groups_call final : public admin_call {
  public:
   list_groups_call(admin_engine& engine, list_groups_options options,
@@ -36,13 +20,7 @@ class list_groups_call final : public admin_call {
 
  private:
   // One item per broker the metadata lists.
-  bool prepare() override {
-    const auto& md = engine_->brokers().metadata();
-    if (md.brokers.empty()) return false;
-    add_items(md.brokers.size());
-    for (const auto& b : md.brokers) result_.brokers.emplace_back().broker_id = b.node_id;
-    return true;
-  }
+  bool prepare() override { return add_broker_items(result_.brokers); }
 
   admin_route route(std::size_t item) override {
     return admin_route::to_broker(result_.brokers[item].broker_id);
@@ -84,12 +62,12 @@ class list_groups_call final : public admin_call {
   std::map<std::int32_t, std::vector<listed_group>> groups_;  // the last answer per broker
 };
 
-class describe_groups_call final : public group_call {
+class describe_groups_call final : public coordinator_call {
  public:
   describe_groups_call(admin_engine& engine, std::vector<std::string> groups,
                        describe_groups_options options,
                        admin_completion<describe_groups_result> done)
-      : group_call(engine, options.timeout, groups.size()),
+      : coordinator_call(engine, options.timeout, groups.size()),
         ids_(std::move(groups)),
         options_(options),
         done_(std::move(done)) {
@@ -145,11 +123,11 @@ class describe_groups_call final : public group_call {
   describe_groups_result result_;
 };
 
-class delete_groups_call final : public group_call {
+class delete_groups_call final : public coordinator_call {
  public:
   delete_groups_call(admin_engine& engine, std::vector<std::string> groups, admin_options options,
                      admin_completion<delete_groups_result> done)
-      : group_call(engine, options.timeout, groups.size()),
+      : coordinator_call(engine, options.timeout, groups.size()),
         ids_(std::move(groups)),
         done_(std::move(done)) {
     result_.groups.resize(ids_.size());
@@ -209,12 +187,12 @@ std::error_code group_then_partitions(const Result& result) {
   return {};
 }
 
-class list_group_offsets_call final : public group_call {
+class list_group_offsets_call final : public coordinator_call {
  public:
   list_group_offsets_call(admin_engine& engine, std::string group,
                           std::optional<std::vector<topic_partition>> partitions,
                           list_group_offsets_options options, admin_completion<group_offsets> done)
-      : group_call(engine, options.timeout, 1),
+      : coordinator_call(engine, options.timeout, 1),
         partitions_(std::move(partitions)),
         options_(options),
         done_(std::move(done)) {
@@ -311,12 +289,12 @@ class list_group_offsets_call final : public group_call {
   group_offsets result_;
 };
 
-class alter_group_offsets_call final : public group_call {
+class alter_group_offsets_call final : public coordinator_call {
  public:
   alter_group_offsets_call(admin_engine& engine, std::string group,
                            std::vector<offset_to_commit> offsets, admin_options options,
                            admin_completion<alter_group_offsets_result> done)
-      : group_call(engine, options.timeout, 1),
+      : coordinator_call(engine, options.timeout, 1),
         offsets_(std::move(offsets)),
         done_(std::move(done)) {
     result_.group_id = std::move(group);

@@ -7,32 +7,14 @@ namespace kwire::client {
 namespace detail {
 namespace {
 
-std::string key_of(const std::string& topic, std::int32_t partition) {
-  return topic + ":" + std::to_string(partition);
-}
-
-// Groups `items` by topic, in the order first seen: topic -> item indexes.
-template <class Items>
-std::vector<std::pair<std::string, std::vector<std::size_t>>> by_topic(
-    const Items& all, const std::vector<std::size_t>& items) {
-  std::vector<std::pair<std::string, std::vector<std::size_t>>> out;
-  std::map<std::string, std::size_t, std::less<>> slot;
-  for (auto i : items) {
-    auto [it, added] = slot.emplace(all[i].topic, out.size());
-    if (added) out.emplace_back(all[i].topic, std::vector<std::size_t>{});
-    out[it->second].second.push_back(i);
-  }
-  return out;
-}
-
 class list_offsets_call final : public admin_call {
  public:
   list_offsets_call(admin_engine& engine, std::vector<offset_query> queries,
                     list_offsets_options options, admin_completion<list_offsets_result> done)
       : admin_call(engine, options.timeout, queries.size()),
         queries_(std::move(queries)),
-        keys_(
-            keys_of(queries_, [](const offset_query& q) { return key_of(q.topic, q.partition); })),
+        keys_(keys_of(queries_,
+                      [](const offset_query& q) { return partition_key(q.topic, q.partition); })),
         options_(options),
         done_(std::move(done)) {
     result_.partitions.resize(queries_.size());
@@ -75,7 +57,7 @@ class list_offsets_call final : public admin_call {
                                                const diagnostics& detail) {
           for (const auto& t : response.topics) {
             for (const auto& p : t.partitions) {
-              auto found = index.find(key_of(t.name, p.partition_index));
+              auto found = index.find(partition_key(t.name, p.partition_index));
               if (found == index.end()) continue;
               const auto ec = protocol::broker_error_code(p.error_code);
               if (!ec) {
@@ -108,8 +90,9 @@ class delete_records_call final : public admin_call {
                       admin_options options, admin_completion<delete_records_result> done)
       : admin_call(engine, options.timeout, partitions.size()),
         wanted_(std::move(partitions)),
-        keys_(keys_of(wanted_,
-                      [](const records_to_delete& r) { return key_of(r.topic, r.partition); })),
+        keys_(keys_of(
+            wanted_,
+            [](const records_to_delete& r) { return partition_key(r.topic, r.partition); })),
         done_(std::move(done)) {
     result_.partitions.resize(wanted_.size());
     for (std::size_t i = 0; i < wanted_.size(); ++i) {
@@ -145,7 +128,7 @@ class delete_records_call final : public admin_call {
                                                const diagnostics& detail) {
           for (const auto& t : response.topics) {
             for (const auto& p : t.partitions) {
-              auto found = index.find(key_of(t.name, p.partition_index));
+              auto found = index.find(partition_key(t.name, p.partition_index));
               if (found == index.end()) continue;
               const auto ec = protocol::broker_error_code(p.error_code);
               if (!ec) result_.partitions[found->second].low_watermark = p.low_watermark;

@@ -1,5 +1,5 @@
-// The admin client: topics, partitions, configs, consumer groups and their offsets, the
-// cluster, as Java's Admin does them.
+// The admin client: topics, partitions, configs, consumer groups and their offsets,
+// transactions, the cluster, as Java's Admin does them.
 //
 //   kwire::client::admin a(io.get_executor(), config);   // config from parse_admin_config()
 //   a.async_create_topics({{.name = "t", .partitions = 3, .replication_factor = 1}}, {},
@@ -52,8 +52,7 @@ template <class Result, class Token, class Start>
 auto initiate_admin(Token&& token, Start start) {
   return initiate<void(std::error_code, Result)>(
       std::forward<Token>(token),
-      [](admin_completion<Result> done, Start start) { start(std::move(done)); },
-      std::move(start));
+      [](admin_completion<Result> done, Start start) { start(std::move(done)); }, std::move(start));
 }
 }  // namespace detail
 
@@ -188,6 +187,47 @@ class admin {
         [this, options](auto done) mutable { start_describe_cluster(options, std::move(done)); });
   }
 
+  // Every transaction every broker coordinates (ListTransactions), filtered as `options` says.
+  template <class Token>
+  auto async_list_transactions(list_transactions_options options, Token&& token) {
+    return detail::initiate_admin<list_transactions_result>(
+        std::forward<Token>(token), [this, o = std::move(options)](auto done) mutable {
+          start_list_transactions(std::move(o), std::move(done));
+        });
+  }
+
+  // Each transactional id's state at its coordinator (FindCoordinator key type 1, then
+  // DescribeTransactions).
+  template <class Token>
+  auto async_describe_transactions(std::vector<std::string> transactional_ids,
+                                   admin_options options, Token&& token) {
+    return detail::initiate_admin<describe_transactions_result>(
+        std::forward<Token>(token),
+        [this, ids = std::move(transactional_ids), options](auto done) mutable {
+          start_describe_transactions(std::move(ids), options, std::move(done));
+        });
+  }
+
+  // The producers each partition's leader knows (DescribeProducers).
+  template <class Token>
+  auto async_describe_producers(std::vector<topic_partition> partitions, admin_options options,
+                                Token&& token) {
+    return detail::initiate_admin<describe_producers_result>(
+        std::forward<Token>(token), [this, p = std::move(partitions), options](auto done) mutable {
+          start_describe_producers(std::move(p), options, std::move(done));
+        });
+  }
+
+  // Writes an abort marker for a hanging transaction on one partition (WriteTxnMarkers to
+  // its leader, KIP-664). The producer id, epoch and coordinator epoch are DescribeProducers'.
+  template <class Token>
+  auto async_abort_transaction(abort_transaction_spec spec, admin_options options, Token&& token) {
+    return detail::initiate_admin<partition_outcome>(
+        std::forward<Token>(token), [this, s = std::move(spec), options](auto done) mutable {
+          start_abort_transaction(std::move(s), options, std::move(done));
+        });
+  }
+
   // Fails operations in progress with shut_down and closes the connections. Signature void().
   template <class Token>
   auto async_close(Token&& token) {
@@ -235,6 +275,15 @@ class admin {
                             completion<delete_records_result> done);
   void start_describe_cluster(describe_cluster_options options,
                               completion<cluster_description> done);
+  void start_list_transactions(list_transactions_options options,
+                               completion<list_transactions_result> done);
+  void start_describe_transactions(std::vector<std::string> transactional_ids,
+                                   admin_options options,
+                                   completion<describe_transactions_result> done);
+  void start_describe_producers(std::vector<topic_partition> partitions, admin_options options,
+                                completion<describe_producers_result> done);
+  void start_abort_transaction(abort_transaction_spec spec, admin_options options,
+                               completion<partition_outcome> done);
   void start_close(detail::unique_function<void()> done);
 
   std::shared_ptr<detail::admin_engine> engine_;

@@ -308,6 +308,74 @@ struct delete_records_result {
   std::vector<deleted_records> partitions;
 };
 
+// ---------------------------------------------------------------- transactions
+
+struct list_transactions_options {
+  std::chrono::milliseconds timeout{-1};
+  std::vector<std::string> states{};         // "Ongoing", "PrepareCommit", ...; empty: all
+  std::vector<std::int64_t> producer_ids{};  // empty: all
+  // Only transactions open at least this long (ListTransactions v1+, KIP-994); -1: all.
+  std::chrono::milliseconds min_duration{-1};
+  // Only transactional ids matching this regular expression (v2+); nullopt: all.
+  std::optional<std::string> transactional_id_pattern{};
+};
+
+struct listed_transaction {
+  std::string transactional_id;
+  std::int64_t producer_id = -1;
+  std::string state;  // "Ongoing", "PrepareCommit", "CompleteAbort", "Empty", ...
+  std::int32_t coordinator = -1;
+};
+
+// ListTransactions asks every broker; one outcome per broker.
+struct list_transactions_result {
+  std::vector<listed_transaction> transactions;  // from every broker that answered
+  std::vector<broker_outcome> brokers;
+};
+
+struct described_transaction : admin_item_result {
+  std::string transactional_id;
+  std::string state;
+  std::int32_t timeout_ms = -1;
+  std::int64_t start_time_ms = -1;  // -1: no transaction open
+  std::int64_t producer_id = -1;
+  std::int16_t producer_epoch = -1;
+  std::vector<topic_partition> partitions;  // in the open transaction
+  std::int32_t coordinator = -1;
+};
+struct describe_transactions_result {
+  std::vector<described_transaction> transactions;
+};
+
+// One producer a partition's leader knows (DescribeProducers).
+struct producer_state {
+  std::int64_t producer_id = -1;
+  std::int32_t producer_epoch = -1;
+  std::int32_t last_sequence = -1;
+  std::int64_t last_timestamp = -1;
+  std::int32_t coordinator_epoch = -1;
+  std::int64_t current_txn_start_offset = -1;  // >= 0: a transaction open from there
+};
+struct described_producers : admin_item_result {
+  std::string topic;
+  std::int32_t partition = -1;
+  std::int32_t leader = -1;
+  std::vector<producer_state> producers;
+};
+struct describe_producers_result {
+  std::vector<described_producers> partitions;
+};
+
+// The abort marker for a hanging transaction on one partition (KIP-664), with the values
+// DescribeProducers gives for the producer.
+struct abort_transaction_spec {
+  std::string topic;
+  std::int32_t partition = -1;
+  std::int64_t producer_id = -1;
+  std::int16_t producer_epoch = -1;
+  std::int32_t coordinator_epoch = -1;
+};
+
 // ---------------------------------------------------------------- cluster
 
 struct describe_cluster_options {
