@@ -94,6 +94,15 @@ else
   failures=$((failures + 1))
 fi
 
+# The transactional producer, refused a transactional id: at once, naming the id.
+denied_txn=denied-txn-$run_id
+if CHECK_MAX=10 check "a transaction under a denied transactional id" 1 "$kwire" produce \
+    -b "$sasl_plaintext" -t "$allowed" -X "transactional.id=$denied_txn" "${restricted[@]}" \
+    <<<"txn-1"; then
+  expect_message "a transaction under a denied transactional id" \
+    "transactional.id $denied_txn.*TRANSACTIONAL_ID_AUTHORIZATION_FAILED|TRANSACTIONAL_ID_AUTHORIZATION_FAILED.*transactional.id $denied_txn"
+fi
+
 if KWIRE_SECURITY_ENV=$work/up.out timeout 60 "$integration_tests" \
     --gtest_filter='SecurityLive.*' >"$work/last" 2>&1; then
   grep -q '\[  PASSED  \] 2 tests' "$work/last" \

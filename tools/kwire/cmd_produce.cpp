@@ -324,9 +324,11 @@ std::optional<std::string> transaction_step(client::producer& producer, std::str
       return std::string(what) + " did not complete within max.block.ms (" +
              std::to_string(max_block.count()) + " ms)";
   }
-  if (const auto ec = future.get())
-    return std::string(what) + " failed: " + ec.message() +
+  if (const auto ec = future.get()) {
+    const auto where = producer.transaction_error_context();
+    return std::string(what) + " failed: " + (where.empty() ? "" : where + ": ") + ec.message() +
            " (transaction state: " + client::to_string(producer.transaction_state()) + ")";
+  }
   return std::nullopt;
 }
 

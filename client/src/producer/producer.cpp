@@ -271,6 +271,10 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   }
 
   transaction_state current_transaction_state() const noexcept { return txn_public_.load(); }
+  std::string transaction_error_context() const {
+    std::lock_guard lock(txn_error_mutex_);
+    return txn_error_context_;
+  }
 
  private:
   void start_transactions() {
@@ -317,9 +321,11 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
     if (begins_pending_.load(std::memory_order_acquire) > 0 &&
         txn_->state() == transaction_state::ready)
       return;  // begin_transaction() moved the published state ahead already
-    if (txn_->state() == transaction_state::fatal_error) {
+    const auto state = txn_->state();
+    if (state == transaction_state::fatal_error || state == transaction_state::abortable_error) {
       std::lock_guard lock(txn_error_mutex_);
-      txn_fatal_error_ = identity_.fatal_error();
+      if (state == transaction_state::fatal_error) txn_fatal_error_ = identity_.fatal_error();
+      txn_error_context_ = txn_->error_context();
     }
     txn_public_.store(txn_->state());
   }
@@ -926,6 +932,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
   std::atomic<int> begins_pending_{0};  // begin_transaction() calls not yet on the strand
   mutable std::mutex txn_error_mutex_;
   std::error_code txn_fatal_error_;  // the fatal error, for callers on other threads
+  std::string txn_error_context_;    // where the last abortable or fatal error came from
   // The last failed connection on the way to the cluster: why records wait for metadata.
   // Cleared by each metadata update.
   error_on_the_way last_error_;
@@ -1103,6 +1110,9 @@ std::pair<std::error_code, transaction_outcome> producer::abort_prepared(
 }
 kwire::client::transaction_state producer::transaction_state() const noexcept {
   return impl_->current_transaction_state();
+}
+std::string producer::transaction_error_context() const {
+  return impl_->transaction_error_context();
 }
 
 void producer::set_partitioner(std::shared_ptr<partitioner> custom) {

@@ -57,6 +57,8 @@ class transaction_driver : public std::enable_shared_from_this<transaction_drive
 
   transaction_state state() const noexcept { return manager_.state(); }
   std::error_code may_send() const noexcept { return manager_.may_send(); }
+  // Where the abortable or fatal error came from ("InitProducerId for transactional.id t").
+  const std::string& error_context() const noexcept { return manager_.error_context(); }
   // Commit or abort under way: the sender sends without waiting for linger.ms.
   bool completing() const noexcept {
     return state() == transaction_state::committing || state() == transaction_state::aborting;

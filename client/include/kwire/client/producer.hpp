@@ -169,6 +169,9 @@ class producer {
   std::error_code abort_transaction();
   // The transaction's state as the application's threads see it.
   kwire::client::transaction_state transaction_state() const noexcept;
+  // In abortable_error or fatal_error: where the error came from, naming the request and
+  // the resource ("InitProducerId for transactional.id t", "AddPartitionsToTxn for t-3").
+  std::string transaction_error_context() const;
 
   const producer_config& config() const noexcept;
   // Bytes of buffer.memory in use (batches and records waiting for metadata).
