@@ -197,21 +197,7 @@ class EosCopier : public ::testing::Test {
 
   // Output partition -> values, as kcat reads them under read_committed.
   std::map<int, std::vector<std::string>> read_output() {
-    const std::string command = "kcat -C -b " + bootstrap_ + " -t " + output_ +
-                                " -o beginning -e -q -X isolation.level=read_committed" +
-                                " -f '%p %s\\n' 2>/dev/null";
-    std::map<int, std::vector<std::string>> out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) return out;
-    char line[512];
-    while (std::fgets(line, sizeof line, pipe)) {
-      std::string text(line);
-      if (!text.empty() && text.back() == '\n') text.pop_back();
-      const auto space = text.find(' ');
-      out[std::stoi(text.substr(0, space))].push_back(text.substr(space + 1));
-    }
-    ::pclose(pipe);
-    return out;
+    return kwire::test::kcat_values_by_partition(bootstrap_, output_, "read_committed");
   }
 
   std::string bootstrap_, input_, output_;

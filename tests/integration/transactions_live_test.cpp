@@ -51,21 +51,7 @@ class TransactionsLive : public ::testing::Test {
 
   // Every value kcat reads under `isolation`, by partition.
   std::map<int, std::vector<std::string>> read_back(const std::string& isolation) {
-    const std::string command = "kcat -C -b " + bootstrap_ + " -t " + topic_ +
-                                " -o beginning -e -q -X isolation.level=" + isolation +
-                                " -f '%p %s\\n' 2>/dev/null";
-    std::map<int, std::vector<std::string>> out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) return out;
-    char line[4096];
-    while (std::fgets(line, sizeof line, pipe)) {
-      std::string text(line);
-      if (!text.empty() && text.back() == '\n') text.pop_back();
-      const auto space = text.find(' ');
-      out[std::stoi(text.substr(0, space))].push_back(text.substr(space + 1));
-    }
-    ::pclose(pipe);
-    return out;
+    return kwire::test::kcat_values_by_partition(bootstrap_, topic_, isolation);
   }
 
   // Sends `count` records named "<tag>-<i>", keyed over every partition; waits for them.
