@@ -10,11 +10,23 @@
 #   6. every libFuzzer target: replay its committed corpus, then KWIRE_TEST_FUZZ_SECONDS
 #      (default 30) of fuzzing each
 #   7. a short run of the micro benchmarks (they must run; figures come from a full run)
+#   8. with --slow only: the long forms of the kill tests (tests/integration/slow_tests.sh),
+#      on the pinned broker and the old one
 # Prints a summary with each step's time; exit status non-zero if any step failed.
 #
 # Environment: KWIRE_TEST_FUZZ_SECONDS, KWIRE_TEST_OLD_KAFKA (default 3.9.2; "none" skips
 # step 4), and setup.sh's (KWIRE_BUILD_DIR, KWIRE_CMAKE_ARGS, ...).
 set -uo pipefail
+slow=0
+for arg in "$@"; do
+  case $arg in
+    --slow) slow=1 ;;
+    *)
+      echo "usage: scripts/test.sh [--slow]" >&2
+      exit 2
+      ;;
+  esac
+done
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 build=${KWIRE_BUILD_DIR:-build}
@@ -69,6 +81,12 @@ run_step "unit tests under ASan+UBSan (build-fuzz/)" sanitizer_unit_tests
 run_step "fuzz targets, corpus replay + ${fuzz_seconds}s each" \
   "$root/scripts/fuzz.sh" --seconds "$fuzz_seconds" --parallel "$jobs"
 run_step "micro benchmarks run (short)" micro_bench_smoke
+if ((slow)); then
+  slow_versions=("${KWIRE_KAFKA_VERSION:-pinned}")
+  [[ $old_kafka != none ]] && slow_versions+=("$old_kafka")
+  run_step "long kill tests (${slow_versions[*]})" \
+    "$root/tests/integration/slow_tests.sh" "$build" "${slow_versions[@]}"
+fi
 
 printf '\n=== test.sh summary\n'
 printf '%s\n' "${summary[@]}"

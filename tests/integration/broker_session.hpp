@@ -31,9 +31,11 @@ inline std::vector<host_port> parse_bootstrap(const std::string& list) {
   std::size_t start = 0;
   while (start < list.size()) {
     auto comma = list.find(',', start);
-    std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string item =
+        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     auto colon = item.rfind(':');
-    if (colon == std::string::npos) throw std::invalid_argument("bootstrap entry without port: " + item);
+    if (colon == std::string::npos)
+      throw std::invalid_argument("bootstrap entry without port: " + item);
     out.push_back({item.substr(0, colon), item.substr(colon + 1)});
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -53,7 +55,8 @@ inline std::string bootstrap_from_env() {
 
 class broker_session {
  public:
-  explicit broker_session(const host_port& where, std::chrono::seconds timeout = std::chrono::seconds(30))
+  explicit broker_session(const host_port& where,
+                          std::chrono::seconds timeout = std::chrono::seconds(30))
       : socket_(io_), timeout_(timeout) {
     tcp::resolver resolver(io_);
     auto endpoints = resolver.resolve(where.host, where.port);
@@ -64,7 +67,9 @@ class broker_session {
       done = true;
     });
     run_until(done);
-    if (result) throw std::runtime_error("connect " + where.host + ":" + where.port + ": " + result.message());
+    if (result)
+      throw std::runtime_error("connect " + where.host + ":" + where.port + ": " +
+                               result.message());
     socket_.set_option(tcp::no_delay(true));
   }
 
@@ -75,13 +80,15 @@ class broker_session {
                        std::vector<std::uint8_t>& storage) {
     std::vector<std::uint8_t> frame;
     const std::int32_t correlation = next_correlation_++;
-    if (auto ec = protocol::encode_request(frame, request, version, correlation, "kwire-tests")) return ec;
+    if (auto ec = protocol::encode_request(frame, request, version, correlation, "kwire-tests"))
+      return ec;
     write_all(frame);
     std::uint8_t size_be[4];
     read_exact(size_be, 4);
     const std::uint32_t size = std::uint32_t(size_be[0]) << 24 | std::uint32_t(size_be[1]) << 16 |
                                std::uint32_t(size_be[2]) << 8 | size_be[3];
-    if (size > protocol::default_max_frame_size) throw std::runtime_error("oversized response frame");
+    if (size > protocol::default_max_frame_size)
+      throw std::runtime_error("oversized response frame");
     storage.resize(size);
     read_exact(storage.data(), size);
     std::int32_t got = -1;
@@ -110,8 +117,10 @@ class broker_session {
       ec = call(req, version, resp, storage);
     }
     if (ec) throw std::runtime_error("ApiVersions: " + ec.message());
-    if (resp.error_code != 0) throw std::runtime_error("ApiVersions error " + std::to_string(resp.error_code));
-    for (const auto& k : resp.api_keys) broker_versions_[k.api_key] = {k.min_version, k.max_version};
+    if (resp.error_code != 0)
+      throw std::runtime_error("ApiVersions error " + std::to_string(resp.error_code));
+    for (const auto& k : resp.api_keys)
+      broker_versions_[k.api_key] = {k.min_version, k.max_version};
     api_versions_version_ = version;
     return resp;
   }
@@ -183,13 +192,42 @@ inline std::string create_topic(broker_session& s, const std::string& name, std:
   create.timeout_ms = 30000;
   protocol::CreateTopicsResponse created;
   std::vector<std::uint8_t> storage;
-  if (auto ec = s.call(create, s.version_for(protocol::CreateTopicsRequest::api_key), created, storage))
+  if (auto ec =
+          s.call(create, s.version_for(protocol::CreateTopicsRequest::api_key), created, storage))
     return "CreateTopics: " + ec.message();
   if (created.topics.size() != 1) return "CreateTopics: no result for the topic";
   if (created.topics[0].error_code != 0)
     return "CreateTopics: error " + std::to_string(created.topics[0].error_code) + " " +
            created.topics[0].error_message.value_or("");
   return {};
+}
+
+// The coordinator of `key` (key_type 0: group, 1: transactional id) as one broker answers it,
+// or node_id -1 when it has none yet (COORDINATOR_NOT_AVAILABLE while a coordinator moves).
+struct coordinator_location {
+  std::int32_t node_id = -1;
+  host_port where;
+};
+inline coordinator_location find_coordinator(broker_session& s, const std::string& key,
+                                             std::int8_t key_type) {
+  const auto version = s.version_for(protocol::FindCoordinatorRequest::api_key);
+  protocol::FindCoordinatorRequest request;
+  request.key_type = key_type;
+  if (version >= 4)
+    request.coordinator_keys = {key};
+  else
+    request.key = key;
+  protocol::FindCoordinatorResponse response;
+  std::vector<std::uint8_t> storage;
+  if (auto ec = s.call(request, version, response, storage))
+    throw std::runtime_error("FindCoordinator: " + ec.message());
+  if (version >= 4) {
+    if (response.coordinators.size() != 1 || response.coordinators[0].error_code != 0) return {};
+    const auto& c = response.coordinators[0];
+    return {c.node_id, {c.host, std::to_string(c.port)}};
+  }
+  if (response.error_code != 0) return {};
+  return {response.node_id, {response.host, std::to_string(response.port)}};
 }
 
 }  // namespace kwire::test

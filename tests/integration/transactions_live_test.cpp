@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -120,6 +121,68 @@ class TransactionsLive : public ::testing::Test {
     std::size_t n = 0;
     for (const auto& [partition, values] : read_back("read_committed")) n += values.size();
     return n;
+  }
+
+  // A session to the coordinator of transactional id `id`.
+  std::unique_ptr<broker_session> coordinator_session(const std::string& id) {
+    broker_session any(kwire::test::parse_bootstrap(bootstrap_).front(), 30s);
+    any.negotiate();
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    auto c = kwire::test::find_coordinator(any, id, 1);
+    while (c.node_id < 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+      c = kwire::test::find_coordinator(any, id, 1);
+    }
+    if (c.node_id < 0) throw std::runtime_error("no coordinator for " + id);
+    auto s = std::make_unique<broker_session>(c.where, 30s);
+    s->negotiate();
+    return s;
+  }
+
+  // Raises the epoch of transactional id `id` to at least `target` with bare InitProducerId
+  // requests (each bumps it by one, or hands out a new producer id at the overflow); the
+  // producer id and epoch reached.
+  std::pair<std::int64_t, std::int16_t> raise_epoch(const std::string& id, std::int16_t target) {
+    auto s = coordinator_session(id);
+    const auto version =
+        std::min<std::int16_t>(s->version_for(kwire::protocol::InitProducerIdRequest::api_key), 5);
+    kwire::protocol::InitProducerIdRequest request;
+    request.transactional_id = id;
+    request.transaction_timeout_ms = 60000;
+    kwire::protocol::InitProducerIdResponse response;
+    std::vector<std::uint8_t> storage;
+    for (;;) {
+      if (auto ec = s->call(request, version, response, storage))
+        throw std::runtime_error("InitProducerId: " + ec.message());
+      if (response.error_code == 51) {  // CONCURRENT_TRANSACTIONS: the last one is completing
+        std::this_thread::sleep_for(5ms);
+        continue;
+      }
+      // COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR: the
+      // transaction log is being created or moved; find the coordinator again.
+      if (response.error_code == 14 || response.error_code == 15 || response.error_code == 16) {
+        std::this_thread::sleep_for(200ms);
+        s = coordinator_session(id);
+        continue;
+      }
+      if (response.error_code != 0)
+        throw std::runtime_error("InitProducerId: error " + std::to_string(response.error_code));
+      if (response.producer_epoch >= target) return {response.producer_id, response.producer_epoch};
+    }
+  }
+
+  // The producer id and epoch the coordinator holds for `id`, and the transaction's state.
+  kwire::protocol::DescribeTransactionsResponse::TransactionState describe(const std::string& id) {
+    auto s = coordinator_session(id);
+    kwire::protocol::DescribeTransactionsRequest request;
+    request.transactional_ids = {id};
+    kwire::protocol::DescribeTransactionsResponse response;
+    std::vector<std::uint8_t> storage;
+    if (auto ec =
+            s->call(request, s->version_for(kwire::protocol::DescribeTransactionsRequest::api_key),
+                    response, storage))
+      throw std::runtime_error("DescribeTransactions: " + ec.message());
+    return response.transaction_states.at(0);
   }
 
   std::string bootstrap_;
@@ -295,6 +358,71 @@ TEST_F(TransactionsLive, APreparedTransactionTheBrokerTimedOutIsReportedAborted)
   EXPECT_EQ(outcome, kc::transaction_outcome::aborted);
   p.close(2s);
   EXPECT_EQ(committed_count(), 0u);
+}
+
+// Protocol v2 (KIP-890): EndTxn bumps the epoch at every commit and abort, and at the overflow
+// hands out a new producer id with epoch 0 (the broker fixes of 4.0+ near epoch 32766). The
+// transactional id's epoch is first driven next to the overflow with bare InitProducerId
+// requests (some 32,760 round trips, ~15 s); then transactions run across it in one producer,
+// and a transaction prepared in a process that dies is committed from its handle across it.
+// Only where transaction.version >= 2 (4.x; 3.9 speaks v1 only).
+TEST_F(TransactionsLive, TransactionsAndAPreparedCommitCrossTheEpochOverflow) {
+  {
+    broker_session s(kwire::test::parse_bootstrap(bootstrap_).front(), 30s);
+    std::int16_t level = 0;
+    for (const auto& f : s.negotiate().finalized_features)
+      if (f.name == "transaction.version") level = f.max_version_level;
+    if (level < 2) GTEST_SKIP() << "transaction.version " << level << ": protocol v1 only";
+  }
+  const std::string id = topic_ + "-overflow";
+  const auto started = std::chrono::steady_clock::now();
+  const auto [first_id, raised] = raise_epoch(id, 32760);
+  std::printf("epoch raised to %d (producer id %ld) in %.1f s\n", raised, first_id,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  kwire::test::io_thread io;
+  std::set<std::string> committed;
+  {
+    kc::producer p(io.io.get_executor(), config(id));
+    ASSERT_FALSE(p.init_transactions());
+    for (int t = 0; t < 10; ++t) {
+      ASSERT_FALSE(p.begin_transaction());
+      const std::string tag = "over" + std::to_string(t);
+      send_all(p, tag, 10);
+      ASSERT_FALSE(p.commit_transaction()) << "transaction " << t;
+      for (int i = 0; i < 10; ++i) committed.insert(tag + "-" + std::to_string(i));
+      const auto state = describe(id);
+      std::printf("after commit %d: producer id %ld epoch %d (%s)\n", t, state.producer_id,
+                  state.producer_epoch, state.transaction_state.c_str());
+    }
+    p.close(5s);
+  }
+  EXPECT_NE(describe(id).producer_id, first_id) << "the epoch did not overflow";
+  std::set<std::string> read;
+  for (const auto& [partition, values] : read_back("read_committed"))
+    for (const auto& v : values) EXPECT_TRUE(read.insert(v).second) << "duplicate " << v;
+  EXPECT_EQ(read, committed);
+
+  // A prepared transaction whose commit crosses the overflow.
+  const std::string id2 = topic_ + "-overflow-2pc";
+  const auto [second_id, second_epoch] = raise_epoch(id2, 32765);
+  const auto handle = prepare_in_child(id2, 40);
+  std::printf("prepared at producer id %ld epoch %d (raised to %d)\n", handle.producer_id,
+              handle.epoch, second_epoch);
+  kc::producer p(io.io.get_executor(), config(id2));
+  auto [ec, outcome] = p.commit_prepared(handle);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(outcome, kc::transaction_outcome::committed);
+  const auto after_commit = describe(id2);
+  EXPECT_NE(after_commit.producer_id, handle.producer_id)
+      << "the commit did not cross the overflow";
+  std::printf("after the prepared commit: producer id %ld epoch %d (%s)\n",
+              after_commit.producer_id, after_commit.producer_epoch,
+              after_commit.transaction_state.c_str());
+  std::tie(ec, outcome) = p.commit_prepared(handle);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(outcome, kc::transaction_outcome::already_committed);
+  p.close(2s);
+  EXPECT_EQ(committed_count(), committed.size() + 40);
 }
 
 // The other process of the tests above (runs only when KWIRE_TXN_CHILD is set).

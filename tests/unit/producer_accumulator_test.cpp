@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <string>
 #include <thread>
 
@@ -252,6 +253,50 @@ TEST(ProducerAccumulator, CloseWakesASendBlockedOnBufferMemory) {
   EXPECT_EQ(f.append(1, 10, /*may_block=*/true), kc::errc::shut_down);
   closer.join();
   EXPECT_EQ(f.append(0, 10), kc::errc::shut_down);
+}
+
+// A send of a topic whose partitions are not known yet waits for buffer.memory; meanwhile the
+// metadata arrives and the held records are placed. The waiting record must follow them into
+// the batch, not be held after the placing is over (it was: it then failed by
+// delivery.timeout.ms, seen as one lost record in 100,000 on a live broker).
+TEST(ProducerAccumulator, ARecordThatWaitedForMemoryWhileItsTopicWasPlacedJoinsTheBatch) {
+  const auto held = batch_charge + record_charge(10);
+  accumulator_fixture f(kc::properties{
+      {"buffer.memory", std::to_string(2 * held + record_charge(10))}, {"max.block.ms", "10000"}});
+  std::deque<std::string> values;
+  std::vector<std::error_code> completions;
+  auto append_to_u = [&](bool may_block) {
+    values.push_back(std::string(10, static_cast<char>('a' + values.size())));
+    kc::delivery_callback callback = [&](std::error_code ec, const kc::delivery_report&) {
+      completions.push_back(ec);
+    };
+    const auto& v = values.back();
+    return f.accumulator.append(
+        {.topic = "u",
+         .partition = 0,
+         .value = std::span(reinterpret_cast<const std::uint8_t*>(v.data()), v.size())},
+        callback, may_block);
+  };
+  ASSERT_FALSE(append_to_u(false));  // held: "u" has no metadata yet
+  ASSERT_FALSE(append_to_u(false));
+  EXPECT_EQ(append_to_u(false), kc::errc::buffer_exhausted);
+  values.pop_back();
+  std::thread metadata([&] {
+    std::this_thread::sleep_for(30ms);
+    kc::cluster_metadata m;
+    auto& t = m.topics["u"];
+    t.name = "u";
+    t.partitions.emplace_back().leader = 1;
+    EXPECT_TRUE(f.accumulator.update_metadata(m).empty());
+  });
+  EXPECT_FALSE(append_to_u(true));  // waits for memory, which the placing frees
+  metadata.join();
+  const auto drained = f.drain(kd::accumulator_clock::now(), true);
+  ASSERT_EQ(drained_count(drained), 1u);
+  const auto* batch = drained.by_node.at(1).front();
+  EXPECT_EQ(batch->callbacks.size(), 3u) << "a record was left behind";
+  EXPECT_TRUE(drained.expired_pending.empty());
+  EXPECT_TRUE(completions.empty());
 }
 
 TEST(ProducerAccumulator, DrainByBrokerTakesEveryPartitionItLeadsInOrder) {

@@ -58,8 +58,26 @@ std::error_code producer_accumulator::append(const producer_record& record,
   const std::int64_t timestamp =
       record.timestamp >= 0 ? record.timestamp : create_time_clock_.now_ms();
   producer_topic& topic = topic_locked(record.topic);
-  if (topic.partition_count < 0)
-    return hold_pending_locked(lock, topic, record, timestamp, record_size, callback, may_block);
+  if (topic.partition_count < 0) {
+    // Counted as it will be once in a batch of its own (more than the held record and its
+    // bookkeeping take), so that placing it later never finds buffer.memory full.
+    static_assert(batch_bookkeeping_bytes >= sizeof(pending_record));
+    const auto charge =
+        static_cast<std::int64_t>(record_size + record_bookkeeping_bytes + batch_bookkeeping_bytes);
+    if (auto ec = reserve_locked(lock, charge, may_block)) return ec;
+    if (closing_) {
+      release_locked(charge);
+      return make_error_code(errc::shut_down);
+    }
+    // The wait for buffer.memory lets go of the lock: the partitions may have become known
+    // meanwhile and the held records been placed. Then this one goes to its batch at once,
+    // behind them; held now, it would wait for the next metadata update.
+    if (topic.partition_count < 0) {
+      hold_pending_locked(topic, record, timestamp, charge, callback);
+      return {};
+    }
+    release_locked(charge);
+  }
   std::int32_t partition = record.partition;
   if (partition >= topic.partition_count) return make_error_code(errc::no_such_partition);
   bool sticky = false;
@@ -269,15 +287,9 @@ std::error_code producer_accumulator::append_locked(
   return {};
 }
 
-std::error_code producer_accumulator::hold_pending_locked(
-    std::unique_lock<std::mutex>& lock, producer_topic& topic, const producer_record& record,
-    std::int64_t timestamp, std::size_t record_size, delivery_callback& callback, bool may_block) {
-  // Counted as it will be once in a batch of its own (more than the held record and its
-  // bookkeeping take), so that placing it later never finds buffer.memory full.
-  static_assert(batch_bookkeeping_bytes >= sizeof(pending_record));
-  const auto charge =
-      static_cast<std::int64_t>(record_size + record_bookkeeping_bytes + batch_bookkeeping_bytes);
-  if (auto ec = reserve_locked(lock, charge, may_block)) return ec;
+void producer_accumulator::hold_pending_locked(producer_topic& topic, const producer_record& record,
+                                               std::int64_t timestamp, std::int64_t charge,
+                                               delivery_callback& callback) {
   pending_record r;
   r.topic = &topic;
   r.reserved = charge;
@@ -300,7 +312,6 @@ std::error_code producer_accumulator::hold_pending_locked(
   }
   topic.pending.push_back(std::move(r));
   ++incomplete_[generation_];
-  return {};
 }
 
 // Moves a topic's pending records into batches once its partitions are known; the records

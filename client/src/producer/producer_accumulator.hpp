@@ -213,10 +213,10 @@ class producer_accumulator {
       const protocol::optional_bytes& value, std::span<const protocol::header_view> headers,
       std::size_t fields_size, std::size_t record_size, delivery_callback& callback, bool may_block,
       std::optional<accumulator_clock::time_point> created, std::uint64_t generation);
-  std::error_code hold_pending_locked(std::unique_lock<std::mutex>& lock, producer_topic& topic,
-                                      const producer_record& record, std::int64_t timestamp,
-                                      std::size_t record_size, delivery_callback& callback,
-                                      bool may_block);
+  // Holds a record of a topic whose partitions are not known yet; `charge` is reserved.
+  void hold_pending_locked(producer_topic& topic, const producer_record& record,
+                           std::int64_t timestamp, std::int64_t charge,
+                           delivery_callback& callback);
   void place_pending_locked(std::unique_lock<std::mutex>& lock, producer_topic& topic,
                             std::vector<std::pair<pending_record, std::error_code>>& failed);
   void decrement_incomplete_locked(std::uint64_t generation);
