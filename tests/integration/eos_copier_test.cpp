@@ -28,6 +28,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <string>
@@ -196,17 +197,21 @@ class EosCopier : public ::testing::Test {
     ASSERT_FALSE(kc::parse_producer_config({{"bootstrap.servers", bootstrap_}}, c));
     kc::producer p(io.io.get_executor(), c);
     std::atomic<int> failed{0};
+    std::mutex first_failure_mutex;
+    std::string first_failure;
     for (int part = 0; part < kPartitions; ++part)
       for (int i = 0; i < per_partition; ++i) {
         const std::string value = "p" + std::to_string(part) + "-" + std::to_string(i);
         ASSERT_FALSE(p.send({.topic = input_, .partition = part, .value = bytes(value)},
-                            [&failed](std::error_code ec, const kc::delivery_report&) {
-                              if (ec) ++failed;
+                            [&, value](std::error_code ec, const kc::delivery_report&) {
+                              if (!ec) return;
+                              std::lock_guard lock(first_failure_mutex);
+                              if (failed++ == 0) first_failure = value + ": " + ec.message();
                             }));
       }
     p.flush();
     p.close(5s);
-    ASSERT_EQ(failed.load(), 0);
+    ASSERT_EQ(failed.load(), 0) << "input records failed; the first: " << first_failure;
   }
 
   pid_t start_copier(int per_partition, int pace_ms) {
@@ -383,7 +388,7 @@ class EosCopier : public ::testing::Test {
 TEST_F(EosCopier, EveryRecordIsCopiedExactlyOnceThroughCopierKills) {
   if (nodes_.size() >= 3) GTEST_SKIP() << "the 3-node fixture runs the coordinator kills test";
   const int per_partition = (env_int("KWIRE_EOS_RECORDS", 30000) + kPartitions - 1) / kPartitions;
-  write_input(per_partition);
+  ASSERT_NO_FATAL_FAILURE(write_input(per_partition));
   std::vector<fault> faults(static_cast<std::size_t>(env_int("KWIRE_EOS_KILLS", 3)),
                             fault::kill_copier);
   copy_through(faults, per_partition, env_int("KWIRE_EOS_PACE_MS", 150));
@@ -395,7 +400,7 @@ TEST_F(EosCopier, EveryRecordIsCopiedExactlyOnceThroughCopierKills) {
 TEST_F(EosCopier, EveryRecordIsCopiedExactlyOnceThroughCopierAndCoordinatorKills) {
   if (nodes_.size() < 3) GTEST_SKIP() << "needs the 3-node fixture";
   const int per_partition = (env_int("KWIRE_EOS_RECORDS", 30000) + kPartitions - 1) / kPartitions;
-  write_input(per_partition);
+  ASSERT_NO_FATAL_FAILURE(write_input(per_partition));
   const int copier_kills = env_int("KWIRE_EOS_KILLS", 2);
   const int coordinator_kills = env_int("KWIRE_EOS_COORDINATOR_KILLS", 1);
   std::vector<fault> faults;
