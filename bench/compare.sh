@@ -3,6 +3,7 @@
 #
 # Usage: bench/compare.sh [options]
 #   -n RECORDS         records of each unthrottled run (default 1000000)
+#                      (transactions scenarios: -n 1000000 is 1,000 transactions of 1,000)
 #   --quick            a smoke test: 50000 records, 2 s fixed-rate runs, results named *-quick*
 #   -b BOOTSTRAP       use this (loopback) broker instead of starting one
 #   --broker-pid PID   with -b: the broker's pid, to report its CPU time per run
@@ -20,7 +21,7 @@
 # It starts a 1-node broker with scripts/kafka-local.sh in a private directory (unless -b;
 # stopped again on any exit), warms it up, then runs each scenario for each client, one run
 # at a time, each on a fresh topic of P partitions, with a timeout on every run, and writes
-# for each mode that ran (produce; consume and e2e when their scenarios are chosen) to OUT:
+# for each mode that ran (produce; consume, e2e and txn when their scenarios are chosen) to OUT:
 #   MODE.md     the table (and the settings, machine, versions, notes)
 #   MODE.png    the chart (needs gnuplot: the Debian package gnuplot-nox)
 #   MODE.jsonl  the raw JSON result lines, with "scenario", "runner" and "props" added
@@ -47,7 +48,8 @@ readonly DEFAULTS_PRODUCER_PROPS=(acks=all enable.idempotence=true)
 #   name  on  mode  size  rate  records  props
 #   on:      1 = runs by default, 0 = only when named in --scenarios (or "all")
 #   mode:    produce, consume (every client reads the same topic, filled once beforehand by
-#            rdkafka-bench with the same payload) or e2e (send -> receipt; not the Java tool).
+#            rdkafka-bench with the same payload), e2e (send -> receipt; not the Java tool) or
+#            txn (produce in transactions of TXN_RECORDS records; Java: bench/peers/TxnBench).
 #            A client that exits 2 ("not implemented") for a mode is reported as a note,
 #            never as a result.
 #   rate:    records/s, 0 = as fast as the client goes
@@ -71,8 +73,13 @@ readonly SCENARIOS=(
   "consume-lz4           0  consume  100  0      10000000  compression.type=lz4"
   "consume-lz4-1k        0  consume  1024 0      3000000   compression.type=lz4"
   "e2e-lz4-10k           0  e2e      100  10000  R  compression.type=lz4,batch.size=16384"
+  "txn-produce-100       0  txn      100  0      N  compression.type=none,batch.size=16384"
+  "txn-produce-100-1m    0  txn      100  0      N  compression.type=none,batch.size=1000000"
 )
 readonly ALL_CLIENTS=(kwire librdkafka java)
+# Records per transaction in the txn scenarios (--txn-records of kwire-bench, rdkafka-bench and
+# TxnBench: begin, send this many, commit).
+readonly TXN_RECORDS=1000
 
 # librdkafka stops a batch at batch.num.messages (default 10,000) as well as at batch.size: raise
 # the former to its maximum so that the batch.size shared by every client is the limit.
@@ -220,8 +227,9 @@ broker_cpu_ticks() { # utime + stime of the broker, in clock ticks ("" when unkn
 run_native() {
   local bin=$1 mode=$2 topic=$3 n=$4 size=$5 rate=$6 secs=$7
   shift 7
-  local -a cmd=("$BIN/$bin" "$mode" -b "$BOOTSTRAP" -t "$topic" -n "$n")
+  local -a cmd=("$BIN/$bin" "${mode/#txn/produce}" -b "$BOOTSTRAP" -t "$topic" -n "$n")
   [[ $mode == consume ]] || cmd+=(-s "$size")
+  [[ $mode != txn ]] || cmd+=(--txn-records "$TXN_RECORDS")
   ((rate > 0)) && cmd+=(--rate "$rate")
   local p rc=0 last why
   for p in "$@"; do cmd+=(-X "$p"); done
@@ -276,8 +284,30 @@ java_log_opts() {
   fi
 }
 
-# The Java tools: ProducerPerformance (produce) and ConsumerPerformance (consume); CPU time and
-# peak RSS from /usr/bin/time, JVM start-up included. Same arguments as run_native.
+# The payload file of the Java clients for records of $1 bytes (rdkafka-bench writes it once);
+# prints its path, or nothing when rdkafka-bench is not built.
+java_payload_file() {
+  local payload=$WORK/payload-$1.txt
+  if [[ ! -f $payload ]] && have_bench rdkafka-bench; then
+    "$BIN/rdkafka-bench" payload -n "$JAVA_PAYLOADS" -s "$1" >"$payload"
+  fi
+  [[ ! -f $payload ]] || echo "$payload"
+}
+
+# bench/peers/TxnBench.java compiled against this Kafka's client jars, once; prints the class
+# directory, or nothing when javac is missing or fails.
+java_txn_classes() {
+  local classes=$WORK/txnbench
+  if [[ ! -f $classes/TxnBench.class ]] && command -v javac >/dev/null; then
+    mkdir -p -- "$classes"
+    javac -cp "$LIBS/*" -d "$classes" "$ROOT/bench/peers/TxnBench.java" >>"$WORK/run.log" 2>&1 || true
+  fi
+  [[ ! -f $classes/TxnBench.class ]] || echo "$classes"
+}
+
+# The Java clients: ProducerPerformance (produce), ConsumerPerformance (consume) and our TxnBench
+# (txn); CPU time and peak RSS from /usr/bin/time, JVM start-up included. Same arguments as
+# run_native.
 run_java() {
   local mode=$1 topic=$2 n=$3 size=$4 rate=$5 secs=$6
   shift 6
@@ -287,12 +317,10 @@ run_java() {
     "$(java_cmd)" "${JAVA_PERF_OPTS[@]}" "$(java_log_opts)" -Dkwire.kafka.log.level=WARN -cp "$LIBS/*")
   case $mode in
     produce)
-      local payload=$WORK/payload-$size.txt
-      if [[ ! -f $payload ]] && have_bench rdkafka-bench; then
-        "$BIN/rdkafka-bench" payload -n "$JAVA_PAYLOADS" -s "$size" >"$payload"
-      fi
+      local payload
+      payload=$(java_payload_file "$size")
       local -a data=(--record-size "$size")
-      if [[ -f $payload ]]; then
+      if [[ -n $payload ]]; then
         data=(--payload-file "$payload")
       else
         note "java: rdkafka-bench is not built, so the Java tool sends its own random-letter payload (compresses far better than ours)"
@@ -311,6 +339,17 @@ run_java() {
       cmd+=(org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "$BOOTSTRAP"
         --topic "$topic" --messages "$n" --consumer.config "$conf"
         --timeout $((secs * 1000)))
+      ;;
+    txn)
+      local payload classes p
+      payload=$(java_payload_file "$size")
+      classes=$(java_txn_classes)
+      [[ -n $payload ]] || { echo "skip:TxnBench needs the payload file of rdkafka-bench"; return 0; }
+      [[ -n $classes ]] || { echo "skip:bench/peers/TxnBench.java did not compile (javac missing?)"; return 0; }
+      cmd[-1]+=":$classes"
+      cmd+=(TxnBench produce -b "$BOOTSTRAP" -t "$topic" -n "$n" -s "$size"
+        --txn-records "$TXN_RECORDS" --payload-file "$payload")
+      for p in "$@"; do cmd+=(-X "$p"); done
       ;;
     *) echo "skip:the Java tools have no $mode benchmark like kwire-bench's"; return 0 ;;
   esac
@@ -334,7 +373,15 @@ out = open(out_path).read()
 user, system, rss = open(time_path).read().split()[-3:]
 r = {"client": "java", "topic": topic, "mode": mode, "record_size": size, "rate": rate,
      "cpu_s": float(user) + float(system), "max_rss_kb": int(rss)}
-if mode == "produce":
+if mode == "txn":
+    # TxnBench's own line, with the whole JVM's CPU time and peak RSS as for the other tools.
+    lines = [l for l in out.splitlines() if l.startswith("{")]
+    if not lines:
+        print("fail:no result line from TxnBench"); sys.exit(0)
+    own = json.loads(lines[-1])
+    own.update(cpu_s=r["cpu_s"], max_rss_kb=r["max_rss_kb"])
+    r = own
+elif mode == "produce":
     m = None
     for m in re.finditer(r"(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), "
                          r"([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, "
@@ -381,8 +428,14 @@ records_of() { # $1 = records column, $2 = rate
   esac
 }
 
-timeout_of() { # $1 = records, $2 = rate: generous, but bounded
-  if (($2 > 0)); then echo $((60 + 3 * $1 / $2 / 2)); else echo $((60 + $1 / 10000)); fi
+timeout_of() { # $1 = records, $2 = rate, $3 = mode: generous, but bounded
+  if (($2 > 0)); then
+    echo $((60 + 3 * $1 / $2 / 2))
+  elif [[ ${3:-} == txn ]]; then # a commit a transaction: tens of thousands of records/s
+    echo $((60 + $1 / 3000))
+  else
+    echo $((60 + $1 / 10000))
+  fi
 }
 
 # A short unmeasured idempotent run, so that no client meets a cold broker (JIT, coordinator).
@@ -396,6 +449,12 @@ warm_up() {
   log "warming the broker up"
   run_native rdkafka-bench produce "$topic" $((QUICK ? 20000 : 300000)) 100 0 120 \
     "${COMMON_PRODUCER_PROPS[@]}" compression.type=lz4 >/dev/null || true
+  if [[ " ${SELECTED_MODES[*]} " == *" txn "* ]]; then
+    # The first transactional producer makes the broker create __transaction_state.
+    log "warming the transaction coordinator up"
+    run_native rdkafka-bench txn "$topic" $((QUICK ? 20000 : 100000)) 100 0 120 \
+      "${COMMON_PRODUCER_PROPS[@]}" >/dev/null || true
+  fi
 }
 
 # Fills the topic of a consume scenario once, with rdkafka-bench (the same payload).
@@ -414,6 +473,12 @@ modes_run=()
 mode=
 IFS=, read -r -a rdkafka_extra <<<"$RDKAFKA_PROPS"
 [[ ,$CLIENTS, != *,java,* ]] || java_has_command_property || true # once, not in every subshell
+SELECTED_MODES=()
+for row in "${SCENARIOS[@]}"; do
+  read -r name on mode _ <<<"$row"
+  scenario_selected "$name" "$on" && SELECTED_MODES+=("$mode")
+done
+mode=
 warm_up
 date_start=$(date -u +%FT%TZ)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -421,7 +486,7 @@ for row in "${SCENARIOS[@]}"; do
   read -r name on mode size rate records props <<<"$row"
   scenario_selected "$name" "$on" || continue
   n=$(records_of "$records" "$rate")
-  secs=$(timeout_of "$n" "$rate")
+  secs=$(timeout_of "$n" "$rate" "$mode")
   IFS=, read -r -a extra <<<"${props:-}"
   props_all=("${extra[@]}")
   defaults=0
@@ -475,7 +540,8 @@ import json, sys
 line, scenario, runner, mode, c0, c1, tck, props, client_props, run = sys.argv[1:]
 r = json.loads(line)
 r.setdefault("mode", mode)
-r.update(scenario=scenario, runner=runner, props=props, run=int(run))
+# "report": the compare.sh mode whose table the line goes to (txn lines are produce lines).
+r.update(scenario=scenario, runner=runner, props=props, run=int(run), report=mode)
 if client_props:
     r["client_props"] = client_props
 if c0 and c1:
@@ -517,7 +583,8 @@ for mode in "${modes_run[@]}"; do
   base=$OUT/$mode$suffix
   python3 -c 'import json, sys
 for line in open(sys.argv[1]):
-    if json.loads(line).get("mode") == sys.argv[2]:
+    r = json.loads(line)
+    if r.get("report", r.get("mode")) == sys.argv[2]:
         sys.stdout.write(line)' "$JSONL" "$mode" >"$base.jsonl"
   rm -f -- "$base.md" "$base.png"
   python3 "$ROOT/bench/peers/report.py" "$base" "$mode" "$WORK/meta" "$NOTES" "$base.jsonl"

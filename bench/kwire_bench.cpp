@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <future>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "kwire/client/cluster.hpp"
@@ -116,76 +117,87 @@ struct network_thread {
   ~network_thread() { stop(); }
 };
 
-int run_produce(const kb::Args& a, const run_limit& limit) {
-  kc::properties props{{"bootstrap.servers", a.bootstrap}};
-  props.insert(props.end(), a.props.begin(), a.props.end());
-  kc::producer_config config;
-  if (auto error = kc::parse_producer_config(props, config)) {
-    note("%s", error->message.c_str());
-    return 2;
-  }
-  config.observe = observe_for(a);
-  network_thread network(a, 1);
-  auto state = std::make_unique<delivery_state>();
-  auto producer = std::make_unique<kc::producer>(network.io.get_executor(), config);
-
-  note("produce %llu x %zu B to %s at %s, %s", static_cast<unsigned long long>(a.records), a.size,
-       a.topic.c_str(), a.bootstrap.c_str(),
-       a.rate > 0 ? (std::to_string(static_cast<long long>(a.rate)) + " records/s").c_str()
-                  : "unthrottled");
-  // Like rdkafka-bench: the clock starts once the topic's metadata is known (and so a
-  // connection is up), not during bootstrap.
-  {
-    // Shared with the callback, which may run after a timed-out wait here.
-    auto known = std::make_shared<std::promise<std::pair<std::error_code, std::int32_t>>>();
-    auto answer = known->get_future();
-    producer->async_partition_count(a.topic, [known](std::error_code ec, std::int32_t n) {
-      known->set_value({ec, n});
-    });
-    const bool answered = wait_until_deadline(answer, limit.deadline_ns);
-    const auto [ec, partitions] =
-        answered ? answer.get() : std::pair{make_error_code(kc::errc::metadata_timed_out), 0};
-    if (ec) {
-      if (!answered)
-        note_timed_out(limit.timeout_s, 0, a.records, "sent (no metadata for the topic yet)");
-      else
-        note("no metadata for topic %s: %s", a.topic.c_str(), ec.message().c_str());
-      producer->close(std::chrono::milliseconds(1000));
-      producer.reset();
-      network.stop();
-      return 1;
-    }
+// Waits for the topic's metadata (and so a connection), until the run's deadline; false
+// (said on stderr) when it does not come.
+bool wait_for_topic(kc::producer& producer, const kb::Args& a, const run_limit& limit) {
+  // Shared with the callback, which may run after a timed-out wait here.
+  auto known = std::make_shared<std::promise<std::pair<std::error_code, std::int32_t>>>();
+  auto answer = known->get_future();
+  producer.async_partition_count(a.topic, [known](std::error_code ec, std::int32_t n) {
+    known->set_value({ec, n});
+  });
+  const bool answered = wait_until_deadline(answer, limit.deadline_ns);
+  const auto [ec, partitions] =
+      answered ? answer.get() : std::pair{make_error_code(kc::errc::metadata_timed_out), 0};
+  if (!ec) {
     note("topic %s has %d partitions", a.topic.c_str(), partitions);
+    return true;
   }
-  std::vector<char> value(a.size);
-  const auto value_bytes = [&] {
-    return std::span(reinterpret_cast<const std::uint8_t*>(value.data()), value.size());
-  };
-  const std::int64_t start = kb::now_ns();
-  const double default_s = 60 + 1e-4 * static_cast<double>(a.records);
-  const std::int64_t deadline = limit.measure_deadline(start, default_s);
-  const kb::Pacer pacer(a.rate, start);
-  std::uint64_t sent = 0, refused = 0;
-  std::int64_t next_progress = start + 1'000'000'000;
-  for (std::uint64_t i = 0; i < a.records && !g_stop; ++i) {
+  if (!answered)
+    note_timed_out(limit.timeout_s, 0, a.records, "sent (no metadata for the topic yet)");
+  else
+    note("no metadata for topic %s: %s", a.topic.c_str(), ec.message().c_str());
+  return false;
+}
+
+// Runs one of the producer's asynchronous transaction calls (START gets its completion
+// handler) and waits for it until DEADLINE_NS: its error, or timed_out.
+template <class Start>
+std::error_code call_until_deadline(Start start, std::int64_t deadline_ns) {
+  // Shared with the handler, which may run after a timed-out wait here.
+  auto done = std::make_shared<std::promise<std::error_code>>();
+  auto result = done->get_future();
+  start([done](std::error_code ec) { done->set_value(ec); });
+  if (!wait_until_deadline(result, deadline_ns)) return make_error_code(std::errc::timed_out);
+  return result.get();
+}
+
+// The sending side of a produce run: hands records to the producer (paced with --rate), each
+// with the delivery callback that counts it and times one in 16 (every one when paced).
+class record_sender {
+ public:
+  record_sender(kc::producer& producer, const kb::Args& a, delivery_state& state,
+                std::int64_t start, std::int64_t deadline)
+      : producer_(producer),
+        a_(a),
+        state_(state),
+        pacer_(a.rate, start),
+        deadline_(deadline),
+        next_progress_(start + 1'000'000'000),
+        value_(a.size) {}
+
+  // Sends records [from, to); returns the index it got to: `to`, or less when the deadline
+  // passed or a signal came.
+  std::uint64_t send(std::uint64_t from, std::uint64_t to) {
+    for (std::uint64_t i = from; i < to; ++i) {
+      if (g_stop) return i;
+      send_one(i);
+      if ((i & 1023) == 0 && !on_schedule()) return i + 1;
+    }
+    return to;
+  }
+  std::uint64_t sent() const noexcept { return sent_; }
+
+ private:
+  void send_one(std::uint64_t i) {
     std::int64_t intended;
-    if (pacer.paced()) {
-      intended = pacer.intended(i);
-      if (intended > kb::now_ns()) kb::sleep_until_ns(pacer.wake(i));
+    if (pacer_.paced()) {
+      intended = pacer_.intended(i);
+      if (intended > kb::now_ns()) kb::sleep_until_ns(pacer_.wake(i));
     } else {
       intended = kb::latency_timed(false, i) ? kb::now_ns() : kb::kNotTimed;
     }
-    kb::fill_payload(value, i);
-    auto* s = state.get();
+    kb::fill_payload(value_, i);
     char key_buf[24];
-    const auto key = kb::record_key(a.keys, i, key_buf);
-    const auto ec = producer->send(
-        {.topic = a.topic,
+    const auto key = kb::record_key(a_.keys, i, key_buf);
+    const auto ec = producer_.send(
+        {.topic = a_.topic,
          .key = key.empty()
                     ? kwire::protocol::optional_bytes{}
                     : std::span(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()),
-         .value = value_bytes()},
-        [s, intended, total = a.records](std::error_code ec, const kc::delivery_report&) {
+         .value = std::span(reinterpret_cast<const std::uint8_t*>(value_.data()), value_.size())},
+        [s = &state_, intended, total = a_.records](std::error_code ec,
+                                                    const kc::delivery_report&) {
           // Callbacks run on the network thread only, one at a time.
           const bool timed = intended != kb::kNotTimed;
           const bool last = s->delivered.load(std::memory_order_relaxed) +
@@ -203,26 +215,120 @@ int run_produce(const kb::Args& a, const run_limit& limit) {
           if (timed) s->latency.record(now - intended);
           s->delivered.fetch_add(1, std::memory_order_relaxed);
         });
-    if (ec) {
-      if (refused++ == 0) note("send refused: %s", ec.message().c_str());
-    } else {
-      ++sent;
-    }
-    if ((i & 1023) == 0) {
-      const std::int64_t now = kb::now_ns();
-      if (now > deadline) break;
-      if (now >= next_progress) {
-        note("%llu/%llu acknowledged", static_cast<unsigned long long>(state->delivered.load()),
-             static_cast<unsigned long long>(a.records));
-        next_progress = now + 1'000'000'000;
-      }
-    }
+    if (!ec)
+      ++sent_;
+    else if (refused_++ == 0)
+      note("send refused: %s", ec.message().c_str());
   }
+
+  // Progress once a second; false once the deadline passed.
+  bool on_schedule() {
+    const std::int64_t now = kb::now_ns();
+    if (now > deadline_) return false;
+    if (now >= next_progress_) {
+      note("%llu/%llu acknowledged", static_cast<unsigned long long>(state_.delivered.load()),
+           static_cast<unsigned long long>(a_.records));
+      next_progress_ = now + 1'000'000'000;
+    }
+    return true;
+  }
+
+  kc::producer& producer_;
+  const kb::Args& a_;
+  delivery_state& state_;
+  const kb::Pacer pacer_;
+  const std::int64_t deadline_;
+  std::int64_t next_progress_;
+  std::vector<char> value_;
+  std::uint64_t sent_ = 0, refused_ = 0;
+};
+
+// --txn-records: begin, send a transaction's records, commit (timed), until every record
+// went or something failed (said on stderr). init_transactions() came before the clock.
+void send_in_transactions(kc::producer& producer, record_sender& sender, const kb::Args& a,
+                          std::int64_t deadline, kb::TxnStats& txn) {
+  const auto failed = [&](const char* what, std::error_code ec) {
+    note("%s: %s%s%s", what, ec.message().c_str(),
+         producer.transaction_error_context().empty() ? "" : ": ",
+         producer.transaction_error_context().c_str());
+    return false;
+  };
+  kb::produce_in_transactions(
+      a.records, txn,
+      [&] {
+        const auto ec = producer.begin_transaction();
+        return !ec || failed("begin_transaction", ec);
+      },
+      [&](std::uint64_t from, std::uint64_t to) { return sender.send(from, to); },
+      [&] {
+        const auto ec = call_until_deadline(
+            [&](auto done) { producer.async_commit_transaction(std::move(done)); }, deadline);
+        return !ec || failed("commit_transaction", ec);
+      },
+      [&] {
+        if (const auto ec = call_until_deadline(
+                [&](auto done) { producer.async_abort_transaction(std::move(done)); }, deadline))
+          failed("abort_transaction", ec);
+      });
+}
+
+// The producer's configuration: bootstrap.servers, every -X, the -d log; none (said on
+// stderr) when a property is refused.
+std::optional<kc::producer_config> producer_config_for(const kb::Args& a) {
+  kc::properties props{{"bootstrap.servers", a.bootstrap}};
+  props.insert(props.end(), a.props.begin(), a.props.end());
+  kc::producer_config config;
+  if (auto error = kc::parse_producer_config(props, config)) {
+    note("%s", error->message.c_str());
+    return std::nullopt;
+  }
+  config.observe = observe_for(a);
+  return config;
+}
+
+int run_produce(const kb::Args& a, const run_limit& limit) {
+  const auto config = producer_config_for(a);
+  if (!config) return 2;
+  network_thread network(a, 1);
+  auto state = std::make_unique<delivery_state>();
+  auto producer = std::make_unique<kc::producer>(network.io.get_executor(), *config);
+  const bool transactional = a.txn_records > 0;
+
+  note("produce %llu x %zu B to %s at %s, %s%s", static_cast<unsigned long long>(a.records), a.size,
+       a.topic.c_str(), a.bootstrap.c_str(),
+       a.rate > 0 ? (std::to_string(static_cast<long long>(a.rate)) + " records/s").c_str()
+                  : "unthrottled",
+       transactional ? (", transactions of " + std::to_string(a.txn_records)).c_str() : "");
+  // Like rdkafka-bench: the clock starts once the topic's metadata is known (and so a
+  // connection is up), and the producer's transactions are initialized, not during bootstrap.
+  const auto init_transactions = [&] {
+    const auto ec = call_until_deadline(
+        [&](auto done) { producer->async_init_transactions(std::move(done)); }, limit.deadline_ns);
+    if (ec) note("init_transactions: %s", ec.message().c_str());
+    return !ec;
+  };
+  if (!wait_for_topic(*producer, a, limit) || (transactional && !init_transactions())) {
+    producer->close(std::chrono::milliseconds(1000));
+    producer.reset();
+    network.stop();
+    return 1;
+  }
+  const std::int64_t start = kb::now_ns();
+  const double default_s = 60 + 1e-4 * static_cast<double>(a.records);
+  const std::int64_t deadline = limit.measure_deadline(start, default_s);
+  record_sender sender(*producer, a, *state, start, deadline);
+  auto txn = std::make_unique<kb::TxnStats>();
+  txn->txn_records = a.txn_records;
+  if (transactional)
+    send_in_transactions(*producer, sender, a, deadline, *txn);
+  else
+    sender.send(0, a.records);
   // Wait for every delivery report (bounded by the deadline).
-  while (state->delivered.load() + state->failed.load() < sent && !g_stop &&
+  while (state->delivered.load() + state->failed.load() < sender.sent() && !g_stop &&
          kb::now_ns() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  const std::int64_t end = state->last_ns.load() ? state->last_ns.load() : kb::now_ns();
+  const std::int64_t end =
+      std::max(state->last_ns.load() ? state->last_ns.load() : kb::now_ns(), txn->last_commit_ns);
   const bool timed_out = state->delivered.load() + state->failed.load() < a.records && !g_stop &&
                          kb::now_ns() >= deadline;
   producer->close(std::chrono::milliseconds(1000));
@@ -242,13 +348,15 @@ int run_produce(const kb::Args& a, const run_limit& limit) {
   r.client = "kwire";
   r.mode = a.mode;
   r.topic = a.topic;
-  r.msgs = state->delivered.load();
+  // In transactions a record counts once its transaction committed.
+  r.msgs = transactional ? txn->committed_records : state->delivered.load();
   r.failed = a.records - r.msgs;
   r.bytes = r.msgs * a.size;
   r.record_size = a.size;
   r.rate = a.rate;
   r.secs = static_cast<double>(end - start) / 1e9;
   r.latency = &state->latency;
+  if (transactional) r.txn = txn.get();
   r.usage = kb::process_usage();
   std::fflush(stderr);
   std::printf("%s\n", kb::result_json(r).c_str());
@@ -413,14 +521,8 @@ int run_consume(const kb::Args& a, const run_limit& limit) {
 // positioned at the end of every partition before the first send, receives them; latency is
 // receipt time minus intended send time (both CLOCK_MONOTONIC). -X goes to the producer.
 int run_e2e(const kb::Args& a, const run_limit& limit) {
-  kc::properties producer_props{{"bootstrap.servers", a.bootstrap}};
-  producer_props.insert(producer_props.end(), a.props.begin(), a.props.end());
-  kc::producer_config producer_config;
-  if (auto error = kc::parse_producer_config(producer_props, producer_config)) {
-    note("%s", error->message.c_str());
-    return 2;
-  }
-  producer_config.observe = observe_for(a);
+  const auto producer_config = producer_config_for(a);
+  if (!producer_config) return 2;
   kc::consumer_config consumer_config;
   if (auto error =
           kc::parse_consumer_config({{"bootstrap.servers", a.bootstrap}}, consumer_config)) {
@@ -440,7 +542,7 @@ int run_e2e(const kb::Args& a, const run_limit& limit) {
            return consumer->position(tp).has_value();
          }))
     poll_once(*consumer, std::chrono::milliseconds(10));
-  auto producer = std::make_unique<kc::producer>(network.io.get_executor(), producer_config);
+  auto producer = std::make_unique<kc::producer>(network.io.get_executor(), *producer_config);
   note("e2e %llu x %zu B through %s (%zu partitions) at %s, %.0f records/s",
        static_cast<unsigned long long>(a.records), a.size, a.topic.c_str(), all.size(),
        a.bootstrap.c_str(), a.rate);
@@ -566,6 +668,7 @@ int main(int argc, char** argv) {
                  kb::usage_text("kwire-bench").c_str());
     return 2;
   }
+  kb::ensure_transactional_id(args, "kwire-bench");
   if (kc::log_categories categories;
       auto error =
           kc::parse_log_categories(args.debug.empty() ? "all" : args.debug, categories, "-d")) {

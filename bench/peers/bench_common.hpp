@@ -7,7 +7,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cerrno>
@@ -178,7 +180,14 @@ struct Args {
   bool metrics = false;    // --metrics: the client's metrics on stderr at the end
   int io_threads = 0;      // --io-threads N: kwire-bench's io_context threads (0: its default)
   std::uint64_t keys = 0;  // --keys K: record i gets the key "k<i mod K>" (0: null keys)
+  std::uint64_t txn_records = 0;  // --txn-records N: produce in transactions of N records
 };
+
+inline bool has_prop(const Args& a, std::string_view name) {
+  for (const auto& [k, v] : a.props)
+    if (k == name) return true;
+  return false;
+}
 
 // The key of record `i` with --keys `keys` into `buf` (no allocation per record); empty when
 // records have no key.
@@ -206,7 +215,10 @@ inline std::string usage_text(std::string_view prog) {
          "                          default 2 for consume, else 1)\n"
          "  --keys K                produce: record i gets the key \"k<i mod K>\" (spread over\n"
          "                          partitions by its hash); default: no keys (sticky "
-         "partitions)\n";
+         "partitions)\n"
+         "  --txn-records N         produce: in transactions of N records (init once, then\n"
+         "                          begin, send N, commit); -X transactional.id=ID, or one\n"
+         "                          is made up\n";
 }
 
 namespace detail {
@@ -265,6 +277,9 @@ inline std::optional<std::string> parse_args(int argc, char** argv, Args& args) 
     } else if (opt == "--keys") {
       if (!detail::parse_number(val, args.keys) || args.keys < 1)
         return "--keys needs a positive number of distinct keys, got '" + std::string(val) + "'";
+    } else if (opt == "--txn-records") {
+      if (!detail::parse_number(val, args.txn_records) || args.txn_records < 1)
+        return "--txn-records needs a positive number of records, got '" + std::string(val) + "'";
     } else if (opt == "--timeout") {
       if (!detail::parse_number(val, args.timeout_s) || !(args.timeout_s > 0))
         return "--timeout needs a positive number of seconds, got '" + std::string(val) + "'";
@@ -285,12 +300,63 @@ inline std::optional<std::string> parse_args(int argc, char** argv, Args& args) 
   if (args.mode != Mode::consume && !have_s) return "-s SIZE is required";
   if (args.mode == Mode::consume && (have_s || args.rate > 0))
     return "consume takes neither -s nor --rate";
+  if (args.txn_records > 0 && args.mode != Mode::produce)
+    return "--txn-records is for produce only";
   if (args.mode == Mode::e2e) {
     if (!(args.rate > 0)) return "e2e needs --rate R";
     if (args.size < kPayloadStampSize)
       return "e2e needs -s of at least 16 (the send time travels in the payload)";
   }
   return std::nullopt;
+}
+
+// With --txn-records and no -X transactional.id: one of PROG's own, unique to this process,
+// so that runs never fence each other.
+inline void ensure_transactional_id(Args& args, std::string_view prog) {
+  if (args.txn_records == 0 || has_prop(args, "transactional.id")) return;
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  args.props.emplace_back("transactional.id", std::string(prog) + "-" + std::to_string(getpid()) +
+                                                  "-" + std::to_string(ts.tv_sec));
+}
+
+// ------------------------------------------------------------------ transactions
+
+// What a run in transactions adds to the result: how many committed, and how long each
+// commit took, from the commit call to its completion (the last batches' flush and EndTxn).
+struct TxnStats {
+  std::uint64_t txn_records = 0;   // records per transaction (--txn-records)
+  std::uint64_t transactions = 0;  // committed
+  std::uint64_t committed_records = 0;
+  std::int64_t last_commit_ns = 0;  // when the last commit completed
+  LatencyHistogram commit_latency;
+};
+
+// The produce loop of --txn-records, whatever the client: for each transaction of
+// stats.txn_records records (the last one may be shorter) begin(), send(from, to) (returns
+// the record index it got to: `to` unless it stopped early) and commit() (true when the
+// transaction committed; blocks until then). Stops at the first failure, after abort() of
+// the open transaction when its commit failed or its records did not all go out.
+template <class Begin, class Send, class Commit, class Abort>
+void produce_in_transactions(std::uint64_t records, TxnStats& stats, Begin&& begin, Send&& send,
+                             Commit&& commit, Abort&& abort) {
+  for (std::uint64_t from = 0; from < records; from += stats.txn_records) {
+    const std::uint64_t to = std::min(records, from + stats.txn_records);
+    if (!begin()) return;
+    if (send(from, to) < to) {
+      abort();
+      return;
+    }
+    const std::int64_t start = now_ns();
+    if (!commit()) {
+      abort();
+      return;
+    }
+    stats.last_commit_ns = now_ns();
+    stats.commit_latency.record(stats.last_commit_ns - start);
+    ++stats.transactions;
+    stats.committed_records += to - from;
+  }
 }
 
 // ------------------------------------------------------------------ result line
@@ -324,6 +390,7 @@ struct Result {
   // metadata, ListOffsets, the first Fetch); < 0 when not measured.
   double first_s = -1;
   const LatencyHistogram* latency = nullptr;  // null for consume
+  const TxnStats* txn = nullptr;              // produce --txn-records only
   Usage usage;
 };
 
@@ -367,8 +434,20 @@ inline std::string result_json(const Result& r) {
     std::snprintf(f, sizeof f, ",\"first_s\":%.3f", r.first_s);
     first = f;
   }
+  std::string txn;
+  if (r.txn) {
+    const auto& c = r.txn->commit_latency;
+    char t[160];
+    std::snprintf(t, sizeof t,
+                  ",\"txn_records\":%llu,\"transactions\":%llu,\"commit_p50_ms\":%.3f,"
+                  "\"commit_p99_ms\":%.3f,\"commit_max_ms\":%.3f",
+                  static_cast<unsigned long long>(r.txn->txn_records),
+                  static_cast<unsigned long long>(r.txn->transactions), c.percentile_ms(0.50),
+                  c.percentile_ms(0.99), c.count() ? c.max_ms() : -1.0);
+    txn = t;
+  }
   return "{\"client\":" + json_string(r.client) + ",\"topic\":" + json_string(r.topic) + buf +
-         first + "}";
+         first + txn + "}";
 }
 
 }  // namespace kwire::bench

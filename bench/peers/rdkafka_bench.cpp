@@ -13,6 +13,7 @@
 // some did not (or the run failed), 2 on a usage or configuration error.
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdarg>
@@ -30,6 +31,7 @@
 namespace {
 
 using kwire::bench::Args;
+using kwire::bench::has_prop;
 using kwire::bench::LatencyHistogram;
 using kwire::bench::Mode;
 using kwire::bench::now_ns;
@@ -68,13 +70,6 @@ struct QueueDelete {
 using RkPtr = std::unique_ptr<rd_kafka_t, RkDelete>;
 using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDelete>;
 using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDelete>;
-
-bool has_prop(const Args& a, std::string_view name) {
-  for (const auto& [k, v] : a.props) {
-    if (k == name) return true;
-  }
-  return false;
-}
 
 // A configuration with bootstrap.servers, our defaults, then every -X in order.
 rd_kafka_conf_t* make_conf(const Args& a, rd_kafka_type_t type) {
@@ -223,56 +218,131 @@ struct SendStats {
   std::uint64_t send_failed = 0;  // refused by rd_kafka_produce, or never tried
 };
 
-// Hands A.records records to the producer, paced when A.rate > 0. With STAMP_TIME the payload
-// carries the intended send time (e2e) instead of the record number.
-SendStats send_all(const Producer& p, const Args& a, bool stamp_time, const Delivery& delivery,
-                   std::int64_t deadline) {
-  rd_kafka_t* rk = p.rk.get();
-  std::vector<char> value(a.size);
-  SendStats s;
-  s.start_ns = now_ns();
-  const kwire::bench::Pacer pacer(a.rate, s.start_ns);
-  Progress progress("acknowledged", s.start_ns);
-  std::uint64_t i = 0;
-  for (; i < a.records && !g_stop; ++i) {
+// Hands records to the producer, paced when A.rate > 0. With STAMP_TIME the payload carries
+// the intended send time (e2e) instead of the record number.
+class Sender {
+ public:
+  Sender(const Producer& p, const Args& a, bool stamp_time, const Delivery& delivery,
+         std::int64_t deadline)
+      : p_(p),
+        a_(a),
+        stamp_time_(stamp_time),
+        delivery_(delivery),
+        deadline_(deadline),
+        start_ns_(now_ns()),
+        pacer_(a.rate, start_ns_),
+        progress_("acknowledged", start_ns_),
+        value_(a.size) {}
+
+  // Sends records [from, to); returns the index it got to: `to`, or less when the deadline
+  // passed or a signal came.
+  std::uint64_t send(std::uint64_t from, std::uint64_t to) {
+    for (std::uint64_t i = from; i < to; ++i) {
+      if (g_stop) return i;
+      send_one(i);
+      if ((i & 255) == 0 && !on_schedule(i)) return i + 1;
+    }
+    return to;
+  }
+
+  // What went, counting the records never tried as failed.
+  SendStats stats() const {
+    SendStats s = stats_;
+    s.send_failed += a_.records - s.sent - s.send_failed;
+    return s;
+  }
+
+ private:
+  void send_one(std::uint64_t i) {
+    rd_kafka_t* rk = p_.rk.get();
     std::int64_t intended;
     if ((i & 63) == 0) rd_kafka_poll(rk, 0);  // also when behind schedule
-    if (pacer.paced()) {
-      intended = pacer.intended(i);
-      if (intended > now_ns()) wait_until(rk, pacer.wake(i));
+    if (pacer_.paced()) {
+      intended = pacer_.intended(i);
+      if (intended > now_ns()) wait_until(rk, pacer_.wake(i));
     } else {
       intended = kwire::bench::latency_timed(false, i) ? now_ns() : kwire::bench::kNotTimed;
     }
-    kwire::bench::fill_payload(value, i);
-    if (stamp_time) kwire::bench::put_payload_stamp(value, static_cast<std::uint64_t>(intended));
+    kwire::bench::fill_payload(value_, i);
+    if (stamp_time_) kwire::bench::put_payload_stamp(value_, static_cast<std::uint64_t>(intended));
     char key_buf[24];
-    const auto key = kwire::bench::record_key(a.keys, i, key_buf);
+    const auto key = kwire::bench::record_key(a_.keys, i, key_buf);
     for (;;) {
-      if (rd_kafka_produce(p.topic.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, value.data(),
-                           value.size(), key.empty() ? nullptr : key.data(), key.size(),
+      if (rd_kafka_produce(p_.topic.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                           value_.data(), value_.size(), key.empty() ? nullptr : key.data(),
+                           key.size(),
                            reinterpret_cast<void*>(static_cast<intptr_t>(intended))) == 0) {
-        ++s.sent;
-        break;
+        ++stats_.sent;
+        return;
       }
       const rd_kafka_resp_err_t err = rd_kafka_last_error();
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        if (s.send_failed++ == 0) note("produce failed: %s", rd_kafka_err2str(err));
-        break;
+        if (stats_.send_failed++ == 0) note("produce failed: %s", rd_kafka_err2str(err));
+        return;
       }
       rd_kafka_poll(rk, 1);  // the local queue is full: wait for deliveries
-      if (g_stop || now_ns() > deadline) break;
-    }
-    if ((i & 255) == 0) {
-      const std::int64_t now = now_ns();
-      if (now > deadline) {
-        note("timed out after %llu records", static_cast<unsigned long long>(i));
-        break;
-      }
-      progress.tick(now, delivery.delivered, a.records, delivery.failed + s.send_failed);
+      if (g_stop || now_ns() > deadline_) return;
     }
   }
-  s.send_failed += a.records - s.sent - s.send_failed;  // those never tried
-  return s;
+
+  // Progress once a second; false once the deadline passed (after record I).
+  bool on_schedule(std::uint64_t i) {
+    const std::int64_t now = now_ns();
+    if (now > deadline_) {
+      note("timed out after %llu records", static_cast<unsigned long long>(i));
+      return false;
+    }
+    progress_.tick(now, delivery_.delivered, a_.records, delivery_.failed + stats_.send_failed);
+    return true;
+  }
+
+  const Producer& p_;
+  const Args& a_;
+  const bool stamp_time_;
+  const Delivery& delivery_;
+  const std::int64_t deadline_;
+  const std::int64_t start_ns_;
+  const kwire::bench::Pacer pacer_;
+  Progress progress_;
+  std::vector<char> value_;
+  SendStats stats_{.start_ns = start_ns_};
+};
+
+// Hands A.records records to the producer (see Sender).
+SendStats send_all(const Producer& p, const Args& a, bool stamp_time, const Delivery& delivery,
+                   std::int64_t deadline) {
+  Sender sender(p, a, stamp_time, delivery, deadline);
+  sender.send(0, a.records);
+  return sender.stats();
+}
+
+// The milliseconds left until DEADLINE (at least 1), for librdkafka's blocking calls.
+int ms_left(std::int64_t deadline) {
+  const std::int64_t left = (deadline - now_ns()) / 1'000'000;
+  return static_cast<int>(std::clamp<std::int64_t>(left, 1, INT32_MAX));
+}
+
+// Whether a transaction call succeeded; if not, says why on stderr and frees the error.
+bool txn_ok(const char* what, rd_kafka_error_t* error) {
+  if (!error) return true;
+  note("%s: %s", what, rd_kafka_error_string(error));
+  rd_kafka_error_destroy(error);
+  return false;
+}
+
+// --txn-records: begin, send a transaction's records, commit (timed: the commit flushes what
+// is still queued and serves the delivery reports), until every record went or something
+// failed. rd_kafka_init_transactions came before the clock.
+void send_in_transactions(const Producer& p, Sender& sender, const Args& a, std::int64_t deadline,
+                          kwire::bench::TxnStats& txn) {
+  rd_kafka_t* rk = p.rk.get();
+  kwire::bench::produce_in_transactions(
+      a.records, txn, [&] { return txn_ok("begin_transaction", rd_kafka_begin_transaction(rk)); },
+      [&](std::uint64_t from, std::uint64_t to) { return sender.send(from, to); },
+      [&] {
+        return txn_ok("commit_transaction", rd_kafka_commit_transaction(rk, ms_left(deadline)));
+      },
+      [&] { txn_ok("abort_transaction", rd_kafka_abort_transaction(rk, ms_left(deadline))); });
 }
 
 // Waits (serving delivery reports) until everything sent was acknowledged or DEADLINE passed.
@@ -325,18 +395,34 @@ int run_produce(const Args& a, std::int64_t deadline) {
   delivery.expected = a.records;
   Producer p = make_producer(a, delivery);
   const int parts = partition_count(p.rk.get(), p.topic.get(), a.topic);
-  note("produce %llu x %zu B to %s (%d partitions) at %s, %s",
+  const bool transactional = a.txn_records > 0;
+  note("produce %llu x %zu B to %s (%d partitions) at %s, %s%s",
        static_cast<unsigned long long>(a.records), a.size, a.topic.c_str(), parts,
        a.bootstrap.c_str(),
        a.rate > 0 ? (std::to_string(static_cast<long long>(a.rate)) + " records/s").c_str()
-                  : "unthrottled");
-  const SendStats s = send_all(p, a, false, delivery, deadline);
+                  : "unthrottled",
+       transactional ? (", transactions of " + std::to_string(a.txn_records)).c_str() : "");
+  // As in kwire-bench, the clock starts once the transactions are initialized.
+  if (transactional &&
+      !txn_ok("init_transactions", rd_kafka_init_transactions(p.rk.get(), ms_left(deadline))))
+    return 1;
+  auto txn = std::make_unique<kwire::bench::TxnStats>();
+  txn->txn_records = a.txn_records;
+  Sender sender(p, a, false, delivery, deadline);
+  if (transactional)
+    send_in_transactions(p, sender, a, deadline, *txn);
+  else
+    sender.send(0, a.records);
   flush(p.rk.get(), deadline);
-  const std::int64_t end = delivery.last_ns ? delivery.last_ns : now_ns();
+  const SendStats s = sender.stats();
+  const std::int64_t end =
+      std::max(delivery.last_ns ? delivery.last_ns : now_ns(), txn->last_commit_ns);
   report_delivery_errors(delivery);
 
-  const auto r = make_result(a, delivery.delivered, delivery.delivered * a.size, s.start_ns, end,
-                             latency.get());
+  // In transactions a record counts once its transaction committed.
+  const std::uint64_t msgs = transactional ? txn->committed_records : delivery.delivered;
+  auto r = make_result(a, msgs, msgs * a.size, s.start_ns, end, latency.get());
+  if (transactional) r.txn = txn.get();
   p.topic.reset();
   p.rk.reset();  // the final usage includes closing down
   return print_result(r);
@@ -573,6 +659,7 @@ int main(int argc, char** argv) {
                  kwire::bench::usage_text(kProg).c_str());
     return 2;
   }
+  kwire::bench::ensure_transactional_id(args, kProg);
   if (args.metrics) {
     std::fprintf(stderr, "%s: --metrics is kwire-bench's (librdkafka has statistics.interval.ms)\n",
                  kProg);

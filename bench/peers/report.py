@@ -50,7 +50,8 @@ def median(values):
 
 
 MEDIAN_FIELDS = ["msgs_per_s", "mb_per_s", "cpu_s", "p50_ms", "p99_ms", "p999_ms", "max_ms",
-                 "mean_ms", "max_rss_kb", "broker_cpu_s", "secs", "first_s"]
+                 "mean_ms", "max_rss_kb", "broker_cpu_s", "secs", "first_s", "commit_p50_ms",
+                 "commit_p99_ms", "commit_max_ms"]
 
 
 def aggregate(rows):
@@ -112,6 +113,10 @@ def spread(rows, scenarios):
                 line += f" msgs/s {fmt(min(mps))} to {fmt(max(mps))}"
             if cpu:
                 line += f", CPU s / 1M rec {min(cpu):.2f} to {max(cpu):.2f}"
+            for key, label in (("commit_p50_ms", "commit p50 ms"), ("commit_p99_ms", "commit p99 ms")):
+                v = [x[key] for x in runs if isinstance(x.get(key), (int, float)) and x[key] >= 0]
+                if v:
+                    line += f", {label} {min(v):.1f} to {max(v):.1f}"
             out.append(line)
     return out
 
@@ -131,6 +136,8 @@ def describe(rows, scenario):
     rate = r.get("rate") or 0
     what = f'{r.get("mode", "?")}, {r.get("record_size", "?")}-byte records, '
     what += f"{rate:,.0f} records/s" if rate else "unthrottled"
+    if r.get("txn_records"):
+        what += f", in transactions of {r['txn_records']:,} records"
     props = r.get("props", "")
     return what + (f", {props}" if props else "")
 
@@ -151,27 +158,41 @@ def paced(rows, scenario):
     return bool(next(r for r in rows if r["scenario"] == scenario).get("rate"))
 
 
-def result_row(r, scenario):
-    lat_digits = 0 if r["runner"] == "java" else 2
+def transactional(rows):
+    """Whether the rows are runs in transactions: the table gets commit latency columns."""
+    return any("txn_records" in r for r in rows)
+
+
+COMMIT_FIELDS = ["commit_p50_ms", "commit_p99_ms"]
+
+
+def result_row(r, scenario, txn=False):
+    lat_digits = 0 if r["runner"] == "java" and not txn else 2
     rss = r.get("max_rss_kb")
-    return [scenario, r["runner"], fmt(r.get("msgs_per_s")), fmt(r.get("mb_per_s"), 1),
-            fmt(r.get("cpu_s"), 2), fmt(per_million(r, "cpu_s"), 2),
-            fmt(r.get("p50_ms"), lat_digits), fmt(r.get("p99_ms"), lat_digits),
-            fmt(r.get("p999_ms"), lat_digits), fmt(rss / 1024 if rss else None, 1),
-            fmt(per_million(r, "broker_cpu_s"), 2), fmt(r.get("failed"))]
+    row = [scenario, r["runner"], fmt(r.get("msgs_per_s")), fmt(r.get("mb_per_s"), 1),
+           fmt(r.get("cpu_s"), 2), fmt(per_million(r, "cpu_s"), 2),
+           fmt(r.get("p50_ms"), lat_digits), fmt(r.get("p99_ms"), lat_digits),
+           fmt(r.get("p999_ms"), lat_digits)]
+    if txn:
+        row += [fmt(r.get(key), 2) for key in COMMIT_FIELDS]
+    return row + [fmt(rss / 1024 if rss and rss > 0 else None, 1),
+                  fmt(per_million(r, "broker_cpu_s"), 2), fmt(r.get("failed"))]
 
 
-def ratio_row(rows, scenario):
-    """kwire / librdkafka for throughput and cost (and latency in fixed-rate runs)."""
+def ratio_row(rows, scenario, txn=False):
+    """kwire / librdkafka for throughput and cost (and latency in fixed-rate runs, commit
+    latency in transactions)."""
     k, l = result_of(rows, scenario, "kwire"), result_of(rows, scenario, "librdkafka")
     if not k or not l:
         return None
     lat = (lambda key: ratio(k.get(key), l.get(key))) if paced(rows, scenario) else (lambda key: "")
-    return [scenario, "**kwire/librdkafka**", ratio(k.get("msgs_per_s"), l.get("msgs_per_s")),
-            ratio(k.get("mb_per_s"), l.get("mb_per_s")), "",
-            ratio(per_million(k, "cpu_s"), per_million(l, "cpu_s")), lat("p50_ms"),
-            lat("p99_ms"), lat("p999_ms"),
-            ratio(k.get("max_rss_kb"), l.get("max_rss_kb")), "", ""]
+    row = [scenario, "**kwire/librdkafka**", ratio(k.get("msgs_per_s"), l.get("msgs_per_s")),
+           ratio(k.get("mb_per_s"), l.get("mb_per_s")), "",
+           ratio(per_million(k, "cpu_s"), per_million(l, "cpu_s")), lat("p50_ms"),
+           lat("p99_ms"), lat("p999_ms")]
+    if txn:
+        row += [ratio(k.get(key), l.get(key)) for key in COMMIT_FIELDS]
+    return row + [ratio(k.get("max_rss_kb"), l.get("max_rss_kb")), "", ""]
 
 
 # The throughput each mode's issue asks of kwire against librdkafka (issue 4: produce, issue
@@ -191,6 +212,15 @@ def goals(rows, scenarios):
         mode = k.get("mode") if k else None
         if not k or not l or mode not in THROUGHPUT_GOAL or k.get("failed") or l.get("failed"):
             continue
+        kt, lt = k.get("commit_p99_ms"), l.get("commit_p99_ms")
+        if kt is not None and lt is not None and kt >= 0 and lt > 0:
+            rounds = per_round(k, l, lambda r: r.get("commit_p99_ms"))
+            each = ""
+            if len(rounds) > 1:
+                each = (" (round by round: " + ", ".join(f"{x:.2f}x" for x in rounds) +
+                        f"; met in {sum(x <= 1 for x in rounds)} of {len(rounds)})")
+            out.append(f"- `{s}`: commit p99 {kt:.2f} ms vs {lt:.2f} ms, goal <= 1x: "
+                       + ("met" if kt <= lt else "**not met**") + each)
         if paced(rows, s):
             kp, lp = k.get("p99_ms"), l.get("p99_ms")
             if kp is not None and lp is not None and lp > 0:
@@ -241,14 +271,16 @@ def markdown(base, mode, meta, notes, rows):
     out.append("")
     out.append("## Results")
     out.append("")
+    txn = transactional(rows)
+    commit = "| commit p50 ms | commit p99 ms " if txn else ""
     out.append("| scenario | client | msgs/s | MB/s | CPU s | CPU s / 1M rec | p50 ms | p99 ms "
-               "| p99.9 ms | max RSS MB | broker CPU s / 1M rec | failed |")
-    out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+               "| p99.9 ms " + commit + "| max RSS MB | broker CPU s / 1M rec | failed |")
+    out.append("| --- | --- |" + " ---: |" * (12 if txn else 10))
     for s in scenarios:
         for r in sorted((r for r in rows if r["scenario"] == s),
                         key=lambda r: (CLIENT_ORDER + [r["runner"]]).index(r["runner"])):
-            out.append("| " + " | ".join(result_row(r, s)) + " |")
-        extra = ratio_row(rows, s)
+            out.append("| " + " | ".join(result_row(r, s, txn)) + " |")
+        extra = ratio_row(rows, s, txn)
         if extra:
             out.append("| " + " | ".join(extra) + " |")
     out.append("")
@@ -261,7 +293,7 @@ def markdown(base, mode, meta, notes, rows):
     met = goals(rows, scenarios)
     if met:
         out.append("## Goals (kwire against librdkafka; issue 4: produce, issue 5: consume, "
-                   "issue 14: the defaults-* scenarios)")
+                   "issue 14: the defaults-* scenarios, issue 15: transactions)")
         out.append("")
         out += met
         out.append("")
@@ -285,6 +317,9 @@ def chart(base, rows):
          lambda s: not next(r for r in rows if r["scenario"] == s).get("rate")),
         ("p99", "p99 latency, ms (fixed-rate runs)", "%g", lambda r: r.get("p99_ms"),
          lambda s: bool(next(r for r in rows if r["scenario"] == s).get("rate"))),
+        ("commit", "commit p99 latency, ms (transactions)", "%g",
+         lambda r: r.get("commit_p99_ms"),
+         lambda s: "txn_records" in next(r for r in rows if r["scenario"] == s)),
         ("cpu", "client CPU seconds per million records", "%g",
          lambda r: per_million(r, "cpu_s"), lambda s: True),
         ("rss", "client peak RSS, MB", "%g",
