@@ -7,18 +7,20 @@ include(CMakePackageConfigHelpers)
 
 set(KWIRE_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/kwire)
 
-# Exported as kwire::protocol, kwire::security, kwire::client: the names the build uses.
+# Exported as kwire::protocol, kwire::security, kwire::client, kwire::connector: the names the
+# build uses.
 set_target_properties(kwire_protocol PROPERTIES EXPORT_NAME protocol)
 set_target_properties(kwire_security PROPERTIES EXPORT_NAME security)
 set_target_properties(kwire_client PROPERTIES EXPORT_NAME client)
+set_target_properties(kwire_connector PROPERTIES EXPORT_NAME connector)
 
-install(TARGETS kwire_protocol kwire_security kwire_client
+install(TARGETS kwire_protocol kwire_security kwire_client kwire_connector
         EXPORT kwireTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
-foreach(layer protocol security client)
+foreach(layer protocol security client connector)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer}/include/
           DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
           FILES_MATCHING PATTERN "*.hpp")

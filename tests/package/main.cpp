@@ -2,9 +2,11 @@
 // prints a few of its values, and round-trips a payload through the configured codec (so
 // that the compression libraries kwire::protocol needs are linked too). The producer and
 // generated message headers are included so that their own includes (Boost.Asio, the rest
-// of kwire's headers) must resolve from the install.
+// of kwire's headers) must resolve from the install; a connector call links kwire::connector.
 #include <kwire/client/config.hpp>
 #include <kwire/client/producer.hpp>
+#include <kwire/connector/file_checkpoint_store.hpp>
+#include <kwire/connector/restart_strategy.hpp>
 #include <kwire/protocol/compression.hpp>
 #include <kwire/protocol/messages.hpp>
 
@@ -51,5 +53,12 @@ int main(int argc, char** argv) {
             << " compression.type=" << kwire::protocol::compression_name(config.compression_type)
             << " round_trip=" << (restored == payload ? "ok" : "MISMATCH")
             << " api0=" << kwire::protocol::find_api(0)->name << '\n';
+  // kwire::connector links from the install too (a check, no output of its own).
+  kwire::connector::file_checkpoint_store store("/nonexistent/kwire-package-test");
+  std::vector<kwire::connector::stored_checkpoint> stored;
+  if (store.list(stored) || !stored.empty() || kwire::connector::restart_problem(3, {})) {
+    std::cerr << "kwire::connector misbehaves\n";
+    return 1;
+  }
   return restored == payload ? 0 : 1;
 }

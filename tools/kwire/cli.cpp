@@ -46,6 +46,38 @@ void parse_options(std::span<const std::string_view> args, std::span<const optio
   }
 }
 
+std::vector<option> offline_options(bool& json, bool& help) {
+  return {
+      {"", "--json", "", [&json](std::string_view) { json = true; }},
+      {"-h", "--help", "", [&help](std::string_view) { help = true; }},
+      {"-d", "--debug", "CATEGORY[,CATEGORY]",
+       [](std::string_view v) {
+         client::log_categories ignored;
+         if (auto error = client::parse_log_categories(v, ignored, "-d"))
+           throw usage_error(error->message);
+       }},
+  };
+}
+
+std::vector<std::string_view> take_positionals(
+    std::span<const std::string_view> args, std::span<const std::string_view> options_with_values,
+    std::vector<std::string>& positionals) {
+  std::vector<std::string_view> rest;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto arg = args[i];
+    if (arg.size() < 2 || arg[0] != '-') {
+      positionals.emplace_back(arg);
+      continue;
+    }
+    rest.push_back(arg);
+    if (std::find(options_with_values.begin(), options_with_values.end(), arg) !=
+            options_with_values.end() &&
+        i + 1 < args.size())
+      rest.push_back(args[++i]);
+  }
+  return rest;
+}
+
 std::pair<std::string, std::string> split_property(std::string_view assignment) {
   const auto equals = assignment.find('=');
   if (equals == std::string_view::npos || equals == 0)

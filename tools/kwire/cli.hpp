@@ -54,6 +54,17 @@ struct option {
 // value, a value given to a flag, or a positional argument.
 void parse_options(std::span<const std::string_view> args, std::span<const option> options);
 
+// The options of a command that runs no client: --json, -h/--help, and -d, taken as by every
+// command (and checked) though nothing logs.
+std::vector<option> offline_options(bool& json, bool& help);
+
+// Takes the positional arguments out of `args` (parse_options refuses them): an argument
+// that is neither an option nor the value of one of `options_with_values` before it. The
+// rest, options and their values, is returned for parse_options.
+std::vector<std::string_view> take_positionals(
+    std::span<const std::string_view> args, std::span<const std::string_view> options_with_values,
+    std::vector<std::string>& positionals);
+
 // "name=value" of -X; throws usage_error when there is no '=' or no name.
 std::pair<std::string, std::string> split_property(std::string_view assignment);
 
@@ -138,5 +149,6 @@ int run_produce(std::span<const std::string_view> args);
 int run_metadata(std::span<const std::string_view> args);
 int run_consume(std::span<const std::string_view> args);
 int run_txn(std::span<const std::string_view> args);
+int run_checkpoint(std::span<const std::string_view> args);
 
 }  // namespace kwire::cli

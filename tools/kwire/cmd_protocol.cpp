@@ -12,18 +12,7 @@ int run_protocol(std::span<const std::string_view> args) {
   return run_command("protocol", [&] {
     bool json = false;
     bool help = false;
-    const option options[] = {
-        {"", "--json", "", [&](std::string_view) { json = true; }},
-        {"-h", "--help", "", [&](std::string_view) { help = true; }},
-        // Taken as by every command (and checked), though no client runs here to log.
-        {"-d", "--debug", "CATEGORY[,CATEGORY]",
-         [&](std::string_view v) {
-           client::log_categories ignored;
-           if (auto error = client::parse_log_categories(v, ignored, "-d"))
-             throw usage_error(error->message);
-         }},
-    };
-    parse_options(args, options);
+    parse_options(args, offline_options(json, help));
     if (help) {
       std::cout << "usage: kwire protocol [--json] [-d CATEGORY[,CATEGORY]]\n"
                    "Lists every Kafka API kwire implements with its version range; --json prints\n"

@@ -72,38 +72,6 @@ struct txn_options {
   std::optional<std::int32_t> min_duration_ms;  // list --min-duration-ms
 };
 
-// Takes the positional arguments out of `args` (parse_options refuses them): an argument
-// that is neither an option nor the value of the option before it.
-std::vector<std::string_view> take_positionals(std::span<const std::string_view> args,
-                                               std::vector<std::string>& positionals) {
-  static constexpr std::string_view with_values[] = {"-b",
-                                                     "--bootstrap-server",
-                                                     "-X",
-                                                     "--property",
-                                                     "-d",
-                                                     "--debug",
-                                                     "-t",
-                                                     "--topic",
-                                                     "-p",
-                                                     "--partition",
-                                                     "--producer-id",
-                                                     "--state",
-                                                     "--min-duration-ms"};
-  std::vector<std::string_view> rest;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const auto arg = args[i];
-    if (arg.size() < 2 || arg[0] != '-') {
-      positionals.emplace_back(arg);
-      continue;
-    }
-    rest.push_back(arg);
-    if (std::find(std::begin(with_values), std::end(with_values), arg) != std::end(with_values) &&
-        i + 1 < args.size())
-      rest.push_back(args[++i]);
-  }
-  return rest;
-}
-
 // An io_context run by a thread of its own while the main thread waits for results.
 class io_thread {
  public:
@@ -390,8 +358,21 @@ int run_txn(std::span<const std::string_view> args) {
       o.action == "commit" ? client::describe_producer_config : client::describe_admin_config,
       {},
       {}};
+  static constexpr std::string_view with_values[] = {"-b",
+                                                     "--bootstrap-server",
+                                                     "-X",
+                                                     "--property",
+                                                     "-d",
+                                                     "--debug",
+                                                     "-t",
+                                                     "--topic",
+                                                     "-p",
+                                                     "--partition",
+                                                     "--producer-id",
+                                                     "--state",
+                                                     "--min-duration-ms"};
   std::vector<std::string> positionals;
-  const auto rest = take_positionals(args.subspan(1), positionals);
+  const auto rest = take_positionals(args.subspan(1), with_values, positionals);
   std::vector<option> own_options = {
       {"", "--json", "", [&](std::string_view) { o.json = true; }},
       {"-t", "--topic", "TOPIC",

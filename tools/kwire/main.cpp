@@ -24,6 +24,8 @@ constexpr command commands[] = {
      kwire::cli::run_metadata},
     {"txn", "transactions: list, describe, abort a hanging one, commit|abort a handle",
      kwire::cli::run_txn},
+    {"checkpoint", "a connector checkpoint store: inspect DIR (no broker)",
+     kwire::cli::run_checkpoint},
     {"protocol", "every Kafka API kwire implements, with its version range (no broker)",
      kwire::cli::run_protocol},
 };
@@ -32,7 +34,7 @@ void print_usage(std::ostream& out) {
   out << "usage: kwire COMMAND [options]      (kwire COMMAND --help for its options)\n"
          "commands:\n";
   for (const auto& c : commands) {
-    out << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary << '\n';
+    out << "  " << c.name << std::string(12 - c.name.size(), ' ') << c.summary << '\n';
   }
   out << "kwire --version (or -V) prints the version\n"
          "exit status: 0 success, 1 runtime failure, 2 usage or configuration error\n";

@@ -1,0 +1,46 @@
+#include "kwire/connector/error.hpp"
+
+namespace kwire::connector {
+namespace {
+
+class category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "kwire.connector"; }
+  std::string message(int value) const override {
+    switch (static_cast<errc>(value)) {
+      case errc::no_manifest:
+        return "the checkpoint store has no job manifest";
+      case errc::manifest_mismatch:
+        return "the checkpoint store belongs to another job";
+      case errc::checkpoint_not_found:
+        return "no such checkpoint";
+      case errc::checkpoint_not_completed:
+        return "the checkpoint never completed";
+      case errc::checkpoint_corrupt:
+        return "the checkpoint is corrupt";
+      case errc::checkpoint_part_missing:
+        return "a part of the completed checkpoint is missing";
+      case errc::unsupported_format_version:
+        return "unsupported checkpoint format version";
+      case errc::no_completed_checkpoint:
+        return "no completed checkpoint to restore from";
+      case errc::invalid_argument:
+        return "invalid argument";
+    }
+    return "unknown kwire.connector error " + std::to_string(value);
+  }
+};
+
+}  // namespace
+
+const std::error_category& connector_category() noexcept {
+  static const category instance;
+  return instance;
+}
+
+std::string checkpoint_error::describe() const {
+  if (detail.empty()) return code.message();
+  return detail + ": " + code.message();
+}
+
+}  // namespace kwire::connector

@@ -1,0 +1,250 @@
+#include "kwire/connector/file_checkpoint_store.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include "checkpoint_format.hpp"
+#include "durable_file.hpp"
+
+namespace kwire::connector {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view checkpoint_prefix = "chk-";
+constexpr std::string_view part_prefix = "part-";
+constexpr char manifest_name[] = "manifest";
+constexpr char completion_name[] = "completed";
+
+// Fixed-width decimal names, so that a directory listing sorts by number.
+std::string padded(std::int64_t value, int width) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%0*lld", width, static_cast<long long>(value));
+  return text;
+}
+
+std::string part_file_name(std::int32_t subtask) {
+  return std::string(part_prefix) + padded(subtask, 5);
+}
+
+// The number after `prefix` in `name`, or -1 when `name` is not prefix + digits.
+std::int64_t number_after(std::string_view name, std::string_view prefix) {
+  if (!name.starts_with(prefix) || name.size() == prefix.size()) return -1;
+  std::int64_t value = -1;
+  const char* begin = name.data() + prefix.size();
+  const char* end = name.data() + name.size();
+  const auto [stop, ec] = std::from_chars(begin, end, value);
+  return ec == std::errc{} && stop == end ? value : -1;
+}
+
+bool is_missing(const checkpoint_error& e) {
+  return e.code == std::errc::no_such_file_or_directory;
+}
+
+}  // namespace
+
+const char* to_string(checkpoint_status s) noexcept {
+  switch (s) {
+    case checkpoint_status::incomplete:
+      return "incomplete";
+    case checkpoint_status::completed:
+      return "completed";
+    case checkpoint_status::unreadable:
+      return "unreadable";
+  }
+  return "unknown";
+}
+
+file_checkpoint_store::file_checkpoint_store(fs::path directory)
+    : file_checkpoint_store(std::move(directory), options{}) {}
+
+file_checkpoint_store::file_checkpoint_store(fs::path directory, options settings)
+    : directory_(std::move(directory)), options_(std::move(settings)) {
+  options_.keep_completed = std::max<std::size_t>(options_.keep_completed, 1);
+}
+
+fs::path file_checkpoint_store::checkpoint_directory(checkpoint_id id) const {
+  return directory_ / (std::string(checkpoint_prefix) + padded(id, 20));
+}
+
+checkpoint_error file_checkpoint_store::write_manifest(const job_manifest& manifest) {
+  if (auto error = create_directory_durably(directory_)) return error;
+  return write_file_durably(directory_ / manifest_name, format::encode_manifest(manifest));
+}
+
+checkpoint_error file_checkpoint_store::read_manifest(job_manifest& out) {
+  const auto path = directory_ / manifest_name;
+  std::vector<std::uint8_t> bytes;
+  if (auto error = read_whole_file(path, bytes)) {
+    if (is_missing(error)) return {make_error_code(errc::no_manifest), path.string()};
+    return error;
+  }
+  return format::decode_manifest(bytes, path.string(), out);
+}
+
+checkpoint_error file_checkpoint_store::write_part(const subtask_state& part) {
+  if (part.checkpoint <= 0 || part.subtask < 0)
+    return {make_error_code(errc::invalid_argument),
+            "a part of checkpoint " + std::to_string(part.checkpoint) + " for subtask " +
+                std::to_string(part.subtask)};
+  const auto dir = checkpoint_directory(part.checkpoint);
+  if (auto error = create_directory_durably(dir)) return error;
+  return write_file_durably(dir / part_file_name(part.subtask), format::encode_part(part));
+}
+
+checkpoint_error file_checkpoint_store::complete(checkpoint_id id, std::int32_t parallelism,
+                                                 std::int64_t completed_ms) {
+  if (parallelism <= 0)
+    return {
+        make_error_code(errc::invalid_argument),
+        "checkpoint " + std::to_string(id) + " with parallelism " + std::to_string(parallelism)};
+  const auto dir = checkpoint_directory(id);
+  format::completion_record record{id, completed_ms, {}};
+  std::vector<std::uint8_t> bytes;
+  for (std::int32_t subtask = 0; subtask < parallelism; ++subtask) {
+    const auto path = dir / part_file_name(subtask);
+    if (auto error = read_whole_file(path, bytes)) {
+      if (is_missing(error)) return {make_error_code(errc::checkpoint_part_missing), path.string()};
+      return error;
+    }
+    subtask_state part;
+    if (auto error = format::decode_part(bytes, path.string(), part)) return error;
+    if (part.checkpoint != id || part.subtask != subtask)
+      return {make_error_code(errc::checkpoint_corrupt),
+              path.string() + ": holds checkpoint " + std::to_string(part.checkpoint) +
+                  " subtask " + std::to_string(part.subtask)};
+    record.part_checksums.push_back(format::file_checksum(bytes));
+  }
+  if (auto error = write_file_durably(dir / completion_name, format::encode_completion(record)))
+    return error;
+  if (auto error = prune(); error && options_.warn)
+    options_.warn("checkpoint " + std::to_string(id) +
+                  " completed, but old checkpoints could not be removed: " + error.describe());
+  return {};
+}
+
+checkpoint_error file_checkpoint_store::list(std::vector<stored_checkpoint>& out) {
+  out.clear();
+  std::error_code ec;
+  if (!fs::exists(directory_, ec)) return {};  // nothing written yet
+  fs::directory_iterator entries(directory_, ec);
+  if (ec) return {ec, directory_.string() + ": list"};
+  for (const auto& entry : entries) {
+    const auto id = number_after(entry.path().filename().string(), checkpoint_prefix);
+    if (id <= 0 || !entry.is_directory(ec)) continue;
+    stored_checkpoint c;
+    c.id = id;
+    fs::directory_iterator files(entry.path(), ec);
+    if (ec) return {ec, entry.path().string() + ": list"};
+    for (const auto& file : files) {
+      const auto subtask = number_after(file.path().filename().string(), part_prefix);
+      if (subtask >= 0) c.parts_present.push_back(static_cast<std::int32_t>(subtask));
+    }
+    std::sort(c.parts_present.begin(), c.parts_present.end());
+    const auto completion_path = entry.path() / completion_name;
+    std::vector<std::uint8_t> bytes;
+    if (auto error = read_whole_file(completion_path, bytes)) {
+      if (!is_missing(error)) {
+        c.status = checkpoint_status::unreadable;
+        c.problem = std::move(error);
+      }
+    } else {
+      format::completion_record record;
+      if (auto problem = format::decode_completion(bytes, completion_path.string(), record)) {
+        c.status = checkpoint_status::unreadable;
+        c.problem = std::move(problem);
+      } else {
+        c.status = checkpoint_status::completed;
+        c.completed_ms = record.completed_ms;
+        c.parallelism = static_cast<std::int32_t>(record.part_checksums.size());
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const stored_checkpoint& a, const stored_checkpoint& b) { return a.id < b.id; });
+  return {};
+}
+
+checkpoint_error file_checkpoint_store::load(checkpoint_id id, completed_checkpoint& out) {
+  const auto dir = checkpoint_directory(id);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    return {make_error_code(errc::checkpoint_not_found), dir.string()};
+  const auto completion_path = dir / completion_name;
+  std::vector<std::uint8_t> bytes;
+  if (auto error = read_whole_file(completion_path, bytes)) {
+    if (is_missing(error))
+      return {make_error_code(errc::checkpoint_not_completed),
+              "checkpoint " + std::to_string(id) + " (" + dir.string() + " has no " +
+                  completion_name + " record)"};
+    return error;
+  }
+  format::completion_record record;
+  if (auto error = format::decode_completion(bytes, completion_path.string(), record)) return error;
+  if (record.id != id)
+    return {make_error_code(errc::checkpoint_corrupt),
+            completion_path.string() + ": names checkpoint " + std::to_string(record.id)};
+  completed_checkpoint c;
+  c.id = id;
+  c.completed_ms = record.completed_ms;
+  c.parallelism = static_cast<std::int32_t>(record.part_checksums.size());
+  for (std::int32_t subtask = 0; subtask < c.parallelism; ++subtask) {
+    const auto path = dir / part_file_name(subtask);
+    if (auto error = read_whole_file(path, bytes)) {
+      if (is_missing(error))
+        return {make_error_code(errc::checkpoint_part_missing),
+                path.string() + " (named by the completion record of checkpoint " +
+                    std::to_string(id) + ")"};
+      return error;
+    }
+    subtask_state part;
+    if (auto error = format::decode_part(bytes, path.string(), part)) return error;
+    const auto expected = record.part_checksums[static_cast<std::size_t>(subtask)];
+    if (format::file_checksum(bytes) != expected || part.checkpoint != id ||
+        part.subtask != subtask)
+      return {make_error_code(errc::checkpoint_corrupt),
+              path.string() +
+                  ": not the part the completion record names (replaced after "
+                  "the checkpoint completed?)"};
+    c.parts.push_back(std::move(part));
+  }
+  out = std::move(c);
+  return {};
+}
+
+checkpoint_error file_checkpoint_store::prune() {
+  std::vector<stored_checkpoint> stored;
+  if (auto error = list(stored)) return error;
+  std::vector<checkpoint_id> completed;
+  for (const auto& c : stored)
+    if (c.status == checkpoint_status::completed) completed.push_back(c.id);
+  if (completed.empty()) return {};
+  const checkpoint_id newest = completed.back();
+  const checkpoint_id oldest_kept = completed.size() > options_.keep_completed
+                                        ? completed[completed.size() - options_.keep_completed]
+                                        : completed.front();
+  checkpoint_error first_error;
+  for (const auto& c : stored) {
+    // Older than every kept one; or an incomplete one a newer completion has settled (its
+    // pending transactions were carried into the later parts).
+    const bool drop =
+        c.id < oldest_kept || (c.status == checkpoint_status::incomplete && c.id < newest);
+    std::error_code ec;
+    if (drop) {
+      fs::remove_all(checkpoint_directory(c.id), ec);
+      if (ec && !first_error) first_error = {ec, checkpoint_directory(c.id).string() + ": remove"};
+      continue;
+    }
+    if (c.id > newest) continue;  // may be being written now
+    // Temporary files of a torn write inside a settled checkpoint.
+    for (const auto& file : fs::directory_iterator(checkpoint_directory(c.id), ec))
+      if (is_temporary_file_name(file.path().filename().string())) fs::remove(file.path(), ec);
+  }
+  return first_error;
+}
+
+}  // namespace kwire::connector
