@@ -40,6 +40,9 @@ checkpoint_error snapshot_subtask(const subtask_participants& subtask, checkpoin
     if (auto error = add_bytes(part, *subtask.source, id)) return error;
   }
   if (subtask.sink) {
+    if (auto ec = subtask.sink->pre_commit(id))
+      return {ec, "subtask " + std::to_string(subtask.subtask) +
+                      ": sink pre-commit of checkpoint " + std::to_string(id)};
     if (auto error = add_bytes(part, *subtask.sink, id)) return error;
     part.pending_transactions = subtask.sink->pending(id);
   }

@@ -26,6 +26,17 @@ class category final : public std::error_category {
         return "no completed checkpoint to restore from";
       case errc::invalid_argument:
         return "invalid argument";
+      case errc::invalid_config:
+        return "invalid connector configuration";
+      case errc::transactional_id_pool_exhausted:
+        return "every transactional id of the subtask's pool is in use";
+      case errc::prepared_transaction_lost:
+        return "a prepared transaction was aborted before it could be committed: its records are "
+               "lost";
+      case errc::prepared_transaction_unknown:
+        return "no transaction marker shows how a prepared transaction ended";
+      case errc::delivery_failed:
+        return "a record was not delivered";
     }
     return "unknown kwire.connector error " + std::to_string(value);
   }

@@ -2,6 +2,8 @@
 // delimiter escapes and JSON strings. Each command lives in its own cmd_*.cpp.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -143,6 +146,23 @@ std::optional<client::cluster_metadata> fetch_metadata(const client::common_conf
                                                        const std::optional<std::string>& topic,
                                                        std::string_view command);
 
+// An io_context run by a thread of its own while the main thread waits for results.
+class io_thread {
+ public:
+  io_thread() : work_(boost::asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
+  ~io_thread() {
+    work_.reset();
+    thread_.join();
+  }
+  boost::asio::any_io_executor executor() { return io_.get_executor(); }
+  boost::asio::io_context& context() { return io_; }
+
+ private:
+  boost::asio::io_context io_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::thread thread_;
+};
+
 // The subcommands, each given the arguments after its name.
 int run_protocol(std::span<const std::string_view> args);
 int run_produce(std::span<const std::string_view> args);
@@ -150,5 +170,6 @@ int run_metadata(std::span<const std::string_view> args);
 int run_consume(std::span<const std::string_view> args);
 int run_txn(std::span<const std::string_view> args);
 int run_checkpoint(std::span<const std::string_view> args);
+int run_verify(std::span<const std::string_view> args);
 
 }  // namespace kwire::cli

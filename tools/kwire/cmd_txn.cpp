@@ -72,23 +72,6 @@ struct txn_options {
   std::optional<std::int32_t> min_duration_ms;  // list --min-duration-ms
 };
 
-// An io_context run by a thread of its own while the main thread waits for results.
-class io_thread {
- public:
-  io_thread() : work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
-  ~io_thread() {
-    work_.reset();
-    thread_.join();
-  }
-  asio::any_io_executor executor() { return io_.get_executor(); }
-  asio::io_context& context() { return io_; }
-
- private:
-  asio::io_context io_{1};
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::thread thread_;
-};
-
 // No bootstrap server answers: bootstrap_probe's words, thrown by wait_for.
 struct unreachable_error : std::runtime_error {
   using std::runtime_error::runtime_error;

@@ -24,6 +24,8 @@ constexpr command commands[] = {
      kwire::cli::run_metadata},
     {"txn", "transactions: list, describe, abort a hanging one, commit|abort a handle",
      kwire::cli::run_txn},
+    {"verify", "checks a pipeline's output: every input record exactly once, in order",
+     kwire::cli::run_verify},
     {"checkpoint", "a connector checkpoint store: inspect DIR (no broker)",
      kwire::cli::run_checkpoint},
     {"protocol", "every Kafka API kwire implements, with its version range (no broker)",

@@ -19,6 +19,11 @@ enum class errc {
   unsupported_format_version,  // a file of a format version this kwire cannot read
   no_completed_checkpoint,     // restore found nothing to restore from
   invalid_argument,            // the caller asked for something that cannot be done
+  invalid_config,              // a connector setting is missing, unknown or contradicts another
+  transactional_id_pool_exhausted,  // every transactional id of a subtask's pool is in use
+  prepared_transaction_lost,        // a prepared transaction was aborted (timed out) before commit
+  prepared_transaction_unknown,     // no transaction marker proves how a prepared one ended
+  delivery_failed,                  // a record the sink wrote was not acknowledged
 };
 
 const std::error_category& connector_category() noexcept;

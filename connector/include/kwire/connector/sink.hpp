@@ -38,11 +38,25 @@ class sink : public checkpoint_participant {
   // fails the pipeline.
   virtual std::error_code write(const sink_record& record) = 0;
 
+  // At the barrier of checkpoint `id`, before snapshot(id): makes every record written so far
+  // durable (at least once: flush) or prepares the open transaction (exactly once). An error
+  // fails the checkpoint; the sink then refuses further writes, so the pipeline restarts from
+  // the last completed checkpoint.
+  virtual std::error_code pre_commit(checkpoint_id id) {
+    (void)id;
+    return {};
+  }
+
   // The transactions prepared and not yet committed, including the one snapshot(id) just
   // prepared: what checkpoint `id` stores. Empty unless exactly once.
   virtual std::vector<pending_transaction> pending(checkpoint_id id) = 0;
 
   virtual delivery_guarantee guarantee() const noexcept = 0;
+
+  // Ends the subtask (the job's end, or a failure before a restart): exactly once aborts the
+  // open transaction, whose records belong to no checkpoint, and leaves prepared ones for the
+  // restore; the other guarantees flush.
+  virtual void close() {}
 };
 
 }  // namespace kwire::connector

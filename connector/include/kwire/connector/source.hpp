@@ -35,6 +35,12 @@ class source : public checkpoint_participant {
 
   // Bounded mode: every partition reached its stop offset.
   virtual bool finished() const = 0;
+
+  // Every partition this subtask owns has been read up to its end as of the last poll (its
+  // high watermark; under read_committed its last stable offset, and only when that equals
+  // the high watermark: a partition waiting for an open transaction is not caught up). What
+  // a job's idle stop waits for.
+  virtual bool caught_up() const { return false; }
 };
 
 }  // namespace kwire::connector
