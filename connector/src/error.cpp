@@ -26,6 +26,12 @@ class category final : public std::error_category {
         return "no completed checkpoint to restore from";
       case errc::invalid_argument:
         return "invalid argument";
+      case errc::invalid_config:
+        return "invalid configuration";
+      case errc::completed_checkpoint_lost:
+        return "a completed checkpoint is missing from the store";
+      case errc::deserialization_failed:
+        return "a record could not be deserialized";
     }
     return "unknown kwire.connector error " + std::to_string(value);
   }

@@ -19,6 +19,9 @@ enum class errc {
   unsupported_format_version,  // a file of a format version this kwire cannot read
   no_completed_checkpoint,     // restore found nothing to restore from
   invalid_argument,            // the caller asked for something that cannot be done
+  invalid_config,              // a source or sink setting is refused (the detail names the key)
+  completed_checkpoint_lost,   // the group's offsets name a newer checkpoint than the store has
+  deserialization_failed,      // a record could not be deserialized (topic, partition, offset)
 };
 
 const std::error_category& connector_category() noexcept;
