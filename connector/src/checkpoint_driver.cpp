@@ -143,13 +143,19 @@ void checkpoint_driver::carry_out(std::vector<coordinator_action> actions, stead
 }
 
 void checkpoint_driver::notify(const coordinator_action& action) {
+  if (action.what == coordinator_action::kind::notify_aborted) {
+    for (const auto& subtask : subtasks_)
+      for (auto* participant : all_participants(subtask)) participant->notify_aborted(action.id);
+    return;
+  }
+  // Every sink commits first, then the other participants, then the sources, which commit
+  // their positions to the group: offsets a monitor reads never run ahead of visible output.
   for (const auto& subtask : subtasks_)
-    for (auto* participant : all_participants(subtask)) {
-      if (action.what == coordinator_action::kind::notify_complete)
-        participant->notify_complete(action.id);
-      else
-        participant->notify_aborted(action.id);
-    }
+    if (subtask.sink) subtask.sink->notify_complete(action.id);
+  for (const auto& subtask : subtasks_)
+    for (auto* participant : subtask.others) participant->notify_complete(action.id);
+  for (const auto& subtask : subtasks_)
+    if (subtask.source) subtask.source->notify_complete(action.id);
 }
 
 }  // namespace kwire::connector

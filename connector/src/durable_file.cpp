@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <string>
 
+#include "crash_point.hpp"
+
 namespace kwire::connector {
 namespace {
 
@@ -64,19 +66,23 @@ checkpoint_error write_and_sync(const std::filesystem::path& path,
 }  // namespace
 
 checkpoint_error write_file_durably(const std::filesystem::path& path,
-                                    std::span<const std::uint8_t> bytes) {
+                                    std::span<const std::uint8_t> bytes, std::string_view kind,
+                                    checkpoint_id id) {
   auto temporary = path;
   temporary += std::string(temporary_marker) + std::to_string(::getpid());
   if (auto error = write_and_sync(temporary, bytes)) {
     ::unlink(temporary.c_str());
     return error;
   }
+  if (!kind.empty()) crash_point(std::string(kind) + "-temp-written", id);
   if (::rename(temporary.c_str(), path.c_str()) != 0) {
     auto error = errno_error(path, "rename from " + temporary.filename().string());
     ::unlink(temporary.c_str());
     return error;
   }
-  return sync_directory(path.parent_path());
+  auto synced = sync_directory(path.parent_path());
+  if (!synced && !kind.empty()) crash_point(std::string(kind) + "-renamed", id);
+  return synced;
 }
 
 checkpoint_error create_directory_durably(const std::filesystem::path& directory) {

@@ -37,6 +37,10 @@ class category final : public std::error_category {
         return "no transaction marker shows how a prepared transaction ended";
       case errc::delivery_failed:
         return "a record was not delivered";
+      case errc::completed_checkpoint_lost:
+        return "a completed checkpoint is missing from the store";
+      case errc::deserialization_failed:
+        return "a record could not be deserialized";
     }
     return "unknown kwire.connector error " + std::to_string(value);
   }

@@ -92,7 +92,8 @@ checkpoint_error file_checkpoint_store::write_part(const subtask_state& part) {
                 std::to_string(part.subtask)};
   const auto dir = checkpoint_directory(part.checkpoint);
   if (auto error = create_directory_durably(dir)) return error;
-  return write_file_durably(dir / part_file_name(part.subtask), format::encode_part(part));
+  return write_file_durably(dir / part_file_name(part.subtask), format::encode_part(part), "part",
+                            part.checkpoint);
 }
 
 checkpoint_error file_checkpoint_store::complete(checkpoint_id id, std::int32_t parallelism,
@@ -118,7 +119,8 @@ checkpoint_error file_checkpoint_store::complete(checkpoint_id id, std::int32_t 
                   " subtask " + std::to_string(part.subtask)};
     record.part_checksums.push_back(format::file_checksum(bytes));
   }
-  if (auto error = write_file_durably(dir / completion_name, format::encode_completion(record)))
+  if (auto error = write_file_durably(dir / completion_name, format::encode_completion(record),
+                                      "completion", id))
     return error;
   if (auto error = prune(); error && options_.warn)
     options_.warn("checkpoint " + std::to_string(id) +

@@ -3,6 +3,7 @@
 #include <set>
 #include <thread>
 
+#include "crash_point.hpp"
 #include "kwire/connector/restart_strategy.hpp"
 #include "kwire/connector/transaction_recovery.hpp"
 
@@ -155,7 +156,7 @@ bool job_attempt::process_round(bool& any_records) {
   for (std::size_t i = 0; i < subtasks_.size(); ++i) {
     auto& s = subtasks_[i];
     if (s.source->finished()) continue;
-    client::record_set records;
+    source_records records;
     const auto timeout = any_records ? std::chrono::milliseconds(0) : std::chrono::milliseconds(5);
     if (auto ec = s.source->poll(timeout, records)) {
       out_.fail(ec, "subtask " + std::to_string(i) + " source: " + ec.message());
@@ -218,8 +219,7 @@ attempt job_attempt::run() {
     close_subtasks();
     return std::move(out_);
   }
-  if (settings_.crash_point)
-    settings_.crash_point("after-restore-commits", out_.result.restored_from);
+  crash_point("restore-committed", out_.result.restored_from);
   if (!settings_.transactional_id_prefix.empty()) {
     const auto sweep = abort_lingering_transactions(
         settings_.executor, settings_.sweep_producer_properties, manifest, {});

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <future>
 
+#include "crash_point.hpp"
 #include "kwire/connector/transaction_recovery.hpp"
 
 namespace kwire::connector {
@@ -64,6 +65,11 @@ std::unique_ptr<client::producer> kafka_sink::make_producer(const std::string* t
     ec = fail(make_error_code(errc::invalid_config), bad->key + ": " + bad->message);
     return nullptr;
   }
+#ifdef KWIRE_CRASH_POINTS
+  config.observe.hooks.on_end_txn_sent = [this](const client::end_txn_event& e) {
+    if (e.commit) crash_point("end-txn-sent", committing_.load());
+  };
+#endif
   return std::make_unique<client::producer>(executor_, std::move(config));
 }
 
@@ -96,6 +102,14 @@ std::error_code kafka_sink::restore_pending(std::span<const pending_transaction>
     }
   }
   pending_.restore({});
+  if (config_.log)
+    config_.log("restore: subtask " + std::to_string(subtask_) + ", " +
+                std::to_string(pending.size()) +
+                " pending transaction(s): " + std::to_string(counters_.restored_committed.load()) +
+                " committed, " + std::to_string(counters_.restored_already_committed.load()) +
+                " already committed, " + std::to_string(counters_.transactions_lost.load()) +
+                " aborted before commit, " + std::to_string(counters_.restored_unknown.load()) +
+                " unknown");
   return {};
 }
 
@@ -128,6 +142,7 @@ std::error_code kafka_sink::start_transaction() {
   producer_ = std::move(producer);
   open_slot_ = *slot;
   open_has_records_ = false;
+  if (!used_slots_.insert(*slot).second) crash_point("reused-slot-begun", last_prepared_);
   return {};
 }
 
@@ -235,7 +250,9 @@ std::error_code kafka_sink::pre_commit(checkpoint_id id) {
   prepared_producers_.emplace(std::move(text), std::move(producer_));
   open_slot_ = -1;
   open_has_records_ = false;
+  last_prepared_ = id;
   ++counters_.transactions_prepared;
+  crash_point("pre-commit", id);
   return {};
 }
 
@@ -253,17 +270,19 @@ void kafka_sink::release_slot_of(const pending_transaction& pending) {
   if (parts && parts->subtask == subtask_) pool_->release(parts->slot);
 }
 
-void kafka_sink::commit_prepared(const pending_transaction& pending) {
+void kafka_sink::commit_prepared(const pending_transaction& pending, checkpoint_id completed) {
   // Prepared here: commit on the producer that prepared it.
   if (auto found = prepared_producers_.find(pending.handle); found != prepared_producers_.end()) {
     auto producer = std::move(found->second);
     prepared_producers_.erase(found);
+    committing_ = completed;
     const auto ec = producer->commit_transaction();
     const auto context = ec ? producer->transaction_error_context() : std::string();
     producer->close(close_timeout);
     if (!ec) {
       ++counters_.transactions_committed;
       release_slot_of(pending);
+      crash_point("committed", completed);
       return;
     }
     // Kept pending: the next completed checkpoint (or a restore) settles it from its handle,
@@ -295,7 +314,7 @@ void kafka_sink::commit_prepared(const pending_transaction& pending) {
 
 void kafka_sink::notify_complete(checkpoint_id id) {
   if (config_.guarantee != delivery_guarantee::exactly_once) return;
-  for (const auto& pending : pending_.take_committable(id)) commit_prepared(pending);
+  for (const auto& pending : pending_.take_committable(id)) commit_prepared(pending, id);
 }
 
 void kafka_sink::notify_aborted(checkpoint_id) {

@@ -171,5 +171,6 @@ int run_consume(std::span<const std::string_view> args);
 int run_txn(std::span<const std::string_view> args);
 int run_checkpoint(std::span<const std::string_view> args);
 int run_verify(std::span<const std::string_view> args);
+int run_pipeline(std::span<const std::string_view> args);
 
 }  // namespace kwire::cli

@@ -24,6 +24,8 @@ constexpr command commands[] = {
      kwire::cli::run_metadata},
     {"txn", "transactions: list, describe, abort a hanging one, commit|abort a handle",
      kwire::cli::run_txn},
+    {"pipeline", "the connector's exactly-once job: a topic, a transform, another topic",
+     kwire::cli::run_pipeline},
     {"verify", "checks a pipeline's output: every input record exactly once, in order",
      kwire::cli::run_verify},
     {"checkpoint", "a connector checkpoint store: inspect DIR (no broker)",

@@ -312,6 +312,12 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
               identity_failed();
             },
         .wake = [this] { wake(); },
+        .end_txn_sent =
+            [this](const protocol::EndTxnRequest& r) {
+              if (const auto& hook = cluster_->observer()->hooks().on_end_txn_sent)
+                hook(end_txn_event{r.transactional_id, r.producer_id, r.producer_epoch,
+                                   r.committed});
+            },
     };
     txn_ = std::make_shared<transaction_driver>(strand_, cluster_, config_, std::move(hooks));
   }

@@ -271,12 +271,13 @@ void transaction_driver::drive() {
       case k::end_txn: {
         const auto v = version_up_to(*conn, protocol::EndTxnRequest::api_key, v2 ? 32767 : 4);
         if (!v || (v2 && *v < 5)) break;
+        const auto request = manager_.end_txn_request();
         send_to<protocol::EndTxnRequest, protocol::EndTxnResponse>(
-            conn, manager_.end_txn_request(), *v,
-            [](transaction_driver& d, std::error_code ec, const auto& r) {
+            conn, request, *v, [](transaction_driver& d, std::error_code ec, const auto& r) {
               if (d.manager_.on_end_txn(clock::now(), ec, r))
                 d.hooks_.assign_identity(d.manager_.producer_id(), d.manager_.epoch());
             });
+        if (hooks_.end_txn_sent) hooks_.end_txn_sent(request);
         return;
       }
       default:

@@ -29,6 +29,8 @@ struct transaction_driver_hooks {
   unique_function<void(std::error_code)> failed;
   // Batches may be sendable now (partitions added), or the state changed: drain again.
   unique_function<void()> wake;
+  // EndTxn was handed to the coordinator's connection (observability; may be empty).
+  unique_function<void(const protocol::EndTxnRequest&)> end_txn_sent;
 };
 
 class transaction_driver : public std::enable_shared_from_this<transaction_driver> {

@@ -127,6 +127,15 @@ struct coordinator_event {
   std::string broker;         // host:port; empty with -1
 };
 
+// The transactional producer handed EndTxn to its coordinator's connection (its answer is
+// not in yet). On the producer's strand.
+struct end_txn_event {
+  std::string transactional_id;
+  std::int64_t producer_id = -1;
+  std::int16_t epoch = -1;
+  bool commit = false;  // false: an abort
+};
+
 // Optional callbacks; an empty one costs a test.
 struct event_hooks {
   std::function<void(const broker_connect_event&)> on_broker_connect;
@@ -135,6 +144,7 @@ struct event_hooks {
   std::function<void(const assignment_event&)> on_assignment;
   std::function<void(const preferred_replica_event&)> on_preferred_replica;
   std::function<void(const coordinator_event&)> on_coordinator;
+  std::function<void(const end_txn_event&)> on_end_txn_sent;
 };
 
 struct observability {

@@ -72,9 +72,6 @@ struct job_settings {
   // Set from another thread or a signal handler: end as at idle (a last checkpoint).
   const std::atomic<bool>* stop_requested = nullptr;
   std::function<void(std::string_view)> log;
-  // Test builds: called at named moments ("after-restore-commits", ...) with the checkpoint
-  // id, so a crash can be injected there. Empty normally.
-  std::function<void(std::string_view point, checkpoint_id id)> crash_point;
 };
 
 struct job_result {

@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -128,7 +129,7 @@ class kafka_sink final : public sink {
                                                   std::error_code& ec);
   std::int32_t target_partition(const sink_record& record, std::string_view topic,
                                 std::error_code& ec);
-  void commit_prepared(const pending_transaction& pending);
+  void commit_prepared(const pending_transaction& pending, checkpoint_id completed);
   void release_slot_of(const pending_transaction& pending);
   void take_delivery_error();
 
@@ -144,6 +145,9 @@ class kafka_sink final : public sink {
   std::unique_ptr<client::producer> producer_;
   std::int32_t open_slot_ = -1;
   bool open_has_records_ = false;
+  std::set<std::int32_t> used_slots_;  // slots a transaction of this sink ran on
+  checkpoint_id last_prepared_ = 0;
+  std::atomic<checkpoint_id> committing_{0};  // read by the test build's end-txn-sent point
   // Prepared in this process and not committed yet, by handle text: committed in place.
   std::map<std::string, std::unique_ptr<client::producer>> prepared_producers_;
   pending_transactions pending_;

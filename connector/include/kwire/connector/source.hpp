@@ -12,6 +12,7 @@
 
 #include "kwire/connector/checkpoint_participant.hpp"
 #include "kwire/connector/record.hpp"
+#include "kwire/connector/source_records.hpp"
 
 namespace kwire::connector {
 
@@ -27,7 +28,9 @@ class source : public checkpoint_participant {
 
   // The next records, waiting up to `timeout` for some; an empty set when none came. The
   // records stay valid until the next poll. An error fails the pipeline (restart strategy).
-  virtual std::error_code poll(std::chrono::milliseconds timeout, client::record_set& out) = 0;
+  // A view rather than the client's record_set: a bounded source leaves out the records at
+  // or after a partition's stop offset (source_records.hpp).
+  virtual std::error_code poll(std::chrono::milliseconds timeout, source_records& out) = 0;
 
   // The next offset of every partition this subtask owns, as of the records handed out so
   // far: what checkpoint `id` stores. (snapshot() holds the source's other state.)
