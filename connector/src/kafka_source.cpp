@@ -91,8 +91,8 @@ std::error_code kafka_source::restore_positions(std::span<const source_position>
 checkpoint_error kafka_source::start_partitions(const std::vector<client::topic_partition>& added,
                                                 const partition_offsets* restored) {
   start_lookups lookups;
-  if (auto e = detail::gather_start_lookups(*admin_, *consumer_, settings_, added,
-                                            restored != nullptr, lookups))
+  if (auto e =
+          detail::gather_start_lookups(*admin_, settings_, added, restored != nullptr, lookups))
     return e;
   partition_offsets starts;
   partition_offsets stops;
