@@ -16,6 +16,7 @@
 #include "kwire/client/admin.hpp"
 #include "kwire/client/producer.hpp"
 #include "kwire/connector/group_checkpoint.hpp"
+#include "kwire/connector/kafka_partition_assigner.hpp"
 #include "kwire/connector/kafka_source.hpp"
 #include "live_clients.hpp"
 
@@ -430,6 +431,41 @@ TEST_F(KafkaSourceLive, DiscoversANewPartitionAndReadsItFromTheEarliest) {
   EXPECT_EQ(got.at({topic, 1}), range(0, 4));
   EXPECT_FALSE(got.contains({topic, 0}));
   EXPECT_EQ(source->metrics().partitions_discovered, 1U);
+}
+
+TEST_F(KafkaSourceLive, DiscoversANewlyMatchingTopic) {
+  const auto first = name("m-a");
+  create(first, 1);
+  produce(first, 0, 0, 2);
+  auto c =
+      config(kc::topic_subscription::matching(name("m-") + ".*"), kc::start_position::earliest());
+  c.partition_discovery_interval = 200ms;
+  auto source = open(c);
+  read(*source, count(2), 100ms);
+  const auto later = name("m-b");
+  create(later, 1);
+  produce(later, 0, 0, 3);
+  const auto got = by_partition(read(*source, count(3)));
+  EXPECT_EQ(got.at({later, 0}), range(0, 3));
+  EXPECT_EQ(source->metrics().partitions_discovered, 1U);
+}
+
+TEST_F(KafkaSourceLive, SubtasksSplitPartitionsByFlinksRule) {
+  const auto topic = name("in");
+  create(topic, 5);
+  for (int p = 0; p < 5; ++p) produce(topic, p, 0, 2);
+  const auto c = config(kc::topic_subscription::topic(topic), kc::start_position::earliest());
+  for (std::int32_t subtask = 0; subtask < 2; ++subtask) {
+    auto source = open(c, subtask, 2);
+    std::vector<client::topic_partition> expected;
+    for (std::int32_t p = 0; p < 5; ++p)
+      if (kc::kafka_partition_owner(topic, p, 2) == subtask) expected.push_back({topic, p});
+    const auto got = by_partition(read(*source, count(2 * expected.size())));
+    EXPECT_EQ(got.size(), expected.size());
+    for (const auto& tp : expected) EXPECT_EQ(got.at(tp), range(0, 2)) << tp.partition;
+    // partitions() is filled at the start (the first poll).
+    EXPECT_EQ(source->partitions(), expected);
+  }
 }
 
 TEST_F(KafkaSourceLive, AutoCommitWithCheckpointingIsRefused) {
