@@ -26,21 +26,24 @@ checkpoint_error list_offsets(client::admin& admin, const client::consumer_confi
 
 namespace {
 
-checkpoint_error committed_offsets(client::consumer& consumer,
+// Through the admin client: the consumer's own lookup needs the topics in its metadata
+// (OffsetFetch v10 names topics by id), and these partitions are not assigned yet.
+checkpoint_error committed_offsets(client::admin& admin, const std::string& group,
                                    const std::vector<client::topic_partition>& partitions,
                                    partition_offsets& out) {
-  auto [ec, committed] = blocking_call<client::topic_partition_offsets>(
-      [&](auto done) { consumer.async_committed(partitions, std::move(done)); });
-  if (ec) return {ec, "the group's committed offsets: " + ec.message()};
-  for (const auto& [tp, offset] : committed)
-    if (offset.offset >= 0) out[tp] = offset.offset;
+  auto [ec, committed] = blocking_call<client::group_offsets>(
+      [&](auto done) { admin.async_list_group_offsets(group, partitions, {}, std::move(done)); });
+  if (ec)
+    return {ec, "the committed offsets of group \"" + group +
+                    "\": " + (committed.message.empty() ? ec.message() : committed.message)};
+  for (const auto& p : committed.partitions)
+    if (p.offset >= 0) out[{p.topic, p.partition}] = p.offset;
   return {};
 }
 
 }  // namespace
 
-checkpoint_error gather_start_lookups(client::admin& admin, client::consumer& consumer,
-                                      const kafka_source_settings& settings,
+checkpoint_error gather_start_lookups(client::admin& admin, const kafka_source_settings& settings,
                                       const std::vector<client::topic_partition>& partitions,
                                       bool restoring, start_lookups& out) {
   const auto& c = settings.consumer;
@@ -52,7 +55,7 @@ checkpoint_error gather_start_lookups(client::admin& admin, client::consumer& co
   if (restoring) return {};
   const auto from = settings.start.from;
   if ((from == start_from::group_offsets || from == start_from::specific_offsets) && c.group_id)
-    if (auto e = committed_offsets(consumer, partitions, out.committed)) return e;
+    if (auto e = committed_offsets(admin, *c.group_id, partitions, out.committed)) return e;
   if (from == start_from::timestamp)
     return list_offsets(admin, c, partitions, client::offset_spec::at(settings.start.timestamp_ms),
                         out.at_timestamp);

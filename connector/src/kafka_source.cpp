@@ -17,7 +17,10 @@ namespace asio = boost::asio;
 
 kafka_source::kafka_source(asio::any_io_executor executor, kafka_source_settings settings,
                            std::string name)
-    : executor_(std::move(executor)), settings_(std::move(settings)), name_(std::move(name)) {}
+    : executor_(std::move(executor)),
+      settings_(std::move(settings)),
+      name_(std::move(name)),
+      matcher_(std::make_unique<detail::topic_matcher>(settings_.subscription)) {}
 
 kafka_source::~kafka_source() {
   // Bounded waits: the executor's thread may be gone already. Nothing is committed here.
@@ -40,7 +43,6 @@ std::error_code kafka_source::open(std::int32_t subtask, std::int32_t parallelis
   if (consumer_) return fail({make_error_code(errc::invalid_argument), "opened twice"});
   subtask_ = subtask;
   parallelism_ = parallelism;
-  matcher_ = std::make_unique<detail::topic_matcher>(settings_.subscription);
   try {
     metadata_ = std::make_unique<detail::metadata_watch>(executor_, settings_.consumer,
                                                          settings_.subscription);
@@ -78,7 +80,7 @@ std::error_code kafka_source::restore_positions(std::span<const source_position>
   partition_offsets restored;
   for (const auto& p : positions) {
     // A topic the subscription no longer covers is not read again.
-    if (matcher_ && !matcher_->matches(p.topic)) {
+    if (!matcher_->matches(p.topic)) {
       ++restored_dropped_;
       continue;
     }
@@ -91,8 +93,8 @@ std::error_code kafka_source::restore_positions(std::span<const source_position>
 checkpoint_error kafka_source::start_partitions(const std::vector<client::topic_partition>& added,
                                                 const partition_offsets* restored) {
   start_lookups lookups;
-  if (auto e = detail::gather_start_lookups(*admin_, *consumer_, settings_, added,
-                                            restored != nullptr, lookups))
+  if (auto e =
+          detail::gather_start_lookups(*admin_, settings_, added, restored != nullptr, lookups))
     return e;
   partition_offsets starts;
   partition_offsets stops;
@@ -218,11 +220,14 @@ void kafka_source::notify_complete(checkpoint_id id) {
     for (const auto& [tp, offset] : it->second) offsets[tp] = {offset, -1, metadata};
     // Asynchronous: the group's offsets are for monitoring and a slow coordinator must not
     // hold the pipeline up (as Flink); the outcome is counted.
-    consumer_->async_commit(std::move(offsets), [c = counters_](std::error_code ec) {
-      if (ec)
-        ++c->commits_failed;
-      else
+    consumer_->async_commit(std::move(offsets), [c = counters_, id](std::error_code ec) {
+      if (!ec) {
         ++c->commits_succeeded;
+        return;
+      }
+      ++c->commits_failed;
+      std::lock_guard lock(c->mutex);
+      c->last_commit_error = "checkpoint " + std::to_string(id) + ": " + ec.message();
     });
   }
   // Every checkpoint up to `id` is settled.
@@ -259,6 +264,10 @@ kafka_source_metrics kafka_source::metrics() const {
   m.records_handed_out = records_handed_out_;
   m.commits_succeeded = counters_->commits_succeeded.load();
   m.commits_failed = counters_->commits_failed.load();
+  {
+    std::lock_guard lock(counters_->mutex);
+    m.last_commit_error = counters_->last_commit_error;
+  }
   m.partitions_discovered = partitions_discovered_;
   m.restored_positions_dropped = restored_dropped_;
   return m;

@@ -404,7 +404,13 @@ void consumer_fetcher::drive(consumer_clock::time_point now,
     }
     std::int32_t epoch = -1;
     const auto node = fetch_node(p, now, epoch);
-    if (node < 0) continue;
+    if (node < 0) {
+      // No leader known: a partition newer than the metadata (CreatePartitions), or a
+      // leader election. Fresher metadata, as Java's fetcher asks for (coalesced; at most
+      // one request per retry.backoff.ms).
+      cluster_.request_refresh();
+      continue;
+    }
     fetch_partition_params params;
     params.fetch_offset = p.fetch_offset;
     params.current_leader_epoch = epoch;

@@ -28,8 +28,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 
 #include "kwire/client/consumer.hpp"
@@ -51,9 +51,10 @@ class topic_matcher;
 // Counters since construction, read on the subtask's thread.
 struct kafka_source_metrics {
   std::uint64_t records_handed_out = 0;
-  std::uint64_t commits_succeeded = 0;      // group commits after a completed checkpoint
-  std::uint64_t commits_failed = 0;         // logged and counted, never fatal (monitoring only)
-  std::uint64_t partitions_discovered = 0;  // added after the start
+  std::uint64_t commits_succeeded = 0;           // group commits after a completed checkpoint
+  std::uint64_t commits_failed = 0;              // counted, never fatal (monitoring only)
+  std::string last_commit_error;                 // "checkpoint N: why" of the latest failed commit
+  std::uint64_t partitions_discovered = 0;       // added after the start
   std::uint64_t restored_positions_dropped = 0;  // of topics no longer subscribed
 };
 
@@ -95,9 +96,12 @@ class kafka_source final : public source {
     std::optional<std::int64_t> stop;
     bool finished = false;
   };
+  // Shared with commit completions, which run on the client's side.
   struct counters {
     std::atomic<std::uint64_t> commits_succeeded{0};
     std::atomic<std::uint64_t> commits_failed{0};
+    std::mutex mutex;
+    std::string last_commit_error;  // under mutex
   };
 
   std::error_code fail(checkpoint_error error);
