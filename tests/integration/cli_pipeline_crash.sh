@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# kwire pipeline stopped exactly between two steps of the exactly-once protocol: the crash
+# points of a test build (KWIRE_CRASH_AT=<point>:<checkpoint>) make it SIGKILL itself; a
+# restart with the same arguments finishes the job, and the output must be exact.
+source "$(dirname "$0")/pipeline_lib.sh"
+
+# Each point:  a new job (pool of 2 ids, so that a slot is reused at the third
+# transaction), input arriving in chunks over a few checkpoints; the pipeline kills itself at
+# the step of checkpoint 2, or, for restore-committed, in the restore after a first kill.
+latest_completed() {
+  local last
+  last=$(ls -d "$1"/chk-*/completed 2>/dev/null | sort | tail -1)
+  [[ -n $last ]] || return 1
+  last=${last%/completed}
+  echo $((10#${last##*chk-}))
+}
+points=(pre-commit part-temp-written part-renamed completion-temp-written completion-renamed
+  end-txn-sent committed reused-slot-begun restore-committed)
+for point in "${points[@]}"; do
+  in=crash-in-$point-$run_id out=crash-out-$point-$run_id prefix=crash-$point-$run_id
+  ck=$work/ck-$point
+  create_topic "$in"
+  create_topic "$out"
+  produce "$in" 1 1000
+  (for i in 1 2 3 4 5; do
+    sleep 0.4
+    produce "$in" $((i * 1000 + 1)) $(((i + 1) * 1000))
+  done) &
+  feeder=$!
+  at=2
+  if [[ $point == restore-committed ]]; then
+    start_pipeline crash "$in" "$out" "$ck" "$prefix" --transactional-id-pool 2
+    t0=$SECONDS
+    until latest_completed "$ck" >/dev/null; do
+      ((SECONDS - t0 < 60)) || fail "$point: no checkpoint completed in 60 s"
+      sleep 0.1
+    done
+    kill -9 -- "-$last_pid" 2>/dev/null || true
+    wait "$last_pid" 2>/dev/null || true
+    at=$(latest_completed "$ck")
+  fi
+  KWIRE_CRASH_AT=$point:$at start_pipeline crash "$in" "$out" "$ck" "$prefix" \
+    --transactional-id-pool 2
+  t0=$SECONDS
+  rc=0
+  while kill -0 "$last_pid" 2>/dev/null; do
+    ((SECONDS - t0 < 60)) || fail "$point: the pipeline did not reach the crash point in 60 s"
+    sleep 0.1
+  done
+  wait "$last_pid" || rc=$?
+  ((rc == 137)) || { tail -n 20 "$work/crash.err"; fail "$point: exit $rc, not SIGKILL (137)"; }
+  wait "$feeder"
+  : >"$work/crash.err"
+  run_to_end crash "$in" "$out" "$ck" "$prefix" --transactional-id-pool 2
+  grep -h "restore:" "$work/crash.err" | sed 's/^/     /' || true
+  if grep -q "are lost\|no transaction marker" "$work/crash.err"; then
+    cat "$work/crash.err"
+    fail "$point: a prepared transaction was lost or its outcome unknown"
+  fi
+  verify "$in" "$out" "crash at $point:$at"
+  no_open_transactions "$prefix"
+done
+echo "PASS"
