@@ -4,6 +4,7 @@
 
 #include "kwire/connector/error.hpp"
 #include "kwire/connector/kafka_sink.hpp"
+#include "kwire/connector/kafka_sink_checks.hpp"
 #include "kwire/connector/transactional_id_pool.hpp"
 
 namespace kc = kwire::connector;
@@ -147,4 +148,30 @@ TEST(KafkaSinkSettings, AnInvalidProducerPropertyIsRefusedByName) {
   const auto s = settings_of(c);
   EXPECT_EQ(s.ec, make_error_code(kc::errc::invalid_config));
   EXPECT_NE(s.message.find("linger.msx"), std::string::npos) << s.message;
+}
+
+TEST(KafkaSinkChecks, ATransactionTimeoutAboveTheBrokersMaximumIsRefusedNamingBoth) {
+  kc::checkpoint_timing timing;
+  timing.interval = std::chrono::milliseconds(1000);
+  timing.timeout = std::chrono::milliseconds(60000);
+  const auto r = kc::check_sink_timeouts(std::chrono::milliseconds(900001), 900000, timing);
+  EXPECT_EQ(r.error.code, make_error_code(kc::errc::invalid_config));
+  EXPECT_NE(r.error.detail.find("900001"), std::string::npos) << r.error.detail;
+  EXPECT_NE(r.error.detail.find("transaction.max.timeout.ms 900000"), std::string::npos);
+  EXPECT_FALSE(kc::check_sink_timeouts(std::chrono::milliseconds(900000), 900000, timing).error);
+}
+
+TEST(KafkaSinkChecks, OneCheckpointAboveTheTimeoutIsRefusedAndTwoWarned) {
+  kc::checkpoint_timing timing;
+  timing.interval = std::chrono::milliseconds(10000);
+  timing.timeout = std::chrono::milliseconds(50000);
+  // 60 s for one checkpoint: a 59 s transaction could be aborted before its checkpoint ends.
+  EXPECT_TRUE(kc::check_sink_timeouts(std::chrono::milliseconds(59000), -1, timing).error);
+  const auto warned = kc::check_sink_timeouts(std::chrono::milliseconds(100000), -1, timing);
+  EXPECT_FALSE(warned.error);
+  ASSERT_EQ(warned.warnings.size(), 1u);
+  EXPECT_NE(warned.warnings[0].find("twice"), std::string::npos);
+  const auto fine = kc::check_sink_timeouts(std::chrono::milliseconds(120000), -1, timing);
+  EXPECT_FALSE(fine.error);
+  EXPECT_TRUE(fine.warnings.empty());
 }

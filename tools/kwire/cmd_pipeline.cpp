@@ -16,6 +16,7 @@
 #include "kwire/connector/job.hpp"
 #include "kwire/connector/kafka_partition_assigner.hpp"
 #include "kwire/connector/kafka_sink.hpp"
+#include "kwire/connector/kafka_sink_checks.hpp"
 #include "kwire/connector/kafka_source.hpp"
 #include "kwire/connector/kafka_source_config.hpp"
 #include "kwire/connector/lineage_transform.hpp"
@@ -170,7 +171,14 @@ int run(const pipeline_options& o, const client::properties& given,
   job.stop_requested = &stop_requested;
   job.log = [](std::string_view line) { std::cerr << "kwire pipeline: " << line << std::endl; };
 
-  std::vector<connector::kafka_sink*> sinks;
+  const auto checked = connector::check_sink_startup(io.executor(), sink_properties, o.out_topic,
+                                                     o.semantic, job.timing);
+  for (const auto& w : checked.warnings) std::cerr << "kwire pipeline: warning: " << w << '\n';
+  if (checked.error) {
+    std::cerr << "kwire pipeline: " << checked.error.describe() << '\n';
+    return checked.error.code == make_error_code(connector::errc::invalid_config) ? exit_usage
+                                                                                  : exit_failure;
+  }
   const connector::subtask_factory factory = [&](std::int32_t, std::int32_t,
                                                  connector::job_subtask& out, std::string& why) {
     connector::kafka_source_settings settings;
@@ -181,9 +189,7 @@ int run(const pipeline_options& o, const client::properties& given,
     settings.consumer.observe = observe;
     out.source = std::make_unique<connector::kafka_source>(io.executor(), std::move(settings));
     out.transform = std::make_unique<connector::lineage_transform>(o.mapping);
-    auto sink = std::make_unique<connector::kafka_sink>(io.executor(), sink_config);
-    sinks.push_back(sink.get());
-    out.sink = std::move(sink);
+    out.sink = std::make_unique<connector::kafka_sink>(io.executor(), sink_config);
     return std::error_code();
   };
 
