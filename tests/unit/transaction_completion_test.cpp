@@ -20,35 +20,37 @@ class CompletionWait : public ::testing::Test {
   kd::completion_wait::clock::time_point t0 = kd::completion_wait::clock::now();
 };
 
-TEST_F(CompletionWait, AsksAtOnceThenEveryMillisecondWhileTheCoordinatorPrepares) {
+TEST_F(CompletionWait, AsksSoonAfterEndTxnThenEveryHalfMillisecondWhileTheCoordinatorPrepares) {
   EXPECT_FALSE(wait.holding());
   EXPECT_FALSE(wait.next(t0).ask);
   wait.start(t0);
   ASSERT_TRUE(wait.holding());
-  EXPECT_TRUE(wait.next(t0).ask);
-  wait.on_answer(t0, {}, "PrepareCommit");
-  const auto step = wait.next(t0);
-  EXPECT_FALSE(step.ask);
-  EXPECT_EQ(step.at, t0 + 1ms);
-  EXPECT_TRUE(wait.next(t0 + 1ms).ask);
-  wait.on_answer(t0 + 1ms, {}, "CompleteCommit");
+  EXPECT_FALSE(wait.next(t0).ask);
+  EXPECT_EQ(wait.next(t0).at, t0 + 500us);
+  const auto t1 = t0 + 500us;
+  EXPECT_TRUE(wait.next(t1).ask);
+  wait.on_answer(t1, {}, "PrepareCommit");
+  EXPECT_FALSE(wait.next(t1).ask);
+  EXPECT_EQ(wait.next(t1).at, t1 + 500us);
+  EXPECT_TRUE(wait.next(t1 + 500us).ask);
+  wait.on_answer(t1 + 500us, {}, "CompleteCommit");
   EXPECT_FALSE(wait.holding());
-  EXPECT_FALSE(wait.next(t0 + 1ms).ask);
+  EXPECT_FALSE(wait.next(t1 + 1ms).ask);
 }
 
 TEST_F(CompletionWait, AsksLessOftenAsTheMarkersTakeLonger) {
   wait.start(t0);
-  auto now = t0;
-  std::vector<std::chrono::milliseconds> pauses;
-  for (int i = 0; i < 9; ++i) {
+  auto now = wait.next(t0).at;
+  std::vector<std::chrono::microseconds> pauses;
+  for (int i = 0; i < 14; ++i) {
     ASSERT_TRUE(wait.next(now).ask);
     wait.on_answer(now, {}, "PrepareAbort");
     const auto at = wait.next(now).at;
-    pauses.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(at - now));
+    pauses.push_back(std::chrono::duration_cast<std::chrono::microseconds>(at - now));
     now = at;
   }
-  const std::vector<std::chrono::milliseconds> expected{1ms, 1ms, 1ms,  1ms, 2ms,
-                                                        4ms, 8ms, 16ms, 16ms};
+  std::vector<std::chrono::microseconds> expected(8, 500us);
+  for (auto p : {1ms, 2ms, 4ms, 8ms, 16ms, 16ms}) expected.push_back(p);
   EXPECT_EQ(pauses, expected);
 }
 
@@ -57,9 +59,9 @@ TEST_F(CompletionWait, EndsAfterTheLongestHold) {
   wait.on_answer(t0, {}, "PrepareCommit");
   EXPECT_TRUE(wait.holding());
   const auto limit = t0 + kd::completion_wait::max_hold;
-  EXPECT_TRUE(wait.next(limit - 1ms).ask);
-  wait.on_answer(limit - 1ms, {}, "PrepareCommit");
-  EXPECT_EQ(wait.next(limit - 1ms).at, limit);  // never later than the limit
+  EXPECT_TRUE(wait.next(limit - 200us).ask);
+  wait.on_answer(limit - 200us, {}, "PrepareCommit");
+  EXPECT_EQ(wait.next(limit - 200us).at, limit);  // never later than the limit
   EXPECT_FALSE(wait.next(limit).ask);
   EXPECT_FALSE(wait.holding());
 }

@@ -124,12 +124,19 @@ class TransactionManager : public ::testing::Test {
 
   // v2, after EndTxn: the coordinator answers that the transaction is complete.
   void previous_complete() {
-    ASSERT_EQ(next().kind, kind::check_previous);
-    const auto request = txn.describe_request();
-    EXPECT_EQ(request.transactional_ids, std::vector<std::string>{"tx-1"});
+    ask_previous();
     EXPECT_EQ(next().kind, kind::none);  // one coordinator request at a time
     txn.on_describe(now, {}, described("CompleteCommit"));
     EXPECT_FALSE(txn.awaiting_previous());
+  }
+
+  // v2, after EndTxn: a moment later the coordinator is asked about the previous transaction.
+  void ask_previous() {
+    EXPECT_EQ(next().kind, kind::wait_until);  // not at once: the markers take a moment
+    now += 1ms;
+    ASSERT_EQ(next().kind, kind::check_previous);
+    const auto request = txn.describe_request();
+    EXPECT_EQ(request.transactional_ids, std::vector<std::string>{"tx-1"});
   }
 
   // v2: a commit of one partition, up to EndTxn's answer with the next epoch.
@@ -220,16 +227,19 @@ TEST_F(TransactionManager, V2HoldsTheNextTransactionsBatchesUntilThePreviousIsCo
   // EndTxn answers before the markers are written: the next transaction's first Produce
   // would wait 20 ms at the partition leader, so its batches wait for the coordinator.
   EXPECT_TRUE(txn.awaiting_previous());
-  ASSERT_EQ(next().kind, kind::check_previous);  // asked at once, before begin
-  (void)txn.describe_request();
-  txn.on_describe(now, {}, described("PrepareCommit"));
   auto step = next();
   EXPECT_EQ(step.kind, kind::wait_until);
-  EXPECT_EQ(step.at, now + 1ms);
+  EXPECT_EQ(step.at, now + 500us);
+  now = step.at;
+  ASSERT_EQ(next().kind, kind::check_previous);  // before begin: it overlaps the sends
+  (void)txn.describe_request();
+  txn.on_describe(now, {}, described("PrepareCommit"));
+  step = next();
+  EXPECT_EQ(step.kind, kind::wait_until);
+  EXPECT_EQ(step.at, now + 500us);
   ASSERT_FALSE(txn.begin_transaction(now));
   EXPECT_FALSE(txn.partition_ready("out", 0));
   EXPECT_FALSE(txn.partition_ready("out", 1));
-  now += 1ms;
   previous_complete();
   EXPECT_TRUE(txn.partition_ready("out", 0));
   EXPECT_TRUE(txn.partition_ready("out", 1));
@@ -242,8 +252,7 @@ TEST_F(TransactionManager, V2HoldEndsOnAnErrorAnAbortOrAfterTheLongestHold) {
   initialize(true);
   // An error cannot tell: the batches go (the broker retries the add itself).
   commit_v2(4);
-  ASSERT_EQ(next().kind, kind::check_previous);
-  (void)txn.describe_request();
+  ask_previous();
   txn.on_describe(now, kc::make_error_code(kc::errc::request_timed_out), {});
   EXPECT_FALSE(txn.awaiting_previous());
   ASSERT_FALSE(txn.begin_transaction(now));
@@ -256,8 +265,7 @@ TEST_F(TransactionManager, V2HoldEndsOnAnErrorAnAbortOrAfterTheLongestHold) {
   txn.on_end_txn(now, {}, end_answer(be::none, 1000, 5));
   ASSERT_EQ(txn.take_completion(), std::error_code{});
   // An answer without our transactional id neither.
-  ASSERT_EQ(next().kind, kind::check_previous);
-  (void)txn.describe_request();
+  ask_previous();
   txn.on_describe(now, {}, described("PrepareCommit", be::none, "other"));
   EXPECT_FALSE(txn.awaiting_previous());
   // An abort releases the hold; nothing of it was sent, so it needs no request.
@@ -272,10 +280,8 @@ TEST_F(TransactionManager, V2HoldEndsOnAnErrorAnAbortOrAfterTheLongestHold) {
   // A coordinator still preparing after the longest hold: the batches go anyway.
   commit_v2(7);
   for (int i = 0; i < 3; ++i) {
-    ASSERT_EQ(next().kind, kind::check_previous);
-    (void)txn.describe_request();
+    ask_previous();
     txn.on_describe(now, {}, described("PrepareCommit"));
-    now += 1ms;
   }
   ASSERT_FALSE(txn.begin_transaction(now));
   EXPECT_FALSE(txn.partition_ready("out", 0));
@@ -294,8 +300,7 @@ TEST_F(TransactionManager, V2EmptyCommitDoesNotWaitAndADeniedDescribeStopsTheWai
   EXPECT_EQ(txn.take_completion(), std::error_code{});
   EXPECT_EQ(txn.state(), state::ready);
   // Without Describe on the transactional id the producer never asks again.
-  ASSERT_EQ(next().kind, kind::check_previous);
-  (void)txn.describe_request();
+  ask_previous();
   txn.on_describe(now, {}, described("", be::transactional_id_authorization_failed));
   EXPECT_FALSE(txn.awaiting_previous());
   commit_v2(5);
