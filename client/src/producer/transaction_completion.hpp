@@ -9,7 +9,7 @@
 // complete, and the leader then parks the Produce for add.partitions.to.txn.retry.backoff.ms
 // (20 ms by default). A broker reads one request per connection at a time, so everything
 // behind that Produce waits too. A client that sends its first batch right after EndTxn's
-// answer loses about 20 ms in a quarter of its transactions; asking the coordinator
+// answer loses about 20 ms in a quarter or more of its transactions; asking the coordinator
 // (DescribeTransactions, answered from memory) until its state leaves PrepareCommit /
 // PrepareAbort costs a round trip or a few, while the application's records keep queueing.
 // The wait is only a hint: any error or an unusually slow coordinator ends it, and the
