@@ -59,6 +59,16 @@ kp::AddPartitionsToTxnResponse added(const std::string& topic, std::int32_t part
   return r;
 }
 
+kp::DescribeTransactionsResponse described(const std::string& state, be error = be::none,
+                                           const std::string& id = "tx-1") {
+  kp::DescribeTransactionsResponse r;
+  auto& t = r.transaction_states.emplace_back();
+  t.transactional_id = id;
+  t.error_code = code(error);
+  t.transaction_state = state;
+  return r;
+}
+
 kp::TxnOffsetCommitResponse offsets_answer(be error) {
   kp::TxnOffsetCommitResponse r;
   auto& t = r.topics.emplace_back();
@@ -110,6 +120,33 @@ class TransactionManager : public ::testing::Test {
     EXPECT_EQ(request.v3_and_below_topics[0].partitions, std::vector<std::int32_t>{partition});
     txn.on_add_partitions(now, {}, added(topic, partition));
     EXPECT_TRUE(txn.partition_ready(topic, partition));
+  }
+
+  // v2, after EndTxn: the coordinator answers that the transaction is complete.
+  void previous_complete() {
+    ask_previous();
+    EXPECT_EQ(next().kind, kind::none);  // one coordinator request at a time
+    txn.on_describe(now, {}, described("CompleteCommit"));
+    EXPECT_FALSE(txn.awaiting_previous());
+  }
+
+  // v2, after EndTxn: a moment later the coordinator is asked about the previous transaction.
+  void ask_previous() {
+    EXPECT_EQ(next().kind, kind::wait_until);  // not at once: the markers take a moment
+    now += 1ms;
+    ASSERT_EQ(next().kind, kind::check_previous);
+    const auto request = txn.describe_request();
+    EXPECT_EQ(request.transactional_ids, std::vector<std::string>{"tx-1"});
+  }
+
+  // v2: a commit of one partition, up to EndTxn's answer with the next epoch.
+  void commit_v2(std::int16_t next_epoch) {
+    ASSERT_FALSE(txn.begin_transaction(now));
+    ASSERT_TRUE(txn.partition_ready("out", 0));
+    commit_until_end_txn();
+    (void)txn.end_txn_request();
+    txn.on_end_txn(now, {}, end_answer(be::none, 1000, next_epoch));
+    ASSERT_EQ(txn.take_completion(), std::error_code{});
   }
 
   void commit_until_end_txn() {
@@ -173,6 +210,7 @@ TEST_F(TransactionManager, V2NeedsNoAddPartitionsAndTakesTheNextEpochFromEndTxn)
   (void)txn.end_txn_request();
   EXPECT_TRUE(txn.on_end_txn(now, {}, end_answer(be::none, 1000, 4)));
   EXPECT_EQ(txn.epoch(), 4);
+  previous_complete();
   // At the epoch overflow the coordinator answers with a new producer id at epoch 0.
   ASSERT_FALSE(txn.begin_transaction(now));
   EXPECT_TRUE(txn.partition_ready("out", 0));
@@ -181,6 +219,107 @@ TEST_F(TransactionManager, V2NeedsNoAddPartitionsAndTakesTheNextEpochFromEndTxn)
   EXPECT_TRUE(txn.on_end_txn(now, {}, end_answer(be::none, 2001, 0)));
   EXPECT_EQ(txn.producer_id(), 2001);
   EXPECT_EQ(txn.epoch(), 0);
+}
+
+TEST_F(TransactionManager, V2HoldsTheNextTransactionsBatchesUntilThePreviousIsComplete) {
+  initialize(/*v2=*/true);
+  commit_v2(4);
+  // EndTxn answers before the markers are written: the next transaction's first Produce
+  // would wait 20 ms at the partition leader, so its batches wait for the coordinator.
+  EXPECT_TRUE(txn.awaiting_previous());
+  auto step = next();
+  EXPECT_EQ(step.kind, kind::wait_until);
+  EXPECT_EQ(step.at, now + 500us);
+  now = step.at;
+  ASSERT_EQ(next().kind, kind::check_previous);  // before begin: it overlaps the sends
+  (void)txn.describe_request();
+  txn.on_describe(now, {}, described("PrepareCommit"));
+  step = next();
+  EXPECT_EQ(step.kind, kind::wait_until);
+  EXPECT_EQ(step.at, now + 500us);
+  ASSERT_FALSE(txn.begin_transaction(now));
+  EXPECT_FALSE(txn.partition_ready("out", 0));
+  EXPECT_FALSE(txn.partition_ready("out", 1));
+  previous_complete();
+  EXPECT_TRUE(txn.partition_ready("out", 0));
+  EXPECT_TRUE(txn.partition_ready("out", 1));
+  EXPECT_EQ(txn.partitions().size(), 2u);
+  // A commit waits for its records as before, then EndTxn.
+  commit_until_end_txn();
+}
+
+TEST_F(TransactionManager, V2HoldEndsOnAnErrorAnAbortOrAfterTheLongestHold) {
+  initialize(true);
+  // An error cannot tell: the batches go (the broker retries the add itself).
+  commit_v2(4);
+  ask_previous();
+  txn.on_describe(now, kc::make_error_code(kc::errc::request_timed_out), {});
+  EXPECT_FALSE(txn.awaiting_previous());
+  ASSERT_FALSE(txn.begin_transaction(now));
+  EXPECT_TRUE(txn.partition_ready("out", 0));
+  ASSERT_FALSE(txn.start_commit());
+  later();
+  find_coordinator();  // the timeout forgot the coordinator
+  ASSERT_EQ(next().kind, kind::end_txn);
+  (void)txn.end_txn_request();
+  txn.on_end_txn(now, {}, end_answer(be::none, 1000, 5));
+  ASSERT_EQ(txn.take_completion(), std::error_code{});
+  // An answer without our transactional id neither.
+  ask_previous();
+  txn.on_describe(now, {}, described("PrepareCommit", be::none, "other"));
+  EXPECT_FALSE(txn.awaiting_previous());
+  // An abort releases the hold; nothing of it was sent, so it needs no request.
+  commit_v2(6);
+  ASSERT_FALSE(txn.begin_transaction(now));
+  EXPECT_FALSE(txn.partition_ready("out", 0));
+  ASSERT_FALSE(txn.start_abort());
+  EXPECT_FALSE(txn.awaiting_previous());
+  EXPECT_EQ(next().kind, kind::none);
+  EXPECT_EQ(txn.take_completion(), std::error_code{});
+  EXPECT_EQ(txn.state(), state::ready);
+  // A coordinator still preparing after the longest hold: the batches go anyway.
+  commit_v2(7);
+  for (int i = 0; i < 3; ++i) {
+    ask_previous();
+    txn.on_describe(now, {}, described("PrepareCommit"));
+  }
+  ASSERT_FALSE(txn.begin_transaction(now));
+  EXPECT_FALSE(txn.partition_ready("out", 0));
+  now += kd::completion_wait::max_hold;
+  EXPECT_EQ(next().kind, kind::none);
+  EXPECT_FALSE(txn.awaiting_previous());
+  EXPECT_TRUE(txn.partition_ready("out", 0));
+}
+
+TEST_F(TransactionManager, V2EmptyCommitDoesNotWaitAndADeniedDescribeStopsTheWaits) {
+  initialize(true);
+  commit_v2(4);
+  ASSERT_FALSE(txn.begin_transaction(now));
+  ASSERT_FALSE(txn.start_commit());
+  EXPECT_EQ(next(false).kind, kind::none);  // nothing was sent: done without a request
+  EXPECT_EQ(txn.take_completion(), std::error_code{});
+  EXPECT_EQ(txn.state(), state::ready);
+  // Without Describe on the transactional id the producer never asks again.
+  ask_previous();
+  txn.on_describe(now, {}, described("", be::transactional_id_authorization_failed));
+  EXPECT_FALSE(txn.awaiting_previous());
+  commit_v2(5);
+  EXPECT_FALSE(txn.awaiting_previous());
+  ASSERT_FALSE(txn.begin_transaction(now));
+  EXPECT_TRUE(txn.partition_ready("out", 0));
+}
+
+TEST_F(TransactionManager, V1NeverHoldsAfterEndTxn) {
+  initialize(false);
+  ASSERT_FALSE(txn.begin_transaction(now));
+  add_partition("out", 0);
+  commit_until_end_txn();
+  (void)txn.end_txn_request();
+  txn.on_end_txn(now, {}, end_answer());
+  EXPECT_FALSE(txn.awaiting_previous());
+  EXPECT_EQ(next().kind, kind::none);
+  ASSERT_FALSE(txn.begin_transaction(now));
+  add_partition("out", 0);  // v1 asks the coordinator itself (AddPartitionsToTxn)
 }
 
 TEST_F(TransactionManager, TheProtocolChangesOnlyBetweenTransactions) {

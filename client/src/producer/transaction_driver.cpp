@@ -193,8 +193,10 @@ void transaction_driver::drive() {
     // transactions only.
     if (before == transaction_state::initializing || before == transaction_state::ready)
       if (auto conn = coordinator_connection(manager_.coordinator())) choose_protocol(*conn);
+    const bool held = manager_.awaiting_previous();
     const auto step = manager_.next(now, hooks_.records_outstanding());
     log_state_change(before);
+    if (held && !manager_.awaiting_previous()) hooks_.wake();  // the hold timed out
     complete_operations();  // an empty transaction completes without a request
     using k = transaction_manager::request_kind;
     switch (step.kind) {
@@ -265,6 +267,20 @@ void transaction_driver::drive() {
             conn, manager_.txn_offset_commit_request(), *v,
             [](transaction_driver& d, std::error_code ec, const auto& r) {
               d.manager_.on_txn_offset_commit(clock::now(), ec, r);
+            });
+        return;
+      }
+      case k::check_previous: {
+        const auto v = conn->version_for(protocol::DescribeTransactionsRequest::api_key);
+        if (!v) {
+          manager_.previous_unknowable();  // the batches go without waiting
+          hooks_.wake();
+          continue;
+        }
+        send_to<protocol::DescribeTransactionsRequest, protocol::DescribeTransactionsResponse>(
+            conn, manager_.describe_request(), *v,
+            [](transaction_driver& d, std::error_code ec, const auto& r) {
+              d.manager_.on_describe(clock::now(), ec, r);
             });
         return;
       }

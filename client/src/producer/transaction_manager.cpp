@@ -193,6 +193,7 @@ std::error_code transaction_manager::start_abort() {
   }
   state_ = txn_state::aborting;
   pending_.clear();  // never sent: their batches fail with transaction_aborted
+  previous_.stop();  // nothing of this transaction reached a leader while it held
   return {};
 }
 
@@ -242,6 +243,7 @@ bool transaction_manager::partition_ready(const std::string& topic, std::int32_t
   txn_partition key(topic, partition);
   if (added_.contains(key)) return true;
   if (protocol_ == txn_protocol::v2) {
+    if (previous_.holding()) return false;
     added_.insert(std::move(key));
     return true;
   }
@@ -278,6 +280,17 @@ transaction_manager::next_request transaction_manager::next(clock::time_point no
     if (now < retry_at_) return {k::wait_until, retry_at_};
     in_flight_ = true;  // until on_markers()
     return {k::check_markers, {}};
+  }
+  // v2: the previous transaction's completion first (transaction_completion.hpp); a commit
+  // that has nothing to send does not wait for it.
+  const bool empty_end = state_ == txn_state::committing && added_.empty() && !offsets_sent_ &&
+                         offsets_stage_ == offsets_stage::none && !records_outstanding;
+  if (previous_.holding() && !empty_end &&
+      (state_ == txn_state::ready || state_ == txn_state::in_transaction ||
+       state_ == txn_state::preparing || state_ == txn_state::committing)) {
+    const auto step = previous_.next(now);
+    if (step.ask) return to_coordinator(k::check_previous);
+    if (previous_.holding()) return {k::wait_until, step.at};
   }
   switch (state_) {
     case txn_state::initializing:
@@ -413,6 +426,13 @@ protocol::EndTxnRequest transaction_manager::end_txn_request() {
   request.producer_id = producer_id_;
   request.producer_epoch = epoch_;
   request.committed = state_ == txn_state::committing;
+  in_flight_ = true;
+  return request;
+}
+
+protocol::DescribeTransactionsRequest transaction_manager::describe_request() {
+  protocol::DescribeTransactionsRequest request;
+  request.transactional_ids.push_back(id_);
   in_flight_ = true;
   return request;
 }
@@ -635,8 +655,29 @@ bool transaction_manager::on_end_txn(clock::time_point now, std::error_code ec,
     epoch_ = response.producer_epoch;
   }
   finish_transaction();
+  // v2: the coordinator writes the markers after this answer; the next transaction's first
+  // Produce waits until it has (transaction_completion.hpp).
+  if (protocol_ == txn_protocol::v2) previous_.start(now);
   complete({});
   return changed;
+}
+
+void transaction_manager::on_describe(clock::time_point now, std::error_code ec,
+                                      const protocol::DescribeTransactionsResponse& response) {
+  in_flight_ = false;
+  std::string_view state;
+  if (ec) {
+    lookup_.mark_unknown();  // no answer: the coordinator may have moved
+  } else {
+    ec = make_error_code(errc::protocol_violation);  // unless our id is in the answer
+    for (const auto& t : response.transaction_states)
+      if (t.transactional_id == id_) {
+        ec = protocol::broker_error_code(t.error_code);
+        state = t.transaction_state;
+      }
+    if (coordinator_gone(ec)) lookup_.mark_unknown();
+  }
+  previous_.on_answer(now, ec, state);
 }
 
 // ------------------------------------------------------------------ private
@@ -668,6 +709,7 @@ void transaction_manager::fail_fatal(std::error_code ec, std::string context) {
   if (is(ec, broker_error::invalid_producer_epoch) || is(ec, broker_error::producer_fenced))
     ec = make_error_code(errc::producer_fenced);
   state_ = txn_state::fatal_error;
+  previous_.stop();
   error_ = ec;
   error_context_ = std::move(context);
   complete(ec);

@@ -25,6 +25,7 @@
 #include "kwire/client/transaction.hpp"
 #include "kwire/protocol/messages.hpp"
 #include "kwire/protocol/record_batch.hpp"
+#include "producer/transaction_completion.hpp"
 
 namespace kwire::client::detail {
 
@@ -90,10 +91,13 @@ class transaction_manager {
   void choose_protocol(bool v2_supported) noexcept;
 
   // --- partitions. Under v1 a batch may be sent only once its partition was added (true);
-  // the first time a partition is seen it is queued for AddPartitionsToTxn. Under v2 always
-  // true (the partition joins with its first Produce).
+  // the first time a partition is seen it is queued for AddPartitionsToTxn. Under v2 true
+  // (the partition joins with its first Produce) once the coordinator has finished the
+  // previous transaction (transaction_completion.hpp).
   bool partition_ready(const std::string& topic, std::int32_t partition);
   const std::set<txn_partition>& partitions() const noexcept { return added_; }
+  // v2: the batches wait for the previous transaction's completion at the coordinator.
+  bool awaiting_previous() const noexcept { return previous_.holding(); }
 
   // A batch of the transaction failed for good: the transaction becomes abortable (or the
   // producer fatal when the error says it was fenced). `needs_epoch_bump`: the idempotent
@@ -113,6 +117,7 @@ class transaction_manager {
     txn_offset_commit,       // txn_offset_commit_request(), to the group coordinator
     end_txn,                 // end_txn_request()
     check_markers,           // look for the resumed transaction's markers: on_markers()
+    check_previous,          // is the previous transaction complete? (v2) describe_request()
   };
   struct next_request {
     request_kind kind = request_kind::none;
@@ -131,6 +136,7 @@ class transaction_manager {
   protocol::AddOffsetsToTxnRequest add_offsets_request();
   protocol::TxnOffsetCommitRequest txn_offset_commit_request();
   protocol::EndTxnRequest end_txn_request();
+  protocol::DescribeTransactionsRequest describe_request();
 
   // --- answers; `ec` is a transport error (the response is then ignored)
   void on_lookup(clock::time_point now, std::error_code ec,
@@ -152,6 +158,10 @@ class transaction_manager {
   // True when the producer id or epoch changed (v2 bumps it at every EndTxn).
   bool on_end_txn(clock::time_point now, std::error_code ec,
                   const protocol::EndTxnResponse& response);
+  void on_describe(clock::time_point now, std::error_code ec,
+                   const protocol::DescribeTransactionsResponse& response);
+  // The coordinator's broker has no DescribeTransactions: the batches never wait for it.
+  void previous_unknowable() noexcept { previous_.give_up_for_good(); }
 
  private:
   enum class offsets_stage : std::uint8_t { none, add_offsets, commit };
@@ -187,6 +197,7 @@ class transaction_manager {
   std::set<txn_partition> pending_;  // to add (v1)
   std::set<txn_partition> adding_;   // in the AddPartitionsToTxn in flight
   bool offsets_sent_ = false;        // TxnOffsetCommit done in this transaction
+  completion_wait previous_;         // v2: the previous transaction's markers
 
   offsets_stage offsets_stage_ = offsets_stage::none;
   std::vector<transaction_offset> offsets_;
