@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # kwire pipeline through random SIGKILLs while its input arrives; restarted with the same
 # arguments each time. Short form in CI; KWIRE_PIPELINE_RECORDS and KWIRE_PIPELINE_KILLS give
-# the long form.
+# the long form. KWIRE_PIPELINE_BROKER_KILL=leader|coordinator also SIGKILLs, 3 s into the run,
+# the broker that leads input partition 0 or coordinates the transactions of subtask 0's first
+# id, and starts it again 5 s later. KWIRE_PIPELINE_SEMANTIC=at_least_once checks that nothing
+# is lost and reports the duplicates instead.
 source "$(dirname "$0")/pipeline_lib.sh"
 
 in=pipe-in-$run_id out=pipe-out-$run_id prefix=pipe-$run_id
@@ -13,6 +16,26 @@ chunk=$((records / 10))
   sleep 0.5
 done) &
 producer=$!
+broker_fault=${KWIRE_PIPELINE_BROKER_KILL:-}
+if [[ -n $broker_fault ]]; then
+  (
+    sleep 3
+    case $broker_fault in
+      leader) node=$("$kwire" metadata -b "$bootstrap" -t "$in" --json | python3 -c \
+        'import json,sys; print(json.load(sys.stdin)["topics"][0]["partitions"][0]["leader"])') ;;
+      coordinator) node=$("$kwire" txn describe -b "$bootstrap" "$prefix-0-0" |
+        sed -n 's/^ *coordinator \([0-9]*\),.*/\1/p') ;;
+      *) fail "KWIRE_PIPELINE_BROKER_KILL=$broker_fault: leader or coordinator" ;;
+    esac
+    [[ -n $node ]] || fail "no $broker_fault found to kill"
+    "$root/scripts/kafka-local.sh" kill "$node" --dir "$fixture_dir" >/dev/null
+    echo "     killed broker $node (the $broker_fault)"
+    sleep 5
+    "$root/scripts/kafka-local.sh" start "$node" --dir "$fixture_dir" >/dev/null
+    echo "     started broker $node again"
+  ) &
+  broker_faulter=$!
+fi
 for k in $(seq 1 "$kills"); do
   start_pipeline run "$in" "$out" "$work/ckpt" "$prefix"
   sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.1f", 1.5 + (r % 30) / 10 }')"
@@ -21,6 +44,7 @@ for k in $(seq 1 "$kills"); do
   echo "     killed the pipeline ($k of $kills)"
 done
 wait "$producer"
+[[ -z $broker_fault ]] || wait "$broker_faulter" || fail "the broker fault failed"
 run_to_end run "$in" "$out" "$work/ckpt" "$prefix"
 verify "$in" "$out" "$records records, $kills kills"
 grep -q '"in":'"$records"',' "$work/verify.json" || fail "expected $records input records"

@@ -117,6 +117,11 @@ struct fake_kafka {
   std::vector<std::int64_t> last_stable;          // per partition (may be shorter): else the end
   std::vector<std::vector<std::int32_t>> fetched_partitions;  // per Fetch request
   std::vector<std::int8_t> isolation_levels;                  // per Fetch request
+  // Leader epochs of partition 0's log, (epoch, start offset) ascending; when set, a fetch
+  // is answered as Kafka does (KIP-320): a last_fetched_epoch that ends before the fetch
+  // offset gets a diverging epoch and no records.
+  std::vector<std::pair<std::int32_t, std::int64_t>> epoch_starts;
+  std::vector<std::int32_t> last_fetched_epochs;  // of partition 0, per Fetch request
 
   fake_action operator()(const fake_request& r) {
     switch (r.api_key) {
@@ -147,6 +152,9 @@ struct fake_kafka {
           auto& p = t.partitions.emplace_back();
           p.partition_index = rp.partition_index;
           p.offset = rp.timestamp == -2 ? 0 : end_offset(rp.partition_index);
+          if (rp.partition_index == 0 && !epoch_starts.empty())
+            p.leader_epoch =
+                rp.timestamp == -2 ? epoch_starts.front().first : epoch_starts.back().first;
         }
         return kwire::test::reply(resp, r.api_version);
       }
@@ -168,6 +176,20 @@ struct fake_kafka {
                                         ? last_stable[static_cast<std::size_t>(p.partition)]
                                         : rp.high_watermark;
             rp.log_start_offset = 0;
+            if (p.partition == 0) last_fetched_epochs.push_back(p.last_fetched_epoch);
+            if (p.partition == 0 && !epoch_starts.empty() && p.last_fetched_epoch >= 0) {
+              std::int64_t epoch_end = end_offset(0);
+              for (const auto& [epoch, start] : epoch_starts)
+                if (epoch > p.last_fetched_epoch) {
+                  epoch_end = start;
+                  break;
+                }
+              if (epoch_end < p.fetch_offset) {
+                rp.diverging_epoch.epoch = p.last_fetched_epoch;
+                rp.diverging_epoch.end_offset = epoch_end;
+                continue;
+              }
+            }
             std::span<const std::uint8_t> log = logs.at(static_cast<std::size_t>(p.partition));
             if (req.isolation_level == 1)  // as Kafka: nothing at or past the last stable offset
               log = log.first(bytes_below(log, rp.last_stable_offset));
@@ -374,6 +396,57 @@ TEST(Consumer, EveryFetchNamesEveryPartitionWhileTheApplicationLagsBehind) {
   EXPECT_GT(kafka.fetched_partitions.size(), 10u);
   for (std::size_t i = 0; i < kafka.fetched_partitions.size(); ++i)
     EXPECT_EQ(kafka.fetched_partitions[i].size(), std::size_t{kPartitions}) << "fetch " << i;
+  close(io, c);
+}
+
+// A response whose batches cross a leader epoch change (a leader moved while they were
+// written): the next fetch names the epoch of the last batch, so the leader sees no
+// divergence. Naming an earlier epoch made the leader answer with that epoch's end, and the
+// position went back there after every response: the records in between came again and again.
+TEST(Consumer, AFetchAfterBatchesOfTwoLeaderEpochsNamesTheLastOne) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  auto& log = kafka.logs.emplace_back();
+  for (int b = 0; b < 6; ++b) {
+    auto batch = batch_at(b * 10, 10);
+    const std::int32_t epoch = b < 2 ? 0 : 1;  // partitionLeaderEpoch: bytes 12-15, not in the CRC
+    for (int i = 0; i < 4; ++i)
+      batch[static_cast<std::size_t>(12 + i)] = static_cast<std::uint8_t>(epoch >> (24 - 8 * i));
+    log.insert(log.end(), batch.begin(), batch.end());
+  }
+  kafka.epoch_starts = {{0, 0}, {1, 20}};
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  auto config = config_for(broker.port());
+  config.auto_offset_reset = kc::offset_reset::earliest;  // ListOffsets gives offset 0, epoch 0
+  kc::consumer c(io.get_executor(), config);
+  c.assign({{"t", 0}});
+  std::int64_t next = 0;
+  for (int polls = 0; polls < 20; ++polls) {
+    bool done = false;
+    c.async_poll(100ms, [&](std::error_code ec, kc::record_set set) {
+      EXPECT_FALSE(ec) << ec.message();
+      kc::consumer_record r;
+      for (auto cursor = set.records(); cursor.next(r);) {
+        ASSERT_EQ(r.offset, next) << "after poll " << polls;
+        ++next;
+      }
+      done = true;
+    });
+    run_until(
+        io, [&] { return done; }, 5s);
+    ASSERT_TRUE(done);
+  }
+  EXPECT_EQ(next, 60);
+  // Once the batches of epoch 1 were fetched, no fetch named epoch 0 again.
+  bool past = false;
+  for (const auto epoch : kafka.last_fetched_epochs) {
+    if (epoch == 1) past = true;
+    if (past) {
+      EXPECT_EQ(epoch, 1);
+    }
+  }
+  EXPECT_TRUE(past);
   close(io, c);
 }
 

@@ -554,8 +554,9 @@ void consumer_fetcher::handle_fetch(std::int32_t node, const fetch_plan& plan,
   struct accepted {
     assigned_partition* p;
     const protocol::FetchResponse::PartitionData* pd;
-    std::int64_t from;  // the offset this fetch asked for
-    bool slot = false;  // fetch_offset moved past the batch headers ahead of the checks
+    std::int64_t from;             // the offset this fetch asked for
+    bool slot = false;             // fetch_offset moved past the batch headers ahead of the checks
+    std::int32_t from_epoch = -1;  // last_fetched_epoch before it moved with fetch_offset
   };
   std::vector<accepted> parts;
   for (const auto& t : checking->response.responses) {
@@ -574,9 +575,14 @@ void consumer_fetcher::handle_fetch(std::int32_t node, const fetch_plan& plan,
   // (CRC, decompression, records): the broker serves it while they run.
   for (auto& a : parts) {
     if (a.pd->error_code != 0 || a.pd->diverging_epoch.epoch >= 0 || !a.pd->records) continue;
-    const auto next = next_offset_after(a.pd->records->span(), a.from);
-    if (next <= a.from) continue;
-    a.p->fetch_offset = next;
+    const auto end = next_offset_after(a.pd->records->span(), a.from);
+    if (end.next_offset <= a.from) continue;
+    a.p->fetch_offset = end.next_offset;
+    // The next fetch must name the epoch of the last batch it follows (KIP-320): with the
+    // epoch of an earlier batch, the leader answers with a diverging epoch that ends before
+    // the fetch offset, and the position would go back there, again and again.
+    a.from_epoch = a.p->last_fetched_epoch;
+    if (end.last_epoch >= 0) a.p->last_fetched_epoch = end.last_epoch;
     a.slot = true;
   }
   // The rest of each partition's answer now; the checks of the records that have a next
@@ -585,7 +591,10 @@ void consumer_fetcher::handle_fetch(std::int32_t node, const fetch_plan& plan,
     if (a.p->phase != partition_phase::fetching) continue;
     diagnostics part_diag = diag;
     if (!accept_partition_data(*a.p, *a.pd, part_diag)) {
-      if (a.slot && a.p->phase == partition_phase::fetching) a.p->fetch_offset = a.from;
+      if (a.slot && a.p->phase == partition_phase::fetching) {
+        a.p->fetch_offset = a.from;
+        a.p->last_fetched_epoch = a.from_epoch;
+      }
       continue;
     }
     if (a.slot) {
@@ -644,20 +653,24 @@ std::int64_t consumer_fetcher::end_of_log(const assigned_partition& p) const {
   return read_committed() ? p.marks.last_stable_offset : p.marks.high_watermark;
 }
 
-// The offset after the last whole batch at or past `from`, read from the batch headers
-// alone (no CRC check, no decompression); `from` when there is none.
-std::int64_t consumer_fetcher::next_offset_after(std::span<const std::uint8_t> records,
-                                                 std::int64_t from) {
-  std::int64_t next = from;
+// The offset after the last whole batch at or past `from`, and that batch's leader epoch,
+// read from the batch headers alone (no CRC check, no decompression); `from` and -1 when there
+// is none.
+consumer_fetcher::fetched_end consumer_fetcher::next_offset_after(
+    std::span<const std::uint8_t> records, std::int64_t from) {
+  fetched_end end{from, -1};
   protocol::record_batch_header h;
   for (std::size_t pos = 0; pos + protocol::record_batch_header_size <= records.size();) {
     if (protocol::parse_record_batch_header(records.subspan(pos), h) || h.batch_length <= 0) break;
     const std::size_t size = h.size_in_bytes();
     if (size > records.size() - pos) break;  // the cut-off tail of the response
-    if (h.last_offset() >= next) next = h.next_offset();
+    if (h.last_offset() >= end.next_offset) {
+      end.next_offset = h.next_offset();
+      if (h.partition_leader_epoch >= 0) end.last_epoch = h.partition_leader_epoch;
+    }
     pos += size;
   }
-  return next;
+  return end;
 }
 
 // One partition of a Fetch response, before its records: its errors, a diverging epoch, a
@@ -739,8 +752,12 @@ void consumer_fetcher::take_checked(assigned_partition& p, std::span<const std::
     ready.chunk.partition = p.tp.partition;
     ready.chunk.owner = owner;
     ready.seek_generation = p.seek_generation;
-    if (!prefetched) p.fetch_offset = ready.next_offset;
-    if (ready.last_epoch >= 0) p.last_fetched_epoch = ready.last_epoch;
+    // A prefetched chunk moved both when its headers were read (a later fetch may have moved
+    // them further since).
+    if (!prefetched) {
+      p.fetch_offset = ready.next_offset;
+      if (ready.last_epoch >= 0) p.last_fetched_epoch = ready.last_epoch;
+    }
     positions_.add_ready(p, std::move(ready));
   }
   if (checked.error) {
@@ -748,7 +765,7 @@ void consumer_fetcher::take_checked(assigned_partition& p, std::span<const std::
     // error with the offset, and the position stays there until a seek.
     diag.server_message = std::move(checked.where) + " (" + checked.error.message() + ")";
     positions_.fail_partition(p, checked.error, diag, /*drop_buffered=*/false);
-  } else if (prefetched && checked_end != next_offset_after(records, first)) {
+  } else if (prefetched && checked_end != next_offset_after(records, first).next_offset) {
     // Cannot happen with a well-formed response: the headers said more than the checks
     // accepted, so the fetch already sent starts past what was delivered.
     diag.server_message =

@@ -72,7 +72,11 @@ class consumer_fetcher {
                   const fetch_partition_map& wanted);
   void handle_fetch(std::int32_t node, const fetch_plan& plan, const expected_offsets& expected,
                     std::error_code ec, response_frame frame);
-  static std::int64_t next_offset_after(std::span<const std::uint8_t> records, std::int64_t from);
+  struct fetched_end {
+    std::int64_t next_offset = -1;
+    std::int32_t last_epoch = -1;
+  };
+  static fetched_end next_offset_after(std::span<const std::uint8_t> records, std::int64_t from);
   // A partition's part of a response before its records are checked: watermarks, errors,
   // a diverging epoch, a preferred replica. True when there are records to check.
   bool accept_partition_data(assigned_partition& p,
