@@ -1,5 +1,6 @@
 #include "kwire/connector/job.hpp"
 
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -246,12 +247,17 @@ attempt job_attempt::run() {
       });
 
   auto last_record = clock::now();
+  std::optional<clock::time_point> first_record;
   while (true) {
     bool any_records = false;
     if (!ending) {
       if (!process_round(any_records)) break;
       const auto now = clock::now();
-      if (any_records) last_record = now;
+      if (any_records) {
+        if (!first_record) first_record = now;
+        last_record = now;
+        out_.result.busy = last_record - *first_record;
+      }
       const bool stop_asked = settings_.stop_requested && settings_.stop_requested->load();
       const bool idle = settings_.stop_after_idle.count() > 0 && caught_up() &&
                         now - last_record >= settings_.stop_after_idle;

@@ -205,6 +205,13 @@ int run(const pipeline_options& o, const client::properties& given,
             << ", last completed checkpoint " << result.last_completed << ", "
             << count_of(static_cast<std::uint64_t>(result.records_in), "record") << " read, "
             << result.records_out << " written, " << count_of(result.restarts, "restart") << '\n';
+  if (result.busy.count() > 0 && result.records_in > 0) {
+    const double secs = std::chrono::duration<double>(result.busy).count();
+    std::cerr << "kwire pipeline: " << result.records_in << " records in " << secs
+              << " s from the first to the last: "
+              << static_cast<std::int64_t>(static_cast<double>(result.records_in) / secs)
+              << " records/s\n";
+  }
   if (result.error) {
     std::cerr << "kwire pipeline: " << result.cause << '\n';
     return result.configuration_error ? exit_usage : exit_failure;

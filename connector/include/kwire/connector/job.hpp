@@ -83,6 +83,9 @@ struct job_result {
   checkpoint_id last_completed = 0;
   std::int64_t records_in = 0;   // handed out by the sources, in the last attempt
   std::int64_t records_out = 0;  // written to the sinks, in the last attempt
+  // From the first record handed out to the last, in the last attempt (0 without records):
+  // the figure a throughput is taken over, without start-up and the idle wait at the end.
+  std::chrono::nanoseconds busy{0};
 };
 
 job_result run_job(const job_settings& settings, checkpoint_store& store,
