@@ -56,10 +56,20 @@ pipeline() {
 
 say "input: $records records into $in while kwire pipeline (exactly once) copies them to $out"
 pipeline
-seq 1 "$records" | awk '{print "key-" ($1 % 1000) "\tvalue-" $1}' |
-  "$build/bin/kwire" produce -b "$bootstrap" -t "$in" -k '\t' -X linger.ms=20 &
+# The input in 10 parts over about 5 s, so that the kill below lands mid-copy.
+(for part in $(seq 0 9); do
+  seq $((part * records / 10 + 1)) $(((part + 1) * records / 10)) |
+    awk '{print "key-" ($1 % 1000) "\tvalue-" $1}' |
+    "$build/bin/kwire" produce -b "$bootstrap" -t "$in" -k '\t' -X linger.ms=20 2>/dev/null
+  sleep 0.5
+done) &
 producer=$!
-sleep 4
+# The first start creates the brokers' transaction log (__transaction_state, 50 partitions):
+# wait for two completed checkpoints, then kill.
+for _ in $(seq 1 600); do
+  (($(ls -d "$dir/checkpoints-$run"/chk-*/completed 2>/dev/null | wc -l) >= 2)) && break
+  sleep 0.1
+done
 
 say "SIGKILL the pipeline mid-copy, then start it again with the same arguments"
 kill -9 -- "-$pipeline_pid"
