@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kwire pipeline through random SIGKILLs while its input arrives; restarted with the same
 # arguments each time. Short form in CI; KWIRE_PIPELINE_RECORDS and KWIRE_PIPELINE_KILLS give
-# the long form. KWIRE_PIPELINE_BROKER_KILL=leader|coordinator also SIGKILLs, 3 s into the run,
+# the long form. Then a scale-down from parallelism 4 to 2 after a kill.
+# KWIRE_PIPELINE_BROKER_KILL=leader|coordinator also SIGKILLs, 3 s into the run,
 # the broker that leads input partition 0 or coordinates the transactions of subtask 0's first
 # id, and starts it again 5 s later. KWIRE_PIPELINE_SEMANTIC=at_least_once checks that nothing
 # is lost and reports the duplicates instead.
@@ -48,6 +49,34 @@ wait "$producer"
 run_to_end run "$in" "$out" "$work/ckpt" "$prefix"
 verify "$in" "$out" "$records records, $kills kills"
 grep -q '"in":'"$records"',' "$work/verify.json" || fail "expected $records input records"
+no_open_transactions "$prefix"
+
+# Scale-down: a job at parallelism 4 killed after two completed checkpoints and restarted at
+# parallelism 2. The restore gives the pending transactions of subtasks 2 and 3 to subtasks 0
+# and 1, which commit them; the sweep aborts what any of the 4 x 5 ids left open.
+in=scale-in-$run_id out=scale-out-$run_id prefix=scale-$run_id
+create_topic "$in"
+create_topic "$out"
+produce "$in" 1 5000
+(for i in 1 2 3; do
+  sleep 0.5
+  produce "$in" $((i * 5000 + 1)) $(((i + 1) * 5000))
+done) &
+feeder=$!
+start_pipeline scale "$in" "$out" "$work/ck-scale" "$prefix" --parallelism 4
+t0=$SECONDS
+until [[ $(ls -d "$work/ck-scale"/chk-*/completed 2>/dev/null | wc -l) -ge 2 ]]; do
+  ((SECONDS - t0 < 60)) || fail "scale-down: no two checkpoints completed in 60 s"
+  sleep 0.1
+done
+kill -9 -- "-$last_pid" 2>/dev/null || true
+wait "$last_pid" 2>/dev/null || true
+wait "$feeder"
+run_to_end scale "$in" "$out" "$work/ck-scale" "$prefix" --parallelism 2
+grep -q "parallelism changed from 4 to 2" "$work/scale.err" ||
+  fail "scale-down: the restart did not report the new parallelism"
+grep -h "restore:" "$work/scale.err" | sed 's/^/     /' || true
+verify "$in" "$out" "scale-down 4 -> 2 after a kill"
 no_open_transactions "$prefix"
 
 echo "PASS"

@@ -56,6 +56,14 @@ run_to_end() {
   wait "$last_pid" || { tail -n 20 "$work/$name.err"; fail "$name exited $?"; }
 }
 
+# latest_completed DIR: the id of the newest completed checkpoint in the store, or fails.
+latest_completed() {
+  local last
+  last=$(ls -d "$1"/chk-*/completed 2>/dev/null | sort | tail -1)
+  [[ -n $last ]] || return 1
+  last=${last%/completed}
+  echo $((10#${last##*chk-}))
+}
 # verify IN OUT NAME: kwire verify must be clean (at_least_once: nothing lost; the
 # duplicates are reported); prints its JSON.
 verify() {

@@ -37,6 +37,8 @@ DIR; every start restores the latest completed checkpoint found there.
       --sink-topic OUT         the output topic
       --checkpoint-dir DIR     the job's checkpoint store (created when missing)
       --checkpoint-interval-ms MS   between checkpoints (default 1000)
+      --checkpoint-timeout-ms MS    a checkpoint not completed by then is aborted (default
+                               60000, or 10 intervals when that is longer)
       --semantic S             none, at_least_once or exactly_once (default exactly_once)
       --transactional-id-prefix P   the sink's transactional ids are P-SUBTASK-SLOT
                                (required for exactly_once)
@@ -72,6 +74,7 @@ std::vector<client::property_description> describe_pipeline_properties() {
 struct pipeline_options {
   std::string in_topic, out_topic, checkpoint_dir, prefix;
   std::int64_t interval_ms = 1000;
+  std::int64_t checkpoint_timeout_ms = 0;  // 0: max(60 s, 10 intervals)
   connector::delivery_guarantee semantic = connector::delivery_guarantee::exactly_once;
   connector::value_mapping mapping = connector::value_mapping::identity;
   std::int64_t idle_ms = 0;
@@ -157,7 +160,9 @@ int run(const pipeline_options& o, const client::properties& given,
   connector::job_settings job;
   job.parallelism = o.parallelism;
   job.timing.interval = std::chrono::milliseconds(o.interval_ms);
-  job.timing.timeout = std::chrono::milliseconds(std::max<std::int64_t>(60000, 10 * o.interval_ms));
+  job.timing.timeout = std::chrono::milliseconds(
+      o.checkpoint_timeout_ms > 0 ? o.checkpoint_timeout_ms
+                                  : std::max<std::int64_t>(60000, 10 * o.interval_ms));
   job.restart_attempts = o.restart_attempts;
   job.restart_delay = std::chrono::milliseconds(o.restart_delay_ms);
   if (o.semantic == connector::delivery_guarantee::exactly_once) {
@@ -230,6 +235,10 @@ int run_pipeline(std::span<const std::string_view> args) {
       {"", "--checkpoint-dir", "DIR", [&](std::string_view v) { o.checkpoint_dir = v; }},
       {"", "--checkpoint-interval-ms", "MS",
        [&](std::string_view v) { o.interval_ms = parse_ms(v, "--checkpoint-interval-ms", 0); }},
+      {"", "--checkpoint-timeout-ms", "MS",
+       [&](std::string_view v) {
+         o.checkpoint_timeout_ms = parse_ms(v, "--checkpoint-timeout-ms", 1);
+       }},
       {"", "--semantic", "S",
        [&](std::string_view v) {
          if (v == "none")
