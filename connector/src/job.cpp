@@ -216,6 +216,15 @@ attempt job_attempt::run() {
     return std::move(out_);
   }
   for (const auto& w : point.warnings) log(w);
+  if (settings_.check_restore)
+    if (auto refused = settings_.check_restore(point)) {
+      out_.fail(refused.code, refused.describe());
+      // A lost checkpoint does not come back by restarting; anything else (the group's offsets
+      // unreadable for a moment) may.
+      out_.result.configuration_error =
+          refused.code == make_error_code(errc::completed_checkpoint_lost);
+      return std::move(out_);
+    }
   if (!build_and_restore(point)) {
     close_subtasks();
     return std::move(out_);

@@ -2,7 +2,8 @@
 # kwire pipeline stopped exactly between two steps of the exactly-once protocol: the crash
 # points of a test build (KWIRE_CRASH_AT=<point>:<checkpoint>) make it SIGKILL itself; a
 # restart with the same arguments finishes the job, and the output must be exact. Last, a
-# recovery later than transaction.timeout.ms: the loss must be reported, never silent.
+# recovery later than transaction.timeout.ms: the loss must be reported, never silent; and a
+# deleted completed checkpoint: the restore is refused.
 source "$(dirname "$0")/pipeline_lib.sh"
 
 # Each point:  a new job (pool of 2 ids, so that a slot is reused at the third
@@ -88,4 +89,26 @@ grep -h "restore:" "$work/late.err" | sed 's/^/     /' || true
 grep -q '"duplicated":0,' "$work/verify.json" && ! grep -q '"lost":0,' "$work/verify.json" ||
   fail "recovery past transaction.timeout.ms: expected records lost, none duplicated: $(cat "$work/verify.json")"
 echo "ok   recovery past transaction.timeout.ms: the loss reported and counted: $(cat "$work/verify.json")"
+
+# A completed checkpoint deleted from the store: with a group, the source committed each
+# completed checkpoint's positions with its id; a restart that finds the group ahead of the
+# store's newest completed checkpoint refuses to restore (exit 2, naming both) instead of
+# handing the records out again.
+in=gone-in-$run_id out=gone-out-$run_id prefix=gone-$run_id
+ck=$work/ck-gone
+create_topic "$in"
+create_topic "$out"
+produce "$in" 1 3000
+run_to_end gone "$in" "$out" "$ck" "$prefix" -X group.id="$prefix"
+newest=$(latest_completed "$ck")
+rm -rf "$ck/chk-$(printf '%020d' "$newest")"
+rc=0
+"$kwire" pipeline -b "$bootstrap" --source-topic "$in" --sink-topic "$out" --checkpoint-dir "$ck" \
+  --semantic exactly_once --transactional-id-prefix "$prefix" --parallelism 2 \
+  -X group.id="$prefix" --stop-after-idle-ms 3000 >/dev/null 2>"$work/gone.err" || rc=$?
+((rc == 2)) && grep -q "committed the offsets of checkpoint $newest" "$work/gone.err" || {
+  cat "$work/gone.err"
+  fail "a deleted completed checkpoint: exit $rc, expected 2 and the refusal naming $newest"
+}
+echo "ok   a deleted completed checkpoint ($newest): the restore refused, exit 2"
 echo "PASS"

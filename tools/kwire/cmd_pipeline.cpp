@@ -13,6 +13,7 @@
 
 #include "cli.hpp"
 #include "kwire/connector/file_checkpoint_store.hpp"
+#include "kwire/connector/group_checkpoint.hpp"
 #include "kwire/connector/job.hpp"
 #include "kwire/connector/kafka_partition_assigner.hpp"
 #include "kwire/connector/kafka_sink.hpp"
@@ -174,6 +175,16 @@ int run(const pipeline_options& o, const client::properties& given,
   job.owner = connector::kafka_source_partition_owner;
   job.stop_after_idle = std::chrono::milliseconds(o.idle_ms);
   job.stop_requested = &stop_requested;
+  if (has_group)
+    // The group's offsets name the checkpoint they came from: a newer one than the store's
+    // newest completed checkpoint was lost, and restoring an older one would duplicate.
+    job.check_restore = [&](const connector::restore_point& point) {
+      connector::checkpoint_id named = 0;
+      if (auto error = connector::read_group_checkpoint(io.executor(), checked_source, named))
+        return error;
+      const auto group = checked_source.consumer.group_id.value_or("");
+      return connector::check_group_checkpoint(point, group, named);
+    };
   job.log = [](std::string_view line) { std::cerr << "kwire pipeline: " << line << std::endl; };
 
   const auto checked = connector::check_sink_startup(io.executor(), sink_properties, o.out_topic,

@@ -72,6 +72,10 @@ struct job_settings {
   // Set from another thread or a signal handler: end as at idle (a last checkpoint).
   const std::atomic<bool>* stop_requested = nullptr;
   std::function<void(std::string_view)> log;
+  // Called with the restore point before anything is restored; an error refuses the restore
+  // and ends the job (no restart). E.g. the source's lost-checkpoint check
+  // (group_checkpoint.hpp). May be empty.
+  std::function<checkpoint_error(const restore_point&)> check_restore;
 };
 
 struct job_result {
