@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "crash_point.hpp"
+#include "kwire/connector/commit_latency.hpp"
 #include "kwire/connector/restart_strategy.hpp"
 #include "kwire/connector/transaction_recovery.hpp"
 
@@ -81,6 +82,7 @@ class job_attempt {
   const subtask_factory& factory_;
   attempt out_;
   std::vector<job_subtask> subtasks_;
+  commit_latency_tracker latency_;
 };
 
 bool job_attempt::prepare_manifest(job_manifest& manifest) {
@@ -165,6 +167,7 @@ bool job_attempt::process_round(bool& any_records) {
     }
     if (records.empty()) continue;
     any_records = true;
+    latency_.polled(clock::now(), static_cast<std::int64_t>(records.record_count()));
     auto cursor = records.records();
     source_record record;
     while (cursor.next(record)) {
@@ -249,6 +252,9 @@ attempt job_attempt::run() {
       settings_.timing, store_, std::move(all), point.next_id, clock::now(), wall_clock_ms,
       [&](const coordinator_action& action, const checkpoint_error& error) {
         if (error && !checkpoint_failure) checkpoint_failure = error;
+        if (action.what == coordinator_action::kind::trigger) latency_.triggered(action.id);
+        if (action.what == coordinator_action::kind::notify_complete)
+          latency_.completed(action.id, clock::now());
         if (action.what == coordinator_action::kind::trigger && ending && stop_trigger == 0)
           stop_trigger = action.id;
         if (action.what == coordinator_action::kind::notify_aborted)
@@ -289,6 +295,7 @@ attempt job_attempt::run() {
     }
   }
   close_subtasks();
+  out_.result.commit_latency = latency_.histogram();
   return std::move(out_);
 }
 

@@ -228,6 +228,14 @@ int run(const pipeline_options& o, const client::properties& given,
               << static_cast<std::int64_t>(static_cast<double>(result.records_in) / secs)
               << " records/s\n";
   }
+  if (const auto& latency = result.commit_latency; latency.count() > 0) {
+    const auto ms = [](std::chrono::microseconds d) {
+      return static_cast<double>(d.count()) / 1e3;
+    };
+    std::cerr << "kwire pipeline: source-to-commit latency of " << latency.count()
+              << " records: p50 " << ms(latency.quantile(0.50)) << " ms, p99 "
+              << ms(latency.quantile(0.99)) << " ms, max " << ms(latency.max()) << " ms\n";
+  }
   if (result.error) {
     std::cerr << "kwire pipeline: " << result.cause << '\n';
     return result.configuration_error ? exit_usage : exit_failure;

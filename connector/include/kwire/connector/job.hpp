@@ -36,6 +36,7 @@
 #include "kwire/connector/checkpoint_driver.hpp"
 #include "kwire/connector/checkpoint_restore.hpp"
 #include "kwire/connector/checkpoint_store.hpp"
+#include "kwire/connector/commit_latency.hpp"
 #include "kwire/connector/sink.hpp"
 #include "kwire/connector/source.hpp"
 #include "kwire/connector/transform.hpp"
@@ -90,6 +91,8 @@ struct job_result {
   // From the first record handed out to the last, in the last attempt (0 without records):
   // the figure a throughput is taken over, without start-up and the idle wait at the end.
   std::chrono::nanoseconds busy{0};
+  // Each record's source-to-commit latency, in the last attempt (commit_latency.hpp).
+  latency_histogram commit_latency;
 };
 
 job_result run_job(const job_settings& settings, checkpoint_store& store,
