@@ -53,7 +53,8 @@ no_open_transactions "$prefix"
 
 # Scale-down: a job at parallelism 4 killed after two completed checkpoints and restarted at
 # parallelism 2. The restore gives the pending transactions of subtasks 2 and 3 to subtasks 0
-# and 1, which commit them; the sweep aborts what any of the 4 x 5 ids left open.
+# and 1, which commit them; the sweep aborts what any of the 4 x 5 ids left open. Meanwhile no
+# transaction of the job may stay open 30 s or more: that would block read_committed readers.
 in=scale-in-$run_id out=scale-out-$run_id prefix=scale-$run_id
 create_topic "$in"
 create_topic "$out"
@@ -63,6 +64,7 @@ produce "$in" 1 5000
   produce "$in" $((i * 5000 + 1)) $(((i + 1) * 5000))
 done) &
 feeder=$!
+watch_transactions "$prefix" "${KWIRE_PIPELINE_HELD_MS:-30000}"
 start_pipeline scale "$in" "$out" "$work/ck-scale" "$prefix" --parallelism 4
 t0=$SECONDS
 until [[ $(ls -d "$work/ck-scale"/chk-*/completed 2>/dev/null | wc -l) -ge 2 ]]; do
@@ -77,6 +79,8 @@ grep -q "parallelism changed from 4 to 2" "$work/scale.err" ||
   fail "scale-down: the restart did not report the new parallelism"
 grep -h "restore:" "$work/scale.err" | sed 's/^/     /' || true
 verify "$in" "$out" "scale-down 4 -> 2 after a kill"
+stop_watching "scale-down"
+echo "ok   scale-down: no transaction of the job open ${KWIRE_PIPELINE_HELD_MS:-30000} ms or more, sampled every second"
 no_open_transactions "$prefix"
 
 echo "PASS"

@@ -92,3 +92,28 @@ no_open_transactions() {
   fi
 }
 
+
+# watch_transactions PREFIX MAX_MS: in the background until stop_watching, samples every
+# second the transactions of PREFIX that are Ongoing or preparing (they hold back the last
+# stable offset of their partitions, so read_committed readers wait on them) and open for
+# MAX_MS or more (ListTransactions v1, KIP-994); each one seen goes to $work/held.txt.
+watch_transactions() {
+  local prefix=$1 max_ms=$2
+  : >"$work/held.txt"
+  (while :; do
+    "$kwire" txn list -b "$bootstrap" --state Ongoing --state PrepareCommit \
+      --state PrepareAbort --min-duration-ms "$max_ms" 2>/dev/null |
+      grep -- "^$prefix-" >>"$work/held.txt"
+    sleep 1
+  done) &
+  watcher=$!
+}
+# stop_watching WHAT: fails naming the transactions watch_transactions saw held too long.
+stop_watching() {
+  kill "$watcher" 2>/dev/null || true
+  wait "$watcher" 2>/dev/null || true
+  if [[ -s $work/held.txt ]]; then
+    sort -u "$work/held.txt"
+    fail "$1: a transaction held read_committed readers back too long"
+  fi
+}
