@@ -117,6 +117,22 @@ TEST_F(KafkaSinkLive, AFailedCheckpointsTransactionIsCommittedWithTheNextComplet
   sink->close();
 }
 
+TEST_F(KafkaSinkLive, ADroppedCompleteNotificationIsMadeGoodByTheNextOne) {
+  auto sink = open_sink(config(kc::delivery_guarantee::exactly_once));
+  write(*sink, "a", 20);
+  ASSERT_FALSE(sink->pre_commit(1));
+  // Checkpoint 1 completed, but its "complete" never reached the sink.
+  write(*sink, "b", 30);
+  ASSERT_FALSE(sink->pre_commit(2));
+  EXPECT_EQ(sink->pending(2).size(), 2u);
+  EXPECT_EQ(read_back("read_committed").size(), 0u);
+  sink->notify_complete(2);
+  EXPECT_EQ(read_back("read_committed").size(), 50u);
+  EXPECT_EQ(sink->counters().transactions_committed.load(), 2);
+  EXPECT_TRUE(sink->pending(2).empty());
+  sink->close();
+}
+
 TEST_F(KafkaSinkLive, ThePoolRunsOutWithATypedErrorWhenTooManyCheckpointsArePending) {
   auto sink = open_sink(config(kc::delivery_guarantee::exactly_once, 2));
   write(*sink, "a", 5);
