@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -417,12 +418,10 @@ TEST(Producer, ARetriableErrorUntilTheDeliveryTimeoutIsNamedByTheTimeout) {
     ASSERT_TRUE(o.report.error_details);
     const auto& details = *o.report.error_details;
     const auto text = details.describe(o.ec);
-    EXPECT_EQ(details.last_error,
-              kp::make_error_code(kp::broker_error::not_leader_or_follower))
+    EXPECT_EQ(details.last_error, kp::make_error_code(kp::broker_error::not_leader_or_follower))
         << text;
     EXPECT_NE(text.find("Produce"), std::string::npos) << text;
-    EXPECT_NE(text.find("127.0.0.1:" + std::to_string(broker.port())), std::string::npos)
-        << text;
+    EXPECT_NE(text.find("127.0.0.1:" + std::to_string(broker.port())), std::string::npos) << text;
   }
   EXPECT_GT(kafka.produce_requests, 1);  // retried meanwhile
   EXPECT_TRUE(kafka.log.empty());
@@ -437,11 +436,37 @@ TEST(Producer, RejectsBadRecordsAtOnce) {
   kc::producer p(io.get_executor(), config_for(broker.port(), {{"max.request.size", "1000"}}));
   const std::string big(2000, 'x');
   EXPECT_EQ(p.send({.topic = "t", .value = bytes(big)}, nullptr), kc::errc::record_too_large);
-  send_all(io, p, 1);  // metadata now known
-  EXPECT_EQ(p.send({.topic = "t", .partition = 3, .value = bytes("x")}, nullptr),
-            kc::errc::no_such_partition);
   close_and_wait(io, p);
   EXPECT_EQ(p.send({.topic = "t", .value = bytes("x")}, nullptr), kc::errc::shut_down);
+}
+
+// A record naming a partition the producer's metadata lacks waits for fresh metadata: the
+// topic may have just grown (CreatePartitions), as the Java client waits up to max.block.ms.
+// A partition still missing after two fresh answers fails the record.
+TEST(Producer, APartitionBeyondTheKnownCountWaitsForFreshMetadata) {
+  boost::asio::io_context io;
+  fake_kafka kafka;
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kc::producer p(io.get_executor(), config_for(broker.port()));
+  send_all(io, p, 1);    // metadata now known: 3 partitions
+  kafka.partitions = 5;  // CreatePartitions, unknown to the producer's metadata
+  std::optional<std::error_code> grown, missing;
+  kc::delivery_report grown_report;
+  ASSERT_FALSE(p.send({.topic = "t", .partition = 4, .value = bytes("new")},
+                      [&](std::error_code ec, const kc::delivery_report& r) {
+                        grown = ec;
+                        grown_report = r;
+                      }));
+  ASSERT_FALSE(p.send({.topic = "t", .partition = 9, .value = bytes("nowhere")},
+                      [&](std::error_code ec, const kc::delivery_report&) { missing = ec; }));
+  run_until(io, [&] { return grown && missing; });
+  ASSERT_TRUE(grown && missing);
+  EXPECT_FALSE(*grown) << grown->message();
+  EXPECT_EQ(grown_report.partition, 4);
+  EXPECT_EQ(kafka.log[4], (std::vector<std::string>{"new"}));
+  EXPECT_EQ(*missing, kc::errc::no_such_partition);
+  close_and_wait(io, p);
 }
 
 TEST(Producer, BufferMemoryIsAHardBound) {
@@ -741,8 +766,8 @@ TEST(Producer, AClusterAuthorizationFailureFromInitProducerIdFailsEverySendPromp
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
   EXPECT_EQ(p.buffered_bytes(), 0);
-  EXPECT_EQ(p.send({.topic = "t", .value = bytes("late")}, [](std::error_code,
-                                                              const kc::delivery_report&) {}),
+  EXPECT_EQ(p.send({.topic = "t", .value = bytes("late")},
+                   [](std::error_code, const kc::delivery_report&) {}),
             denied);
   const int asked = kafka.init_requests;
   run_until(

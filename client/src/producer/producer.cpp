@@ -81,7 +81,7 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
                 // asked for): no refresh follows then, so the new topic's records are placed
                 // now instead of after metadata.max.age.
                 if (self->cluster_->metadata().topic(topic))
-                  self->on_metadata(self->cluster_->metadata());
+                  self->on_metadata(self->cluster_->metadata(), false);
               });
             }),
         identity_(config_.enable_idempotence, config_.retry_backoff, config_.retry_backoff_max,
@@ -464,9 +464,13 @@ class producer_impl : public std::enable_shared_from_this<producer_impl> {
       asio::post(strand_, [self = shared_from_this()] { self->drain(); });
   }
 
-  void on_metadata(const cluster_metadata& m) {
+  // `fresh`: from a Metadata response (false: the cluster's copy again, for a new topic).
+  void on_metadata(const cluster_metadata& m, bool fresh = true) {
     last_error_ = {};  // a broker answered: what failed on the way to the cluster is past
-    for (auto& [r, ec] : accumulator_.update_metadata(m)) fail_pending(r, ec);
+    for (auto& [r, ec] : accumulator_.update_metadata(m, fresh)) fail_pending(r, ec);
+    // A record names a partition the metadata lacks (just created?): ask again, within
+    // retry.backoff.ms; it fails after two fresh answers without it.
+    if (accumulator_.waiting_for_partitions()) cluster_->request_refresh();
     answer_partition_count_waiters(false);
     drain();
   }

@@ -58,7 +58,12 @@ std::error_code producer_accumulator::append(const producer_record& record,
   const std::int64_t timestamp =
       record.timestamp >= 0 ? record.timestamp : create_time_clock_.now_ms();
   producer_topic& topic = topic_locked(record.topic);
-  if (topic.partition_count < 0) {
+  // Unknown partitions: the topic's metadata has not come, or the record names a partition
+  // beyond the count it gave (the topic may have grown since): held for the next metadata.
+  const auto unplaceable = [&] {
+    return topic.partition_count < 0 || record.partition >= topic.partition_count;
+  };
+  if (unplaceable()) {
     // Counted as it will be once in a batch of its own (more than the held record and its
     // bookkeeping take), so that placing it later never finds buffer.memory full.
     static_assert(batch_bookkeeping_bytes >= sizeof(pending_record));
@@ -72,14 +77,15 @@ std::error_code producer_accumulator::append(const producer_record& record,
     // The wait for buffer.memory lets go of the lock: the partitions may have become known
     // meanwhile and the held records been placed. Then this one goes to its batch at once,
     // behind them; held now, it would wait for the next metadata update.
-    if (topic.partition_count < 0) {
+    if (unplaceable()) {
       hold_pending_locked(topic, record, timestamp, charge, callback);
+      // A known topic without the partition: no refresh is under way for it.
+      if (topic.partition_count >= 0) want_topic_(topic.name);
       return {};
     }
     release_locked(charge);
   }
   std::int32_t partition = record.partition;
-  if (partition >= topic.partition_count) return make_error_code(errc::no_such_partition);
   bool sticky = false;
   if (partition < 0) {
     const topic_partitions parts{topic.partition_count, topic.with_leader};
@@ -298,6 +304,7 @@ void producer_accumulator::hold_pending_locked(producer_topic& topic, const prod
   r.timestamp = timestamp;
   r.created = accumulator_clock::now();
   r.generation = generation_;
+  r.metadata_updates = metadata_updates_;
   r.callback = std::move(callback);
   put_bytes(topic.pending_bytes, record.key);
   put_bytes(topic.pending_bytes, record.value);
@@ -320,6 +327,8 @@ void producer_accumulator::place_pending_locked(
     std::unique_lock<std::mutex>& lock, producer_topic& topic,
     std::vector<std::pair<pending_record, std::error_code>>& failed) {
   std::vector<protocol::header_view> headers;
+  std::deque<pending_record> kept;
+  std::vector<std::uint8_t> kept_bytes;
   while (!topic.pending.empty()) {
     pending_record r = std::move(topic.pending.front());
     topic.pending.pop_front();
@@ -336,11 +345,19 @@ void producer_accumulator::place_pending_locked(
       headers.push_back(
           {std::string_view(reinterpret_cast<const char*>(hk->data()), hk->size()), hv});
     }
+    std::int32_t partition = r.partition;
+    if (partition >= topic.partition_count && metadata_updates_ < r.metadata_updates + 2) {
+      // Still waits: kept, with its bytes, in its order.
+      const std::uint8_t* start = topic.pending_bytes.data() + r.offset;
+      r.offset = kept_bytes.size();
+      kept_bytes.insert(kept_bytes.end(), start, pos);
+      kept.push_back(std::move(r));
+      continue;
+    }
     const std::size_t fields_size = protocol::encoded_record_fields_size(key, value, headers);
     const std::size_t size = protocol::encoded_record_size_for(0, 0, fields_size);
     release_locked(r.reserved);
     r.reserved = 0;
-    std::int32_t partition = r.partition;
     if (partition >= topic.partition_count) {
       failed.emplace_back(std::move(r), make_error_code(errc::no_such_partition));
       continue;
@@ -370,7 +387,15 @@ void producer_accumulator::place_pending_locked(
     if (sticky)
       topic.sticky.record_appended(partition, static_cast<std::int32_t>(size), parts, random_);
   }
-  topic.pending_bytes.clear();
+  topic.pending = std::move(kept);
+  topic.pending_bytes = std::move(kept_bytes);
+}
+
+bool producer_accumulator::waiting_for_partitions() const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [name, topic] : topics_)
+    if (topic->partition_count >= 0 && !topic->pending.empty()) return true;
+  return false;
 }
 
 void producer_accumulator::decrement_incomplete_locked(std::uint64_t generation) {
@@ -379,9 +404,10 @@ void producer_accumulator::decrement_incomplete_locked(std::uint64_t generation)
 }
 
 std::vector<std::pair<pending_record, std::error_code>> producer_accumulator::update_metadata(
-    const cluster_metadata& m) {
+    const cluster_metadata& m, bool fresh) {
   std::vector<std::pair<pending_record, std::error_code>> failed;
   std::unique_lock lock(mutex_);
+  if (fresh) ++metadata_updates_;
   for (auto& [name, topic] : topics_) {
     const auto* t = m.topic(name);
     if (!t) continue;

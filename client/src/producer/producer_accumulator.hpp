@@ -82,8 +82,10 @@ struct producer_partition {
   std::int32_t leader = -1;
 };
 
-// A record that arrived before its topic's metadata: kept in its encoded form until the
-// partition count is known.
+// A record that arrived before its topic's metadata, or naming a partition beyond the count
+// the metadata had then (the topic may have just grown): kept in its encoded form until the
+// partition count is known, or, for a partition beyond it, until two metadata updates after
+// it arrived still lack the partition (the first may have been asked before the record came).
 struct pending_record {
   producer_topic* topic = nullptr;
   std::size_t offset = 0;     // into producer_topic::pending_bytes
@@ -92,6 +94,7 @@ struct pending_record {
   std::int64_t timestamp = 0;
   accumulator_clock::time_point created{};
   std::uint64_t generation = 0;
+  std::uint64_t metadata_updates = 0;  // producer_accumulator's count when it was held
   delivery_callback callback;
 };
 
@@ -168,8 +171,9 @@ class producer_accumulator {
 
   // Takes the metadata: partition counts and leaders; places the records held for it.
   // Records that cannot be placed are returned with their errors.
+  // `fresh`: from a Metadata response, not a copy the cluster held already.
   std::vector<std::pair<pending_record, std::error_code>> update_metadata(
-      const cluster_metadata& metadata);
+      const cluster_metadata& metadata, bool fresh = true);
   // Takes the batches past delivery.timeout.ms out of their queues (the oldest of each).
   std::vector<producer_batch*> take_expired(accumulator_clock::time_point now);
   // Takes the ready batches of every partition with a leader, oldest first per partition,
@@ -189,6 +193,9 @@ class producer_accumulator {
   void recycle(producer_batch* b);
   // Releases a held record that failed.
   void pending_done(pending_record& r);
+  // Whether a record waits for a partition the metadata does not have yet: the producer then
+  // asks for metadata again.
+  bool waiting_for_partitions() const;
   // Re-encodes an in-flight batch the broker refused as too large into batches of half its
   // size, back at the front of its queue; the sequence range is handed on, contiguous. False
   // when the batch cannot be read back (then it fails as it is).
@@ -239,6 +246,7 @@ class producer_accumulator {
   std::int64_t pooled_bytes_ = 0;  // buffers kept by the batches in pool_ (see recycle)
   std::int64_t memory_used_ = 0;
   std::uint64_t generation_ = 0;
+  std::uint64_t metadata_updates_ = 0;                // update_metadata() calls so far
   std::map<std::uint64_t, std::int64_t> incomplete_;  // by flush generation
   std::shared_ptr<partitioner> custom_partitioner_;
   partition_random random_;

@@ -83,9 +83,12 @@ class producer {
 
   // Appends the record to its partition's batch; `callback` runs once with the outcome, on
   // the producer's strand. An error returned here means the record was not accepted and the
-  // callback will not run: record_too_large, no_such_partition (a known topic without that
-  // partition), buffer_exhausted (buffer.memory full for max.block.ms; immediately when
-  // called on the producer's strand, which must not block), shut_down.
+  // callback will not run: record_too_large, no_such_partition (a custom partitioner chose a
+  // partition the topic lacks), buffer_exhausted (buffer.memory full for max.block.ms;
+  // immediately when called on the producer's strand, which must not block), shut_down.
+  // A record that names a partition beyond the topic's known count waits for fresh metadata
+  // (the topic may have just grown); when two fresh answers still lack the partition, its
+  // callback gets no_such_partition.
   std::error_code send(const producer_record& record, delivery_callback callback);
 
   // send() with an Asio completion token; signature void(error_code, delivery_report).
