@@ -80,8 +80,11 @@ class job_attempt {
   const job_settings& settings_;
   checkpoint_store& store_;
   const subtask_factory& factory_;
+  bool advance_watermarks(std::size_t i, clock::time_point now);
+
   attempt out_;
   std::vector<job_subtask> subtasks_;
+  std::vector<std::unique_ptr<subtask_watermarks>> watermarks_;  // with event time: per subtask
   commit_latency_tracker latency_;
 };
 
@@ -143,6 +146,10 @@ bool job_attempt::build_and_restore(const restore_point& point) {
       return false;
     }
   }
+  if (settings_.watermarks)
+    for (std::int32_t i = 0; i < n; ++i)
+      watermarks_.push_back(
+          std::make_unique<subtask_watermarks>(*settings_.watermarks, clock::now()));
   if (!point.checkpoint) return true;
   const auto& restored = *point.checkpoint;
   out_.result.restored_from = restored.id;
@@ -159,6 +166,7 @@ bool job_attempt::process_round(bool& any_records) {
   for (std::size_t i = 0; i < subtasks_.size(); ++i) {
     auto& s = subtasks_[i];
     if (s.source->finished()) continue;
+    if (!watermarks_.empty() && !advance_watermarks(i, clock::now())) return false;
     source_records records;
     const auto timeout = any_records ? std::chrono::milliseconds(0) : std::chrono::milliseconds(5);
     if (auto ec = s.source->poll(timeout, records)) {
@@ -170,8 +178,11 @@ bool job_attempt::process_round(bool& any_records) {
     latency_.polled(clock::now(), static_cast<std::int64_t>(records.record_count()));
     auto cursor = records.records();
     source_record record;
+    auto* event_time = watermarks_.empty() ? nullptr : watermarks_[i].get();
+    const auto polled_at = clock::now();
     while (cursor.next(record)) {
       ++out_.result.records_in;
+      if (event_time) record.timestamp = event_time->on_record(record, polled_at);
       std::error_code ec;
       if (!s.transform) {
         ++out_.result.records_out;
@@ -187,6 +198,23 @@ bool job_attempt::process_round(bool& any_records) {
         return false;
       }
     }
+  }
+  return true;
+}
+
+// The subtask's partitions brought up to date when the periodic watermarks are due, then its
+// watermark handed to its transform when it advanced.
+bool job_attempt::advance_watermarks(std::size_t i, clock::time_point now) {
+  auto& s = subtasks_[i];
+  auto& w = *watermarks_[i];
+  if (now >= w.next_due()) w.assign(s.source->partitions(), now);
+  const auto watermark = w.advance(now);
+  if (!watermark || !s.transform) return true;
+  sink_emitter emit(*s.sink, out_.result.records_out);
+  if (auto ec = s.transform->on_watermark(*watermark, emit)) {
+    out_.fail(ec, "subtask " + std::to_string(i) + " transform at watermark " +
+                      std::to_string(*watermark) + ": " + ec.message());
+    return false;
   }
   return true;
 }

@@ -7,12 +7,18 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/use_future.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "broker_session.hpp"
+#include "kwire/client/producer.hpp"
 #include "kwire/connector/deserializer.hpp"
 #include "kwire/connector/file_checkpoint_store.hpp"
 #include "kwire/connector/job.hpp"
@@ -67,6 +73,30 @@ class doubler final : public kc::transform {
   kc::record_decoder<long> decoder_{values_};
   std::uint64_t& skipped_;
   std::string text_;
+};
+
+// Writes nothing; keeps the event times it saw and the watermarks it was given.
+class event_time_recorder final : public kc::transform {
+ public:
+  event_time_recorder(std::vector<std::int64_t>& times, std::vector<std::int64_t>& watermarks)
+      : times_(times), watermarks_(watermarks) {}
+  std::string participant_name() const override { return "event-times"; }
+  kc::participant_bytes snapshot(kc::checkpoint_id) override { return {}; }
+  std::error_code restore(std::span<const std::uint8_t>) override { return {}; }
+  void notify_complete(kc::checkpoint_id) override {}
+  void notify_aborted(kc::checkpoint_id) override {}
+  std::error_code process(const kc::source_record& input, kc::record_emitter&) override {
+    times_.push_back(input.timestamp);
+    return {};
+  }
+  std::error_code on_watermark(std::int64_t watermark, kc::record_emitter&) override {
+    watermarks_.push_back(watermark);
+    return {};
+  }
+
+ private:
+  std::vector<std::int64_t>& times_;
+  std::vector<std::int64_t>& watermarks_;
 };
 
 class ConnectorJobLive : public ::testing::Test {
@@ -140,6 +170,7 @@ class ConnectorJobLive : public ::testing::Test {
     job.owner = kc::kafka_source_partition_owner;
     job.stop_after_idle = 1500ms;
     job.log = [this](std::string_view line) { log_.emplace_back(line); };
+    job.watermarks = watermarks_;
 
     const kc::subtask_factory factory = [&](std::int32_t, std::int32_t, kc::job_subtask& subtask,
                                             std::string& why) {
@@ -150,7 +181,10 @@ class ConnectorJobLive : public ::testing::Test {
       }
       subtask.source =
           std::make_unique<kc::kafka_source>(io_.io.get_executor(), std::move(settings));
-      subtask.transform = std::make_unique<doubler>(skipped_);
+      if (watermarks_)
+        subtask.transform = std::make_unique<event_time_recorder>(event_times_, emitted_);
+      else
+        subtask.transform = std::make_unique<doubler>(skipped_);
       subtask.sink = std::make_unique<kc::kafka_sink>(io_.io.get_executor(), sink);
       return std::error_code();
     };
@@ -176,6 +210,9 @@ class ConnectorJobLive : public ::testing::Test {
   std::filesystem::path store_dir_;
   std::uint64_t skipped_ = 0;
   std::vector<std::string> log_;
+  std::optional<kc::watermark_settings> watermarks_;
+  std::vector<std::int64_t> event_times_;
+  std::vector<std::int64_t> emitted_;
 };
 
 TEST_F(ConnectorJobLive, AnUnreadableRecordRestartsFromTheCheckpointThenEndsTheJobNamingIt) {
@@ -213,6 +250,59 @@ TEST_F(ConnectorJobLive, SkippedRecordsAreCountedAndEveryOtherRecordIsWrittenOnc
   EXPECT_EQ(result.records_in, 62);
   EXPECT_EQ(result.records_out, 60);
   EXPECT_EQ(output(), doubled(0, 60));
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(ConnectorJobLive, AnIdlePartitionDoesNotHoldTheWatermarkBack) {
+  // Two partitions; partition 0 gets a record every 100 ms for 3 s, with event times
+  // 1000..1029, while the job runs; partition 1 gets none.
+  in_ += "-2";
+  {
+    kwire::test::broker_session s(kwire::test::parse_bootstrap(bootstrap_).front(), 30s);
+    s.negotiate();
+    ASSERT_EQ(kwire::test::create_topic(s, in_, 2, 1), "");
+  }
+  kwire::client::producer_config config;
+  ASSERT_FALSE(kwire::client::parse_producer_config(
+      {{"bootstrap.servers", bootstrap_}, {"linger.ms", "0"}}, config));
+  std::atomic<int> failed{0};
+  std::thread feeder([&] {
+    kwire::client::producer p(io_.io.get_executor(), config);
+    const std::string value = "v";
+    for (int i = 0; i < 30; ++i) {
+      if (p.send({.topic = in_,
+                  .partition = 0,
+                  .value = kwire::test::bytes(value),
+                  .timestamp = 1000 + i},
+                 nullptr))
+        ++failed;
+      std::this_thread::sleep_for(100ms);
+    }
+    p.flush();
+    p.async_close(10s, boost::asio::use_future).get();
+  });
+  kc::watermark_settings settings;
+  settings.assigners = [](const kwire::client::topic_partition&) {
+    return std::make_unique<kc::bounded_out_of_orderness>(5ms);
+  };
+  settings.idle_timeout = 1000ms;
+  watermarks_ = settings;
+  const auto result = run(0);
+  feeder.join();
+  ASSERT_EQ(failed.load(), 0);
+  ASSERT_FALSE(result.error) << result.cause;
+  ASSERT_EQ(event_times_.size(), 30U);
+  EXPECT_EQ(event_times_.front(), 1000) << "the event time is the Kafka timestamp by default";
+  ASSERT_FALSE(emitted_.empty()) << "partition 1 never had a record: only its idleness lets the "
+                                    "watermark advance";
+  EXPECT_TRUE(std::is_sorted(emitted_.begin(), emitted_.end()));
+  EXPECT_EQ(std::adjacent_find(emitted_.begin(), emitted_.end()), emitted_.end())
+      << "a watermark is handed over only when it advanced";
+  EXPECT_GT(emitted_.size(), 3U) << "it advanced with the records, not once at the end";
+  EXPECT_EQ(emitted_.back(), 1029 - 5 - 1);
 }
 
 }  // namespace

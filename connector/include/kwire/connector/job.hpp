@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -40,6 +41,7 @@
 #include "kwire/connector/sink.hpp"
 #include "kwire/connector/source.hpp"
 #include "kwire/connector/transform.hpp"
+#include "kwire/connector/watermarks.hpp"
 
 namespace kwire::connector {
 
@@ -77,6 +79,10 @@ struct job_settings {
   // and ends the job (no restart). E.g. the source's lost-checkpoint check
   // (group_checkpoint.hpp). May be empty.
   std::function<checkpoint_error(const restore_point&)> check_restore;
+  // Event time (watermarks.hpp): set, every subtask keeps per-partition watermarks of the
+  // partitions its source reads, gives each record its event time as its timestamp, and
+  // hands the subtask's watermark to its transform (transform::on_watermark) as it advances.
+  std::optional<watermark_settings> watermarks;
 };
 
 struct job_result {

@@ -88,7 +88,7 @@ class kafka_source final : public source {
   // The sentence behind the last error open(), poll() or the start returned.
   const checkpoint_error& last_error() const noexcept { return last_error_; }
   // The partitions this subtask reads now.
-  std::vector<client::topic_partition> partitions() const;
+  std::vector<client::topic_partition> partitions() const override;
 
  private:
   struct partition_state {

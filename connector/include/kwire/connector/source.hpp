@@ -44,6 +44,10 @@ class source : public checkpoint_participant {
   // the high watermark: a partition waiting for an open transaction is not caught up). What
   // a job's idle stop waits for.
   virtual bool caught_up() const { return false; }
+
+  // The partitions this subtask reads now (discovery may add some): each gets its own
+  // watermark assigner (watermarks.hpp). Empty for a source without partitions.
+  virtual std::vector<client::topic_partition> partitions() const { return {}; }
 };
 
 }  // namespace kwire::connector

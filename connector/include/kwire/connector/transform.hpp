@@ -3,6 +3,7 @@
 // subtask, called on the subtask's thread.
 #pragma once
 
+#include <cstdint>
 #include <system_error>
 
 #include "kwire/connector/checkpoint_participant.hpp"
@@ -23,6 +24,16 @@ class transform : public checkpoint_participant {
   // Zero, one or more output records for `input`. An error fails the pipeline (restart from
   // the latest completed checkpoint); a transform that wants to skip a record emits nothing.
   virtual std::error_code process(const source_record& input, record_emitter& out) = 0;
+
+  // With event time on (job_settings::watermarks): the subtask's watermark advanced to
+  // `watermark` (no record with an earlier event time is expected any more); a transform
+  // may emit what it held for it (a window's result). Records carry their event time as
+  // their timestamp.
+  virtual std::error_code on_watermark(std::int64_t watermark, record_emitter& out) {
+    (void)watermark;
+    (void)out;
+    return {};
+  }
 };
 
 }  // namespace kwire::connector
