@@ -57,12 +57,7 @@ no_open_transactions "$prefix"
 in=scale-in-$run_id out=scale-out-$run_id prefix=scale-$run_id
 create_topic "$in"
 create_topic "$out"
-produce "$in" 1 5000
-(for i in 1 2 3; do
-  sleep 0.5
-  produce "$in" $((i * 5000 + 1)) $(((i + 1) * 5000))
-done) &
-feeder=$!
+feed_input "$in" 5000 3 0.5
 start_pipeline scale "$in" "$out" "$work/ck-scale" "$prefix" --parallelism 4
 t0=$SECONDS
 until [[ $(ls -d "$work/ck-scale"/chk-*/completed 2>/dev/null | wc -l) -ge 2 ]]; do
