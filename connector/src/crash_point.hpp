@@ -7,6 +7,9 @@
 //   part-renamed                 N's part is renamed and the directory fsynced
 //   completion-temp-written      N's completion record is in its temporary file
 //   completion-renamed           N's completion record is durable ("complete" not notified)
+//   part-appended                the Kafka-topic store: N's part acknowledged
+//   completion-appended          the Kafka-topic store: N's completion record acknowledged
+//                                ("complete" not notified, old checkpoints not pruned)
 //   end-txn-sent                 EndTxn(commit) of N's transaction sent, its answer not read
 //   committed                    N's transaction committed, the group offsets not yet
 //   reused-slot-begun            a transaction began on a slot used before (N: the last

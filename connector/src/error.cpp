@@ -41,6 +41,8 @@ class category final : public std::error_category {
         return "a completed checkpoint is missing from the store";
       case errc::deserialization_failed:
         return "a record could not be deserialized";
+      case errc::checkpoint_topic_unsuitable:
+        return "the checkpoint store's topic is not a compacted topic of one partition";
     }
     return "unknown kwire.connector error " + std::to_string(value);
   }

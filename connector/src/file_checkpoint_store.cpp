@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "checkpoint_format.hpp"
+#include "checkpoint_reading.hpp"
 #include "durable_file.hpp"
 
 namespace kwire::connector {
@@ -42,6 +43,27 @@ std::int64_t number_after(std::string_view name, std::string_view prefix) {
 
 bool is_missing(const checkpoint_error& e) {
   return e.code == std::errc::no_such_file_or_directory;
+}
+
+// A file as the shared reading rules take it: absent, read, or failing to read.
+detail::stored_record read_stored(const fs::path& path) {
+  detail::stored_record r;
+  r.where = path.string();
+  if (auto error = read_whole_file(path, r.bytes)) {
+    if (!is_missing(error)) {
+      r.present = true;
+      r.error = std::move(error);
+    }
+    return r;
+  }
+  r.present = true;
+  return r;
+}
+
+detail::part_lookup part_reader(fs::path checkpoint_dir) {
+  return [dir = std::move(checkpoint_dir)](std::int32_t subtask) {
+    return read_stored(dir / part_file_name(subtask));
+  };
 }
 
 }  // namespace
@@ -98,27 +120,11 @@ checkpoint_error file_checkpoint_store::write_part(const subtask_state& part) {
 
 checkpoint_error file_checkpoint_store::complete(checkpoint_id id, std::int32_t parallelism,
                                                  std::int64_t completed_ms) {
-  if (parallelism <= 0)
-    return {
-        make_error_code(errc::invalid_argument),
-        "checkpoint " + std::to_string(id) + " with parallelism " + std::to_string(parallelism)};
   const auto dir = checkpoint_directory(id);
-  format::completion_record record{id, completed_ms, {}};
-  std::vector<std::uint8_t> bytes;
-  for (std::int32_t subtask = 0; subtask < parallelism; ++subtask) {
-    const auto path = dir / part_file_name(subtask);
-    if (auto error = read_whole_file(path, bytes)) {
-      if (is_missing(error)) return {make_error_code(errc::checkpoint_part_missing), path.string()};
-      return error;
-    }
-    subtask_state part;
-    if (auto error = format::decode_part(bytes, path.string(), part)) return error;
-    if (part.checkpoint != id || part.subtask != subtask)
-      return {make_error_code(errc::checkpoint_corrupt),
-              path.string() + ": holds checkpoint " + std::to_string(part.checkpoint) +
-                  " subtask " + std::to_string(part.subtask)};
-    record.part_checksums.push_back(format::file_checksum(bytes));
-  }
+  format::completion_record record;
+  if (auto error =
+          detail::completion_over_parts(id, parallelism, completed_ms, part_reader(dir), record))
+    return error;
   if (auto error = write_file_durably(dir / completion_name, format::encode_completion(record),
                                       "completion", id))
     return error;
@@ -146,24 +152,7 @@ checkpoint_error file_checkpoint_store::list(std::vector<stored_checkpoint>& out
       if (subtask >= 0) c.parts_present.push_back(static_cast<std::int32_t>(subtask));
     }
     std::sort(c.parts_present.begin(), c.parts_present.end());
-    const auto completion_path = entry.path() / completion_name;
-    std::vector<std::uint8_t> bytes;
-    if (auto error = read_whole_file(completion_path, bytes)) {
-      if (!is_missing(error)) {
-        c.status = checkpoint_status::unreadable;
-        c.problem = std::move(error);
-      }
-    } else {
-      format::completion_record record;
-      if (auto problem = format::decode_completion(bytes, completion_path.string(), record)) {
-        c.status = checkpoint_status::unreadable;
-        c.problem = std::move(problem);
-      } else {
-        c.status = checkpoint_status::completed;
-        c.completed_ms = record.completed_ms;
-        c.parallelism = static_cast<std::int32_t>(record.part_checksums.size());
-      }
-    }
+    detail::read_completion_status(read_stored(entry.path() / completion_name), c);
     out.push_back(std::move(c));
   }
   std::sort(out.begin(), out.end(),
@@ -176,67 +165,20 @@ checkpoint_error file_checkpoint_store::load(checkpoint_id id, completed_checkpo
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     return {make_error_code(errc::checkpoint_not_found), dir.string()};
-  const auto completion_path = dir / completion_name;
-  std::vector<std::uint8_t> bytes;
-  if (auto error = read_whole_file(completion_path, bytes)) {
-    if (is_missing(error))
-      return {make_error_code(errc::checkpoint_not_completed),
-              "checkpoint " + std::to_string(id) + " (" + dir.string() + " has no " +
-                  completion_name + " record)"};
-    return error;
-  }
-  format::completion_record record;
-  if (auto error = format::decode_completion(bytes, completion_path.string(), record)) return error;
-  if (record.id != id)
-    return {make_error_code(errc::checkpoint_corrupt),
-            completion_path.string() + ": names checkpoint " + std::to_string(record.id)};
-  completed_checkpoint c;
-  c.id = id;
-  c.completed_ms = record.completed_ms;
-  c.parallelism = static_cast<std::int32_t>(record.part_checksums.size());
-  for (std::int32_t subtask = 0; subtask < c.parallelism; ++subtask) {
-    const auto path = dir / part_file_name(subtask);
-    if (auto error = read_whole_file(path, bytes)) {
-      if (is_missing(error))
-        return {make_error_code(errc::checkpoint_part_missing),
-                path.string() + " (named by the completion record of checkpoint " +
-                    std::to_string(id) + ")"};
-      return error;
-    }
-    subtask_state part;
-    if (auto error = format::decode_part(bytes, path.string(), part)) return error;
-    const auto expected = record.part_checksums[static_cast<std::size_t>(subtask)];
-    if (format::file_checksum(bytes) != expected || part.checkpoint != id ||
-        part.subtask != subtask)
-      return {make_error_code(errc::checkpoint_corrupt),
-              path.string() +
-                  ": not the part the completion record names (replaced after "
-                  "the checkpoint completed?)"};
-    c.parts.push_back(std::move(part));
-  }
-  out = std::move(c);
-  return {};
+  return detail::load_completed(id, read_stored(dir / completion_name), part_reader(dir), out);
 }
 
 checkpoint_error file_checkpoint_store::prune() {
   std::vector<stored_checkpoint> stored;
   if (auto error = list(stored)) return error;
-  std::vector<checkpoint_id> completed;
+  const auto drop = detail::checkpoints_to_drop(stored, options_.keep_completed);
+  checkpoint_id newest = 0;
   for (const auto& c : stored)
-    if (c.status == checkpoint_status::completed) completed.push_back(c.id);
-  if (completed.empty()) return {};
-  const checkpoint_id newest = completed.back();
-  const checkpoint_id oldest_kept = completed.size() > options_.keep_completed
-                                        ? completed[completed.size() - options_.keep_completed]
-                                        : completed.front();
+    if (c.status == checkpoint_status::completed) newest = c.id;
   checkpoint_error first_error;
   for (const auto& c : stored) {
-    // Older than every kept one; or an incomplete one a newer completion has settled (its
-    // pending transactions were carried into the later parts).
-    const bool drop =
-        c.id < oldest_kept || (c.status == checkpoint_status::incomplete && c.id < newest);
     std::error_code ec;
-    if (drop) {
+    if (std::find(drop.begin(), drop.end(), c.id) != drop.end()) {
       fs::remove_all(checkpoint_directory(c.id), ec);
       if (ec && !first_error) first_error = {ec, checkpoint_directory(c.id).string() + ": remove"};
       continue;

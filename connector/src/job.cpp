@@ -243,7 +243,10 @@ attempt job_attempt::run() {
   restore_point point;
   if (auto error = find_restore_point(store_, settings_.unreadable, point)) {
     out_.fail(error.code, error.describe());
-    out_.result.configuration_error = true;  // a damaged store does not heal by restarting
+    // A damaged store (the connector's own codes: corrupt, a part missing, another format
+    // version) does not heal by restarting; a store that could not be read (a file system
+    // error, brokers unreachable for a moment) may.
+    out_.result.configuration_error = error.code.category() == connector_category();
     return std::move(out_);
   }
   for (const auto& w : point.warnings) log(w);

@@ -16,12 +16,7 @@ for point in "${points[@]}"; do
   ck=$work/ck-$point
   create_topic "$in"
   create_topic "$out"
-  produce "$in" 1 1000
-  (for i in 1 2 3 4 5; do
-    sleep 0.4
-    produce "$in" $((i * 1000 + 1)) $(((i + 1) * 1000))
-  done) &
-  feeder=$!
+  feed_input "$in" 1000 5 0.4
   at=2
   if [[ $point == restore-committed ]]; then
     start_pipeline crash "$in" "$out" "$ck" "$prefix" --transactional-id-pool 2
@@ -64,12 +59,7 @@ in=late-in-$run_id out=late-out-$run_id prefix=late-$run_id
 ck=$work/ck-late
 create_topic "$in"
 create_topic "$out"
-produce "$in" 1 1000
-(for i in 1 2 3; do
-  sleep 0.4
-  produce "$in" $((i * 1000 + 1)) $(((i + 1) * 1000))
-done) &
-feeder=$!
+feed_input "$in" 1000 3 0.4
 late=(-X transaction.timeout.ms=3000 --checkpoint-timeout-ms 1000)
 KWIRE_CRASH_AT=completion-renamed:2 start_pipeline late "$in" "$out" "$ck" "$prefix" "${late[@]}"
 wait "$last_pid" 2>/dev/null || true

@@ -58,12 +58,7 @@ no_open_transactions "$prefix"
 in=scale-in-$run_id out=scale-out-$run_id prefix=scale-$run_id
 create_topic "$in"
 create_topic "$out"
-produce "$in" 1 5000
-(for i in 1 2 3; do
-  sleep 0.5
-  produce "$in" $((i * 5000 + 1)) $(((i + 1) * 5000))
-done) &
-feeder=$!
+feed_input "$in" 5000 3 0.5
 watch_transactions "$prefix" "${KWIRE_PIPELINE_HELD_MS:-30000}"
 start_pipeline scale "$in" "$out" "$work/ck-scale" "$prefix" --parallelism 4
 t0=$SECONDS

@@ -32,12 +32,27 @@ produce() {
     fail "kwire produce: $(cat "$work/produce.err")"
 }
 
-# start_pipeline NAME IN OUT DIR PREFIX [extra args]: in the background (its own process group).
+# feed_input IN CHUNK MORE PAUSE: records 1..CHUNK into IN now, then MORE chunks of CHUNK,
+# PAUSE seconds apart, in the background ($feeder is its pid).
+feed_input() {
+  local in=$1 chunk=$2 more=$3 pause=$4
+  produce "$in" 1 "$chunk"
+  (for i in $(seq 1 "$more"); do
+    sleep "$pause"
+    produce "$in" $((i * chunk + 1)) $(((i + 1) * chunk))
+  done) &
+  feeder=$!
+}
+
+# start_pipeline NAME IN OUT STORE PREFIX [extra args]: in the background (its own process
+# group). STORE: a directory, or topic:T for the store in Kafka topic T.
 start_pipeline() {
   local name=$1 in=$2 out=$3 dir=$4 prefix=$5
   shift 5
+  local store=(--checkpoint-dir "$dir")
+  [[ $dir != topic:* ]] || store=(--checkpoint-topic "${dir#topic:}")
   setsid "$kwire" pipeline -b "$bootstrap" --source-topic "$in" --sink-topic "$out" \
-    --checkpoint-dir "$dir" --semantic "$semantic" --transactional-id-prefix "$prefix" \
+    "${store[@]}" --semantic "$semantic" --transactional-id-prefix "$prefix" \
     --checkpoint-interval-ms 500 --parallelism 2 --restart-delay-ms 200 "$@" \
     >>"$work/$name.out" 2>>"$work/$name.err" &
   pids+=($!)

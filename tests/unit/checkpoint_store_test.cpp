@@ -10,25 +10,12 @@
 #include "kwire/connector/job_manifest.hpp"
 
 namespace kc = kwire::connector;
+using kc::testing::complete_checkpoint;
+using kc::testing::ids_of;
 using kc::testing::sample_part;
 using kc::testing::scratch_directory;
 
 namespace {
-
-// Stores both parts of checkpoint `id` (parallelism 2) and completes it.
-void complete_checkpoint(kc::file_checkpoint_store& store, kc::checkpoint_id id) {
-  ASSERT_FALSE(store.write_part(sample_part(id, 0)));
-  ASSERT_FALSE(store.write_part(sample_part(id, 1)));
-  ASSERT_FALSE(store.complete(id, 2, 1'700'000'000'000 + id));
-}
-
-std::vector<kc::checkpoint_id> ids_of(kc::file_checkpoint_store& store) {
-  std::vector<kc::stored_checkpoint> listed;
-  EXPECT_FALSE(store.list(listed));
-  std::vector<kc::checkpoint_id> ids;
-  for (const auto& c : listed) ids.push_back(c.id);
-  return ids;
-}
 
 TEST(checkpoint_format, part_round_trip_and_damage) {
   const auto part = sample_part(42, 3);

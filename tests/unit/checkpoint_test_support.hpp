@@ -1,7 +1,9 @@
-// What the checkpoint tests share: a scratch directory removed afterwards, sample parts, and
-// byte surgery on stored files (a flipped bit, another format version).
+// What the checkpoint tests share: a scratch directory removed afterwards, sample parts, a
+// completed checkpoint in any store, and byte surgery on stored files (a flipped bit, another
+// format version).
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "kwire/connector/checkpoint_state.hpp"
+#include "kwire/connector/checkpoint_store.hpp"
 #include "kwire/protocol/crc32c.hpp"
 
 namespace kwire::connector::testing {
@@ -77,6 +80,22 @@ inline void set_format_version(const std::filesystem::path& path, std::uint16_t 
     bytes[bytes.size() - 4 + static_cast<std::size_t>(i)] =
         static_cast<std::uint8_t>(crc >> (24 - 8 * i));
   write_bytes(path, bytes);
+}
+
+// Stores both parts of checkpoint `id` (parallelism 2) and completes it, in any store.
+inline void complete_checkpoint(checkpoint_store& store, checkpoint_id id) {
+  ASSERT_FALSE(store.write_part(sample_part(id, 0)));
+  ASSERT_FALSE(store.write_part(sample_part(id, 1)));
+  ASSERT_FALSE(store.complete(id, 2, 1'700'000'000'000 + id));
+}
+
+// The ids the store lists, ascending.
+inline std::vector<checkpoint_id> ids_of(checkpoint_store& store) {
+  std::vector<stored_checkpoint> listed;
+  EXPECT_FALSE(store.list(listed));
+  std::vector<checkpoint_id> ids;
+  for (const auto& c : listed) ids.push_back(c.id);
+  return ids;
 }
 
 }  // namespace kwire::connector::testing

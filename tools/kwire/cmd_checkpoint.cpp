@@ -1,6 +1,8 @@
-// kwire checkpoint inspect DIR: what a connector job's file checkpoint store holds, without a
-// broker: the manifest, and each checkpoint's status, time, source positions, pending
-// transaction handles (for `kwire txn commit|abort HANDLE`) and participant state sizes.
+// kwire checkpoint inspect DIR | --topic T: what a connector job's checkpoint store holds (a
+// directory, read without a broker, or a Kafka topic): the manifest, and each checkpoint's
+// status, time, source positions, pending transaction handles (for `kwire txn commit|abort
+// HANDLE`) and participant state sizes.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +14,7 @@
 #include "cli.hpp"
 #include "kwire/client/transaction.hpp"
 #include "kwire/connector/file_checkpoint_store.hpp"
+#include "kwire/connector/kafka_checkpoint_store.hpp"
 
 namespace kwire::cli {
 namespace {
@@ -20,17 +23,22 @@ namespace kc = kwire::connector;
 
 constexpr std::string_view usage =
     R"(usage: kwire checkpoint inspect DIR [--json]
+       kwire checkpoint inspect --topic T -b BOOTSTRAP [-X NAME=VALUE]... [--json]
   inspect DIR   the connector checkpoint store in DIR (the pipeline's --checkpoint-dir): the
                 job manifest (parallelism, transactional-id pool), then every checkpoint by
                 id: completed (time, each subtask's source positions, pending transaction
                 handles and participant state sizes), incomplete (never completed: skipped
                 by a restore) or unreadable (why)
+  inspect --topic T   the same of the store in Kafka topic T (the pipeline's
+                --checkpoint-topic), read from the brokers; the topic is never created
       --json    one JSON document
-  -d, --debug CATEGORY[,...]   taken as by every command (no client runs here)
+  -b, --bootstrap-server HOST:PORT[,...]   with --topic: the brokers to start from
+  -X, --property NAME=VALUE   with --topic: a client property (security.protocol, ...)
+  -d, --debug CATEGORY[,...]   the client's log on standard error (with --topic)
   -h, --help    this help
 A pending handle can be finished offline: kwire txn commit|abort -b BOOTSTRAP HANDLE.
 Exit status: 0 every completed checkpoint and the manifest read back, 1 one did not (corrupt,
-another format version, a part missing) or DIR cannot be read, 2 usage error.
+another format version, a part missing) or the store cannot be read, 2 usage error.
 )";
 
 // "2026-12-02T15:20:01.123Z" for milliseconds since the epoch.
@@ -70,7 +78,7 @@ struct store_contents {
 
 // Reads the manifest and loads every checkpoint that is not incomplete; an error only when
 // the directory cannot be listed.
-kc::checkpoint_error read_store(kc::file_checkpoint_store& store, store_contents& c) {
+kc::checkpoint_error read_store(kc::checkpoint_store& store, store_contents& c) {
   kc::job_manifest manifest;
   if (auto error = store.read_manifest(manifest); !error)
     c.manifest = manifest;
@@ -96,8 +104,9 @@ kc::checkpoint_error read_store(kc::file_checkpoint_store& store, store_contents
   return {};
 }
 
-void print_text(const std::string& dir, const store_contents& c) {
-  std::cout << "checkpoint store " << dir << '\n';
+// `where`: the directory, or "topic T".
+void print_text(const std::string& where, const store_contents& c) {
+  std::cout << "checkpoint store " << where << '\n';
   if (c.manifest) {
     const auto& m = *c.manifest;
     std::cout << "manifest: parallelism " << m.parallelism;
@@ -144,9 +153,12 @@ void print_text(const std::string& dir, const store_contents& c) {
   }
 }
 
-void print_json(const std::string& dir, const store_contents& c) {
-  std::string out = "{\"directory\":";
-  append_json_string(out, dir);
+// `key`: "directory" or "topic", and its value.
+void print_json(std::string_view key, const std::string& where, const store_contents& c) {
+  std::string out = "{";
+  append_json_string(out, key);
+  out += ":";
+  append_json_string(out, where);
   out += ",\"manifest\":";
   if (c.manifest) {
     const auto& m = *c.manifest;
@@ -217,27 +229,67 @@ void print_json(const std::string& dir, const store_contents& c) {
   std::cout << out << "]}\n";
 }
 
-int inspect(const std::string& dir, bool json) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
-    std::cerr << "kwire checkpoint inspect: " << dir << ": not a directory\n";
-    return exit_failure;
-  }
-  kc::file_checkpoint_store store(dir);
+// Prints what `store` holds; `key` and `where` name it ("directory", DIR).
+int inspect(kc::checkpoint_store& store, std::string_view key, const std::string& where,
+            bool json) {
   store_contents contents;
   if (auto error = read_store(store, contents)) {
     std::cerr << "kwire checkpoint inspect: " << error.describe() << '\n';
     return exit_failure;
   }
   if (json)
-    print_json(dir, contents);
+    print_json(key, where, contents);
   else
-    print_text(dir, contents);
+    print_text(key == "topic" ? "topic " + where : where, contents);
   if (contents.manifest_problem)
     std::cerr << "kwire checkpoint inspect: " << contents.manifest_problem.describe() << '\n';
   for (const auto& problem : contents.problems)
     if (problem) std::cerr << "kwire checkpoint inspect: " << problem.describe() << '\n';
   return contents.failed ? exit_failure : exit_ok;
+}
+
+int inspect_directory(const std::string& dir, bool json) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    std::cerr << "kwire checkpoint inspect: " << dir << ": not a directory\n";
+    return exit_failure;
+  }
+  kc::file_checkpoint_store store(dir);
+  return inspect(store, "directory", dir, json);
+}
+
+// inspect --topic T: a client command (-b, -X, -d).
+int inspect_topic(std::span<const std::string_view> args) {
+  client_command command{"checkpoint inspect", usage, client::describe_common_config, {}, {}};
+  std::string topic;
+  bool json = false;
+  std::vector<option> own{
+      {"", "--topic", "T", [&](std::string_view v) { topic = v; }},
+      {"", "--json", "", [&](std::string_view) { json = true; }},
+  };
+  return run_client_command(command, args, std::move(own), [&] {
+    check_topic_name(topic);
+    client::common_config config;
+    if (auto bad = client::parse_common_config(command.properties, config))
+      throw property_error(bad->key + ": " + bad->message);
+    config.observe = command.observe;
+    check_security_files(config);
+    io_thread io;
+    kc::kafka_checkpoint_store::options options;
+    options.create_topic = false;
+    kc::kafka_checkpoint_store store(io.executor(), config, topic, std::move(options));
+    if (auto error = store.open()) {
+      std::cerr << "kwire checkpoint inspect: " << error.describe() << '\n';
+      return exit_failure;
+    }
+    return inspect(store, "topic", topic, json);
+  });
+}
+
+bool names_a_topic(std::span<const std::string_view> args) {
+  return std::any_of(args.begin(), args.end(), [](std::string_view a) {
+    return a == "--topic" || a.starts_with("--topic=");
+  });
 }
 
 }  // namespace
@@ -251,6 +303,7 @@ int run_checkpoint(std::span<const std::string_view> args) {
     }
     if (args[0] != "inspect")
       throw usage_error("unknown action '" + std::string(args[0]) + "' (inspect)");
+    if (names_a_topic(args.subspan(1))) return inspect_topic(args.subspan(1));
     static constexpr std::string_view with_values[] = {"-d", "--debug"};
     std::vector<std::string> positionals;
     const auto rest = take_positionals(args.subspan(1), with_values, positionals);
@@ -263,7 +316,7 @@ int run_checkpoint(std::span<const std::string_view> args) {
     }
     if (positionals.empty()) throw usage_error("checkpoint inspect needs a DIR");
     if (positionals.size() > 1) throw usage_error("unexpected argument '" + positionals[1] + "'");
-    return inspect(positionals.front(), json);
+    return inspect_directory(positionals.front(), json);
   });
 }
 

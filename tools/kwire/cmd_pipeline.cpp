@@ -1,12 +1,14 @@
 // kwire pipeline: the connector's demo job. Reads a topic with the Kafka source, applies the
 // lineage transform (identity or upper case, plus the kwire-src header), and writes another
-// topic with the Kafka sink, checkpointed to a directory, restored from it at every start.
+// topic with the Kafka sink, checkpointed to a directory or a compacted Kafka topic, restored
+// from it at every start.
 // SIGKILL at any moment and a restart with the same arguments neither lose nor duplicate a
 // record of the output as a read_committed reader sees it (exactly_once).
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "kwire/connector/file_checkpoint_store.hpp"
 #include "kwire/connector/group_checkpoint.hpp"
 #include "kwire/connector/job.hpp"
+#include "kwire/connector/kafka_checkpoint_store.hpp"
 #include "kwire/connector/kafka_partition_assigner.hpp"
 #include "kwire/connector/kafka_sink.hpp"
 #include "kwire/connector/kafka_sink_checks.hpp"
@@ -26,17 +29,21 @@ namespace kwire::cli {
 namespace {
 
 constexpr std::string_view usage =
-    R"(usage: kwire pipeline --source-topic IN --sink-topic OUT -b BOOTSTRAP --checkpoint-dir DIR
+    R"(usage: kwire pipeline --source-topic IN --sink-topic OUT -b BOOTSTRAP
+                      (--checkpoint-dir DIR | --checkpoint-topic T)
                       [--checkpoint-interval-ms MS] [--semantic none|at_least_once|exactly_once]
                       [--transactional-id-prefix P] [--transform identity|upper]
                       [--stop-after-idle-ms MS] [--parallelism N] [-X NAME=VALUE]...
 Reads IN, writes OUT: every output record keeps the input's key, headers and timestamp, its
 value unchanged (identity) or in upper case (upper), and gets the header
 kwire-src=TOPIC:PARTITION:OFFSET of its input record (what kwire verify checks). State lives in
-DIR; every start restores the latest completed checkpoint found there.
+DIR or topic T; every start restores the latest completed checkpoint found there.
       --source-topic IN        the input topic
       --sink-topic OUT         the output topic
-      --checkpoint-dir DIR     the job's checkpoint store (created when missing)
+      --checkpoint-dir DIR     the job's checkpoint store in a directory (created when missing)
+      --checkpoint-topic T     the job's checkpoint store in Kafka topic T: compacted, 1
+                               partition (created so when missing; another existing topic is
+                               refused); one of --checkpoint-dir and --checkpoint-topic
       --checkpoint-interval-ms MS   between checkpoints (default 1000)
       --checkpoint-timeout-ms MS    a checkpoint not completed by then is aborted (default
                                60000, or 10 intervals when that is longer)
@@ -58,7 +65,7 @@ DIR; every start restores the latest completed checkpoint found there.
                                ones: bootstrap.servers, security.protocol, ...)
       --help-properties        list every property it takes
   -h, --help                   this help
-Not yet: --subtasks, --checkpoint-topic, --mode group (the connector's next part).
+Not yet: --subtasks, --mode group (the connector's next part).
 Exit status: 0 the job ended (idle, or stopped) after a last completed checkpoint; 1 it
 failed and the restarts were spent (the cause is printed); 2 usage or configuration error.
 )";
@@ -73,7 +80,7 @@ std::vector<client::property_description> describe_pipeline_properties() {
 }
 
 struct pipeline_options {
-  std::string in_topic, out_topic, checkpoint_dir, prefix;
+  std::string in_topic, out_topic, checkpoint_dir, checkpoint_topic, prefix;
   std::int64_t interval_ms = 1000;
   std::int64_t checkpoint_timeout_ms = 0;  // 0: max(60 s, 10 intervals)
   connector::delivery_guarantee semantic = connector::delivery_guarantee::exactly_once;
@@ -155,8 +162,26 @@ int run(const pipeline_options& o, const client::properties& given,
     for (const auto& w : warnings) std::cerr << "kwire pipeline: warning: " << w << '\n';
   }
 
-  connector::file_checkpoint_store store(o.checkpoint_dir);
   io_thread io;
+  // After io: destroyed first, while io's thread still runs the Kafka store's clients.
+  std::unique_ptr<connector::checkpoint_store> store;
+  if (o.checkpoint_topic.empty()) {
+    store = std::make_unique<connector::file_checkpoint_store>(o.checkpoint_dir);
+  } else {
+    client::common_config common = checked_source.consumer;
+    common.observe = observe;
+    connector::kafka_checkpoint_store::options store_options;
+    store_options.warn = [](std::string_view line) {
+      std::cerr << "kwire pipeline: checkpoint store: " << line << std::endl;
+    };
+    auto kafka = std::make_unique<connector::kafka_checkpoint_store>(
+        io.executor(), std::move(common), o.checkpoint_topic, std::move(store_options));
+    if (auto error = kafka->open()) {
+      std::cerr << "kwire pipeline: checkpoint store: " << error.describe() << '\n';
+      return error.code == connector::errc::checkpoint_topic_unsuitable ? exit_usage : exit_failure;
+    }
+    store = std::move(kafka);
+  }
 
   connector::job_settings job;
   job.parallelism = o.parallelism;
@@ -214,7 +239,7 @@ int run(const pipeline_options& o, const client::properties& given,
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
 
-  const auto result = connector::run_job(job, store, factory);
+  const auto result = connector::run_job(job, *store, factory);
   std::cerr << "kwire pipeline: " << (result.error ? "failed" : "done") << ": restored from "
             << (result.restored_from ? "checkpoint " + std::to_string(result.restored_from)
                                      : std::string("nothing (a fresh start)"))
@@ -300,10 +325,7 @@ int run_pipeline(std::span<const std::string_view> args) {
        [](std::string_view) {
          throw usage_error("--subtasks: not available yet (the connector's next part)");
        }},
-      {"", "--checkpoint-topic", "T",
-       [](std::string_view) {
-         throw usage_error("--checkpoint-topic: not available yet (the connector's next part)");
-       }},
+      {"", "--checkpoint-topic", "T", [&](std::string_view v) { o.checkpoint_topic = v; }},
       {"", "--mode", "checkpoint|group",
        [](std::string_view v) {
          if (v != "checkpoint")
@@ -314,9 +336,20 @@ int run_pipeline(std::span<const std::string_view> args) {
   return run_client_command(command, args, std::move(own), [&] {
     if (o.in_topic.empty()) throw usage_error("--source-topic IN is required");
     if (o.out_topic.empty()) throw usage_error("--sink-topic OUT is required");
-    if (o.checkpoint_dir.empty()) throw usage_error("--checkpoint-dir DIR is required");
+    if (o.checkpoint_dir.empty() == o.checkpoint_topic.empty())
+      throw usage_error(o.checkpoint_dir.empty()
+                            ? "a checkpoint store is required: --checkpoint-dir DIR or "
+                              "--checkpoint-topic T"
+                            : "--checkpoint-dir and --checkpoint-topic: a job has one checkpoint "
+                              "store, give one of them");
     check_topic_name(o.in_topic);
     check_topic_name(o.out_topic);
+    if (!o.checkpoint_topic.empty()) {
+      check_topic_name(o.checkpoint_topic);
+      if (o.checkpoint_topic == o.in_topic || o.checkpoint_topic == o.out_topic)
+        throw usage_error("--checkpoint-topic: " + o.checkpoint_topic +
+                          " is the job's input or output; the store needs a topic of its own");
+    }
     if (o.in_topic == o.out_topic)
       throw usage_error("--sink-topic: the same topic as --source-topic would feed itself");
     if (o.semantic == connector::delivery_guarantee::exactly_once) {

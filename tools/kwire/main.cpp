@@ -28,7 +28,7 @@ constexpr command commands[] = {
      kwire::cli::run_pipeline},
     {"verify", "checks a pipeline's output: every input record exactly once, in order",
      kwire::cli::run_verify},
-    {"checkpoint", "a connector checkpoint store: inspect DIR (no broker)",
+    {"checkpoint", "a connector checkpoint store: inspect DIR (no broker) or --topic T",
      kwire::cli::run_checkpoint},
     {"protocol", "every Kafka API kwire implements, with its version range (no broker)",
      kwire::cli::run_protocol},

@@ -1,11 +1,13 @@
 // Where a job keeps its checkpoints: one store per job, shared by every subtask, so that a
 // job can restore at another parallelism. Each subtask writes its own part; the coordinator
 // then writes the completion record, which makes the checkpoint completed. Implementations:
-// file_checkpoint_store (a directory); a compacted Kafka topic later.
+// file_checkpoint_store (a directory) and kafka_checkpoint_store (a compacted Kafka topic).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "kwire/connector/checkpoint_state.hpp"
@@ -30,6 +32,10 @@ struct stored_checkpoint {
   std::int32_t parallelism = 0;             // completed: parts the completion record names
   checkpoint_error problem;                 // unreadable: why
 };
+
+// Receives what a store noticed but did not fail on (an old checkpoint it could not remove,
+// ...), one sentence each.
+using warning_sink = std::function<void(std::string_view)>;
 
 class checkpoint_store {
  public:

@@ -24,8 +24,9 @@ enum class errc {
   prepared_transaction_lost,        // a prepared transaction was aborted (timed out) before commit
   prepared_transaction_unknown,     // no transaction marker proves how a prepared one ended
   delivery_failed,                  // a record the sink wrote was not acknowledged
-  completed_checkpoint_lost,  // the group's offsets name a newer checkpoint than the store has
-  deserialization_failed,     // a record could not be deserialized (topic, partition, offset)
+  completed_checkpoint_lost,    // the group's offsets name a newer checkpoint than the store has
+  deserialization_failed,       // a record could not be deserialized (topic, partition, offset)
+  checkpoint_topic_unsuitable,  // the Kafka store's topic is not compacted, or not 1 partition
 };
 
 const std::error_category& connector_category() noexcept;

@@ -11,16 +11,10 @@
 
 #include <cstddef>
 #include <filesystem>
-#include <functional>
-#include <string_view>
 
 #include "kwire/connector/checkpoint_store.hpp"
 
 namespace kwire::connector {
-
-// Receives what the store noticed but did not fail on (an old checkpoint it could not
-// remove, ...), one sentence each.
-using warning_sink = std::function<void(std::string_view)>;
 
 class file_checkpoint_store final : public checkpoint_store {
  public:

@@ -15,9 +15,11 @@
 //      sink, and run the checkpoints due in between;
 //   6. at the end (bounded sources finished, idle, or a stop request): one more checkpoint,
 //      triggered after the last record, so that everything read is committed.
-// A failure in 3-5 (a source, transform or sink error, a checkpoint that fails) closes the
-// subtasks (an open transaction is aborted; prepared ones are left for the restore) and
-// restarts from 1 after the delay, until the attempts are spent.
+// A failure in 3-5 (a source, transform or sink error, a checkpoint that fails), or a store
+// that cannot be read in 1-2 (an I/O error, brokers out of reach), closes the subtasks (an
+// open transaction is aborted; prepared ones are left for the restore) and restarts from 1
+// after the delay, until the attempts are spent. A damaged store (a corrupt or unreadable
+// completed checkpoint, another format version) or another job's manifest ends it at once.
 #pragma once
 
 #include <atomic>
