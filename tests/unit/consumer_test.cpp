@@ -969,6 +969,30 @@ TEST(Consumer, AutoCommitCommitsOnlyTheRecordsOfEarlierPolls) {
   EXPECT_EQ(kafka.coordinator.committed.at(0), 10);
 }
 
+// A commit asked for just before the close (async_commit, then async_close at once) still
+// reaches the coordinator and is answered before the close completes, as the Java client's
+// close waits for its pending async commits: the connector's last checkpoint commits so.
+TEST(Consumer, CloseWaitsForTheCommitsAskedForBeforeIt) {
+  boost::asio::io_context io;
+  committing_kafka kafka;
+  kafka.logs.emplace_back();
+  fake_broker broker(io, std::ref(kafka));
+  kafka.port = broker.port();
+  kc::consumer c(io.get_executor(), config_for(broker.port(), {{"group.id", "g"}}));
+  c.assign({{"t", 0}});
+  std::optional<std::error_code> committed;
+  c.async_commit(kc::topic_partition_offsets{{{"t", 0}, {42, -1, "checkpoint 7"}}},
+                 [&](std::error_code ec) { committed = ec; });
+  bool closed = false;
+  c.async_close([&] { closed = true; });
+  run_until(
+      io, [&] { return closed; }, 5s);
+  EXPECT_TRUE(closed);
+  ASSERT_TRUE(committed);
+  EXPECT_FALSE(*committed) << committed->message();
+  EXPECT_EQ(kafka.coordinator.committed.at(0), 42);
+}
+
 // KIP-392 against two scripted brokers: node 1 leads "t"-0, node 2 follows it in rack "r2".
 #if defined(__SANITIZE_ADDRESS__)
 #define KWIRE_TEST_ADDRESS_SANITIZER 1

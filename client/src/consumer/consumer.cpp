@@ -328,6 +328,22 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
           return self->drive();
         }
       }
+      if (self->config_.group_id && self->offsets_.has_pending_commits()) {
+        // Commits asked for before the close (async_commit) still go out and are answered,
+        // within default.api.timeout.ms (at most 30 s), as the Java client's close waits for
+        // its pending async commits; drive() finishes the close once they are done.
+        self->closing_ = true;
+        self->close_done_ = std::move(finish);
+        self->fail_poll(make_error_code(errc::shut_down));
+        self->close_timer_.expires_after(
+            std::min(self->config_.default_api_timeout, std::chrono::milliseconds(30000)));
+        self->close_timer_.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
+          auto s = weak.lock();
+          if (!s || ec) return;
+          s->finish_close();
+        });
+        return self->drive();
+      }
       self->closing_ = true;
       finish();
     });
@@ -396,6 +412,7 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
     fetcher_.drive(now, next_wakeup);
     if (next_wakeup != clock::time_point::max()) arm_wake(next_wakeup);
     if (poll_handler_) try_complete_poll();
+    if (closing_ && !group_ && close_done_ && !offsets_.has_pending_commits()) finish_close();
   }
 
   void arm_wake(clock::time_point at) {

@@ -48,6 +48,8 @@ class consumer_offsets {
   void on_connection_lost(std::int32_t node);
   // Fails everything waiting with shut_down.
   void shut_down();
+  // Commits asked for and not answered yet (queued or in flight).
+  bool has_pending_commits() const noexcept { return !commits_.empty(); }
 
  private:
   struct pending_commit {
