@@ -302,16 +302,7 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
       };
       if (self->group_) {
         // Revoke (auto commit, listener), leave the group, then shut down; bounded.
-        self->closing_ = true;
-        self->close_done_ = std::move(finish);
-        self->fail_poll(make_error_code(errc::shut_down));
-        self->close_timer_.expires_after(
-            std::min(self->config_.default_api_timeout, std::chrono::milliseconds(30000)));
-        self->close_timer_.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
-          auto s = weak.lock();
-          if (!s || ec) return;
-          s->finish_close();
-        });
+        self->begin_bounded_close(std::move(finish));
         self->group_->close(clock::now());
         return self->drive();
       }
@@ -332,16 +323,7 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
         // Commits asked for before the close (async_commit) still go out and are answered,
         // within default.api.timeout.ms (at most 30 s), as the Java client's close waits for
         // its pending async commits; drive() finishes the close once they are done.
-        self->closing_ = true;
-        self->close_done_ = std::move(finish);
-        self->fail_poll(make_error_code(errc::shut_down));
-        self->close_timer_.expires_after(
-            std::min(self->config_.default_api_timeout, std::chrono::milliseconds(30000)));
-        self->close_timer_.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
-          auto s = weak.lock();
-          if (!s || ec) return;
-          s->finish_close();
-        });
+        self->begin_bounded_close(std::move(finish));
         return self->drive();
       }
       self->closing_ = true;
@@ -565,6 +547,21 @@ class consumer_impl final : public std::enable_shared_from_this<consumer_impl>,
     }
     group_->release_done(clock::now());
     drive();
+  }
+
+  // A close that waits for something (the group's goodbye, pending commits): `finish` runs
+  // from finish_close(), when that is done or default.api.timeout.ms (at most 30 s) passed.
+  void begin_bounded_close(unique_function<void()> finish) {
+    closing_ = true;
+    close_done_ = std::move(finish);
+    fail_poll(make_error_code(errc::shut_down));
+    close_timer_.expires_after(
+        std::min(config_.default_api_timeout, std::chrono::milliseconds(30000)));
+    close_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto s = weak.lock();
+      if (!s || ec) return;
+      s->finish_close();
+    });
   }
 
   void finish_close() {
