@@ -398,6 +398,14 @@ TEST(ClientConfig, KnownButUnsupportedJavaKeysSaySo) {
             "metrics.num.samples is not supported yet (kwire has no metrics yet)");
   EXPECT_EQ(producer_error(with_bootstrap({{"metadata.max.idle.ms", "1"}}), "metadata.max.idle.ms"),
             "metadata.max.idle.ms is not supported yet");
+  // ZooKeeper-era keys (Flink's 0.8 connector took them) say why they are wrong.
+  EXPECT_EQ(producer_error(with_bootstrap({{"zookeeper.connect", "localhost:2181"}}),
+                           "zookeeper.connect"),
+            "zookeeper.connect is a ZooKeeper-era setting: clients reach the cluster through its "
+            "brokers (bootstrap.servers), and Kafka 4.0 has no ZooKeeper at all");
+  EXPECT_EQ(producer_error(with_bootstrap({{"auto.commit.enable", "true"}}), "auto.commit.enable"),
+            "auto.commit.enable is the Kafka 0.8 consumer's name for what is enable.auto.commit "
+            "now");
 }
 
 // A config built in code, without parse_*_config(), is refused where clients take it.

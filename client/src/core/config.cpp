@@ -403,6 +403,12 @@ constexpr std::array unsupported_keys{
                     "is not supported yet (kwire's SASL takes sasl.mechanism and "
                     "sasl.jaas.config)"},
     unsupported_key{"security.providers", "is not supported: kwire cannot load Java classes"},
+    // ZooKeeper-era names: the clients have talked only to brokers since Kafka 0.9.
+    unsupported_key{"zookeeper.",
+                    "is a ZooKeeper-era setting: clients reach the cluster through its brokers "
+                    "(bootstrap.servers), and Kafka 4.0 has no ZooKeeper at all"},
+    unsupported_key{"auto.commit.enable",
+                    "is the Kafka 0.8 consumer's name for what is enable.auto.commit now"},
     unsupported_key{"key.serializer",
                     "is not supported: kwire takes keys and values as bytes, serialize them "
                     "before sending"},
