@@ -3,8 +3,9 @@
 # `kafka-local.sh up --security` cluster whose SASL sessions last 5 s
 # (connections.max.reauth.ms, KWIRE_KAFKA_REAUTH_MS), stopped at the end. Then, at the same
 # time:
-#   - two `kwire produce` runs, SCRAM-SHA-512 over SASL_SSL and PLAIN over SASL_PLAINTEXT,
-#     each fed 3000 lines over about 15 s (3 session lifetimes): exit 0 with "3000 records
+#   - `kwire produce` runs with SCRAM-SHA-512 over SASL_SSL, PLAIN and OAUTHBEARER over
+#     SASL_PLAINTEXT, and GSSAPI over SASL_SSL when the cluster runs a KDC (and kinit is
+#     there), each fed 3000 lines over about 15 s (3 session lifetimes): exit 0 with "3000 records
 #     produced, 0 failed", the client's log (-d security,broker) shows re-authentications and
 #     no lost connection, and the broker holds each record exactly once (kcat over PLAINTEXT);
 #   - kwire-integration-tests ReauthLive.*: a connection whose re-authentication the test hook
@@ -58,6 +59,19 @@ produce scram-sasl_ssl "$sasl_ssl" security.protocol=SASL_SSL ssl.truststore.loc
 produce plain-sasl_plaintext "$sasl_plaintext" security.protocol=SASL_PLAINTEXT \
   sasl.mechanism=PLAIN \
   "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"$user\" password=\"$password\";" &
+produce oauthbearer-sasl_plaintext "$sasl_plaintext" security.protocol=SASL_PLAINTEXT \
+  sasl.mechanism=OAUTHBEARER \
+  "sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub=\"$user\";" &
+names=(scram-sasl_ssl plain-sasl_plaintext oauthbearer-sasl_plaintext)
+if [[ -n $(value krb5_config) ]] && command -v kinit >/dev/null; then
+  export KRB5_CONFIG=$(value krb5_config) KRB5CCNAME=FILE:$work/ccache
+  produce gssapi-sasl_ssl "$sasl_ssl" security.protocol=SASL_SSL ssl.truststore.location="$ca" \
+    ssl.truststore.type=PEM sasl.mechanism=GSSAPI "sasl.kerberos.keytab=$(value client_keytab)" \
+    "sasl.kerberos.principal=$(value client_principal)" &
+  names+=(gssapi-sasl_ssl)
+else
+  echo "note: no KDC (or no kinit) here: no GSSAPI run"
+fi
 live_rc=0
 KWIRE_SECURITY_ENV=$work/up.out timeout 90 "$integration_tests" --gtest_filter='ReauthLive.*' \
   >"$work/live.out" 2>&1 || live_rc=$?
@@ -65,7 +79,7 @@ wait
 echo "producers and ReauthLive done in $((SECONDS - t0)) s"
 
 timeout 60 kcat -C -b "$bootstrap" -t "$topic" -e -q -f '%s\n' >"$work/broker" 2>/dev/null || true
-for name in scram-sasl_ssl plain-sasl_plaintext; do
+for name in "${names[@]}"; do
   rc=$(cat "$work/$name.rc")
   if [[ $rc != 0 ]] || ! grep -q "^$records records produced, 0 failed" "$work/$name.out"; then
     echo "FAIL $name: exit $rc:"
