@@ -2,7 +2,7 @@
 # kafka-local.sh - run a throw-away Apache Kafka KRaft cluster on 127.0.0.1.
 #
 # Usage:
-#   kafka-local.sh up [--nodes N] [--dir DIR] [--racks] [--security]
+#   kafka-local.sh up [--nodes N] [--dir DIR] [--racks] [--security [--reauth-ms MS]]
 #       Start N combined broker+controller nodes (N = 1 or 3; 1..5 accepted)
 #       on free loopback ports, wait until every broker is registered and
 #       serves metadata, write DIR/bootstrap and print
@@ -36,6 +36,12 @@
 #       (the krb5.conf clients use: KRB5_CONFIG), client_keytab=,
 #       client_principal= (kwire@KWIRE.LOCAL, the user for the ACLs) and
 #       service_name=. Without them it says so on stderr and offers no GSSAPI.
+#       SASL sessions last --reauth-ms (connections.max.reauth.ms; default
+#       KWIRE_KAFKA_REAUTH_MS or 10000; 0: no limit): clients re-authenticate
+#       on the same connection before then (KIP-368), or the broker closes the
+#       connection at its next request. The broker logs both (server.log:
+#       "during re-authentication", "Disconnecting expired channel"). It prints
+#       reauth_ms= before the bootstrap line.
 #   kafka-local.sh down   [--dir DIR]     stop every node, remove DIR
 #   kafka-local.sh kill N [--dir DIR]     SIGKILL node N (1-based)
 #   kafka-local.sh start N [--dir DIR]    restart node N (same config and data)
@@ -57,6 +63,7 @@
 #   KWIRE_KAFKA_JVM_OPTS    extra broker JVM options
 #   KWIRE_KAFKA_BROKER_PROPS extra server.properties lines (newline separated)
 #   KWIRE_KAFKA_LOG_LEVEL   broker log level (default INFO; tools: WARN)
+#   KWIRE_KAFKA_REAUTH_MS   --security: connections.max.reauth.ms (default 10000)
 #   KWIRE_KAFKA_UP_TIMEOUT  seconds to wait for readiness (default 90)
 #   KWIRE_KAFKA_STOP_TIMEOUT seconds between SIGTERM and SIGKILL (default 10)
 #   KWIRE_KAFKA_TOOL_TIMEOUT seconds a `tool` run may take (default 300)
@@ -436,6 +443,8 @@ parse_common() { # sets DIR from --dir; leaves positional words in ARGS
       --nodes=*) OPT_NODES=${1#--nodes=}; shift ;;
       --security) OPT_SECURITY=1; shift ;;
       --racks) OPT_RACKS=1; shift ;;
+      --reauth-ms) (($# >= 2)) || die "--reauth-ms needs a value"; OPT_REAUTH_MS=$2; shift 2 ;;
+      --reauth-ms=*) OPT_REAUTH_MS=${1#--reauth-ms=}; shift ;;
       -h | --help) usage; exit 0 ;;
       -*) die "unknown option '$1' (see --help)" ;;
       *) ARGS+=("$1"); shift ;;
@@ -557,6 +566,8 @@ write_security_config() {
   echo "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer"
   echo "super.users=User:admin;User:ANONYMOUS"
   echo "allow.everyone.if.no.acl.found=false"
+  # KIP-368: SASL sessions end after this; 0 (Kafka's default) sets no limit.
+  echo "connections.max.reauth.ms=$OPT_REAUTH_MS"
   local mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER
   if ((KDC_PORT)); then
     mechanisms+=,GSSAPI
@@ -603,6 +614,7 @@ print_security_lines() {
   echo "admin_user=admin"
   echo "admin_password=$ADMIN_PASSWORD"
   echo "admin_client_config=$DIR/admin-client.properties"
+  echo "reauth_ms=$OPT_REAUTH_MS"
   if ((KDC_PORT)); then
     echo "kdc_port=$KDC_PORT"
     echo "krb5_config=$DIR/krb5/krb5.conf"
@@ -744,6 +756,7 @@ cmd_up() {
   OPT_NODES=1
   OPT_SECURITY=0
   OPT_RACKS=0
+  OPT_REAUTH_MS=${KWIRE_KAFKA_REAUTH_MS:-10000}
   parse_common "$@"
   ((${#ARGS[@]} == 0)) || die "up takes no positional arguments: ${ARGS[*]}"
   if ! is_uint "$OPT_NODES" || ((OPT_NODES < 1 || OPT_NODES > 5)); then
@@ -753,6 +766,7 @@ cmd_up() {
   need_cmd python3 "python3 picks free ports and probes the brokers"
   need_cmd setsid "util-linux provides setsid"
   ((OPT_SECURITY)) && need_cmd openssl "openssl makes the test certificates"
+  is_uint "$OPT_REAUTH_MS" || die "--reauth-ms must be a number of milliseconds, got '$OPT_REAUTH_MS'"
 
   if has_cluster; then
     load_cluster

@@ -10,7 +10,6 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <random>
 #include <string>
@@ -22,6 +21,7 @@
 #include "kwire/client/connection.hpp"
 #include "kwire/protocol/errors.hpp"
 #include "kwire/protocol/messages.hpp"
+#include "security_env.hpp"
 
 namespace kc = kwire::client;
 namespace kp = kwire::protocol;
@@ -29,23 +29,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::map<std::string, std::string> read_env_file(const char* path) {
-  std::map<std::string, std::string> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto eq = line.find('=');
-    if (eq != std::string::npos) out[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  return out;
-}
-
 class SecurityLive : public ::testing::Test {
  protected:
   void SetUp() override {
     const char* file = std::getenv("KWIRE_SECURITY_ENV");
     if (!file) GTEST_SKIP() << "KWIRE_SECURITY_ENV is unset (cli_acls.sh sets it)";
-    env_ = read_env_file(file);
+    env_ = kwire::test::read_security_env(file);
     ASSERT_FALSE(env_["sasl_plaintext"].empty()) << "no sasl_plaintext= line in " << file;
     suffix_ = std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
   }
@@ -78,24 +67,16 @@ class SecurityLive : public ::testing::Test {
   // coordinator is not there yet: the broker's error code, or the connection's error.
   std::error_code init_producer_id(const std::string& transactional_id) {
     const auto address = env_["sasl_plaintext"];
-    kc::common_config config;
-    const auto jaas =
-        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" +
-        env_["restricted_user"] + "\" password=\"" + env_["restricted_password"] + "\";";
-    const auto error = kc::parse_common_config({{"bootstrap.servers", address},
-                                                {"security.protocol", "SASL_PLAINTEXT"},
-                                                {"sasl.mechanism", "PLAIN"},
-                                                {"sasl.jaas.config", jaas}},
-                                               config);
-    if (error) {
-      ADD_FAILURE() << error->message;
+    const auto options = kwire::test::sasl_plain_options(address, env_["restricted_user"],
+                                                         env_["restricted_password"]);
+    if (!options) {
+      ADD_FAILURE() << "the SASL_PLAINTEXT configuration was refused";
       return kc::make_error_code(kc::errc::invalid_argument);
     }
-    auto options = kc::cluster_options_for(config);
     const auto where = kwire::test::parse_bootstrap(address).at(0);
     kc::broker_endpoint endpoint{-1, where.host, static_cast<std::uint16_t>(std::stoi(where.port))};
     boost::asio::io_context io;
-    auto conn = kc::connection::create(io.get_executor(), endpoint, options.connection);
+    auto conn = kc::connection::create(io.get_executor(), endpoint, *options);
     bool connected = false;
     std::error_code result;
     conn->connect([&](std::error_code ec) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "connection_test_support.hpp"
 #include "fake_broker.hpp"
 
 namespace kc = kwire::client;
@@ -34,14 +35,8 @@ fake_action metadata_reply(const fake_request& r) {
 }
 
 std::shared_ptr<kc::connection> connected(boost::asio::io_context& io, fake_broker& broker,
-                                          kc::connection_options options = fast_options()) {
-  auto conn = kc::connection::create(io.get_executor(), {-1, "127.0.0.1", broker.port()}, options);
-  std::optional<std::error_code> result;
-  conn->connect([&](std::error_code ec) { result = ec; });
-  run_until(io, [&] { return result.has_value(); });
-  EXPECT_TRUE(result.has_value());
-  EXPECT_FALSE(result.value_or(std::error_code{})) << result->message();
-  return conn;
+                                          const kc::connection_options& options = fast_options()) {
+  return kwire::test::connect_to(io, broker, options);
 }
 
 TEST(Connection, NegotiatesTheHighestCommonVersion) {
@@ -111,14 +106,15 @@ kp::ApiVersionsResponse answer_listing_metadata(std::int16_t error_code,
 std::error_code connect_with_api_versions_script(boost::asio::io_context& io, fake_broker& broker,
                                                  std::shared_ptr<kc::connection>& conn) {
   broker.script_api_versions_ = true;
-  conn = kc::connection::create(io.get_executor(), {-1, "127.0.0.1", broker.port()},
-                                fast_options());
+  conn =
+      kc::connection::create(io.get_executor(), {-1, "127.0.0.1", broker.port()}, fast_options());
   std::optional<std::error_code> result;
   conn->connect([&](std::error_code ec) { result = ec; });
   run_until(io, [&] { return result.has_value(); });
   EXPECT_TRUE(result.has_value()) << "connect did not complete";
   // Long enough for a looping client to send more requests.
-  run_until(io, [] { return false; }, 100ms);
+  run_until(
+      io, [] { return false; }, 100ms);
   return result.value_or(make_error_code(kc::errc::request_timed_out));
 }
 
@@ -241,9 +237,8 @@ TEST(ConnectionApiVersions, GarbageFailsAtOnce) {
   for (const auto& body : bodies) {
     SCOPED_TRACE(testing::PrintToString(body));
     boost::asio::io_context io;
-    fake_broker broker(io, [&body](const fake_request&) -> fake_action {
-      return kwire::test::reply_body{body};
-    });
+    fake_broker broker(
+        io, [&body](const fake_request&) -> fake_action { return kwire::test::reply_body{body}; });
     std::shared_ptr<kc::connection> conn;
     const auto ec = connect_with_api_versions_script(io, broker, conn);
     EXPECT_TRUE(ec);

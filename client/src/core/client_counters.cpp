@@ -37,6 +37,7 @@ client_metrics_snapshot client_counters::snapshot(std::string kind, std::string 
   out.requests_in_flight = started > finished ? started - finished : 0;
   out.connects = connects.get();
   out.disconnects = disconnects.get();
+  out.sasl_reauthentications = sasl_reauthentications.get();
   out.epoch_bumps = epoch_bumps.get();
   out.transactions_overdue = transactions_overdue.get();
   out.rebalances = rebalances.get();

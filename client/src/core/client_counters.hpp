@@ -41,6 +41,7 @@ struct client_counters {
   single_writer_counter requests_finished;
   single_writer_counter connects;
   single_writer_counter disconnects;
+  single_writer_counter sasl_reauthentications;  // KIP-368, completed
   single_writer_counter epoch_bumps;
   single_writer_counter transactions_overdue;  // open past transaction.warn.percent
   single_writer_counter rebalances;

@@ -6,9 +6,11 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
+#include <random>
 
 #include "core/observer.hpp"
 #include "core/sasl_authenticator.hpp"
+#include "core/sasl_reauthentication.hpp"
 #include "core/tls_stream.hpp"
 #include "kwire/protocol/messages.hpp"
 
@@ -30,6 +32,10 @@ std::uint64_t micros_since(std::chrono::steady_clock::time_point then,
                            std::chrono::steady_clock::time_point now) {
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - then).count();
   return us > 0 ? static_cast<std::uint64_t>(us) : 0;
+}
+
+std::uint64_t millis_since(std::chrono::steady_clock::time_point then) {
+  return micros_since(then, std::chrono::steady_clock::now()) / 1000;
 }
 
 std::int32_t load_be32(const std::uint8_t* p) noexcept {
@@ -59,7 +65,8 @@ connection::connection(asio::any_io_executor executor, broker_endpoint address,
       socket_(executor_),
       resolver_(executor_),
       timer_(executor_),
-      connect_timer_(executor_) {}
+      connect_timer_(executor_),
+      reauth_timer_(executor_) {}
 
 connection::~connection() = default;
 
@@ -153,46 +160,132 @@ void connection::authenticate() {
     return close_with_detail(make_error_code(errc::broker_too_old),
                              "the broker has no SaslHandshake v1 and SaslAuthenticate");
   sasl_authenticate_version_ = *authenticate_version;
+  start_sasl_exchange(options_.connect_timeout);
+}
+
+// One SASL exchange: at connect, and again for each re-authentication (KIP-368), when the
+// broker takes the same SaslHandshake v1 on the authenticated connection.
+void connection::start_sasl_exchange(std::chrono::milliseconds timeout) {
   sasl_ = std::make_unique<detail::sasl_authenticator>(options_.sasl, address_.host);
   const auto request = sasl_->handshake_request();
   // v1: authentication bytes in SaslAuthenticate requests (v0 sent them raw).
   encode_and_queue(
-      protocol::SaslHandshakeRequest::api_key, 1, true, options_.connect_timeout,
-      [self = shared_from_this()](std::error_code ec, response_frame frame) {
+      protocol::SaslHandshakeRequest::api_key, 1, true, timeout,
+      [self = shared_from_this(), timeout](std::error_code ec, response_frame frame) {
         if (ec) return self->close(ec);
         protocol::SaslHandshakeResponse response;
         if (auto dec = response.decode(frame.body, frame.api_version)) return self->close(dec);
         auto step = self->sasl_->on_handshake(response);
         if (step.error) return self->close_with_detail(step.error, std::move(step.message));
-        self->send_sasl_authenticate(std::move(*step.request));
+        self->send_sasl_authenticate(std::move(*step.request), timeout);
       },
       [&request](std::vector<std::uint8_t>& out, std::vector<protocol::deferred_bytes>&,
                  std::int32_t correlation_id) {
         return protocol::encode_request(out, request, std::int16_t{1}, correlation_id, "kwire");
-      });
+      },
+      lane::authentication);
 }
 
-void connection::send_sasl_authenticate(protocol::SaslAuthenticateRequest request) {
+void connection::send_sasl_authenticate(protocol::SaslAuthenticateRequest request,
+                                        std::chrono::milliseconds timeout) {
   const std::int16_t version = sasl_authenticate_version_;
   encode_and_queue(
-      protocol::SaslAuthenticateRequest::api_key, version, true, options_.connect_timeout,
-      [self = shared_from_this()](std::error_code ec, response_frame frame) {
+      protocol::SaslAuthenticateRequest::api_key, version, true, timeout,
+      [self = shared_from_this(), timeout](std::error_code ec, response_frame frame) {
         if (ec) return self->close(ec);
         protocol::SaslAuthenticateResponse response;
         if (auto dec = response.decode(frame.body, frame.api_version)) return self->close(dec);
         auto step = self->sasl_->on_authenticate(response);
         if (step.error) return self->close_with_detail(step.error, std::move(step.message));
-        if (step.request) return self->send_sasl_authenticate(std::move(*step.request));
-        self->sasl_.reset();
-        self->finish_connect({});
+        if (step.request) return self->send_sasl_authenticate(std::move(*step.request), timeout);
+        self->on_authenticated();
       },
       [&request, version](std::vector<std::uint8_t>& out, std::vector<protocol::deferred_bytes>&,
                           std::int32_t correlation_id) {
         return protocol::encode_request(out, request, version, correlation_id, "kwire");
-      });
+      },
+      lane::authentication);
   // The encoded request holds the mechanism's message (a PLAIN password): wipe the copy.
   if (!request.auth_bytes.empty())
     std::fill(request.auth_bytes.begin(), request.auth_bytes.end(), std::uint8_t{0});
+}
+
+// The exchange succeeded: a new session, which may have a lifetime.
+void connection::on_authenticated() {
+  const auto lifetime = sasl_->session_lifetime();
+  sasl_.reset();
+  const auto next = schedule_reauthentication(lifetime);
+  auto* o = options_.observer.get();
+  const auto next_text =
+      next ? "; re-authenticating in " + std::to_string(next->count()) + " ms" : std::string();
+  if (!reauthenticating_) {
+    if (o)
+      o->log(log_level::debug, log_category::security, "SASL ",
+             detail::mechanism_name(options_.sasl->mechanism), " authenticated to ",
+             address_.host_port(), "; session lifetime ", lifetime.count(), " ms", next_text);
+    return finish_connect({});
+  }
+  reauthenticating_ = false;
+  ++reauthentications_;
+  if (o) {
+    o->counters().sasl_reauthentications.add();
+    o->log(log_level::debug, log_category::security, "SASL ",
+           detail::mechanism_name(options_.sasl->mechanism), " re-authenticated to ",
+           address_.host_port(), " in ", millis_since(reauth_started_), " ms (", held_.size(),
+           " requests held meanwhile); session lifetime ", lifetime.count(), " ms", next_text);
+  }
+  release_held_requests();
+}
+
+std::optional<std::chrono::milliseconds> connection::schedule_reauthentication(
+    std::chrono::milliseconds session_lifetime) {
+  if (!options_.sasl_reauthentication) return std::nullopt;
+  std::minstd_rand random(std::random_device{}());
+  const auto delay = detail::reauthentication_delay(session_lifetime, random);
+  if (!delay) return std::nullopt;
+  reauth_timer_.expires_after(*delay);
+  // A weak pointer: an idle connection is not kept alive by its next re-authentication.
+  reauth_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->start_reauthentication();
+  });
+  return delay;
+}
+
+// Requests already written keep going: the broker answers them before it reads the
+// SaslHandshake (it takes one request at a time per connection), and their responses arrive
+// first. Requests queued from now on are held (encode_and_queue) until on_authenticated.
+void connection::start_reauthentication() {
+  if (state_ != state::ready || reauthenticating_) return;
+  reauthenticating_ = true;
+  reauth_started_ = std::chrono::steady_clock::now();
+  // The exchange is answered after the requests ahead of it (a JoinGroup may wait minutes for
+  // a rebalance), so its deadline lies past theirs.
+  std::chrono::milliseconds behind{0};
+  for (const auto* ahead : {&in_flight_, &queued_})
+    for (const auto& r : *ahead)
+      behind = std::max(behind, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    r.deadline - reauth_started_));
+  if (auto* o = options_.observer.get())
+    o->log(log_level::debug, log_category::security, "SASL re-authentication to ",
+           address_.host_port(), " begins behind ", in_flight_.size() + queued_.size(),
+           " requests in flight");
+  start_sasl_exchange(options_.request_timeout + behind);
+}
+
+void connection::release_held_requests() {
+  if (held_.empty()) return;
+  const std::size_t base = pending_bytes_.size();
+  pending_bytes_.insert(pending_bytes_.end(), held_bytes_.begin(), held_bytes_.end());
+  for (auto& borrowed : held_borrowed_) {
+    borrowed.offset += base;
+    pending_borrowed_.push_back(std::move(borrowed));
+  }
+  for (auto& request : held_) queued_.push_back(std::move(request));
+  held_bytes_.clear();
+  held_borrowed_.clear();
+  held_.clear();
+  start_write();
 }
 
 // A peer that closes, with or without TLS's close_notify, is a closed connection (retriable);
@@ -309,10 +402,14 @@ void connection::fail_later(response_handler handler, std::error_code ec) {
 
 void connection::encode_and_queue(std::int16_t api_key, std::int16_t version, bool expects_response,
                                   std::chrono::milliseconds timeout, response_handler handler,
-                                  encoder encode) {
+                                  encoder encode, lane which) {
   const std::int32_t correlation_id = next_correlation_id_;
   next_correlation_id_ = next_correlation_id_ == INT32_MAX ? 1 : next_correlation_id_ + 1;
-  if (auto ec = encode(pending_bytes_, pending_borrowed_, correlation_id))
+  // Responses come in write order, whatever the correlation ids, so a held request may carry
+  // a lower id than the SaslAuthenticate written before it.
+  const bool hold = reauthenticating_ && which == lane::requests;
+  if (auto ec = encode(hold ? held_bytes_ : pending_bytes_,
+                       hold ? held_borrowed_ : pending_borrowed_, correlation_id))
     return fail_later(std::move(handler), ec);
   const auto now = std::chrono::steady_clock::now();
   const auto deadline = now + timeout;
@@ -321,11 +418,12 @@ void connection::encode_and_queue(std::int16_t api_key, std::int16_t version, bo
     o->log(log_level::debug, log_category::protocol, "sent ", api_name(api_key), " v", version,
            " (correlation id ", correlation_id, ") to ", address_.host_port());
   }
-  queued_.push_back(
-      {api_key, version, correlation_id, expects_response, deadline, now, std::move(handler)});
+  (hold ? held_ : queued_)
+      .push_back(
+          {api_key, version, correlation_id, expects_response, deadline, now, std::move(handler)});
   // A shorter timeout than the armed one's (a heartbeat after a JoinGroup) moves the timer.
   if (!timer_armed_ || deadline < timer_at_) arm_timer();
-  start_write();
+  if (!hold) start_write();
 }
 
 void connection::start_write() {
@@ -492,6 +590,7 @@ void connection::arm_timer() {
   auto earliest = std::chrono::steady_clock::time_point::max();
   for (const auto& r : in_flight_) earliest = std::min(earliest, r.deadline);
   for (const auto& r : queued_) earliest = std::min(earliest, r.deadline);
+  for (const auto& r : held_) earliest = std::min(earliest, r.deadline);
   if (earliest == std::chrono::steady_clock::time_point::max()) return;
   if (timer_armed_ && timer_at_ <= earliest) return;
   timer_armed_ = true;
@@ -509,7 +608,8 @@ void connection::on_timer() {
   const auto now = std::chrono::steady_clock::now();
   const auto expired = [&](const pending_request& r) { return r.deadline <= now; };
   if (std::any_of(in_flight_.begin(), in_flight_.end(), expired) ||
-      std::any_of(queued_.begin(), queued_.end(), expired)) {
+      std::any_of(queued_.begin(), queued_.end(), expired) ||
+      std::any_of(held_.begin(), held_.end(), expired)) {
     // Responses come in order, so a late one blocks every later one: give up the connection.
     return close(make_error_code(errc::request_timed_out));
   }
@@ -525,6 +625,7 @@ void connection::close(std::error_code reason) {
   socket_.close(ignored);
   timer_.cancel();
   connect_timer_.cancel();
+  reauth_timer_.cancel();
   sasl_.reset();
   if (auto* o = options_.observer.get()) {
     const auto now = std::chrono::steady_clock::now();
@@ -532,18 +633,24 @@ void connection::close(std::error_code reason) {
       o->counters().request_finished(r.api_key, micros_since(r.sent_at, now), true);
     for (const auto& r : queued_)
       o->counters().request_finished(r.api_key, micros_since(r.sent_at, now), true);
+    for (const auto& r : held_)
+      o->counters().request_finished(r.api_key, micros_since(r.sent_at, now), true);
     o->log(log_level::debug, log_category::broker, "connection to ", address_.host_port(),
-           " closed: ", reason, " (", in_flight_.size() + queued_.size(), " requests failed)");
+           " closed: ", reason, " (", in_flight(), " requests failed)");
   }
   std::vector<response_handler> failed;
   for (auto& r : in_flight_) failed.push_back(std::move(r.handler));
   for (auto& r : queued_) failed.push_back(std::move(r.handler));
+  for (auto& r : held_) failed.push_back(std::move(r.handler));
   for (auto& h : complete_on_write_) failed.push_back(std::move(h));
   in_flight_.clear();
   queued_.clear();
+  held_.clear();
   complete_on_write_.clear();
   pending_bytes_.clear();
   pending_borrowed_.clear();
+  held_bytes_.clear();
+  held_borrowed_.clear();
   for (auto& h : failed) fail_later(std::move(h), reason);
   if (connect_handler_) {
     auto handler = std::move(connect_handler_);

@@ -120,6 +120,8 @@ std::string to_prometheus_text(const client_metrics_snapshot& s, const metric_la
           static_cast<std::int64_t>(s.requests_in_flight));
   w.counter("connects_total", "Broker connections made ready, reconnects included.", s.connects);
   w.counter("disconnects_total", "Broker connections lost or failed.", s.disconnects);
+  w.counter("sasl_reauthentications_total", "SASL sessions renewed on a live connection (KIP-368).",
+            s.sasl_reauthentications);
   if (!s.requests.empty()) {
     w.family("requests_total", "counter", "Requests answered or failed, by API.");
     for (const auto& r : s.requests)

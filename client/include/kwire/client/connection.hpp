@@ -4,6 +4,9 @@
 // goes out in the next single write (one syscall for many requests). Responses arrive in request
 // order (Kafka guarantees it per connection) and complete the oldest in-flight request; a
 // correlation id out of order closes the connection.
+// SASL sessions with a lifetime (KIP-368) are re-authenticated on the same connection at 85-95%
+// of it: requests in flight complete as usual, requests queued meanwhile wait until the new
+// session is there, and none fails for it.
 //
 // Threading: every member function must be called on the connection's executor (a strand,
 // or an io_context run by one thread); completion handlers run there too.
@@ -80,6 +83,9 @@ struct connection_options {
   std::shared_ptr<const detail::tls_settings> tls;
   std::shared_ptr<const detail::sasl_settings> sasl;
   std::shared_ptr<detail::observer> observer;  // none: no log, no counters
+  // SASL re-authentication (KIP-368) before the session lifetime the broker gives runs out.
+  // A test hook: false shows that the broker closes a connection whose session expired.
+  bool sasl_reauthentication = true;
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -137,8 +143,12 @@ class connection : public std::enable_shared_from_this<connection> {
   bool ready() const noexcept { return state_ == state::ready; }
   const broker_endpoint& address() const noexcept { return address_; }
   const asio::any_io_executor& get_executor() const noexcept { return executor_; }
-  // Requests written or waiting for their response.
-  std::size_t in_flight() const noexcept { return in_flight_.size() + queued_.size(); }
+  // Requests written or waiting for their response (or held while re-authenticating).
+  std::size_t in_flight() const noexcept {
+    return in_flight_.size() + queued_.size() + held_.size();
+  }
+  // Completed SASL re-authentications of this connection (KIP-368).
+  std::uint64_t reauthentications() const noexcept { return reauthentications_; }
   // The error that closed the connection (empty while open).
   std::error_code close_reason() const noexcept { return close_reason_; }
   // Why, in words, when there is more to say than the error's message: the TLS handshake
@@ -160,12 +170,14 @@ class connection : public std::enable_shared_from_this<connection> {
 
   using encoder = detail::unique_function<std::error_code(
       std::vector<std::uint8_t>&, std::vector<protocol::deferred_bytes>&, std::int32_t)>;
+  // The SASL exchange's own requests go out during a re-authentication; others wait.
+  enum class lane : std::uint8_t { requests, authentication };
   template <class Request>
   void queue_request(const Request& request, std::int16_t version, bool expects_response,
                      std::chrono::milliseconds timeout, response_handler handler);
   void encode_and_queue(std::int16_t api_key, std::int16_t version, bool expects_response,
-                        std::chrono::milliseconds timeout, response_handler handler,
-                        encoder encode);
+                        std::chrono::milliseconds timeout, response_handler handler, encoder encode,
+                        lane which = lane::requests);
   void fail_later(response_handler handler, std::error_code ec);
   void start_write();
   void on_written(boost::system::error_code ec);
@@ -180,7 +192,14 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_tcp_connected();
   void start_tls_handshake();
   void authenticate();
-  void send_sasl_authenticate(protocol::SaslAuthenticateRequest request);
+  void start_sasl_exchange(std::chrono::milliseconds timeout);
+  void send_sasl_authenticate(protocol::SaslAuthenticateRequest request,
+                              std::chrono::milliseconds timeout);
+  void on_authenticated();
+  std::optional<std::chrono::milliseconds> schedule_reauthentication(
+      std::chrono::milliseconds session_lifetime);
+  void start_reauthentication();
+  void release_held_requests();
   void close_with_detail(std::error_code reason, std::string detail);
   void close_on_io_error(boost::system::error_code ec);
   std::optional<std::int16_t> usable_version(std::int16_t api_key) const noexcept;
@@ -204,6 +223,11 @@ class connection : public std::enable_shared_from_this<connection> {
   std::unique_ptr<detail::tls_stream> tls_;
   std::unique_ptr<detail::sasl_authenticator> sasl_;
   std::int16_t sasl_authenticate_version_ = 0;
+  // KIP-368: the timer that starts a re-authentication, whether one runs, since when.
+  asio::steady_timer reauth_timer_;
+  bool reauthenticating_ = false;
+  std::chrono::steady_clock::time_point reauth_started_{};
+  std::uint64_t reauthentications_ = 0;
   connect_handler connect_handler_;
   connect_handler closed_listener_;
   std::int32_t next_correlation_id_ = 1;
@@ -222,6 +246,11 @@ class connection : public std::enable_shared_from_this<connection> {
   bool write_in_flight_ = false;
   // Written requests waiting for their response, oldest first.
   std::deque<pending_request> in_flight_;
+  // Requests queued during a re-authentication, encoded, sent once it completes (the broker
+  // takes nothing but SaslAuthenticate between the SaslHandshake and the exchange's end).
+  std::vector<std::uint8_t> held_bytes_;
+  std::vector<protocol::deferred_bytes> held_borrowed_;
+  std::deque<pending_request> held_;
 
   std::vector<std::uint8_t> read_buffer_;
   std::size_t read_used_ = 0;

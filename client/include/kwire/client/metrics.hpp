@@ -49,6 +49,7 @@ struct client_metrics_snapshot {
 
   std::uint64_t connects = 0;  // connections made ready, reconnects included
   std::uint64_t disconnects = 0;
+  std::uint64_t sasl_reauthentications = 0;  // SASL sessions renewed on a live connection
   std::uint64_t epoch_bumps = 0;
   // Transactions still open at transaction.warn.percent of transaction.timeout.ms.
   std::uint64_t transactions_overdue = 0;
