@@ -4,6 +4,8 @@
 #include <boost/asio/use_future.hpp>
 #include <future>
 #include <mutex>
+#include <thread>
+#include <tuple>
 #include <utility>
 
 #include "blocking_call.hpp"
@@ -129,13 +131,27 @@ checkpoint_error kafka_checkpoint_log::create_or_check_topic() {
   // Made before (by an earlier run, another process of the job, an operator), or missing.
   // Its configs first: DescribeConfigs of a missing topic fails, where the producer's
   // metadata request could create it with the broker's defaults.
-  auto [describe_ec, described] = blocking_call<client::describe_configs_result>([&](auto done) {
-    admin_->async_describe_configs({{client::config_resource_type::topic, topic_}}, {},
-                                   std::move(done));
-  });
-  if (!describe_ec && (described.resources.empty() || described.resources[0].error))
-    describe_ec = described.resources.empty() ? make_error_code(errc::invalid_argument)
-                                              : described.resources[0].error;
+  // A topic created a moment ago (here or by whoever made it) may not have reached the broker
+  // asked yet (3 nodes): UNKNOWN_TOPIC_OR_PARTITION is asked again for a while then, unless
+  // the store must not create the topic (a missing one is the answer).
+  const auto known_by =
+      std::chrono::steady_clock::now() + std::min(timeout_, std::chrono::milliseconds(10000));
+  std::error_code describe_ec;
+  client::describe_configs_result described;
+  while (true) {
+    std::tie(describe_ec, described) =
+        blocking_call<client::describe_configs_result>([&](auto done) {
+          admin_->async_describe_configs({{client::config_resource_type::topic, topic_}}, {},
+                                         std::move(done));
+        });
+    if (!describe_ec && (described.resources.empty() || described.resources[0].error))
+      describe_ec = described.resources.empty() ? make_error_code(errc::invalid_argument)
+                                                : described.resources[0].error;
+    if (!create_topic_ || describe_ec != protocol::broker_error::unknown_topic_or_partition ||
+        std::chrono::steady_clock::now() >= known_by)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   if (describe_ec)
     return {describe_ec,
             name() + ": DescribeConfigs: " +

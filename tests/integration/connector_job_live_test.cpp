@@ -269,6 +269,7 @@ TEST_F(ConnectorJobLive, AnIdlePartitionDoesNotHoldTheWatermarkBack) {
   ASSERT_FALSE(kwire::client::parse_producer_config(
       {{"bootstrap.servers", bootstrap_}, {"linger.ms", "0"}}, config));
   std::atomic<int> failed{0};
+  std::atomic<bool> first_acknowledged{false};
   std::thread feeder([&] {
     kwire::client::producer p(io_.io.get_executor(), config);
     const std::string value = "v";
@@ -277,7 +278,9 @@ TEST_F(ConnectorJobLive, AnIdlePartitionDoesNotHoldTheWatermarkBack) {
                   .partition = 0,
                   .value = kwire::test::bytes(value),
                   .timestamp = 1000 + i},
-                 nullptr))
+                 [&](std::error_code ec, const kwire::client::delivery_report&) {
+                   if (!ec) first_acknowledged = true;
+                 }))
         ++failed;
       std::this_thread::sleep_for(100ms);
     }
@@ -290,6 +293,13 @@ TEST_F(ConnectorJobLive, AnIdlePartitionDoesNotHoldTheWatermarkBack) {
   };
   settings.idle_timeout = 1000ms;
   watermarks_ = settings;
+  // The job ends once it has read everything and nothing came for 1.5 s: it starts after the
+  // first record is in (the first produce to a new topic may take seconds on 3 nodes).
+  for (int i = 0; i < 300 && !first_acknowledged; ++i) std::this_thread::sleep_for(50ms);
+  if (!first_acknowledged) {
+    feeder.join();
+    FAIL() << "the first record was not acknowledged in 15 s";
+  }
   const auto result = run(0);
   feeder.join();
   ASSERT_EQ(failed.load(), 0);

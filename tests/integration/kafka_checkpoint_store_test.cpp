@@ -13,6 +13,7 @@
 #include <future>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "broker_session.hpp"
@@ -97,11 +98,17 @@ class KafkaCheckpointStoreLive : public ::testing::Test {
     kcl::admin_config admin_config;
     static_cast<kcl::common_config&>(admin_config) = config_;
     kcl::admin admin(io_.io.get_executor(), admin_config);
-    std::promise<kcl::describe_configs_result> promise;
-    admin.async_describe_configs(
-        {{kcl::config_resource_type::topic, topic_}}, {},
-        [&promise](std::error_code, kcl::describe_configs_result r) { promise.set_value(r); });
-    const auto result = promise.get_future().get();
+    // A topic created a moment ago may not have reached the broker asked yet (3 nodes).
+    kcl::describe_configs_result result;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      std::promise<kcl::describe_configs_result> promise;
+      admin.async_describe_configs(
+          {{kcl::config_resource_type::topic, topic_}}, {},
+          [&promise](std::error_code, kcl::describe_configs_result r) { promise.set_value(r); });
+      result = promise.get_future().get();
+      if (!result.resources.empty() && !result.resources[0].error) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     admin.close();
     if (result.resources.empty()) return std::nullopt;
     for (const auto& e : result.resources[0].entries)
